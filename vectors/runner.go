@@ -1,0 +1,232 @@
+// Package vectors runs the MLS working group's JSON test vectors
+// (github.com/mlswg/mls-implementations, test-vectors/) against mlscore.
+//
+// Each file is an array of test cases; the file name says which kind it is
+// (tree-math.json, crypto-basics.json, passive-client-*.json, ...). RunDir
+// runs every *.json file of a directory and reports, per file,
+// "FILE: N passed, M failed, K skipped". A kind that mlscore does not
+// implement yet reports its cases as skipped with the reason, never as passed.
+//
+// The vector files are never copied into this repository: they are read from
+// $MLS_TEST_VECTORS or ../shared/vectors/mlswg (see DefaultDir).
+package vectors
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Result counts the outcomes of the cases of one file (or of a whole run)
+// and keeps one message per failed or skipped case.
+type Result struct {
+	Passed, Failed, Skipped int
+	Messages                []string // "case 3: field root: got 7, want 3"
+}
+
+// Pass records a passing case.
+func (r *Result) Pass() { r.Passed++ }
+
+// Fail records a failing case with a message naming the case and field.
+func (r *Result) Fail(format string, args ...any) {
+	r.Failed++
+	r.Messages = append(r.Messages, "FAIL "+fmt.Sprintf(format, args...))
+}
+
+// Skip records a skipped case with its reason.
+func (r *Result) Skip(format string, args ...any) {
+	r.Skipped++
+	r.Messages = append(r.Messages, "SKIP "+fmt.Sprintf(format, args...))
+}
+
+// Add adds the counts of o to r (messages are not merged).
+func (r *Result) Add(o Result) {
+	r.Passed += o.Passed
+	r.Failed += o.Failed
+	r.Skipped += o.Skipped
+}
+
+// String formats the counts as "N passed, M failed, K skipped".
+func (r Result) String() string {
+	return fmt.Sprintf("%d passed, %d failed, %d skipped", r.Passed, r.Failed, r.Skipped)
+}
+
+// runFunc runs every case of one file's JSON content and records outcomes.
+type runFunc func(data []byte, r *Result)
+
+// kinds maps a vector kind (the file name without .json) to its runner.
+// Kinds are matched exactly, except passive-client-* which share a runner.
+func kindOf(name string) (runFunc, bool) {
+	base := strings.TrimSuffix(filepath.Base(name), ".json")
+	switch {
+	case base == "tree-math":
+		return runTreeMath, true
+	case base == "crypto-basics":
+		return runCryptoBasics, true
+	case base == "secret-tree":
+		return runSecretTree, true
+	case base == "message-protection":
+		return runMessageProtection, true
+	case base == "key-schedule":
+		return runKeySchedule, true
+	case base == "psk_secret":
+		return runPSKSecret, true
+	case base == "transcript-hashes":
+		return runTranscriptHashes, true
+	case base == "welcome":
+		return runWelcome, true
+	case base == "tree-operations":
+		return runTreeOperations, true
+	case base == "tree-validation":
+		return runTreeValidation, true
+	case base == "treekem":
+		return runTreeKEM, true
+	case base == "messages":
+		return runMessages, true
+	case base == "deserialization":
+		return runDeserialization, true
+	case strings.HasPrefix(base, "passive-client-"):
+		return runPassiveClient, true
+	}
+	return nil, false
+}
+
+// DefaultDir returns the vector directory: $MLS_TEST_VECTORS if set, else
+// ../shared/vectors/mlswg relative to the repository root, found by walking
+// up from the working directory to the directory holding go.mod.
+func DefaultDir() string {
+	if d := os.Getenv("MLS_TEST_VECTORS"); d != "" {
+		return d
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return filepath.Join("..", "shared", "vectors", "mlswg")
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "..", "shared", "vectors", "mlswg")
+		}
+		if filepath.Dir(d) == d {
+			return filepath.Join("..", "shared", "vectors", "mlswg")
+		}
+	}
+}
+
+// ErrNoVectors reports that the vector directory is missing or empty.
+var ErrNoVectors = errors.New("mls: no test vectors found; get them from https://github.com/mlswg/mls-implementations/tree/main/test-vectors and set MLS_TEST_VECTORS")
+
+// Files lists the *.json vector files of dir in name order.
+func Files(dir string) ([]string, error) {
+	m, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, fmt.Errorf("%w (looked in %s)", ErrNoVectors, dir)
+	}
+	sort.Strings(m)
+	return m, nil
+}
+
+// RunFile runs one vector file. An unknown kind counts every case as skipped.
+func RunFile(path string) (Result, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Result{}, err
+	}
+	var r Result
+	run, ok := kindOf(path)
+	if !ok {
+		var cases []json.RawMessage
+		if err := json.Unmarshal(data, &cases); err != nil {
+			return r, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		}
+		for i := range cases {
+			r.Skip("case %d: unknown vector kind %q", i, filepath.Base(path))
+		}
+		return r, nil
+	}
+	run(data, &r)
+	return r, nil
+}
+
+// RunDir runs every vector file of dir, writing one line per file
+// ("FILE: N passed, M failed, K skipped") and a total line to w. With
+// verbose, the failure and skip messages follow each file's line. It returns
+// the total.
+func RunDir(dir string, w io.Writer, verbose bool) (Result, error) {
+	files, err := Files(dir)
+	if err != nil {
+		return Result{}, err
+	}
+	var total Result
+	for _, f := range files {
+		r, err := RunFile(f)
+		if err != nil {
+			return total, err
+		}
+		fmt.Fprintf(w, "%s: %s\n", filepath.Base(f), r)
+		if verbose || r.Failed > 0 {
+			for _, m := range r.Messages {
+				if verbose || strings.HasPrefix(m, "FAIL") {
+					fmt.Fprintf(w, "  %s\n", m)
+				}
+			}
+		}
+		total.Add(r)
+	}
+	fmt.Fprintf(w, "total: %s\n", total)
+	return total, nil
+}
+
+// decodeCases unmarshals a file's JSON array into cases, recording a single
+// failure if the file does not parse.
+func decodeCases[T any](data []byte, r *Result) ([]T, bool) {
+	var cases []T
+	if err := json.Unmarshal(data, &cases); err != nil {
+		r.Fail("file does not parse: %v", err)
+		return nil, false
+	}
+	return cases, true
+}
+
+// HexBytes is a JSON string of hex digits decoded to bytes.
+type HexBytes []byte
+
+// UnmarshalJSON decodes a hex string (null gives nil).
+func (h *HexBytes) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*h = nil
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	d, err := hex.DecodeString(s)
+	if err != nil {
+		return err
+	}
+	*h = d
+	return nil
+}
+
+// skipAll records every case of a file as skipped with reason.
+func skipAll(data []byte, r *Result, reason string) {
+	var cases []json.RawMessage
+	if err := json.Unmarshal(data, &cases); err != nil {
+		r.Fail("file does not parse: %v", err)
+		return
+	}
+	for i := range cases {
+		r.Skip("case %d: %s", i, reason)
+	}
+}
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
