@@ -1,0 +1,65 @@
+package suite
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"fmt"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// newAEAD returns the suite's AEAD keyed with key (error wraps ErrBadKey).
+func (s *Suite) newAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != s.nk {
+		return nil, fmt.Errorf("%w: AEAD key of %d bytes, want %d", ErrBadKey, len(key), s.nk)
+	}
+	var (
+		a   cipher.AEAD
+		err error
+	)
+	switch s.aead {
+	case aeadChaCha20Poly1305:
+		a, err = chacha20poly1305.New(key)
+	default:
+		var b cipher.Block
+		if b, err = aes.NewCipher(key); err == nil {
+			a, err = cipher.NewGCM(b)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadKey, err)
+	}
+	return a, nil
+}
+
+// Seal encrypts and authenticates plaintext with the suite's AEAD and
+// returns ciphertext||tag in a new slice. key must be Nk bytes (ErrBadKey)
+// and nonce Nn bytes (ErrLength).
+func (s *Suite) Seal(key, nonce, aad, plaintext []byte) ([]byte, error) {
+	if len(nonce) != s.nn {
+		return nil, fmt.Errorf("%w: AEAD nonce of %d bytes, want %d", ErrLength, len(nonce), s.nn)
+	}
+	a, err := s.newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	return a.Seal(nil, nonce, plaintext, aad), nil
+}
+
+// Open authenticates and decrypts ciphertext (ciphertext||tag) with the
+// suite's AEAD. A wrong key length wraps ErrBadKey and a wrong nonce length
+// ErrLength; any authentication failure wraps ErrDecrypt.
+func (s *Suite) Open(key, nonce, aad, ciphertext []byte) ([]byte, error) {
+	if len(nonce) != s.nn {
+		return nil, fmt.Errorf("%w: AEAD nonce of %d bytes, want %d", ErrLength, len(nonce), s.nn)
+	}
+	a, err := s.newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := a.Open(nil, nonce, ciphertext, aad)
+	if err != nil {
+		return nil, fmt.Errorf("%w: AEAD authentication failed", ErrDecrypt)
+	}
+	return pt, nil
+}
