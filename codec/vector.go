@@ -147,3 +147,287 @@ func (e *DecodeError) Error() string {
 
 // Unwrap returns the reason.
 func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Decoding errors beyond the presentation-language ones.
+var (
+	// ErrNonZeroPadding reports a PrivateMessageContent whose padding holds a
+	// non-zero byte (RFC 9420, Section 6.3.1); the group layer maps it to
+	// ValSem011.
+	ErrNonZeroPadding = errors.New("mls: non-zero padding in private message content")
+	// ErrDuplicateExtension reports an extension list holding two extensions
+	// of the same type (RFC 9420, Section 13.4: "Any field containing a list
+	// of extensions MUST NOT have more than one extension of any given
+	// type").
+	ErrDuplicateExtension = errors.New("mls: duplicate extension type")
+)
+
+// Decoder reads RFC 9420 structures from a byte string. Like
+// cryptobyte.Builder, its error is sticky: after the first failure every read
+// returns a zero value and consumes nothing, and Err reports the failure with
+// the byte offset (from the start of the top-level input) at which it
+// happened. Sub-decoders for vectors report offsets in the same coordinates.
+//
+// Byte slices returned by a Decoder are copies: decoded values never alias
+// the input.
+type Decoder struct {
+	s   cryptobyte.String
+	end int   // offset, in the top-level input, just past s
+	err error // the first failure
+	off int   // where it happened
+}
+
+// NewDecoder returns a Decoder reading data.
+func NewDecoder(data []byte) *Decoder {
+	return &Decoder{s: data, end: len(data)}
+}
+
+// Offset returns the position of the next byte to read, counted from the
+// start of the top-level input.
+func (d *Decoder) Offset() int { return d.end - len(d.s) }
+
+// Empty reports whether all the input (of this decoder or sub-decoder) has
+// been consumed.
+func (d *Decoder) Empty() bool { return len(d.s) == 0 }
+
+// Err returns the first failure (nil if none). Use Finish to also check
+// for trailing data and to obtain a *DecodeError.
+func (d *Decoder) Err() error { return d.err }
+
+// OK reports whether no failure has happened yet.
+func (d *Decoder) OK() bool { return d.err == nil }
+
+// Fail records err at the current offset unless an earlier failure exists.
+func (d *Decoder) Fail(err error) { d.failAt(d.Offset(), err) }
+
+func (d *Decoder) failAt(off int, err error) {
+	if d.err == nil {
+		d.err, d.off = err, off
+	}
+}
+
+// Failf records a failure that wraps base (one of the Err* values) with
+// a formatted detail, at the current offset.
+func (d *Decoder) Failf(base error, format string, args ...any) {
+	if d.err == nil {
+		d.Fail(fmt.Errorf("%w: "+format, append([]any{base}, args...)...))
+	}
+}
+
+// Finish checks that every byte has been consumed and returns the first
+// failure as a *DecodeError naming structName, or nil.
+func (d *Decoder) Finish(structName string) error {
+	if d.err == nil && !d.Empty() {
+		d.Fail(ErrTrailingData)
+	}
+	if d.err == nil {
+		return nil
+	}
+	return &DecodeError{Struct: structName, Offset: d.off, Err: d.err}
+}
+
+func (d *Decoder) take(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || len(d.s) < n {
+		d.Fail(ErrTruncated)
+		return nil
+	}
+	v := d.s[:n]
+	d.s = d.s[n:]
+	return v
+}
+
+// Uint8 reads a uint8.
+func (d *Decoder) Uint8() uint8 {
+	b := d.take(1)
+	if b == nil {
+		return 0
+	}
+	return b[0]
+}
+
+// Uint16 reads a big-endian uint16.
+func (d *Decoder) Uint16() uint16 {
+	b := d.take(2)
+	if b == nil {
+		return 0
+	}
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+// Uint32 reads a big-endian uint32.
+func (d *Decoder) Uint32() uint32 {
+	b := d.take(4)
+	if b == nil {
+		return 0
+	}
+	return u32(b)
+}
+
+// Uint64 reads a big-endian uint64.
+func (d *Decoder) Uint64() uint64 {
+	b := d.take(8)
+	if b == nil {
+		return 0
+	}
+	return uint64(u32(b[:4]))<<32 | uint64(u32(b[4:]))
+}
+
+func u32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// Varint reads an RFC 9420 Section 2.1.2 variable-length integer.
+func (d *Decoder) Varint() uint32 {
+	if d.err != nil {
+		return 0
+	}
+	off := d.Offset()
+	v, err := readVarint(&d.s)
+	if err != nil {
+		d.failAt(off, err)
+		return 0
+	}
+	return v
+}
+
+// Fixed reads exactly n bytes (an opaque[n]) and returns a copy.
+func (d *Decoder) Fixed(n int) []byte {
+	return clone(d.take(n))
+}
+
+// Opaque reads an opaque<V> and returns a copy of its content (nil when
+// empty). A length larger than the remaining input fails before any
+// allocation.
+func (d *Decoder) Opaque() []byte {
+	return clone(d.rawOpaque())
+}
+
+func (d *Decoder) rawOpaque() []byte {
+	n := d.Varint()
+	if d.err != nil {
+		return nil
+	}
+	if uint64(n) > uint64(len(d.s)) {
+		d.Failf(ErrTruncated, "length %d exceeds the %d remaining bytes", n, len(d.s))
+		return nil
+	}
+	return d.take(int(n))
+}
+
+// Optional reads an optional<T> presence flag: it returns true for 1, false
+// for 0, and fails with ErrInvalidValue for anything else.
+func (d *Decoder) Optional() bool {
+	off := d.Offset()
+	switch d.Uint8() {
+	case 0:
+		return false
+	case 1:
+		return true
+	default:
+		d.failAt(off, fmt.Errorf("%w: optional flag is neither 0 nor 1", ErrInvalidValue))
+		return false
+	}
+}
+
+// Vector reads a varint-length-prefixed vector and calls f once with a
+// sub-decoder over its content, which f must consume entirely. f is not
+// called if the prefix is already invalid.
+func (d *Decoder) Vector(f func(sub *Decoder)) {
+	body := d.rawOpaque()
+	if d.err != nil {
+		return
+	}
+	sub := Decoder{s: body, end: d.Offset()}
+	f(&sub)
+	if sub.err == nil && !sub.Empty() {
+		sub.Fail(ErrTrailingData)
+	}
+	if sub.err != nil {
+		d.failAt(sub.off, sub.err)
+	}
+}
+
+// VectorEach reads a varint-length-prefixed vector and calls f with a
+// sub-decoder once per element, until the content is consumed or a failure
+// happens. Each call must consume at least one byte. Allocation stays
+// proportional to the input because every element takes at least one byte.
+func (d *Decoder) VectorEach(f func(sub *Decoder)) {
+	d.Vector(func(sub *Decoder) {
+		for sub.err == nil && !sub.Empty() {
+			before := len(sub.s)
+			f(sub)
+			if sub.err == nil && len(sub.s) == before {
+				// Defensive: an element that consumes nothing would loop
+				// forever.
+				sub.Fail(fmt.Errorf("%w: empty vector element", ErrInvalidValue))
+			}
+		}
+	})
+}
+
+// Rest returns a copy of all remaining bytes and consumes them.
+func (d *Decoder) Rest() []byte { return d.Fixed(len(d.s)) }
+
+func clone(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+// marshaler is implemented by every wire structure of this package.
+type marshaler interface {
+	Marshal(b *cryptobyte.Builder)
+}
+
+// encode runs m.Marshal on a fresh builder.
+func encode(m marshaler) ([]byte, error) {
+	var b cryptobyte.Builder
+	m.Marshal(&b)
+	return b.Bytes()
+}
+
+// unmarshaler is the pointer side of a wire structure.
+type unmarshaler[T any] interface {
+	*T
+	Unmarshal(d *Decoder)
+}
+
+// decode decodes a whole T from data, rejecting trailing bytes.
+func decode[T any, PT unmarshaler[T]](name string, data []byte) (T, error) {
+	var v T
+	d := NewDecoder(data)
+	PT(&v).Unmarshal(d)
+	if err := d.Finish(name); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// invalid returns an error for a value that cannot be encoded.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidValue}, args...)...)
+}
+
+// addFixed appends exactly n bytes from data, failing if len(data) != n.
+func addFixed(b *cryptobyte.Builder, data []byte, n int, what string) {
+	if len(data) != n {
+		b.SetError(invalid("%s must be %d bytes, got %d", what, n, len(data)))
+		return
+	}
+	b.AddBytes(data)
+}
+
+// addOptional appends an optional<T> presence flag and, if present, the
+// value written by f.
+func addOptional(b *cryptobyte.Builder, present bool, f func(b *cryptobyte.Builder)) {
+	if !present {
+		b.AddUint8(0)
+		return
+	}
+	b.AddUint8(1)
+	f(b)
+}

@@ -1,0 +1,282 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mlscore/mlscore/treemath"
+)
+
+// NodeType tells a leaf from a parent node [RFC 9420, Section 7.8]. It is a
+// closed enum: decoding rejects other values.
+//
+// [RFC 9420, Section 7.8]: https://www.rfc-editor.org/rfc/rfc9420#section-7.8
+type NodeType uint8
+
+// Node types of [RFC 9420, Section 7.8].
+//
+// [RFC 9420, Section 7.8]: https://www.rfc-editor.org/rfc/rfc9420#section-7.8
+const (
+	NodeTypeLeaf   NodeType = 1
+	NodeTypeParent NodeType = 2
+)
+
+// ParentNode is the content of a non-blank parent node [RFC 9420,
+// Section 7.1].
+//
+// [RFC 9420, Section 7.1]: https://www.rfc-editor.org/rfc/rfc9420#section-7.1
+type ParentNode struct {
+	EncryptionKey  []byte // HPKEPublicKey
+	ParentHash     []byte
+	UnmergedLeaves []treemath.LeafIndex
+}
+
+// Marshal appends the encoding of p to b.
+func (p ParentNode) Marshal(b *cryptobyte.Builder) {
+	AddOpaque(b, p.EncryptionKey)
+	AddOpaque(b, p.ParentHash)
+	addUint32s(b, p.UnmergedLeaves)
+}
+
+// Unmarshal reads a ParentNode from d.
+func (p *ParentNode) Unmarshal(d *Decoder) {
+	p.EncryptionKey = d.Opaque()
+	p.ParentHash = d.Opaque()
+	p.UnmergedLeaves = readUint32s[treemath.LeafIndex](d)
+}
+
+// Encode returns the encoding of p.
+func (p ParentNode) Encode() ([]byte, error) { return encode(p) }
+
+// DecodeParentNode decodes a ParentNode.
+func DecodeParentNode(data []byte) (ParentNode, error) {
+	return decode[ParentNode]("ParentNode", data)
+}
+
+// Node is a non-blank node of a ratchet tree as sent in the ratchet_tree
+// extension [RFC 9420, Section 12.4.3.3]: Leaf is set when NodeType is leaf,
+// Parent when it is parent.
+//
+// [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
+type Node struct {
+	NodeType NodeType
+	Leaf     *LeafNode
+	Parent   *ParentNode
+}
+
+// Marshal appends the encoding of n to b.
+func (n Node) Marshal(b *cryptobyte.Builder) {
+	b.AddUint8(uint8(n.NodeType))
+	switch {
+	case n.NodeType == NodeTypeLeaf && n.Leaf != nil:
+		n.Leaf.Marshal(b)
+	case n.NodeType == NodeTypeParent && n.Parent != nil:
+		n.Parent.Marshal(b)
+	default:
+		b.SetError(invalid("node of type %d without matching content", n.NodeType))
+	}
+}
+
+// Unmarshal reads a Node from d.
+func (n *Node) Unmarshal(d *Decoder) {
+	*n = Node{}
+	off := d.Offset()
+	n.NodeType = NodeType(d.Uint8())
+	switch n.NodeType {
+	case NodeTypeLeaf:
+		n.Leaf = new(LeafNode)
+		n.Leaf.Unmarshal(d)
+	case NodeTypeParent:
+		n.Parent = new(ParentNode)
+		n.Parent.Unmarshal(d)
+	default:
+		d.failAt(off, invalid("node_type %d", n.NodeType))
+	}
+}
+
+// Encode returns the encoding of n.
+func (n Node) Encode() ([]byte, error) { return encode(n) }
+
+// DecodeNode decodes a Node.
+func DecodeNode(data []byte) (Node, error) {
+	return decode[Node]("Node", data)
+}
+
+// RatchetTree is the content of the ratchet_tree extension, optional<Node>
+// ratchet_tree<V> [RFC 9420, Section 12.4.3.3]: the nodes in array order,
+// nil for a blank node.
+//
+// Decoding checks only the syntax. The structural rules — a non-empty
+// vector whose last node is non-blank, leaves at even and parents at odd
+// positions — are checked by Wellformed, which the tree package calls and
+// maps to ValSem300, so that all tree validation failures carry that code.
+//
+// [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
+type RatchetTree []*Node
+
+// Marshal appends the encoding of t to b.
+func (t RatchetTree) Marshal(b *cryptobyte.Builder) {
+	AddVector(b, func(b *cryptobyte.Builder) {
+		for _, n := range t {
+			addOptional(b, n != nil, func(b *cryptobyte.Builder) { n.Marshal(b) })
+		}
+	})
+}
+
+// Unmarshal reads a RatchetTree from d.
+func (t *RatchetTree) Unmarshal(d *Decoder) {
+	*t = nil
+	d.VectorEach(func(d *Decoder) {
+		var n *Node
+		if d.Optional() {
+			n = new(Node)
+			n.Unmarshal(d)
+		}
+		*t = append(*t, n)
+	})
+}
+
+// Encode returns the encoding of t.
+func (t RatchetTree) Encode() ([]byte, error) { return encode(t) }
+
+// DecodeRatchetTree decodes a RatchetTree (the extension_data of a
+// ratchet_tree extension). See RatchetTree for what is not checked.
+func DecodeRatchetTree(data []byte) (RatchetTree, error) {
+	return decode[RatchetTree]("RatchetTree", data)
+}
+
+// Errors returned by RatchetTree.Wellformed.
+var (
+	// ErrEmptyTree reports a ratchet_tree vector with no node.
+	ErrEmptyTree = errors.New("mls: empty ratchet tree")
+	// ErrTrailingBlank reports a ratchet_tree vector ending with a blank
+	// node ("The receiver MUST check that the last node in ratchet_tree is
+	// non-blank", RFC 9420, Section 12.4.3.3).
+	ErrTrailingBlank = errors.New("mls: ratchet tree ends with a blank node")
+	// ErrNodeTypeMismatch reports a leaf node at an odd (parent) position
+	// or a parent node at an even (leaf) position.
+	ErrNodeTypeMismatch = errors.New("mls: node type does not match its position in the tree")
+)
+
+// Wellformed checks the shape rules of [RFC 9420, Section 12.4.3.3] that
+// decoding leaves to the tree layer: t is non-empty, its last node is not
+// blank, and each node's type matches its position (leaves at even
+// indices). It does not check the tree's contents.
+//
+// [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
+func (t RatchetTree) Wellformed() error {
+	if len(t) == 0 {
+		return ErrEmptyTree
+	}
+	if t[len(t)-1] == nil {
+		return ErrTrailingBlank
+	}
+	for i, n := range t {
+		if n == nil {
+			continue
+		}
+		if leaf := i%2 == 0; leaf != (n.NodeType == NodeTypeLeaf) {
+			return fmt.Errorf("%w: node %d has type %d", ErrNodeTypeMismatch, i, n.NodeType)
+		}
+	}
+	return nil
+}
+
+// HPKECiphertext is the output of an HPKE encryption [RFC 9420, Section 7.6].
+//
+// [RFC 9420, Section 7.6]: https://www.rfc-editor.org/rfc/rfc9420#section-7.6
+type HPKECiphertext struct {
+	KEMOutput  []byte
+	Ciphertext []byte
+}
+
+// Marshal appends the encoding of c to b.
+func (c HPKECiphertext) Marshal(b *cryptobyte.Builder) {
+	AddOpaque(b, c.KEMOutput)
+	AddOpaque(b, c.Ciphertext)
+}
+
+// Unmarshal reads an HPKECiphertext from d.
+func (c *HPKECiphertext) Unmarshal(d *Decoder) {
+	c.KEMOutput = d.Opaque()
+	c.Ciphertext = d.Opaque()
+}
+
+// Encode returns the encoding of c.
+func (c HPKECiphertext) Encode() ([]byte, error) { return encode(c) }
+
+// DecodeHPKECiphertext decodes an HPKECiphertext.
+func DecodeHPKECiphertext(data []byte) (HPKECiphertext, error) {
+	return decode[HPKECiphertext]("HPKECiphertext", data)
+}
+
+// UpdatePathNode is one node of an UpdatePath: the new public key and the
+// path secret encrypted to each node of the copath node's resolution
+// [RFC 9420, Section 7.6].
+//
+// [RFC 9420, Section 7.6]: https://www.rfc-editor.org/rfc/rfc9420#section-7.6
+type UpdatePathNode struct {
+	EncryptionKey       []byte // HPKEPublicKey
+	EncryptedPathSecret []HPKECiphertext
+}
+
+// Marshal appends the encoding of n to b.
+func (n UpdatePathNode) Marshal(b *cryptobyte.Builder) {
+	AddOpaque(b, n.EncryptionKey)
+	AddVector(b, func(b *cryptobyte.Builder) {
+		for _, c := range n.EncryptedPathSecret {
+			c.Marshal(b)
+		}
+	})
+}
+
+// Unmarshal reads an UpdatePathNode from d.
+func (n *UpdatePathNode) Unmarshal(d *Decoder) {
+	n.EncryptionKey = d.Opaque()
+	n.EncryptedPathSecret = nil
+	d.VectorEach(func(d *Decoder) {
+		var c HPKECiphertext
+		c.Unmarshal(d)
+		n.EncryptedPathSecret = append(n.EncryptedPathSecret, c)
+	})
+}
+
+// UpdatePath is the new leaf node and path of a committer [RFC 9420,
+// Section 7.6].
+//
+// [RFC 9420, Section 7.6]: https://www.rfc-editor.org/rfc/rfc9420#section-7.6
+type UpdatePath struct {
+	LeafNode LeafNode
+	Nodes    []UpdatePathNode
+}
+
+// Marshal appends the encoding of p to b.
+func (p UpdatePath) Marshal(b *cryptobyte.Builder) {
+	p.LeafNode.Marshal(b)
+	AddVector(b, func(b *cryptobyte.Builder) {
+		for _, n := range p.Nodes {
+			n.Marshal(b)
+		}
+	})
+}
+
+// Unmarshal reads an UpdatePath from d.
+func (p *UpdatePath) Unmarshal(d *Decoder) {
+	p.LeafNode.Unmarshal(d)
+	p.Nodes = nil
+	d.VectorEach(func(d *Decoder) {
+		var n UpdatePathNode
+		n.Unmarshal(d)
+		p.Nodes = append(p.Nodes, n)
+	})
+}
+
+// Encode returns the encoding of p.
+func (p UpdatePath) Encode() ([]byte, error) { return encode(p) }
+
+// DecodeUpdatePath decodes an UpdatePath.
+func DecodeUpdatePath(data []byte) (UpdatePath, error) {
+	return decode[UpdatePath]("UpdatePath", data)
+}
