@@ -1,0 +1,674 @@
+package tree
+
+import (
+	"bytes"
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/treemath"
+	"github.com/mlscore/mlscore/valsem"
+)
+
+// Tree is a persistent ratchet tree [RFC 9420, Section 4]. A Tree is an
+// immutable value: no method modifies its receiver; each change returns a
+// new Tree that shares every unchanged subtree with the old one, so
+// changing one leaf and its direct path allocates O(log N) nodes and both
+// versions stay usable. The zero Tree is empty (no leaves) and only useful
+// as "no tree yet".
+//
+// The leaf count is always a power of two, as [RFC 9420, Section 7.7]
+// requires. The LeafNode and ParentNode values a Tree holds must not be
+// modified by the caller, neither those passed in nor those returned.
+//
+// [RFC 9420, Section 4]: https://www.rfc-editor.org/rfc/rfc9420#section-4
+// [RFC 9420, Section 7.7]: https://www.rfc-editor.org/rfc/rfc9420#section-7.7
+type Tree struct {
+	s      *suite.Suite
+	root   *node
+	leaves treemath.LeafCount
+	keys   keyIndex
+	// built counts the nodes constructed by the operation that returned
+	// this value; tests use it to bound allocations per operation.
+	built int
+}
+
+// New returns a one-leaf tree holding self at leaf 0, the tree of a newly
+// created group [RFC 9420, Section 11].
+//
+// [RFC 9420, Section 11]: https://www.rfc-editor.org/rfc/rfc9420#section-11
+func New(s *suite.Suite, self *codec.LeafNode) (Tree, error) {
+	if self == nil {
+		return Tree{}, fmt.Errorf("%w: nil leaf node", ErrLeafIndex)
+	}
+	b := newBuilder(s)
+	n, err := b.leafNode(0, self)
+	if err != nil {
+		return Tree{}, err
+	}
+	t := Tree{s: s, root: n, leaves: 1, built: b.count}
+	t.keys = t.keys.indexLeaf(0, self)
+	return t, nil
+}
+
+// Suite returns the tree's cipher suite.
+func (t Tree) Suite() *suite.Suite { return t.s }
+
+// LeafCount returns the number of leaves (blank ones included), a power of
+// two, or 0 for the zero Tree.
+func (t Tree) LeafCount() treemath.LeafCount { return t.leaves }
+
+// MemberCount returns the number of non-blank leaves.
+func (t Tree) MemberCount() int {
+	if t.root == nil {
+		return 0
+	}
+	return int(t.root.members)
+}
+
+// Hash returns the tree hash of the root [RFC 9420, Section 7.8]. It is
+// cached: O(1). The caller owns the returned slice.
+//
+// [RFC 9420, Section 7.8]: https://www.rfc-editor.org/rfc/rfc9420#section-7.8
+func (t Tree) Hash() []byte {
+	if t.root == nil {
+		return nil
+	}
+	return slices.Clone(t.root.treeHash())
+}
+
+// depth returns log2 of the leaf count: the level of the root.
+func (t Tree) depth() uint { return treemath.Level(treemath.Root(t.leaves)) }
+
+// lookup returns the node at index x, or nil if x is outside the tree.
+func (t Tree) lookup(x treemath.NodeIndex) *node {
+	if t.root == nil || !treemath.IsInTree(x, t.leaves) {
+		return nil
+	}
+	n, cur := t.root, treemath.Root(t.leaves)
+	for cur != x {
+		if x < cur {
+			n, cur = n.left, treemath.Left(cur)
+		} else {
+			n, cur = n.right, treemath.Right(cur)
+		}
+	}
+	return n
+}
+
+// NodeHash returns the tree hash of the subtree rooted at x [RFC 9420,
+// Section 7.8] and whether x is in the tree. It costs O(log N).
+//
+// [RFC 9420, Section 7.8]: https://www.rfc-editor.org/rfc/rfc9420#section-7.8
+func (t Tree) NodeHash(x treemath.NodeIndex) ([]byte, bool) {
+	n := t.lookup(x)
+	if n == nil {
+		return nil, false
+	}
+	return slices.Clone(n.treeHash()), true
+}
+
+// Leaf returns the leaf node at leaf index i, or nil and false if i is
+// blank or outside the tree. The result must not be modified.
+func (t Tree) Leaf(i treemath.LeafIndex) (*codec.LeafNode, bool) {
+	if uint64(i) >= uint64(t.leaves) {
+		return nil, false
+	}
+	n := t.lookup(i.Node())
+	return n.leaf, n.leaf != nil
+}
+
+// Parent returns the parent node at node index x, or nil and false if x is
+// blank, a leaf, or outside the tree. The result must not be modified.
+func (t Tree) Parent(x treemath.NodeIndex) (*codec.ParentNode, bool) {
+	if x.IsLeaf() {
+		return nil, false
+	}
+	n := t.lookup(x)
+	if n == nil {
+		return nil, false
+	}
+	return n.parent, n.parent != nil
+}
+
+// IsBlank reports whether node x is blank (or outside the tree).
+func (t Tree) IsBlank(x treemath.NodeIndex) bool {
+	n := t.lookup(x)
+	return n == nil || n.blank()
+}
+
+// EncryptionKey returns the HPKE public key of node x, or nil if x is blank
+// or outside the tree.
+func (t Tree) EncryptionKey(x treemath.NodeIndex) []byte {
+	n := t.lookup(x)
+	switch {
+	case n == nil:
+		return nil
+	case n.leaf != nil:
+		return n.leaf.EncryptionKey
+	case n.parent != nil:
+		return n.parent.EncryptionKey
+	}
+	return nil
+}
+
+// Members iterates over the non-blank leaves in increasing leaf index
+// order. Whole blank subtrees are skipped.
+func (t Tree) Members() iter.Seq2[treemath.LeafIndex, *codec.LeafNode] {
+	return func(yield func(treemath.LeafIndex, *codec.LeafNode) bool) {
+		if t.root != nil {
+			walkMembers(t.root, 0, t.depth(), yield)
+		}
+	}
+}
+
+func walkMembers(n *node, first treemath.LeafIndex, level uint, yield func(treemath.LeafIndex, *codec.LeafNode) bool) bool {
+	if n.members == 0 {
+		return true
+	}
+	if level == 0 {
+		return yield(first, n.leaf)
+	}
+	return walkMembers(n.left, first, level-1, yield) &&
+		walkMembers(n.right, first+treemath.LeafIndex(1)<<(level-1), level-1, yield)
+}
+
+// LeafBySignatureKey returns the leaf holding the signature key key, in
+// O(log N), for the uniqueness rules of [RFC 9420, Section 7.3]
+// (ValSem101).
+//
+// [RFC 9420, Section 7.3]: https://www.rfc-editor.org/rfc/rfc9420#section-7.3
+func (t Tree) LeafBySignatureKey(key []byte) (treemath.LeafIndex, bool) {
+	h := t.keys.lookup(kindSignature, key)
+	if len(h) == 0 {
+		return 0, false
+	}
+	return treemath.NodeIndex(h[0]).Leaf(), true
+}
+
+// NodeByEncryptionKey returns the node (leaf or parent) holding the HPKE
+// encryption key key, in O(log N), for the uniqueness rules of
+// [RFC 9420, Section 7.3] and [RFC 9420, Section 12.4.3.1] (ValSem103,
+// ValSem110, ValSem206, ValSem207).
+//
+// [RFC 9420, Section 7.3]: https://www.rfc-editor.org/rfc/rfc9420#section-7.3
+// [RFC 9420, Section 12.4.3.1]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.1
+func (t Tree) NodeByEncryptionKey(key []byte) (treemath.NodeIndex, bool) {
+	h := t.keys.lookup(kindEncryption, key)
+	if len(h) == 0 {
+		return 0, false
+	}
+	return treemath.NodeIndex(h[0]), true
+}
+
+// Index maintenance. Each non-blank leaf contributes its signature and
+// encryption keys, each non-blank parent its encryption key.
+
+func (ix keyIndex) indexLeaf(i treemath.LeafIndex, ln *codec.LeafNode) keyIndex {
+	if ln == nil {
+		return ix
+	}
+	x := uint32(i.Node())
+	ix = ix.insert(kindSignature, ln.SignatureKey, x)
+	return ix.insert(kindEncryption, ln.EncryptionKey, x)
+}
+
+func (ix keyIndex) unindexLeaf(i treemath.LeafIndex, ln *codec.LeafNode) keyIndex {
+	if ln == nil {
+		return ix
+	}
+	x := uint32(i.Node())
+	ix = ix.remove(kindSignature, ln.SignatureKey, x)
+	return ix.remove(kindEncryption, ln.EncryptionKey, x)
+}
+
+func (ix keyIndex) reindexParent(x treemath.NodeIndex, old, p *codec.ParentNode) keyIndex {
+	if old == p || (old != nil && p != nil && bytes.Equal(old.EncryptionKey, p.EncryptionKey)) {
+		return ix
+	}
+	if old != nil {
+		ix = ix.remove(kindEncryption, old.EncryptionKey, uint32(x))
+	}
+	if p != nil {
+		ix = ix.insert(kindEncryption, p.EncryptionKey, uint32(x))
+	}
+	return ix
+}
+
+// unindexSubtree removes the keys of every non-blank node of n (whose
+// leftmost leaf is first) from the index. Blank subtrees are skipped.
+func (ix keyIndex) unindexSubtree(n *node, first treemath.LeafIndex, level uint) keyIndex {
+	if n.occupied == 0 {
+		return ix
+	}
+	if level == 0 {
+		return ix.unindexLeaf(first, n.leaf)
+	}
+	x := ancestorAt(first, level)
+	ix = ix.reindexParent(x, n.parent, nil)
+	ix = ix.unindexSubtree(n.left, first, level-1)
+	return ix.unindexSubtree(n.right, first+treemath.LeafIndex(1)<<(level-1), level-1)
+}
+
+// ancestorAt returns the node index of leaf i's ancestor at level k
+// (k = 0 gives the leaf itself).
+func ancestorAt(i treemath.LeafIndex, k uint) treemath.NodeIndex {
+	return treemath.NodeIndex((uint64(i)>>k)<<(k+1) | (uint64(1)<<k - 1))
+}
+
+// rebuild returns the root of a tree equal to t except for leaf i, whose
+// content becomes leaf, and its ancestors, whose content becomes
+// parentAt(x, old) for each ancestor x with old content old. Only the
+// depth+1 nodes of that path are built; every copath subtree is shared.
+func (t Tree) rebuild(b *builder, i treemath.LeafIndex, leaf *codec.LeafNode, parentAt func(x treemath.NodeIndex, old *codec.ParentNode) *codec.ParentNode) (*node, error) {
+	d := t.depth()
+	var path [33]*node // path[k] is the ancestor at level k
+	n := t.root
+	for k := d; ; k-- {
+		path[k] = n
+		if k == 0 {
+			break
+		}
+		if (uint64(i)>>(k-1))&1 == 0 {
+			n = n.left
+		} else {
+			n = n.right
+		}
+	}
+	cur, err := b.leafNode(i, leaf)
+	if err != nil {
+		return nil, err
+	}
+	for k := uint(1); k <= d; k++ {
+		old := path[k]
+		p := parentAt(ancestorAt(i, k), old.parent)
+		if (uint64(i)>>(k-1))&1 == 0 {
+			cur, err = b.parentNode(p, cur, old.right)
+		} else {
+			cur, err = b.parentNode(p, old.left, cur)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return cur, nil
+}
+
+// blankParent is the parentAt function that blanks the whole direct path.
+func blankParent(treemath.NodeIndex, *codec.ParentNode) *codec.ParentNode { return nil }
+
+// leftmostBlank returns the leftmost blank leaf, and false if every leaf is
+// occupied.
+func (t Tree) leftmostBlank() (treemath.LeafIndex, bool) {
+	d := t.depth()
+	if uint64(t.root.members) == uint64(1)<<d {
+		return 0, false
+	}
+	n, first := t.root, treemath.LeafIndex(0)
+	for k := d; k > 0; k-- {
+		if uint64(n.left.members) < uint64(1)<<(k-1) {
+			n = n.left
+		} else {
+			n, first = n.right, first+treemath.LeafIndex(1)<<(k-1)
+		}
+	}
+	return first, true
+}
+
+// extend doubles the tree: a new blank root over the old tree and a blank
+// right subtree of the same size [RFC 9420, Section 7.7].
+func (t Tree) extend(b *builder) (Tree, error) {
+	if t.leaves >= treemath.MaxLeaves {
+		return t, fmt.Errorf("%w: %d leaves", ErrTreeTooLarge, t.leaves)
+	}
+	d := t.depth()
+	right, err := b.blankSubtree(treemath.LeafIndex(t.leaves), d)
+	if err != nil {
+		return t, err
+	}
+	root, err := b.parentNode(nil, t.root, right)
+	if err != nil {
+		return t, err
+	}
+	t.root, t.leaves = root, t.leaves*2
+	return t, nil
+}
+
+// Add places ln at the leftmost blank leaf, extending the tree if there is
+// none, and adds the new leaf index to the unmerged_leaves of every
+// non-blank parent on its direct path [RFC 9420, Section 12.1.1]. It
+// returns the new tree and the new member's leaf index. A signature or
+// encryption key already in the tree is rejected (ValSem101, ValSem103).
+//
+// [RFC 9420, Section 12.1.1]: https://www.rfc-editor.org/rfc/rfc9420#section-12.1.1
+func (t Tree) Add(ln *codec.LeafNode) (Tree, treemath.LeafIndex, error) {
+	if ln == nil || t.root == nil {
+		return t, 0, fmt.Errorf("%w: add to an empty tree or of a nil leaf node", ErrLeafIndex)
+	}
+	// ValSem101: the signature key must be unique among members.
+	if j, ok := t.LeafBySignatureKey(ln.SignatureKey); ok {
+		return t, 0, valsem.Wrap(valsem.ValSem101, ErrDuplicateKey, fmt.Sprintf("signature key already used by leaf %d", j))
+	}
+	// ValSem103: the encryption key must be unique in the tree.
+	if x, ok := t.NodeByEncryptionKey(ln.EncryptionKey); ok {
+		return t, 0, valsem.Wrap(valsem.ValSem103, ErrDuplicateKey, fmt.Sprintf("encryption key already used by node %d", x))
+	}
+	b := newBuilder(t.s)
+	nt := t
+	i, ok := t.leftmostBlank()
+	if !ok {
+		var err error
+		if nt, err = t.extend(b); err != nil {
+			return t, 0, err
+		}
+		i = treemath.LeafIndex(t.leaves)
+	}
+	root, err := nt.rebuild(b, i, ln, func(_ treemath.NodeIndex, old *codec.ParentNode) *codec.ParentNode {
+		if old == nil {
+			return nil
+		}
+		p := *old
+		j, _ := slices.BinarySearch(old.UnmergedLeaves, i)
+		p.UnmergedLeaves = slices.Insert(slices.Clip(old.UnmergedLeaves), j, i)
+		return &p
+	})
+	if err != nil {
+		return t, 0, err
+	}
+	nt.root = root
+	nt.keys = nt.keys.indexLeaf(i, ln)
+	nt.built = b.count
+	return nt, i, nil
+}
+
+// Update replaces the leaf node of member i with ln and blanks its direct
+// path, as an Update proposal does [RFC 9420, Section 12.1.2]. A signature
+// key held by another member is rejected (ErrDuplicateKey), an encryption
+// key held by another node too (ValSem110).
+//
+// [RFC 9420, Section 12.1.2]: https://www.rfc-editor.org/rfc/rfc9420#section-12.1.2
+func (t Tree) Update(i treemath.LeafIndex, ln *codec.LeafNode) (Tree, error) {
+	old, ok := t.Leaf(i)
+	if !ok || ln == nil {
+		return t, fmt.Errorf("%w: update of leaf %d", ErrLeafIndex, i)
+	}
+	if j, ok := t.LeafBySignatureKey(ln.SignatureKey); ok && j != i {
+		return t, fmt.Errorf("%w: signature key already used by leaf %d", ErrDuplicateKey, j)
+	}
+	// ValSem110: the encryption key must be unique in the tree.
+	for _, x := range t.keys.lookup(kindEncryption, ln.EncryptionKey) {
+		if treemath.NodeIndex(x) != i.Node() {
+			return t, valsem.Wrap(valsem.ValSem110, ErrDuplicateKey, fmt.Sprintf("encryption key already used by node %d", x))
+		}
+	}
+	return t.replacePath(i, old, ln, blankParent)
+}
+
+// replacePath rebuilds leaf i (old content old) and its direct path and
+// keeps the key index in step.
+func (t Tree) replacePath(i treemath.LeafIndex, old, ln *codec.LeafNode, parentAt func(treemath.NodeIndex, *codec.ParentNode) *codec.ParentNode) (Tree, error) {
+	b := newBuilder(t.s)
+	keys := t.keys.unindexLeaf(i, old)
+	root, err := t.rebuild(b, i, ln, func(x treemath.NodeIndex, op *codec.ParentNode) *codec.ParentNode {
+		p := parentAt(x, op)
+		keys = keys.reindexParent(x, op, p)
+		return p
+	})
+	if err != nil {
+		return t, err
+	}
+	nt := t
+	nt.root, nt.keys, nt.built = root, keys.indexLeaf(i, ln), b.count
+	return nt, nil
+}
+
+// Remove blanks the leaf of member i and its direct path, then truncates
+// the tree while its right half holds no member [RFC 9420, Section
+// 12.1.3]. A blank or out-of-range i is rejected (ValSem108).
+//
+// [RFC 9420, Section 12.1.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.1.3
+func (t Tree) Remove(i treemath.LeafIndex) (Tree, error) {
+	old, ok := t.Leaf(i)
+	if !ok {
+		// ValSem108: the removed member must be a member.
+		return t, valsem.Wrap(valsem.ValSem108, ErrLeafIndex, fmt.Sprintf("leaf %d is blank or outside the tree", i))
+	}
+	nt, err := t.replacePath(i, old, nil, blankParent)
+	if err != nil {
+		return t, err
+	}
+	return nt.truncate(), nil
+}
+
+// truncate drops the right half of the tree, root included, while that half
+// has no non-blank leaf [RFC 9420, Section 7.7]. Keys of dropped non-blank
+// nodes leave the index.
+func (t Tree) truncate() Tree {
+	for t.leaves > 1 && t.root.right.members == 0 {
+		d := t.depth()
+		t.keys = t.keys.reindexParent(treemath.Root(t.leaves), t.root.parent, nil)
+		t.keys = t.keys.unindexSubtree(t.root.right, treemath.LeafIndex(t.leaves/2), d-1)
+		t.root, t.leaves = t.root.left, t.leaves/2
+	}
+	return t
+}
+
+// Resolution returns the resolution of node x [RFC 9420, Section 4.1.2]:
+// x itself and its unmerged leaves if x is non-blank, nothing for a blank
+// leaf, and the resolutions of its children for a blank parent, in order.
+// Leaves in exclude (the members added by the current commit, RFC 9420,
+// Section 7.6) are left out. Blank subtrees cost O(1).
+//
+// [RFC 9420, Section 4.1.2]: https://www.rfc-editor.org/rfc/rfc9420#section-4.1.2
+func (t Tree) Resolution(x treemath.NodeIndex, exclude ...treemath.LeafIndex) []treemath.NodeIndex {
+	n := t.lookup(x)
+	if n == nil {
+		return nil
+	}
+	return resolution(n, x, exclude, nil)
+}
+
+func resolution(n *node, x treemath.NodeIndex, exclude []treemath.LeafIndex, out []treemath.NodeIndex) []treemath.NodeIndex {
+	switch {
+	case n.occupied == 0:
+		return out
+	case n.leaf != nil:
+		if !slices.Contains(exclude, x.Leaf()) {
+			out = append(out, x)
+		}
+		return out
+	case n.parent != nil:
+		out = append(out, x)
+		for _, u := range n.parent.UnmergedLeaves {
+			if !slices.Contains(exclude, u) {
+				out = append(out, u.Node())
+			}
+		}
+		return out
+	}
+	out = resolution(n.left, treemath.Left(x), exclude, out)
+	return resolution(n.right, treemath.Right(x), exclude, out)
+}
+
+// FilteredDirectPath returns the filtered direct path of leaf i
+// [RFC 9420, Section 4.1.2]: its direct path without the nodes whose child
+// on i's copath has an empty resolution, ordered from the leaf to the root.
+//
+// [RFC 9420, Section 4.1.2]: https://www.rfc-editor.org/rfc/rfc9420#section-4.1.2
+func (t Tree) FilteredDirectPath(i treemath.LeafIndex) []treemath.NodeIndex {
+	fdp, _ := t.filteredPath(i)
+	return fdp
+}
+
+// FilteredCopath returns, for each node of leaf i's filtered direct path,
+// its child on i's copath (the node whose resolution receives that node's
+// path secret, RFC 9420, Section 7.5).
+func (t Tree) FilteredCopath(i treemath.LeafIndex) []treemath.NodeIndex {
+	_, cp := t.filteredPath(i)
+	return cp
+}
+
+// filteredPath returns the filtered direct path of i and the matching
+// copath children, each from the leaf up, in O(log N).
+func (t Tree) filteredPath(i treemath.LeafIndex) (fdp, copath []treemath.NodeIndex) {
+	if uint64(i) >= uint64(t.leaves) {
+		return nil, nil
+	}
+	d := t.depth()
+	var sib [33]*node // sib[k] is the copath child under the level-k ancestor
+	n := t.root
+	for k := d; k > 0; k-- {
+		if (uint64(i)>>(k-1))&1 == 0 {
+			sib[k], n = n.right, n.left
+		} else {
+			sib[k], n = n.left, n.right
+		}
+	}
+	for k := uint(1); k <= d; k++ {
+		if sib[k].occupied == 0 {
+			continue
+		}
+		x := ancestorAt(i, k)
+		fdp = append(fdp, x)
+		copath = append(copath, copathChild(x, i))
+	}
+	return fdp, copath
+}
+
+// copathChild returns the child of ancestor x that does not contain leaf i.
+func copathChild(x treemath.NodeIndex, i treemath.LeafIndex) treemath.NodeIndex {
+	if i.Node() < x {
+		return treemath.Right(x)
+	}
+	return treemath.Left(x)
+}
+
+// Nodes returns the tree in ratchet_tree form [RFC 9420, Section
+// 12.4.3.3]: the nodes in array order, nil for blank ones, without trailing
+// blank nodes. The node values are shared with the tree and must not be
+// modified.
+//
+// [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
+func (t Tree) Nodes() codec.RatchetTree {
+	if t.root == nil {
+		return nil
+	}
+	out := make(codec.RatchetTree, 0, treemath.NodeWidth(t.leaves))
+	out = appendNodes(out, t.root, t.depth())
+	for len(out) > 0 && out[len(out)-1] == nil {
+		out = out[:len(out)-1]
+	}
+	return slices.Clip(out)
+}
+
+func appendNodes(out codec.RatchetTree, n *node, level uint) codec.RatchetTree {
+	if n.occupied == 0 {
+		for range uint64(1)<<(level+1) - 1 {
+			out = append(out, nil)
+		}
+		return out
+	}
+	if level == 0 {
+		return append(out, &codec.Node{NodeType: codec.NodeTypeLeaf, Leaf: n.leaf})
+	}
+	out = appendNodes(out, n.left, level-1)
+	if n.parent != nil {
+		out = append(out, &codec.Node{NodeType: codec.NodeTypeParent, Parent: n.parent})
+	} else {
+		out = append(out, nil)
+	}
+	return appendNodes(out, n.right, level-1)
+}
+
+// Encode returns the canonical encoding of the tree as the content of a
+// ratchet_tree extension [RFC 9420, Section 12.4.3.3]: optional<Node>
+// ratchet_tree<V>, with no trailing blank node.
+//
+// [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
+func (t Tree) Encode() ([]byte, error) { return t.Nodes().Encode() }
+
+// Decode decodes a ratchet_tree extension [RFC 9420, Section 12.4.3.3]
+// into a Tree of suite s. A vector that is empty, ends with a blank node
+// or puts a node of the wrong type at some position is rejected with
+// ValSem300. Decode checks the shape only: call Validate before using a
+// received tree.
+//
+// [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
+func Decode(s *suite.Suite, data []byte) (Tree, error) {
+	nodes, err := codec.DecodeRatchetTree(data)
+	if err != nil {
+		return Tree{}, err
+	}
+	return FromNodes(s, nodes)
+}
+
+// FromNodes builds a Tree from the nodes of a ratchet_tree extension
+// [RFC 9420, Section 12.4.3.3], padding it with blank nodes to a full tree.
+// Shape errors are ValSem300; see Decode. The node values are kept by the
+// tree and must not be modified afterwards.
+//
+// [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
+func FromNodes(s *suite.Suite, nodes codec.RatchetTree) (Tree, error) {
+	// ValSem300: a ratchet tree must be non-empty, end with a non-blank
+	// node and have leaves at even and parents at odd positions.
+	if err := nodes.Wellformed(); err != nil {
+		return Tree{}, valsem.Wrap(valsem.ValSem300, err, "ratchet_tree")
+	}
+	if uint64(len(nodes)) > uint64(treemath.NodeWidth(treemath.MaxLeaves)) {
+		return Tree{}, fmt.Errorf("%w: %d nodes", ErrTreeTooLarge, len(nodes))
+	}
+	leaves := treemath.LeafCount(1)
+	for uint64(treemath.NodeWidth(leaves)) < uint64(len(nodes)) {
+		leaves *= 2
+	}
+	b := newBuilder(s)
+	t := Tree{s: s, leaves: leaves}
+	root, keys, err := b.fromNodes(nodes, 0, t.depth(), keyIndex{})
+	if err != nil {
+		return Tree{}, err
+	}
+	t.root, t.keys, t.built = root, keys, b.count
+	return t, nil
+}
+
+// fromNodes builds the subtree of the given level whose leftmost leaf is
+// first, indexing its keys.
+func (b *builder) fromNodes(nodes codec.RatchetTree, first treemath.LeafIndex, level uint, keys keyIndex) (*node, keyIndex, error) {
+	at := func(x treemath.NodeIndex) *codec.Node {
+		if uint64(x) < uint64(len(nodes)) {
+			return nodes[x]
+		}
+		return nil
+	}
+	if level == 0 {
+		var ln *codec.LeafNode
+		if n := at(first.Node()); n != nil {
+			ln = n.Leaf
+		}
+		n, err := b.leafNode(first, ln)
+		return n, keys.indexLeaf(first, ln), err
+	}
+	if uint64(first.Node()) >= uint64(len(nodes)) {
+		// Past the end of the vector: the whole subtree is blank.
+		n, err := b.blankSubtree(first, level)
+		return n, keys, err
+	}
+	l, keys, err := b.fromNodes(nodes, first, level-1, keys)
+	if err != nil {
+		return nil, keys, err
+	}
+	r, keys, err := b.fromNodes(nodes, first+treemath.LeafIndex(1)<<(level-1), level-1, keys)
+	if err != nil {
+		return nil, keys, err
+	}
+	x := ancestorAt(first, level)
+	var p *codec.ParentNode
+	if n := at(x); n != nil {
+		p = n.Parent
+	}
+	keys = keys.reindexParent(x, nil, p)
+	n, err := b.parentNode(p, l, r)
+	return n, keys, err
+}
