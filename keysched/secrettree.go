@@ -73,8 +73,8 @@ func (k RatchetKey) clone() RatchetKey {
 
 // ratchet is one sender hash ratchet. It is immutable.
 type ratchet struct {
-	next   uint64               // next unused generation; 1<<32 once exhausted
-	secret []byte               // ratchet_secret_[next]; nil once exhausted
+	next   uint64              // next unused generation; 1<<32 once exhausted
+	secret []byte              // ratchet_secret_[next]; nil once exhausted
 	past   pds.Map[RatchetKey] // unused keys of generations in [next-tolerance, next)
 }
 
