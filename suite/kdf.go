@@ -159,12 +159,15 @@ func (s *Suite) VerifyMAC(key, data, tag []byte) bool {
 func hkdfExpand(newHash func() hash.Hash, nh int, prk, info []byte, length int) []byte {
 	out := make([]byte, 0, length+nh)
 	m := hmac.New(newHash, prk)
-	var t []byte
-	for ctr := byte(1); len(out) < length; ctr++ {
+	var (
+		t   []byte
+		ctr [1]byte
+	)
+	for ctr[0] = 1; len(out) < length; ctr[0]++ {
 		m.Reset()
 		m.Write(t)
 		m.Write(info)
-		m.Write([]byte{ctr})
+		m.Write(ctr[:])
 		n := len(out)
 		out = m.Sum(out)
 		t = out[n:]

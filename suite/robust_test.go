@@ -152,3 +152,39 @@ func TestNoHiddenRandomness(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentUse shares one Suite and one Signer between goroutines;
+// run with -race. Every goroutine must get the same bytes.
+func TestConcurrentUse(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, s *Suite) {
+		priv, _, _ := s.GenerateSignatureKey(seq(1, s.SignatureSeedLen()))
+		g, err := s.NewSigner(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, hpub, _ := s.DeriveKeyPair(seq(2, s.HashLen()))
+		const workers = 4
+		results := make([][]byte, workers)
+		done := make(chan int)
+		for w := range workers {
+			go func() {
+				sig, err1 := g.SignWithLabel("L", []byte("c"))
+				enc, ct, err2 := s.HPKESeal(hpub, nil, nil, []byte("p"), seq(3, s.HPKESeedLen()))
+				if err1 != nil || err2 != nil || s.VerifyWithLabel(g.Public(), "L", []byte("c"), sig) != nil {
+					results[w] = nil
+				} else {
+					results[w] = append(append(sig, enc...), ct...)
+				}
+				done <- w
+			}()
+		}
+		for range workers {
+			<-done
+		}
+		for w := range workers {
+			if results[w] == nil || !bytes.Equal(results[w], results[0]) {
+				t.Fatalf("worker %d: %x, worker 0: %x", w, results[w], results[0])
+			}
+		}
+	})
+}
