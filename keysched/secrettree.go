@@ -2,7 +2,9 @@ package keysched
 
 import (
 	"fmt"
+	"iter"
 	"math"
+	"slices"
 
 	"github.com/mlscore/mlscore/internal/pds"
 	"github.com/mlscore/mlscore/suite"
@@ -135,6 +137,35 @@ func (t SecretTree) NextGeneration(leaf treemath.LeafIndex, kind RatchetKind) ui
 		return s[kind].next
 	}
 	return 0
+}
+
+// RatchetPosition is where one sender's ratchets stand: the next unused
+// generation of each, and the generations whose keys are still held for
+// out-of-order messages.
+type RatchetPosition struct {
+	Leaf                   treemath.LeafIndex
+	HandshakeNext, AppNext uint64
+	HandshakeKept, AppKept []uint32 // increasing
+}
+
+// Positions returns the position of every sender whose ratchets have been
+// derived, in increasing leaf order. It reveals no secret, so a state
+// digest can commit to it.
+func (t SecretTree) Positions() iter.Seq[RatchetPosition] {
+	return func(yield func(RatchetPosition) bool) {
+		for leaf, s := range t.senders.All() {
+			p := RatchetPosition{
+				Leaf:          treemath.LeafIndex(leaf),
+				HandshakeNext: s[Handshake].next,
+				AppNext:       s[Application].next,
+				HandshakeKept: slices.Collect(s[Handshake].past.Keys()),
+				AppKept:       slices.Collect(s[Application].past.Keys()),
+			}
+			if !yield(p) {
+				return
+			}
+		}
+	}
 }
 
 // Next returns the key and nonce of the next unused generation of leaf's

@@ -211,3 +211,71 @@ func gens(n int) []uint32 {
 	}
 	return g
 }
+
+// TestPropSecretTreeModel compares random request sequences on one ratchet
+// against a naive model of the window rules, and checks that an old tree
+// value answers exactly as it did before the new values were derived.
+func TestPropSecretTreeModel(t *testing.T) {
+	const maxGen = 120
+	ref := refKeys(t, 4, 2, Application, maxGen+1)
+	rapid.Check(t, func(rt *rapid.T) {
+		cfg := RatchetConfig{
+			OutOfOrderTolerance:    rapid.Uint32Range(0, 10).Draw(rt, "tolerance"),
+			MaximumForwardDistance: rapid.Uint32Range(0, 40).Draw(rt, "forward"),
+		}
+		st := testTree(t, 4, cfg)
+		var next uint64
+		consumed := map[uint32]bool{}
+		type snapshot struct {
+			tree SecretTree
+			g    uint32
+			err  error
+		}
+		var snaps []snapshot
+		for range rapid.IntRange(1, 60).Draw(rt, "steps") {
+			g := rapid.Uint32Range(0, maxGen).Draw(rt, "generation")
+			var want error
+			switch {
+			case uint64(g) < next && next-uint64(g) > uint64(cfg.OutOfOrderTolerance):
+				want = ErrGenerationExpired
+			case uint64(g) < next && consumed[g]:
+				want = ErrGenerationConsumed
+			case uint64(g) >= next && uint64(g)-next > uint64(cfg.MaximumForwardDistance):
+				want = ErrGenerationTooFar
+			}
+			k, nt, err := st.Key(2, Application, g)
+			if !errors.Is(err, want) || (err == nil) != (want == nil) {
+				rt.Fatalf("generation %d (next %d): err = %v, want %v", g, next, err, want)
+			}
+			snaps = append(snaps, snapshot{st, g, want})
+			if err != nil {
+				continue
+			}
+			if !bytes.Equal(k.Key, ref[g].Key) || !bytes.Equal(k.Nonce, ref[g].Nonce) {
+				rt.Fatalf("generation %d: wrong key", g)
+			}
+			consumed[g] = true
+			next = max(next, uint64(g)+1)
+			st = nt
+		}
+		for i, s := range snaps {
+			_, _, err := s.tree.Key(2, Application, s.g)
+			if !errors.Is(err, s.err) || (err == nil) != (s.err == nil) {
+				rt.Fatalf("snapshot %d changed: generation %d now gives %v, before %v", i, s.g, err, s.err)
+			}
+		}
+	})
+}
+
+func TestSecretTreePositions(t *testing.T) {
+	st := testTree(t, 8, DefaultRatchetConfig())
+	_, st, _ = st.Key(6, Application, 3)
+	_, st, _ = st.Key(1, Handshake, 0)
+	got := slices.Collect(st.Positions())
+	if len(got) != 2 || got[0].Leaf != 1 || got[1].Leaf != 6 {
+		t.Fatalf("positions %+v", got)
+	}
+	if got[0].HandshakeNext != 1 || got[1].AppNext != 4 || !slices.Equal(got[1].AppKept, []uint32{0, 1, 2}) {
+		t.Fatalf("positions %+v", got)
+	}
+}
