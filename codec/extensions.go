@@ -89,6 +89,7 @@ func (es Extensions) Marshal(b *cryptobyte.Builder) {
 // Unmarshal reads an extension list from d, rejecting duplicate types.
 func (es *Extensions) Unmarshal(d *Decoder) {
 	*es = nil
+	// Lists are short in practice; a map bounds the cost of a hostile one.
 	var seen map[ExtensionType]bool
 	d.VectorEach(func(d *Decoder) {
 		off := d.Offset()
@@ -97,14 +98,25 @@ func (es *Extensions) Unmarshal(d *Decoder) {
 		if !d.OK() {
 			return
 		}
-		if seen == nil {
-			seen = make(map[ExtensionType]bool)
+		dup := false
+		if seen != nil {
+			dup = seen[e.ExtensionType]
+		} else {
+			dup = es.Has(e.ExtensionType)
+			if len(*es) >= 8 {
+				seen = make(map[ExtensionType]bool, 2*len(*es))
+				for _, x := range *es {
+					seen[x.ExtensionType] = true
+				}
+			}
 		}
-		if seen[e.ExtensionType] {
+		if dup {
 			d.failAt(off, ErrDuplicateExtension)
 			return
 		}
-		seen[e.ExtensionType] = true
+		if seen != nil {
+			seen[e.ExtensionType] = true
+		}
 		*es = append(*es, e)
 	})
 }

@@ -29,7 +29,9 @@ const (
 
 // IsDefault reports whether t is one of the seven proposal types defined by
 // RFC 9420 (which need not appear in Capabilities, Section 7.2).
-func (t ProposalType) IsDefault() bool { return t >= ProposalAdd && t <= ProposalGroupContextExtensions }
+func (t ProposalType) IsDefault() bool {
+	return t >= ProposalAdd && t <= ProposalGroupContextExtensions
+}
 
 // String returns the RFC name of t.
 func (t ProposalType) String() string {
