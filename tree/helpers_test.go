@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
 
@@ -16,7 +15,7 @@ import (
 
 var testGroupID = []byte("tree test group")
 
-func mustSuite(tb testing.TB, id suite.ID) *suite.Suite {
+func mustSuite(tb tester, id suite.ID) *suite.Suite {
 	tb.Helper()
 	s, err := suite.Lookup(id)
 	if err != nil {
@@ -45,7 +44,7 @@ type member struct {
 	signer          *suite.Signer
 }
 
-func newMember(tb testing.TB, s *suite.Suite, id uint64) member {
+func newMember(tb tester, s *suite.Suite, id uint64) member {
 	tb.Helper()
 	priv, pub, err := s.DeriveKeyPair(seedBytes("enc", id, s.HashLen()))
 	if err != nil {
@@ -63,7 +62,7 @@ func newMember(tb testing.TB, s *suite.Suite, id uint64) member {
 }
 
 // keyPackageLeaf returns m's signed key_package leaf node.
-func (m member) keyPackageLeaf(tb testing.TB, s *suite.Suite, id uint64) *codec.LeafNode {
+func (m member) keyPackageLeaf(tb tester, s *suite.Suite, id uint64) *codec.LeafNode {
 	tb.Helper()
 	ln := &codec.LeafNode{
 		EncryptionKey:  m.encPub,
@@ -85,7 +84,7 @@ func (m member) keyPackageLeaf(tb testing.TB, s *suite.Suite, id uint64) *codec.
 // the leaves listed in real, which get real key pairs. It is not
 // parent-hash valid; it is the shape a large group's tree has after many
 // commits, built in O(N) hashing without O(N) key generations.
-func synthTree(tb testing.TB, s *suite.Suite, n int, real map[treemath.LeafIndex]member) tree.Tree {
+func synthTree(tb tester, s *suite.Suite, n int, real map[treemath.LeafIndex]member) tree.Tree {
 	tb.Helper()
 	width := 2*n - 1
 	nodes := make(codec.RatchetTree, width)
@@ -122,7 +121,7 @@ func synthTree(tb testing.TB, s *suite.Suite, n int, real map[treemath.LeafIndex
 
 // naiveTreeHash recomputes the tree hash of node x from the array form,
 // independently of the tree's cache (RFC 9420, Section 7.8).
-func naiveTreeHash(tb testing.TB, s *suite.Suite, nodes codec.RatchetTree, n treemath.LeafCount, x treemath.NodeIndex) []byte {
+func naiveTreeHash(tb tester, s *suite.Suite, nodes codec.RatchetTree, n treemath.LeafCount, x treemath.NodeIndex) []byte {
 	tb.Helper()
 	var at *codec.Node
 	if int(x) < len(nodes) {
@@ -156,11 +155,11 @@ func naiveTreeHash(tb testing.TB, s *suite.Suite, nodes codec.RatchetTree, n tre
 	return s.Hash(in)
 }
 
-func naiveRootHash(tb testing.TB, t tree.Tree) []byte {
+func naiveRootHash(tb tester, t tree.Tree) []byte {
 	return naiveTreeHash(tb, t.Suite(), t.Nodes(), t.LeafCount(), treemath.Root(t.LeafCount()))
 }
 
-func mustEncode(tb testing.TB, t tree.Tree) []byte {
+func mustEncode(tb tester, t tree.Tree) []byte {
 	tb.Helper()
 	b, err := t.Encode()
 	if err != nil {
@@ -175,4 +174,11 @@ func log2(n treemath.LeafCount) int {
 		k++
 	}
 	return k
+}
+
+// tester is what the helpers need of *testing.T, *testing.B and *rapid.T.
+type tester interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
 }

@@ -65,8 +65,10 @@ func indexKey(kind keyKind, key []byte) string {
 // be modified.
 func (ix keyIndex) lookup(kind keyKind, key []byte) []uint32 {
 	k := indexKey(kind, key)
-	h := keyHash(k)
-	n := ix.root
+	return hamtLookup(ix.root, keyHash(k), k)
+}
+
+func hamtLookup(n *hamt, h uint64, k string) []uint32 {
 	for shift := uint(0); n != nil; shift += hamtBits {
 		if n.entries != nil {
 			if n.hash != h {
@@ -91,7 +93,11 @@ func (ix keyIndex) lookup(kind keyKind, key []byte) []uint32 {
 // insert returns an index with holder added to key's holders.
 func (ix keyIndex) insert(kind keyKind, key []byte, holder uint32) keyIndex {
 	k := indexKey(kind, key)
-	return keyIndex{root: hamtInsert(ix.root, keyHash(k), k, holder, 0), size: ix.size + 1}
+	root := hamtInsert(ix.root, keyHash(k), k, holder, 0)
+	if root == ix.root {
+		return ix // the pair was already present
+	}
+	return keyIndex{root: root, size: ix.size + 1}
 }
 
 // remove returns an index with holder removed from key's holders. Removing
@@ -105,6 +111,8 @@ func (ix keyIndex) remove(kind keyKind, key []byte, holder uint32) keyIndex {
 	return keyIndex{root: root, size: ix.size - 1}
 }
 
+// hamtInsert returns the new subtree, or n itself if the pair was already
+// present.
 func hamtInsert(n *hamt, h uint64, k string, holder uint32, shift uint) *hamt {
 	if n == nil {
 		return &hamt{hash: h, entries: []hamtEntry{{key: k, holders: []uint32{holder}}}}

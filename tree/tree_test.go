@@ -23,7 +23,7 @@ type group struct {
 	epoch   uint64
 }
 
-func newGroup(tb testing.TB, s *suite.Suite) *group {
+func newGroup(tb tester, s *suite.Suite) *group {
 	tb.Helper()
 	m := newMember(tb, s, 0)
 	t, err := tree.New(s, m.keyPackageLeaf(tb, s, 0))
@@ -39,7 +39,7 @@ func newGroup(tb testing.TB, s *suite.Suite) *group {
 		privs:   map[treemath.LeafIndex]tree.PrivatePath{0: p}}
 }
 
-func (g *group) add(tb testing.TB) treemath.LeafIndex {
+func (g *group) add(tb tester) treemath.LeafIndex {
 	tb.Helper()
 	id := g.nextID
 	g.nextID++
@@ -56,7 +56,7 @@ func (g *group) add(tb testing.TB) treemath.LeafIndex {
 	return i
 }
 
-func (g *group) remove(tb testing.TB, i treemath.LeafIndex) {
+func (g *group) remove(tb tester, i treemath.LeafIndex) {
 	tb.Helper()
 	t, err := g.t.Remove(i)
 	if err != nil {
@@ -75,7 +75,7 @@ func (g *group) prune() {
 }
 
 // update gives member i a fresh leaf key through an Update.
-func (g *group) update(tb testing.TB, i treemath.LeafIndex) {
+func (g *group) update(tb tester, i treemath.LeafIndex) {
 	tb.Helper()
 	m := g.members[i]
 	id := g.nextID
@@ -101,7 +101,7 @@ func (g *group) update(tb testing.TB, i treemath.LeafIndex) {
 	g.prune()
 }
 
-func (g *group) groupContext(tb testing.TB, t tree.Tree) []byte {
+func (g *group) groupContext(tb tester, t tree.Tree) []byte {
 	tb.Helper()
 	gc, err := codec.GroupContext{Version: codec.MLS10, CipherSuite: codec.CipherSuite(g.s.ID()), GroupID: testGroupID,
 		Epoch: g.epoch, TreeHash: t.Hash(), ConfirmedTranscriptHash: []byte("cth")}.Encode()
@@ -114,7 +114,7 @@ func (g *group) groupContext(tb testing.TB, t tree.Tree) []byte {
 // commit has member i send an UpdatePath (excluding the leaves in
 // exclude, just added); every other old member processes it and must
 // reach the same commit secret; new members join from their path secret.
-func (g *group) commit(tb testing.TB, i treemath.LeafIndex, exclude ...treemath.LeafIndex) {
+func (g *group) commit(tb tester, i treemath.LeafIndex, exclude ...treemath.LeafIndex) {
 	tb.Helper()
 	g.epoch++
 	tmpl, _ := g.t.Leaf(i)
@@ -172,7 +172,7 @@ func slicesContains(s []treemath.LeafIndex, x treemath.LeafIndex) bool {
 }
 
 // check asserts every invariant of the harness.
-func (g *group) check(tb testing.TB) {
+func (g *group) check(tb tester) {
 	tb.Helper()
 	t := g.t
 	if got, want := t.Hash(), naiveRootHash(tb, t); !bytes.Equal(got, want) {
@@ -380,7 +380,7 @@ func TestDecodeTrailingBlank(t *testing.T) {
 }
 
 // tamper returns g's tree with node x replaced by f(copy of node x).
-func tamper(tb testing.TB, g *group, x treemath.NodeIndex, f func(n *codec.Node)) tree.Tree {
+func tamper(tb tester, g *group, x treemath.NodeIndex, f func(n *codec.Node)) tree.Tree {
 	tb.Helper()
 	nodes := append(codec.RatchetTree{}, g.t.Nodes()...)
 	n := *nodes[x]
