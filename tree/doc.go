@@ -8,12 +8,12 @@
 // Remove, or merging an UpdatePath — rebuilds only that leaf and its direct
 // path and shares every copath subtree with the previous version:
 //
-//	          old root        new root
-//	             X                X'            X', Y', B' are new;
-//	           /   \            /   \           the subtrees at Z, A, C, D
-//	          Y     Z   ──▶    Y'    Z          are shared by both versions
-//	         / \   / \        / \
-//	        A   B C   D      A   B'
+//	  old root        new root
+//	     X                X'            X', Y', B' are new;
+//	   /   \            /   \           the subtrees at Z, A, C, D
+//	  Y     Z   ──▶    Y'    Z          are shared by both versions
+//	 / \   / \        / \
+//	A   B C   D      A   B'
 //
 // so a commit costs log₂N+1 new nodes and log₂N+1 hash computations, the
 // root hash is always available in O(1), and old versions stay valid and
