@@ -89,6 +89,12 @@ type Signer struct {
 // GenerateSignatureKey returns (RFC 8032 seed, or big-endian ECDSA scalar).
 // A key of the wrong length or out of range wraps ErrBadKey.
 func (s *Suite) NewSigner(priv []byte) (*Signer, error) {
+	// An ECDSA scalar is a big-endian integer: some encoders drop its leading
+	// zero bytes (the working group's message-protection vector for P-521
+	// does), so a shorter key is left-padded to the field length.
+	if s.sig != sigEd25519 && s.sig != sigEd448 && len(priv) > 0 && len(priv) < s.nsig {
+		priv = append(make([]byte, s.nsig-len(priv)), priv...)
+	}
 	if len(priv) != s.nsig {
 		return nil, fmt.Errorf("%w: signature private key of %d bytes, want %d", ErrBadKey, len(priv), s.nsig)
 	}

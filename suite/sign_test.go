@@ -81,6 +81,9 @@ func TestSignatures(t *testing.T) {
 			if _, _, err := s.GenerateSignatureKey(seq(0, n)); !errors.Is(err, ErrLength) {
 				t.Errorf("%d-byte seed: err %v, want ErrLength", n, err)
 			}
+			if n > 0 && n < s.SignatureSeedLen() && s.sig != sigEd25519 && s.sig != sigEd448 {
+				continue // a short ECDSA scalar is left-padded (TestShortECDSAKeyIsPadded)
+			}
 			if _, err := s.NewSigner(seq(0, n)); !errors.Is(err, ErrBadKey) {
 				t.Errorf("%d-byte key: err %v, want ErrBadKey", n, err)
 			}

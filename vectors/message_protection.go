@@ -156,7 +156,7 @@ func (e mpEnv) senderKey(leaf treemath.LeafIndex) ([]byte, error) {
 
 // sign signs content for wire format wf; a commit gets a confirmation tag.
 func (e mpEnv) sign(content codec.FramedContent, wf codec.WireFormat) (codec.AuthenticatedContent, error) {
-	ac, err := keysched.SignContent(keysched.KeySigner{Suite: e.cs, Priv: padSigPriv(e.cs, e.c.SignaturePriv)}, wf, content, e.ctx)
+	ac, err := keysched.SignContent(keysched.KeySigner{Suite: e.cs, Priv: e.c.SignaturePriv}, wf, content, e.ctx)
 	if err != nil {
 		return ac, err
 	}
@@ -240,18 +240,4 @@ func (e mpEnv) checkPrivateRoundTrip(content codec.FramedContent, want []byte) e
 		return err
 	}
 	return e.checkPrivate(enc, want)
-}
-
-// padSigPriv left-pads a signature private key shorter than the suite's
-// length with zeros. FORMAT.md specifies ECDSA keys as
-// Field-Element-to-Octet-String (fixed length), but the suite-5 case of
-// message-protection.json carries a 65-byte P-521 scalar whose leading zero
-// byte was dropped; the integer is the same. Ed25519 and Ed448 seeds always
-// have their full length, so this only ever touches ECDSA scalars.
-func padSigPriv(cs *suite.Suite, priv []byte) []byte {
-	n := cs.SignatureSeedLen()
-	if len(priv) >= n {
-		return priv
-	}
-	return append(make([]byte, n-len(priv)), priv...)
 }
