@@ -219,3 +219,95 @@ func hamtRemove(n *hamt, h uint64, k string, holder uint32, shift uint) (*hamt, 
 	ch[pos] = c
 	return &hamt{bitmap: n.bitmap, children: ch}, true
 }
+
+// indexEntry is one (key, holder) pair for buildIndex.
+type indexEntry struct {
+	h      uint64
+	key    string
+	holder uint32
+}
+
+func (ix *indexBuilder) add(kind keyKind, key []byte, holder uint32) {
+	k := indexKey(kind, key)
+	ix.entries = append(ix.entries, indexEntry{keyHash(k), k, holder})
+}
+
+// indexBuilder collects pairs and builds the trie in one pass, without the
+// garbage of n persistent inserts (used when decoding a whole tree).
+type indexBuilder struct{ entries []indexEntry }
+
+// digitOrder maps a hash to an integer whose order is the trie's
+// traversal order: the level-0 digit (lowest 5 bits) most significant.
+func digitOrder(h uint64) uint64 {
+	var r uint64
+	for shift := uint(0); shift < 60; shift += hamtBits {
+		r = r<<hamtBits | (h>>shift)&hamtMask
+	}
+	return r<<4 | h>>60
+}
+
+// build returns the index of the collected pairs; duplicates of a pair
+// count once.
+func (ix *indexBuilder) build() keyIndex {
+	es := ix.entries
+	slices.SortFunc(es, func(a, b indexEntry) int {
+		if c := cmpUint64(digitOrder(a.h), digitOrder(b.h)); c != 0 {
+			return c
+		}
+		if a.key != b.key {
+			if a.key < b.key {
+				return -1
+			}
+			return 1
+		}
+		return int(int64(a.holder) - int64(b.holder))
+	})
+	es = slices.CompactFunc(es, func(a, b indexEntry) bool { return a.key == b.key && a.holder == b.holder })
+	return keyIndex{root: buildHamt(es, 0), size: len(es)}
+}
+
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// buildHamt builds the subtree of the sorted pairs es at level shift: a
+// bucket when they share one hash, else an inner node per distinct digit.
+func buildHamt(es []indexEntry, shift uint) *hamt {
+	if len(es) == 0 {
+		return nil
+	}
+	if es[0].h == es[len(es)-1].h {
+		n := &hamt{hash: es[0].h}
+		for _, e := range es {
+			if k := len(n.entries); k > 0 && n.entries[k-1].key == e.key {
+				n.entries[k-1].holders = append(n.entries[k-1].holders, e.holder)
+			} else {
+				n.entries = append(n.entries, hamtEntry{key: e.key, holders: []uint32{e.holder}})
+			}
+		}
+		for i := range n.entries {
+			n.entries[i].holders = slices.Clip(n.entries[i].holders)
+		}
+		n.entries = slices.Clip(n.entries)
+		return n
+	}
+	n := &hamt{}
+	for len(es) > 0 {
+		d := (es[0].h >> shift) & hamtMask
+		j := 1
+		for j < len(es) && (es[j].h>>shift)&hamtMask == d {
+			j++
+		}
+		n.bitmap |= 1 << d
+		n.children = append(n.children, buildHamt(es[:j], shift+hamtBits))
+		es = es[j:]
+	}
+	n.children = slices.Clip(n.children)
+	return n
+}

@@ -63,6 +63,23 @@ func TestPropKeyIndexMatchesModel(t *testing.T) {
 					if v.ix.size != n {
 						rt.Fatalf("size %d, want %d", v.ix.size, n)
 					}
+					// The one-pass builder gives the same map.
+					var b indexBuilder
+					for k, hs := range v.model {
+						for _, h := range hs {
+							b.add(kindEncryption, []byte(k), h)
+							b.add(kindEncryption, []byte(k), h) // duplicates count once
+						}
+					}
+					bix := b.build()
+					if bix.size != n {
+						rt.Fatalf("built index size %d, want %d", bix.size, n)
+					}
+					for k, hs := range v.model {
+						if got := bix.lookup(kindEncryption, []byte(k)); !slices.Equal(got, hs) {
+							rt.Fatalf("built index lookup %q: got %v, want %v", k, got, hs)
+						}
+					}
 				}
 			},
 		})

@@ -625,17 +625,18 @@ func FromNodes(s *suite.Suite, nodes codec.RatchetTree) (Tree, error) {
 	}
 	b := newBuilder(s)
 	t := Tree{s: s, leaves: leaves}
-	root, keys, err := b.fromNodes(nodes, 0, t.depth(), keyIndex{})
+	var ix indexBuilder
+	root, err := b.fromNodes(nodes, 0, t.depth(), &ix)
 	if err != nil {
 		return Tree{}, err
 	}
-	t.root, t.keys, t.built = root, keys, b.count
+	t.root, t.keys, t.built = root, ix.build(), b.count
 	return t, nil
 }
 
 // fromNodes builds the subtree of the given level whose leftmost leaf is
-// first, indexing its keys.
-func (b *builder) fromNodes(nodes codec.RatchetTree, first treemath.LeafIndex, level uint, keys keyIndex) (*node, keyIndex, error) {
+// first, collecting its keys into ix.
+func (b *builder) fromNodes(nodes codec.RatchetTree, first treemath.LeafIndex, level uint, ix *indexBuilder) (*node, error) {
 	at := func(x treemath.NodeIndex) *codec.Node {
 		if uint64(x) < uint64(len(nodes)) {
 			return nodes[x]
@@ -646,29 +647,28 @@ func (b *builder) fromNodes(nodes codec.RatchetTree, first treemath.LeafIndex, l
 		var ln *codec.LeafNode
 		if n := at(first.Node()); n != nil {
 			ln = n.Leaf
+			ix.add(kindSignature, ln.SignatureKey, uint32(first.Node()))
+			ix.add(kindEncryption, ln.EncryptionKey, uint32(first.Node()))
 		}
-		n, err := b.leafNode(first, ln)
-		return n, keys.indexLeaf(first, ln), err
+		return b.leafNode(first, ln)
 	}
 	if uint64(first.Node()) >= uint64(len(nodes)) {
 		// Past the end of the vector: the whole subtree is blank.
-		n, err := b.blankSubtree(first, level)
-		return n, keys, err
+		return b.blankSubtree(first, level)
 	}
-	l, keys, err := b.fromNodes(nodes, first, level-1, keys)
+	l, err := b.fromNodes(nodes, first, level-1, ix)
 	if err != nil {
-		return nil, keys, err
+		return nil, err
 	}
-	r, keys, err := b.fromNodes(nodes, first+treemath.LeafIndex(1)<<(level-1), level-1, keys)
+	r, err := b.fromNodes(nodes, first+treemath.LeafIndex(1)<<(level-1), level-1, ix)
 	if err != nil {
-		return nil, keys, err
+		return nil, err
 	}
 	x := ancestorAt(first, level)
 	var p *codec.ParentNode
 	if n := at(x); n != nil {
 		p = n.Parent
+		ix.add(kindEncryption, p.EncryptionKey, uint32(x))
 	}
-	keys = keys.reindexParent(x, nil, p)
-	n, err := b.parentNode(p, l, r)
-	return n, keys, err
+	return b.parentNode(p, l, r)
 }
