@@ -6,8 +6,9 @@
 //
 // The commands are:
 //
-//	vectors [-v] [DIR]   run the MLS working group's JSON test vectors
-//	help [command]       show help
+//	inspect [-json] [FILE|-]  decode and print an MLS message or ratchet tree
+//	vectors [-v] [DIR]        run the MLS working group's JSON test vectors
+//	help [command]            show help
 package main
 
 import (
@@ -24,6 +25,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"inspect", "mls inspect [-json] [-full] [-in FORMAT] [-type TYPE] [FILE|-]", "decode and print an MLS message or ratchet tree", runInspect},
 		{"vectors", "mls vectors [-v] [DIR]", "run the MLS working group's JSON test vectors", runVectors},
 	}
 }
