@@ -272,7 +272,10 @@ func (t Tree) MergePath(sender treemath.LeafIndex, path *codec.UpdatePath) (Tree
 	if err != nil {
 		return t, err
 	}
-	ln := &path.LeafNode
+	// The tree keeps its own copy of the leaf node struct, so later changes
+	// to path by the caller cannot reach it.
+	leaf := path.LeafNode
+	ln := &leaf
 	if ln.LeafNodeSource != codec.LeafNodeSourceCommit {
 		return t, fmt.Errorf("%w: path leaf node of leaf %d has source %v, want commit", ErrParentHash, sender, ln.LeafNodeSource)
 	}
