@@ -16,7 +16,14 @@ import (
 
 // FormatVersion is the version of the log encoding written by this package.
 // Changing the encoding of a header or record means bumping it.
-const FormatVersion uint16 = 1
+//
+// Version 2 added the snapshot frame that follows the header of a
+// SnapshotAndTail log; Full and Public logs are encoded as in version 1,
+// which this package still reads.
+const FormatVersion uint16 = 2
+
+// minFormatVersion is the oldest version this package reads.
+const minFormatVersion uint16 = 1
 
 // magic starts every log file.
 var magic = [8]byte{'M', 'L', 'S', 'L', 'O', 'G', 0, 1}
@@ -35,6 +42,8 @@ const (
 	Public Mode = 2
 	// SnapshotAndTail keeps a snapshot of the state and only the records after
 	// it; older records, and the secrets their seeds imply, are dropped.
+	// The header is followed by one snapshot frame (see Snapshot); the
+	// records after it keep their seeds, so the tail replays in full.
 	SnapshotAndTail Mode = 3
 )
 
@@ -228,7 +237,8 @@ func NewWriter(w io.Writer, h Header) (*Writer, error) {
 }
 
 // ResumeWriter returns a Writer that continues a log whose last record is
-// last (as returned by Read), appending to w.
+// last (as returned by Read), appending to w. For a SnapshotAndTail log
+// without records, use ResumeAfterSnapshot.
 func ResumeWriter(w io.Writer, h Header, last *Record) *Writer {
 	wr := &Writer{w: w, mode: h.Mode}
 	if last != nil {
@@ -237,6 +247,30 @@ func ResumeWriter(w io.Writer, h Header, last *Record) *Writer {
 	}
 	return wr
 }
+
+// NewSnapshotWriter writes a SnapshotAndTail header (h.Mode is overridden)
+// and snap to w, and returns a Writer for the records after the snapshot.
+func NewSnapshotWriter(w io.Writer, h Header, snap Snapshot) (*Writer, error) {
+	h.Mode = SnapshotAndTail
+	h.Format = FormatVersion
+	body := EncodeSnapshot(snap)
+	if len(body) > maxRecordBytes {
+		return nil, fmt.Errorf("mls: snapshot of %d bytes exceeds the log's limit of %d", len(body), maxRecordBytes)
+	}
+	if _, err := w.Write(append(encodeHeader(h), frame(body)...)); err != nil {
+		return nil, err
+	}
+	return ResumeAfterSnapshot(w, h, snap), nil
+}
+
+// ResumeAfterSnapshot returns a Writer that continues a SnapshotAndTail log
+// holding snap and no records yet.
+func ResumeAfterSnapshot(w io.Writer, h Header, snap Snapshot) *Writer {
+	return &Writer{w: w, mode: h.Mode, seq: snap.Seq, prev: snap.Prev}
+}
+
+// Next returns the sequence number the next appended record gets.
+func (w *Writer) Next() uint64 { return w.seq }
 
 // Append sets r's Seq and Prev to continue the chain (and zeroes its seed in
 // Public mode), writes it, and returns the record as written.
@@ -271,57 +305,104 @@ type Recovery struct {
 // Read parses a whole log. A torn or damaged final record is dropped and
 // reported in Recovery; damage anywhere before it returns a *CorruptError
 // naming the record, together with the records before it. Records are
-// checked to form a hash chain.
+// checked to form a hash chain. The snapshot of a SnapshotAndTail log is
+// checked but not returned: use ReadLog for it.
 func Read(data []byte) (Header, []Record, Recovery, error) {
-	var h Header
+	l, err := ReadLog(data)
+	return l.Header, l.Records, l.Recovery, err
+}
+
+// Log is a parsed log.
+type Log struct {
+	Header   Header
+	Snapshot *Snapshot // the starting point of a SnapshotAndTail log; nil otherwise
+	Records  []Record  // in order; the first has Seq 0, or Snapshot.Seq
+	Recovery Recovery
+}
+
+// ReadLog parses a whole log like Read, and also returns its snapshot. On
+// error, the returned Log holds what was read before the damage; it is never
+// nil.
+func ReadLog(data []byte) (*Log, error) {
+	l := &Log{}
+	h := &l.Header
 	body, n, status := readFrame(data)
 	if status != frameOK {
-		return h, nil, Recovery{}, ErrNotLog
+		return l, ErrNotLog
 	}
 	s := cryptobyte.String(body)
 	var mg, module, policy []byte
 	var mode uint8
 	if !s.ReadBytes(&mg, 8) || !bytes.Equal(mg, magic[:]) || !s.ReadUint16(&h.Format) ||
 		!s.ReadUint8(&mode) || !codec.ReadOpaque(&s, &module) || !codec.ReadOpaque(&s, &policy) || !s.Empty() {
-		return h, nil, Recovery{}, ErrNotLog
+		return l, ErrNotLog
 	}
-	if h.Format != FormatVersion {
-		return h, nil, Recovery{}, fmt.Errorf("%w: format %d, this reader knows %d", ErrNotLog, h.Format, FormatVersion)
+	if h.Format < minFormatVersion || h.Format > FormatVersion {
+		return l, fmt.Errorf("%w: format %d, this reader knows %d to %d", ErrNotLog, h.Format, minFormatVersion, FormatVersion)
 	}
 	h.Mode, h.Module, h.PolicyID = Mode(mode), string(module), string(policy)
+	if h.Mode < Full || h.Mode > SnapshotAndTail {
+		return l, fmt.Errorf("%w: unknown mode %d", ErrNotLog, mode)
+	}
 
-	var recs []Record
 	off := n
+	var seq uint64
 	var prev [32]byte
+	if h.Mode == SnapshotAndTail {
+		if h.Format < 2 {
+			return l, fmt.Errorf("%w: snapshot-and-tail log of format %d", ErrNotLog, h.Format)
+		}
+		// Compaction writes a new log beside the old one and renames it,
+		// so a damaged or torn snapshot is corruption, never a torn write.
+		body, n, status := readFrame(data[off:])
+		if status != frameOK {
+			return l, &CorruptError{Offset: int64(off), Err: fmt.Errorf("%w: snapshot frame damaged", ErrCorrupt)}
+		}
+		snap, err := DecodeSnapshot(body)
+		if err != nil {
+			return l, &CorruptError{Offset: int64(off), Err: err}
+		}
+		l.Snapshot = &snap
+		seq, prev = snap.Seq, snap.Prev
+		off += n
+	}
+
 	for off < len(data) {
-		seq := uint64(len(recs))
 		body, n, status := readFrame(data[off:])
 		switch status {
 		case frameTorn:
-			return h, recs, Recovery{DroppedBytes: len(data) - off, ValidBytes: int64(off)}, nil
+			l.Recovery = Recovery{DroppedBytes: len(data) - off, ValidBytes: int64(off)}
+			return l, nil
 		case frameBadBody:
 			if off+n == len(data) {
 				// The final record is complete in length but fails its
 				// checksum: a damaged final write, dropped like a torn one.
-				return h, recs, Recovery{DroppedBytes: n, ValidBytes: int64(off)}, nil
+				l.Recovery = Recovery{DroppedBytes: n, ValidBytes: int64(off)}
+				return l, nil
 			}
-			return h, recs, Recovery{ValidBytes: int64(off)}, &CorruptError{Seq: seq, Offset: int64(off), Err: fmt.Errorf("%w: record checksum mismatch", ErrCorrupt)}
+			l.Recovery = Recovery{ValidBytes: int64(off)}
+			return l, &CorruptError{Seq: seq, Offset: int64(off), Err: fmt.Errorf("%w: record checksum mismatch", ErrCorrupt)}
 		case frameBadLength:
-			return h, recs, Recovery{ValidBytes: int64(off)}, &CorruptError{Seq: seq, Offset: int64(off), Err: fmt.Errorf("%w: length field damaged", ErrCorrupt)}
+			l.Recovery = Recovery{ValidBytes: int64(off)}
+			return l, &CorruptError{Seq: seq, Offset: int64(off), Err: fmt.Errorf("%w: length field damaged", ErrCorrupt)}
 		}
 		r, err := DecodeRecord(body)
 		if err != nil {
-			return h, recs, Recovery{ValidBytes: int64(off)}, &CorruptError{Seq: seq, Offset: int64(off), Err: err}
+			l.Recovery = Recovery{ValidBytes: int64(off)}
+			return l, &CorruptError{Seq: seq, Offset: int64(off), Err: err}
 		}
 		if r.Seq != seq || r.Prev != prev {
-			return h, recs, Recovery{ValidBytes: int64(off)}, &CorruptError{Seq: seq, Offset: int64(off),
+			l.Recovery = Recovery{ValidBytes: int64(off)}
+			return l, &CorruptError{Seq: seq, Offset: int64(off),
 				Err: fmt.Errorf("%w: record claims seq %d", ErrChain, r.Seq)}
 		}
 		prev = sha256.Sum256(body)
-		recs = append(recs, r)
+		l.Records = append(l.Records, r)
+		seq++
 		off += n
 	}
-	return h, recs, Recovery{ValidBytes: int64(off)}, nil
+	l.Recovery = Recovery{ValidBytes: int64(off)}
+	return l, nil
 }
 
 type frameStatus uint8
