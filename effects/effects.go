@@ -10,7 +10,8 @@
 //  2. PhasePersist: PersistSecret;
 //  3. PhaseSend: SendToGroup, SendWelcome, PublishGroupInfo;
 //  4. PhaseDeliver: DeliverApplication, ProposalReceived, CommitStaged,
-//     EpochAdvanced, RemovedFromGroup, Exported;
+//     EpochAdvanced, RemovedFromGroup, Exported, KeyPackageCreated,
+//     SignatureKeyCreated, WelcomeStaged, Joined;
 //  5. PhaseDelete: DeleteSecret — only after the new state is durable, so a
 //     crash never loses a key that a durable state still needs.
 //
@@ -62,7 +63,8 @@ const (
 	SecretEpoch                               // an epoch's secrets; ID is group id || epoch
 	SecretResumptionPSK                       // a resumption PSK; ID is group id || epoch
 	SecretMessageKey                          // a message key of the secret tree; ID is group id || epoch || leaf || generation || kind
-	SecretSignatureKey                        // a signature private key; ID is its public key
+	SecretSignatureKey                        // a signature private key; ID is its public key; Secret is the uint16 suite then the private key
+	SecretKeyPackage                          // a KeyPackage bundle (key package, init and leaf private keys); ID is its KeyPackageRef
 )
 
 // SecretRef names a secret the caller stores outside the state.
@@ -169,6 +171,41 @@ type Exported struct {
 	Secret []byte
 }
 
+// KeyPackageCreated hands a new KeyPackage to the application, for
+// publication (RFC 9420, Section 10). Its private keys come in a
+// PersistSecret of kind SecretKeyPackage.
+type KeyPackageCreated struct {
+	Suite      uint16
+	Ref        []byte // KeyPackageRef
+	KeyPackage []byte // MLSMessage(KeyPackage) bytes
+	LastResort bool
+}
+
+// SignatureKeyCreated reports a new signature key pair; the private key
+// comes in a PersistSecret of kind SecretSignatureKey.
+type SignatureKeyCreated struct {
+	Suite     uint16
+	PublicKey []byte
+}
+
+// WelcomeStaged reports a validated Welcome, for the application to inspect
+// (the staged state lists the members) before accepting the join.
+type WelcomeStaged struct {
+	Group   []byte
+	Epoch   uint64
+	Signer  treemath.LeafIndex // the member who signed the GroupInfo
+	Self    treemath.LeafIndex // this client's leaf
+	Members uint32             // number of members
+}
+
+// Joined reports that this client became a member of a group.
+type Joined struct {
+	Group         []byte
+	Epoch         uint64
+	Self          treemath.LeafIndex
+	Authenticator []byte // epoch_authenticator of the epoch joined
+}
+
 // Phase implements Effect.
 func (PersistSecret) Phase() Phase { return PhasePersist }
 
@@ -201,6 +238,54 @@ func (RemovedFromGroup) Phase() Phase { return PhaseDeliver }
 
 // Phase implements Effect.
 func (Exported) Phase() Phase { return PhaseDeliver }
+
+// Phase implements Effect.
+func (KeyPackageCreated) Phase() Phase { return PhaseDeliver }
+
+// Phase implements Effect.
+func (SignatureKeyCreated) Phase() Phase { return PhaseDeliver }
+
+// Phase implements Effect.
+func (WelcomeStaged) Phase() Phase { return PhaseDeliver }
+
+// Phase implements Effect.
+func (Joined) Phase() Phase { return PhaseDeliver }
+
+func (KeyPackageCreated) kind() uint8   { return 12 }
+func (SignatureKeyCreated) kind() uint8 { return 13 }
+func (WelcomeStaged) kind() uint8       { return 14 }
+func (Joined) kind() uint8              { return 15 }
+
+func (e KeyPackageCreated) marshal(b *cryptobyte.Builder) {
+	b.AddUint16(e.Suite)
+	codec.AddOpaque(b, e.Ref)
+	codec.AddOpaque(b, e.KeyPackage)
+	if e.LastResort {
+		b.AddUint8(1)
+	} else {
+		b.AddUint8(0)
+	}
+}
+
+func (e SignatureKeyCreated) marshal(b *cryptobyte.Builder) {
+	b.AddUint16(e.Suite)
+	codec.AddOpaque(b, e.PublicKey)
+}
+
+func (e WelcomeStaged) marshal(b *cryptobyte.Builder) {
+	codec.AddOpaque(b, e.Group)
+	b.AddUint64(e.Epoch)
+	b.AddUint32(uint32(e.Signer))
+	b.AddUint32(uint32(e.Self))
+	b.AddUint32(e.Members)
+}
+
+func (e Joined) marshal(b *cryptobyte.Builder) {
+	codec.AddOpaque(b, e.Group)
+	b.AddUint64(e.Epoch)
+	b.AddUint32(uint32(e.Self))
+	codec.AddOpaque(b, e.Authenticator)
+}
 
 func (PersistSecret) kind() uint8      { return 1 }
 func (DeleteSecret) kind() uint8       { return 2 }

@@ -1,0 +1,162 @@
+package state
+
+import (
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/keysched"
+)
+
+// OutgoingWireFormat says how this member frames the handshake messages
+// (proposals and commits) it sends, like OpenMLS's OutgoingWireFormatPolicy.
+// Application messages are always PrivateMessages (RFC 9420, Section 6.2).
+type OutgoingWireFormat uint8
+
+// The outgoing wire formats.
+const (
+	// OutgoingCiphertext sends handshake messages as PrivateMessage.
+	OutgoingCiphertext OutgoingWireFormat = 1
+	// OutgoingPlaintext sends handshake messages as PublicMessage.
+	OutgoingPlaintext OutgoingWireFormat = 2
+)
+
+// IncomingWireFormat says which framings this member accepts for received
+// handshake messages, like OpenMLS's IncomingWireFormatPolicy.
+type IncomingWireFormat uint8
+
+// The incoming wire formats.
+const (
+	// IncomingCiphertext accepts only PrivateMessage handshake messages.
+	IncomingCiphertext IncomingWireFormat = 1
+	// IncomingPlaintext accepts only PublicMessage handshake messages.
+	IncomingPlaintext IncomingWireFormat = 2
+	// IncomingMixed accepts both.
+	IncomingMixed IncomingWireFormat = 3
+)
+
+// WireFormatPolicy is the group's wire format policy (OpenMLS
+// wire_format_policy): the framing of outgoing handshake messages and the
+// framings accepted for incoming ones.
+type WireFormatPolicy struct {
+	Outgoing OutgoingWireFormat
+	Incoming IncomingWireFormat
+}
+
+// PureCiphertext is OpenMLS's default policy: handshake messages are sent
+// and accepted only as PrivateMessage.
+var PureCiphertext = WireFormatPolicy{Outgoing: OutgoingCiphertext, Incoming: IncomingCiphertext}
+
+// PurePlaintext sends and accepts handshake messages only as PublicMessage.
+var PurePlaintext = WireFormatPolicy{Outgoing: OutgoingPlaintext, Incoming: IncomingPlaintext}
+
+// MixedPlaintext sends PublicMessage and accepts both framings.
+var MixedPlaintext = WireFormatPolicy{Outgoing: OutgoingPlaintext, Incoming: IncomingMixed}
+
+// MixedCiphertext sends PrivateMessage and accepts both framings.
+var MixedCiphertext = WireFormatPolicy{Outgoing: OutgoingCiphertext, Incoming: IncomingMixed}
+
+// AcceptsPublic reports whether received handshake messages may be
+// PublicMessages.
+func (p WireFormatPolicy) AcceptsPublic() bool {
+	return p.Incoming == IncomingPlaintext || p.Incoming == IncomingMixed
+}
+
+// AcceptsPrivate reports whether received handshake messages may be
+// PrivateMessages.
+func (p WireFormatPolicy) AcceptsPrivate() bool {
+	return p.Incoming == IncomingCiphertext || p.Incoming == IncomingMixed
+}
+
+// Config is a member's configuration of one group: the runtime options of
+// OpenMLS's MlsGroupJoinConfig ("Group configuration" in the OpenMLS book).
+// The parts of the group that all members agree on (group context
+// extensions, the creator's capabilities and leaf extensions) are fields of
+// the CreateGroup event and of the GroupContext instead.
+type Config struct {
+	// WireFormat is the wire format policy for handshake messages.
+	WireFormat WireFormatPolicy
+	// PaddingSize pads every PrivateMessage content to a multiple of this
+	// many bytes (RFC 9420, Section 6.3.1); 0 disables padding.
+	PaddingSize uint32
+	// MaxPastEpochs is how many past epochs keep their secret trees so that
+	// late application messages can still be decrypted; 0 keeps none.
+	MaxPastEpochs uint32
+	// ResumptionPSKs is number_of_resumption_psks: how many past epochs'
+	// resumption PSKs are kept (RFC 9420, Section 8.6; ValSem400).
+	ResumptionPSKs uint32
+	// RatchetTreeExtension puts the ratchet tree into the GroupInfo of
+	// Welcome messages (RFC 9420, Section 12.4.3.3) instead of leaving new
+	// members to obtain it out of band.
+	RatchetTreeExtension bool
+	// SenderRatchet bounds out-of-order and skipped messages (RFC 9420,
+	// Section 9.4), in generations.
+	SenderRatchet keysched.RatchetConfig
+}
+
+// DefaultConfig returns OpenMLS's defaults: pure ciphertext, no padding, no
+// past epochs, no resumption PSKs, no ratchet tree extension, sender ratchet
+// tolerance 5 and maximum forward distance 1000.
+func DefaultConfig() Config {
+	return Config{
+		WireFormat:    PureCiphertext,
+		SenderRatchet: keysched.DefaultRatchetConfig(),
+	}
+}
+
+// Limits on the configuration values, so that a logged event cannot make a
+// state retain unbounded material.
+const (
+	// MaxPastEpochsLimit bounds Config.MaxPastEpochs (epochs).
+	MaxPastEpochsLimit = 1024
+	// MaxResumptionPSKsLimit bounds Config.ResumptionPSKs (epochs).
+	MaxResumptionPSKsLimit = 1024
+	// MaxPaddingSize bounds Config.PaddingSize (bytes).
+	MaxPaddingSize = 1 << 16
+)
+
+// Check reports whether c is a usable configuration.
+func (c Config) Check() error {
+	switch {
+	case c.WireFormat.Outgoing != OutgoingCiphertext && c.WireFormat.Outgoing != OutgoingPlaintext:
+		return fmt.Errorf("mls: invalid outgoing wire format policy %d", c.WireFormat.Outgoing)
+	case c.WireFormat.Incoming < IncomingCiphertext || c.WireFormat.Incoming > IncomingMixed:
+		return fmt.Errorf("mls: invalid incoming wire format policy %d", c.WireFormat.Incoming)
+	case c.MaxPastEpochs > MaxPastEpochsLimit:
+		return fmt.Errorf("mls: max past epochs %d over the limit %d", c.MaxPastEpochs, MaxPastEpochsLimit)
+	case c.ResumptionPSKs > MaxResumptionPSKsLimit:
+		return fmt.Errorf("mls: number of resumption psks %d over the limit %d", c.ResumptionPSKs, MaxResumptionPSKsLimit)
+	case c.PaddingSize > MaxPaddingSize:
+		return fmt.Errorf("mls: padding size %d over the limit %d", c.PaddingSize, MaxPaddingSize)
+	}
+	return nil
+}
+
+// Marshal appends the canonical encoding of c to b (for events and digests).
+func (c Config) Marshal(b *cryptobyte.Builder) {
+	b.AddUint8(uint8(c.WireFormat.Outgoing))
+	b.AddUint8(uint8(c.WireFormat.Incoming))
+	b.AddUint32(c.PaddingSize)
+	b.AddUint32(c.MaxPastEpochs)
+	b.AddUint32(c.ResumptionPSKs)
+	if c.RatchetTreeExtension {
+		b.AddUint8(1)
+	} else {
+		b.AddUint8(0)
+	}
+	b.AddUint32(c.SenderRatchet.OutOfOrderTolerance)
+	b.AddUint32(c.SenderRatchet.MaximumForwardDistance)
+}
+
+// Unmarshal reads a Config from d, strictly (booleans are 0 or 1).
+func (c *Config) Unmarshal(d *codec.Decoder) {
+	c.WireFormat.Outgoing = OutgoingWireFormat(d.Uint8())
+	c.WireFormat.Incoming = IncomingWireFormat(d.Uint8())
+	c.PaddingSize = d.Uint32()
+	c.MaxPastEpochs = d.Uint32()
+	c.ResumptionPSKs = d.Uint32()
+	c.RatchetTreeExtension = d.Optional()
+	c.SenderRatchet.OutOfOrderTolerance = d.Uint32()
+	c.SenderRatchet.MaximumForwardDistance = d.Uint32()
+}

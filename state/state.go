@@ -1,0 +1,337 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/keysched"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/tree"
+	"github.com/mlscore/mlscore/treemath"
+)
+
+// GroupState is one member's view of one group at one instant. It is a
+// value: copying it copies two pointers, and no method modifies it. The zero
+// value means "not in a group".
+//
+// Old states stay valid after a transition: they still hold the secrets that
+// the new state deleted, which is why the caller erases what DeleteSecret
+// effects name once the new state is durable.
+type GroupState struct {
+	pub  *public
+	priv *private
+}
+
+type public struct {
+	p        Public
+	ctxBytes []byte // encoding of p.Context
+}
+
+type private struct {
+	p    Private
+	join *StagedJoin // a joining client's staged Welcome (pub is nil then)
+}
+
+// Public is the public part of a group state: what any observer of the
+// group's handshake messages could compute (RFC 9420, Section 8.1). Its
+// values are shared with the state and must be treated as immutable.
+type Public struct {
+	Suite           *suite.Suite
+	Context         codec.GroupContext
+	Tree            tree.Tree
+	Interim         []byte // interim_transcript_hash (RFC 9420, Section 8.2)
+	ConfirmationTag []byte // confirmation_tag of the commit that started the epoch
+	Config          Config
+	// Proposals is the pending by-reference proposal store of the epoch,
+	// in arrival order (RFC 9420, Section 12.4).
+	Proposals []StoredProposal
+	// Active is false once this member has been removed.
+	Active bool
+}
+
+// Private is the secret part of a group state. Its values are shared with the
+// state and must be treated as immutable.
+type Private struct {
+	Self treemath.LeafIndex
+	// SignatureKey is the public key naming this member's signature private
+	// key, which the member holds outside the state (Env.Keys).
+	SignatureKey []byte
+	// Path holds the HPKE private keys of the own leaf and direct path.
+	Path tree.PrivatePath
+	// Epoch holds the secrets of the current epoch.
+	Epoch keysched.EpochSecrets
+	// Secrets is the current epoch's secret tree with its ratchets.
+	Secrets keysched.SecretTree
+	// Past holds retained past epochs, oldest first, at most
+	// Config.MaxPastEpochs.
+	Past []PastEpoch
+	// Resumption holds the resumption PSKs of past epochs, oldest first, at
+	// most Config.ResumptionPSKs (ValSem400).
+	Resumption []ResumptionPSK
+	// OwnUpdates holds the leaf private keys of this member's pending
+	// Update proposals.
+	OwnUpdates []OwnUpdate
+	// Pending is this member's own commit awaiting ConfirmCommit or
+	// AbortCommit.
+	Pending *PendingCommit
+	// Staged is a received commit awaiting MergeStaged or DiscardStaged.
+	Staged *StagedCommit
+}
+
+// StoredProposal is a proposal received or sent by reference in the current
+// epoch (RFC 9420, Section 12.4).
+type StoredProposal struct {
+	Ref      []byte // ProposalRef
+	Proposal codec.Proposal
+	Sender   codec.Sender
+}
+
+// OwnUpdate is the leaf private key of an Update proposal this member sent.
+type OwnUpdate struct {
+	Ref            []byte // ProposalRef of the Update
+	EncryptionPriv []byte // HPKE private key of the proposed leaf
+}
+
+// PastEpoch is what a member keeps of a past epoch to decrypt late
+// application messages (OpenMLS max_past_epochs).
+type PastEpoch struct {
+	Context          codec.GroupContext
+	Tree             tree.Tree // for the senders' signature keys
+	SenderDataSecret []byte
+	Secrets          keysched.SecretTree
+}
+
+// ResumptionPSK is the resumption_psk of one epoch (RFC 9420, Section 8.6).
+type ResumptionPSK struct {
+	Epoch  uint64
+	Secret []byte
+}
+
+// PendingCommit is a commit this member sent and that the delivery service
+// has not confirmed yet.
+type PendingCommit struct {
+	Next    GroupState // the state after the commit
+	Message []byte     // the MLSMessage sent
+	Added   []treemath.LeafIndex
+	Removed []treemath.LeafIndex
+}
+
+// StagedCommit is a received, fully validated commit, for the application to
+// inspect before merging it (RFC 9420, Section 12.4.2).
+type StagedCommit struct {
+	Next      GroupState // the state after the commit
+	Sender    codec.Sender
+	Proposals []StoredProposal // the proposals the commit covers, in order
+	Added     []treemath.LeafIndex
+	Removed   []treemath.LeafIndex
+	Updated   []treemath.LeafIndex
+	// SelfRemoved reports that the commit removes this member.
+	SelfRemoved bool
+}
+
+// StagedJoin is a validated Welcome, for the application to inspect before
+// accepting it (RFC 9420, Section 12.4.3.1).
+type StagedJoin struct {
+	Next          GroupState // the state after joining
+	KeyPackageRef []byte     // the key package the Welcome used
+	LastResort    bool       // the key package is a last-resort one (kept)
+}
+
+// ErrInvariant reports a GroupState that New refuses to build.
+var ErrInvariant = errors.New("mls: group state invariant violated")
+
+// New builds a GroupState from its parts, checking the invariants that tie
+// them together: the tree hash in the GroupContext is the tree's, the own
+// leaf is in the tree, the private path fits the tree, the past epochs and
+// resumption PSKs are within the configured bounds.
+func New(pub Public, priv Private) (GroupState, error) {
+	if pub.Suite == nil {
+		return GroupState{}, fmt.Errorf("%w: no cipher suite", ErrInvariant)
+	}
+	if err := pub.Config.Check(); err != nil {
+		return GroupState{}, fmt.Errorf("%w: %v", ErrInvariant, err)
+	}
+	if !bytes.Equal(pub.Context.TreeHash, pub.Tree.Hash()) {
+		return GroupState{}, fmt.Errorf("%w: group context tree hash differs from the tree's", ErrInvariant)
+	}
+	if pub.Active {
+		if _, ok := pub.Tree.Leaf(priv.Self); !ok {
+			return GroupState{}, fmt.Errorf("%w: own leaf %d is blank", ErrInvariant, priv.Self)
+		}
+	}
+	if len(priv.Past) > int(pub.Config.MaxPastEpochs) {
+		return GroupState{}, fmt.Errorf("%w: %d past epochs kept, at most %d", ErrInvariant, len(priv.Past), pub.Config.MaxPastEpochs)
+	}
+	if len(priv.Resumption) > int(pub.Config.ResumptionPSKs) {
+		return GroupState{}, fmt.Errorf("%w: %d resumption psks kept, at most %d", ErrInvariant, len(priv.Resumption), pub.Config.ResumptionPSKs)
+	}
+	ctx, err := pub.Context.Encode()
+	if err != nil {
+		return GroupState{}, fmt.Errorf("%w: %v", ErrInvariant, err)
+	}
+	pub.Interim = slices.Clip(pub.Interim)
+	pub.Proposals = slices.Clip(pub.Proposals)
+	priv.Past = slices.Clip(priv.Past)
+	priv.Resumption = slices.Clip(priv.Resumption)
+	priv.OwnUpdates = slices.Clip(priv.OwnUpdates)
+	return GroupState{pub: &public{p: pub, ctxBytes: ctx}, priv: &private{p: priv}}, nil
+}
+
+// Joining returns the state of a client holding a staged join: it is in no
+// group yet (InGroup is false); AcceptJoin turns j.Next into the state.
+func Joining(j StagedJoin) GroupState {
+	return GroupState{priv: &private{join: &j}}
+}
+
+// Public returns the public part. Its values are shared with s and must not
+// be modified. It is the zero Public when s is not in a group.
+func (s GroupState) Public() Public {
+	if s.pub == nil {
+		return Public{}
+	}
+	return s.pub.p
+}
+
+// Private returns the private part. Its values are shared with s and must not
+// be modified. It is the zero Private when s is not in a group.
+func (s GroupState) Private() Private {
+	if s.priv == nil {
+		return Private{}
+	}
+	return s.priv.p
+}
+
+// StagedJoin returns the staged join of a joining client.
+func (s GroupState) StagedJoin() (StagedJoin, bool) {
+	if s.priv == nil || s.priv.join == nil {
+		return StagedJoin{}, false
+	}
+	return *s.priv.join, true
+}
+
+// InGroup reports whether s is a member's state of a group (active or
+// removed), as opposed to the zero state or a joining client.
+func (s GroupState) InGroup() bool { return s.pub != nil }
+
+// Active reports whether this member is in the group: false for the zero
+// state, a joining client and a removed member.
+func (s GroupState) Active() bool { return s.pub != nil && s.pub.p.Active }
+
+// Epoch returns the current epoch (0 when not in a group).
+func (s GroupState) Epoch() uint64 {
+	if s.pub == nil {
+		return 0
+	}
+	return s.pub.p.Context.Epoch
+}
+
+// GroupID returns a copy of the group id (nil when not in a group).
+func (s GroupState) GroupID() []byte {
+	if s.pub == nil {
+		return nil
+	}
+	return bytes.Clone(s.pub.p.Context.GroupID)
+}
+
+// Suite returns the group's cipher suite (nil when not in a group).
+func (s GroupState) Suite() *suite.Suite {
+	if s.pub == nil {
+		return nil
+	}
+	return s.pub.p.Suite
+}
+
+// OwnLeaf returns this member's leaf index.
+func (s GroupState) OwnLeaf() treemath.LeafIndex {
+	if s.priv == nil {
+		return 0
+	}
+	return s.priv.p.Self
+}
+
+// Tree returns the ratchet tree (a persistent value; the zero Tree when not
+// in a group).
+func (s GroupState) Tree() tree.Tree {
+	if s.pub == nil {
+		return tree.Tree{}
+	}
+	return s.pub.p.Tree
+}
+
+// Members iterates over the members in increasing leaf order (RFC 9420,
+// Section 7.8). The leaf nodes must not be modified.
+func (s GroupState) Members() iter.Seq2[treemath.LeafIndex, *codec.LeafNode] {
+	return s.Tree().Members()
+}
+
+// GroupContext returns a deep copy of the GroupContext (RFC 9420, Section
+// 8.1).
+func (s GroupState) GroupContext() codec.GroupContext {
+	if s.pub == nil {
+		return codec.GroupContext{}
+	}
+	c := s.pub.p.Context
+	c.GroupID = bytes.Clone(c.GroupID)
+	c.TreeHash = bytes.Clone(c.TreeHash)
+	c.ConfirmedTranscriptHash = bytes.Clone(c.ConfirmedTranscriptHash)
+	exts := make(codec.Extensions, len(c.Extensions))
+	for i, e := range c.Extensions {
+		exts[i] = codec.Extension{ExtensionType: e.ExtensionType, ExtensionData: bytes.Clone(e.ExtensionData)}
+	}
+	c.Extensions = exts
+	return c
+}
+
+// GroupContextBytes returns a copy of the encoded GroupContext.
+func (s GroupState) GroupContextBytes() []byte {
+	if s.pub == nil {
+		return nil
+	}
+	return bytes.Clone(s.pub.ctxBytes)
+}
+
+// EpochAuthenticator returns the epoch_authenticator of the current epoch
+// (RFC 9420, Section 8.7), or nil when not in a group.
+func (s GroupState) EpochAuthenticator() []byte {
+	if s.pub == nil {
+		return nil
+	}
+	return s.priv.p.Epoch.EpochAuthenticator()
+}
+
+// Config returns the member's group configuration.
+func (s GroupState) Config() Config {
+	if s.pub == nil {
+		return Config{}
+	}
+	return s.pub.p.Config
+}
+
+// PendingCommit returns this member's unconfirmed own commit.
+func (s GroupState) PendingCommit() (PendingCommit, bool) {
+	if s.priv == nil || s.priv.p.Pending == nil {
+		return PendingCommit{}, false
+	}
+	return *s.priv.p.Pending, true
+}
+
+// StagedCommit returns the received commit awaiting a merge.
+func (s GroupState) StagedCommit() (StagedCommit, bool) {
+	if s.priv == nil || s.priv.p.Staged == nil {
+		return StagedCommit{}, false
+	}
+	return *s.priv.p.Staged, true
+}
+
+// PendingProposals returns the by-reference proposals stored in this epoch,
+// in arrival order. The values must not be modified.
+func (s GroupState) PendingProposals() []StoredProposal {
+	if s.pub == nil {
+		return nil
+	}
+	return slices.Clone(s.pub.p.Proposals)
+}

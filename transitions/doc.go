@@ -1,0 +1,71 @@
+// Package transitions is the MLS state machine of mlscore: the closed set of
+// events, the environment they run in, and Apply, the pure transition
+//
+//	Apply(state, event, env) -> (state', effects, error)
+//
+// that implements RFC 9420: group creation (Section 11), key packages
+// (Section 10), proposals and commits (Section 12), Welcome and joining
+// (Section 12.4.3.1), message framing and protection (Section 6), the
+// secret tree (Section 9), exporters and epoch authenticators (Sections 8.5
+// and 8.7), and every validation rule of the valsem catalog for these
+// operations, each failure a typed error.
+//
+// # The embedder's duties
+//
+// Apply is the core; it does no I/O, reads no clock and draws no
+// randomness of its own. An embedder (the root package mls, the simulator,
+// the replayer) drives it like this, for every input:
+//
+//  1. Build the event: a local intent (Commit, Protect, ...) or received
+//     bytes (Receive, JoinWelcome), with At set to the current time in
+//     seconds since the Unix epoch.
+//  2. Draw a fresh 32-byte seed (entropy.System) and set Env.Entropy to
+//     entropy.FromSeed(seed). Set Env.Keys to a read-only view of the
+//     secrets held outside the state (key package bundles, signature keys,
+//     external PSKs), Env.Policy and Env.Limits.
+//  3. Call Apply(current, event, env). On error the current state is still
+//     valid and unchanged: log the rejection if desired and stop.
+//  4. Durably append the event log record (event bytes from EncodeEvent,
+//     seed, outcome, new state's Digest, effects.Digest) or store the new
+//     state, before acting on any effect.
+//  5. Carry out the PhasePersist effects: store each PersistSecret.
+//  6. Carry out the PhaseSend effects: hand SendToGroup, SendWelcome and
+//     PublishGroupInfo messages to the delivery service.
+//  7. Carry out the PhaseDeliver effects: tell the application about
+//     delivered plaintext, received proposals, staged commits (then decide:
+//     MergeStaged or DiscardStaged), advanced epochs and removals.
+//  8. Only after the new state is durable, carry out the PhaseDelete
+//     effects: erase every secret a DeleteSecret names, and any stored copy
+//     of the old state. Forward secrecy depends on this step.
+//  9. For an own commit, wait for the delivery service's answer and apply
+//     ConfirmCommit (accepted) or AbortCommit (rejected). Never send a
+//     Welcome's recipients anything before the commit is confirmed.
+//
+// # Processing stages
+//
+// A received message moves through distinct internal types, so that no
+// step can be skipped: bytes → decoded (MLSMessage, version, wire format
+// policy) → framed (group id ValSem002, epoch ValSem003, sender ValSem004)
+// → authenticated (membership tag ValSem007/008, decryption ValSem006/011,
+// signature ValSem010, confirmation tag presence ValSem009) → for a commit,
+// staged (proposal list ValSem101–113 and RFC 9420, Section 12.2, commit
+// ValSem200–209) → applied (MergeStaged).
+//
+// Proposal lists are validated by one pipeline with two modes: a committer
+// drops invalid by-reference proposals (RFC 9420, Section 12.2: "the
+// committer MUST NOT include" them) and rejects invalid inline ones; a
+// receiver rejects the commit on any invalid proposal.
+//
+// # Joining
+//
+// Joining is two-step: JoinWelcome validates the Welcome and returns a
+// joining state (state.GroupState.StagedJoin shows the group and its
+// members, a WelcomeStaged effect summarises it); AcceptJoin makes it a
+// member's state, RejectJoin drops it. Env.Policy.AcceptCredential sees
+// every member's credential during JoinWelcome.
+//
+// External joins, reinitialisation, branching and external senders (RFC
+// 9420, Sections 11.2, 11.3, 12.1.8 and 12.4.3.2) are not implemented in
+// this version: such messages fail with ErrUnsupported, and their events
+// will take the reserved event tags.
+package transitions
