@@ -1,0 +1,414 @@
+package replay
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/transitions"
+)
+
+// Divergence reports the first record whose replay does not reproduce what
+// the log recorded. It is returned as the error of Replay.
+type Divergence struct {
+	Seq   uint64 // the record
+	Field string // "event", "outcome", "state", "effects" or "keys"
+	// Want is what the log recorded and Got what the replay produced: the
+	// digests for "state" and "effects", the outcome's text for "outcome",
+	// the error for "event" and "keys".
+	Want, Got []byte
+	Before    state.View // the replayed state before the record
+	After     state.View // the replayed state after it (zero for "event")
+	Event     string     // the event, described
+	Err       error      // the error Apply returned, if any
+}
+
+// Error implements error.
+func (d *Divergence) Error() string {
+	switch d.Field {
+	case "state", "effects":
+		return fmt.Sprintf("mls: replay diverged at record %d (%s): %s digest %x, log has %x",
+			d.Seq, d.Event, d.Field, short(d.Got), short(d.Want))
+	}
+	return fmt.Sprintf("mls: replay diverged at record %d (%s): %s %s, log has %s",
+		d.Seq, d.Event, d.Field, d.Got, d.Want)
+}
+
+func short(b []byte) []byte { return b[:min(len(b), 8)] }
+
+// Report returns a multi-line description of the divergence: the record,
+// the event, the field, and what the event changed in the replayed state
+// (DiffViews of Before and After).
+func (d *Divergence) Report() string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "divergence at record %d\n", d.Seq)
+	fmt.Fprintf(&b, "  event:   %s\n", d.Event)
+	fmt.Fprintf(&b, "  field:   %s\n", d.Field)
+	switch d.Field {
+	case "state", "effects":
+		fmt.Fprintf(&b, "  log:     %s\n  replay:  %s\n", hex.EncodeToString(d.Want), hex.EncodeToString(d.Got))
+	default:
+		fmt.Fprintf(&b, "  log:     %s\n  replay:  %s\n", d.Want, d.Got)
+	}
+	if d.Err != nil {
+		fmt.Fprintf(&b, "  error:   %v\n", d.Err)
+	}
+	fmt.Fprintf(&b, "  state before: epoch %d, %d members, digest %s\n", d.Before.Epoch, len(d.Before.Members), shortHex(d.Before.Digest))
+	if d.Field != "event" {
+		diff := DiffViews(d.Before, d.After)
+		if len(diff) == 0 {
+			fmt.Fprintf(&b, "  the replayed event left the state unchanged\n")
+		} else {
+			fmt.Fprintf(&b, "  the replayed event changed:\n")
+			for _, l := range diff {
+				fmt.Fprintf(&b, "    %s\n", l)
+			}
+		}
+	}
+	return b.String()
+}
+
+func shortHex(s string) string { return s[:min(len(s), 16)] }
+
+// Step is one replayed record.
+type Step struct {
+	Record  Record
+	Event   transitions.Event
+	Err     error            // what Apply returned; its Outcome matched the record's
+	State   state.GroupState // the state after the record (zero in a Public replay)
+	Effects []effects.Effect
+}
+
+// Result is a replayed log. Its states share structure, so keeping one per
+// record costs O(log N) per record, not a copy of the group each.
+type Result struct {
+	Header Header
+	// Start is the state replay started from: the zero state, or the
+	// snapshot's state.
+	Start state.GroupState
+	// First is the sequence number of the first record (0, or the
+	// snapshot's Seq).
+	First uint64
+	// Steps holds one entry per replayed record, in order.
+	Steps []Step
+	// Keys is the key store after the last record, rebuilt from the
+	// replayed PersistSecret and DeleteSecret effects.
+	Keys transitions.KeyStore
+	// Public reports a Public-mode replay: the chain and the events were
+	// verified, no state was rebuilt (see Replay).
+	Public bool
+}
+
+// Final returns the state after the last record.
+func (r *Result) Final() state.GroupState {
+	if len(r.Steps) == 0 {
+		return r.Start
+	}
+	return r.Steps[len(r.Steps)-1].State
+}
+
+// StateAt returns the state after record seq — time travel to any point of
+// the log. It reports false for a seq outside the replayed records.
+func (r *Result) StateAt(seq uint64) (state.GroupState, bool) {
+	if seq < r.First || seq-r.First >= uint64(len(r.Steps)) {
+		return state.GroupState{}, false
+	}
+	return r.Steps[seq-r.First].State, true
+}
+
+// EnvFunc supplies the environment of each record: its Policy, its Limits
+// and any keys the log cannot regenerate (external PSKs). Replay sets
+// Entropy from the record's seed and layers the key store it rebuilds over
+// Keys. A nil EnvFunc means the zero Env: the default policy and limits.
+type EnvFunc func(Record) transitions.Env
+
+// Replay re-runs every record of a log from the zero state and checks it:
+//
+//  1. the chain: each record's Seq follows the previous one and its Prev is
+//     the previous record's Hash;
+//  2. the event decodes (transitions.DecodeEvent);
+//  3. Apply with Entropy = entropy.FromSeed(record.Seed) gives the recorded
+//     outcome (class and code), the recorded state digest and the recorded
+//     effects digest;
+//  4. the key store is rebuilt from the replayed PersistSecret and
+//     DeleteSecret effects, so that a JoinWelcome finds the key package
+//     bundle that an earlier NewKeyPackage of the same log persisted, and
+//     signing finds the key an earlier NewSignatureKey created.
+//
+// It stops at the first mismatch and returns the replay so far with a
+// *Divergence (or, for a broken chain or an iterator error, that error).
+//
+// A Public log has no seeds, so its local intents cannot be re-run: for
+// Public logs Replay checks the chain and that every event decodes, and
+// returns a Result with Public set and no states. The records' outcomes and
+// digests are then only as trustworthy as the log's writer.
+func Replay(h Header, recs iter.Seq2[Record, error], env EnvFunc) (*Result, error) {
+	return replayFrom(h, state.GroupState{}, 0, [32]byte{}, secretSet{}, recs, env)
+}
+
+// ReplayLog replays a parsed log (see Replay). A SnapshotAndTail log starts
+// from its snapshot, which must decode (DecodeSnapshotData) to a state whose
+// digest is the snapshot's State.
+func ReplayLog(l *Log, env EnvFunc) (*Result, error) {
+	if l.Snapshot == nil {
+		return Replay(l.Header, Records(l.Records), env)
+	}
+	s, secrets, err := DecodeSnapshotData(l.Snapshot.Data)
+	if err != nil {
+		return nil, err
+	}
+	if d := s.Digest(); d != l.Snapshot.State {
+		return nil, &Divergence{Seq: l.Snapshot.Seq, Field: "state", Event: "snapshot", Want: l.Snapshot.State[:], Got: d[:]}
+	}
+	return replayFrom(l.Header, s, l.Snapshot.Seq, l.Snapshot.Prev, secrets, Records(l.Records), env)
+}
+
+// Records returns an iterator over recs, for Replay.
+func Records(recs []Record) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		for _, r := range recs {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+}
+
+func replayFrom(h Header, start state.GroupState, first uint64, prev [32]byte, secrets secretSet,
+	recs iter.Seq2[Record, error], envf EnvFunc) (*Result, error) {
+	res := &Result{Header: h, Start: start, First: first, Public: h.Mode == Public}
+	keys, err := secrets.store()
+	if err != nil {
+		return nil, err
+	}
+	cur := start
+	seq := first
+	for r, err := range recs {
+		if err != nil {
+			res.Keys = keys
+			return res, err
+		}
+		if r.Seq != seq || r.Prev != prev {
+			res.Keys = keys
+			return res, &CorruptError{Seq: seq, Err: fmt.Errorf("%w: record claims seq %d", ErrChain, r.Seq)}
+		}
+		ev, err := transitions.DecodeEvent(r.Event)
+		if err != nil {
+			res.Keys = keys
+			return res, &Divergence{Seq: r.Seq, Field: "event", Want: []byte("an event"), Got: []byte(err.Error()),
+				Before: cur.View(), Event: "undecodable event", Err: err}
+		}
+		if res.Public {
+			res.Steps = append(res.Steps, Step{Record: r, Event: ev})
+		} else {
+			var env transitions.Env
+			if envf != nil {
+				env = envf(r)
+			}
+			env.Entropy = entropy.FromSeed(r.Seed)
+			env.Keys = layered(keys, env.Keys)
+			next, effs, aerr := transitions.Apply(cur, ev, env)
+			d := &Divergence{Seq: r.Seq, Before: cur.View(), After: next.View(), Event: Describe(ev), Err: aerr}
+			if got := OutcomeOf(aerr); got != r.Outcome {
+				d.Field, d.Want, d.Got = "outcome", []byte(r.Outcome.String()), []byte(got.String())
+				res.Keys = keys
+				return res, d
+			}
+			if got := next.Digest(); got != r.State {
+				d.Field, d.Want, d.Got = "state", r.State[:], got[:]
+				res.Keys = keys
+				return res, d
+			}
+			if got := effects.Digest(effs); got != r.Effects {
+				d.Field, d.Want, d.Got = "effects", r.Effects[:], got[:]
+				res.Keys = keys
+				return res, d
+			}
+			nk, kerr := keys.With(effs)
+			if kerr != nil {
+				d.Field, d.Want, d.Got = "keys", []byte("persistable secrets"), []byte(kerr.Error())
+				res.Keys = keys
+				return res, d
+			}
+			keys = nk
+			res.Steps = append(res.Steps, Step{Record: r, Event: ev, Err: aerr, State: next, Effects: effs})
+			cur = next
+		}
+		prev = Hash(r)
+		seq++
+	}
+	res.Keys = keys
+	return res, nil
+}
+
+// Recorder drives one member's state machine and logs every event it
+// applies, rejected ones included: the live side of Replay, used by the
+// simulator and by tests. It keeps the state and the key store exactly as
+// Replay rebuilds them, so a log it wrote replays to its states.
+type Recorder struct {
+	w       *Writer
+	base    transitions.Env
+	state   state.GroupState
+	keys    transitions.KeyStore
+	secrets secretSet
+	last    Record
+}
+
+// NewRecorder returns a Recorder starting from the zero state that writes to
+// w. base supplies Policy, Limits and extra Keys, as EnvFunc does for Replay.
+func NewRecorder(w *Writer, base transitions.Env) *Recorder {
+	return &Recorder{w: w, base: base}
+}
+
+// Apply applies ev with the entropy of seed, appends its record, absorbs
+// its PersistSecret and DeleteSecret effects into the key store and
+// returns Apply's effects and error. The record is written whatever the
+// outcome; an error writing it is returned wrapped in a *RecordError.
+func (r *Recorder) Apply(ev transitions.Event, seed [32]byte) ([]effects.Effect, error) {
+	evb, err := transitions.EncodeEvent(ev)
+	if err != nil {
+		return nil, &RecordError{Err: err}
+	}
+	env := r.base
+	env.Entropy = entropy.FromSeed(seed)
+	env.Keys = layered(r.keys, r.base.Keys)
+	next, effs, aerr := transitions.Apply(r.state, ev, env)
+	rec := Record{
+		Group:   groupOf(ev, r.state, next),
+		Event:   evb,
+		Seed:    seed,
+		Outcome: OutcomeOf(aerr),
+		State:   next.Digest(),
+		Effects: effects.Digest(effs),
+	}
+	keys, kerr := r.keys.With(effs)
+	if kerr != nil {
+		return nil, &RecordError{Err: kerr}
+	}
+	rec, err = r.w.Append(rec)
+	if err != nil {
+		return nil, &RecordError{Err: err}
+	}
+	r.secrets = r.secrets.with(effs)
+	r.state, r.keys, r.last = next, keys, rec
+	return effs, aerr
+}
+
+// State returns the current state.
+func (r *Recorder) State() state.GroupState { return r.state }
+
+// Keys returns the current key store.
+func (r *Recorder) Keys() transitions.KeyStore { return r.keys }
+
+// Last returns the last record written.
+func (r *Recorder) Last() Record { return r.last }
+
+// RecordError reports that an event could not be logged (encoding or
+// writing failed); the state did not advance.
+type RecordError struct{ Err error }
+
+// Error implements error.
+func (e *RecordError) Error() string { return "mls: logging event: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// groupOf returns the group a record belongs to: empty for client-level
+// events, else the group of the state before or after.
+func groupOf(ev transitions.Event, before, after state.GroupState) []byte {
+	switch ev.(type) {
+	case transitions.NewSignatureKey, transitions.NewKeyPackage:
+		return nil
+	}
+	for _, s := range []state.GroupState{after, before} {
+		if g := s.GroupID(); len(g) > 0 {
+			return g
+		}
+		if j, ok := s.StagedJoin(); ok {
+			return j.Next.GroupID()
+		}
+	}
+	return nil
+}
+
+// layered is a KeyReader that asks a, then b.
+func layered(a transitions.KeyStore, b transitions.KeyReader) transitions.KeyReader {
+	if b == nil {
+		return a
+	}
+	return layeredKeys{a, b}
+}
+
+type layeredKeys struct {
+	a transitions.KeyStore
+	b transitions.KeyReader
+}
+
+func (l layeredKeys) KeyPackage(ref []byte) (transitions.KeyPackageBundle, bool) {
+	if v, ok := l.a.KeyPackage(ref); ok {
+		return v, ok
+	}
+	return l.b.KeyPackage(ref)
+}
+
+func (l layeredKeys) Signer(pub []byte) (*suite.Signer, bool) {
+	if v, ok := l.a.Signer(pub); ok {
+		return v, ok
+	}
+	return l.b.Signer(pub)
+}
+
+func (l layeredKeys) ExternalPSK(id []byte) ([]byte, bool) {
+	if v, ok := l.a.ExternalPSK(id); ok {
+		return v, ok
+	}
+	return l.b.ExternalPSK(id)
+}
+
+// secretSet is the list of persisted secrets still alive, in the order they
+// were persisted: what a snapshot must carry for the key store.
+type secretSet []effects.PersistSecret
+
+func (s secretSet) with(effs []effects.Effect) secretSet {
+	for _, e := range effs {
+		switch e := e.(type) {
+		case effects.PersistSecret:
+			s = append(slices.Clip(s), e)
+		case effects.DeleteSecret:
+			s = slices.DeleteFunc(slices.Clone(s), func(p effects.PersistSecret) bool {
+				return p.Ref.Kind == e.Ref.Kind && bytes.Equal(p.Ref.ID, e.Ref.ID)
+			})
+		}
+	}
+	return s
+}
+
+func (s secretSet) store() (transitions.KeyStore, error) {
+	effs := make([]effects.Effect, len(s))
+	for i, p := range s {
+		effs[i] = p
+	}
+	return transitions.KeyStore{}.With(effs)
+}
+
+// ErrNoStateEncoding reports that snapshots cannot be built or read yet:
+// package state has no encoding of a GroupState.
+var ErrNoStateEncoding = errors.New("mls: snapshots need a state encoding, which package state does not provide yet")
+
+// EncodeSnapshotData encodes a state and the live secrets of its key store
+// as the Data of a Snapshot.
+func EncodeSnapshotData(s state.GroupState, secrets []effects.PersistSecret) ([]byte, error) {
+	return nil, ErrNoStateEncoding
+}
+
+// DecodeSnapshotData decodes the Data of a Snapshot.
+func DecodeSnapshotData(data []byte) (state.GroupState, secretSet, error) {
+	return state.GroupState{}, nil, ErrNoStateEncoding
+}
