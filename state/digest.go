@@ -129,6 +129,15 @@ func (s GroupState) marshalDigest(b *cryptobyte.Builder) {
 		}
 	})
 	addBool(b, p.Active)
+	b.AddUint32(p.Census.Members)
+	for _, l := range [][]TypeCount{p.Census.CredentialsInUse, p.Census.CredentialSupport, p.Census.ExtensionSupport, p.Census.ProposalSupport} {
+		codec.AddVector(b, func(b *cryptobyte.Builder) {
+			for _, tc := range l {
+				b.AddUint16(tc.Type)
+				b.AddUint32(tc.Count)
+			}
+		})
+	}
 
 	q := s.priv.p
 	b.AddUint32(uint32(q.Self))

@@ -51,6 +51,29 @@ type Public struct {
 	Proposals []StoredProposal
 	// Active is false once this member has been removed.
 	Active bool
+	// Census counts the capabilities of the members, so that the "supported
+	// by all members" rules (RFC 9420, Sections 7.3, 12.1.7 and 12.2) cost
+	// O(1) per type instead of O(N).
+	Census Census
+}
+
+// TypeCount counts the members with one type (credential, extension or
+// proposal type).
+type TypeCount struct {
+	Type  uint16
+	Count uint32
+}
+
+// Census summarises the members' leaf nodes: how many members there are,
+// how many use each credential type, and how many list each credential,
+// extension and proposal type in their capabilities. Each list is sorted by
+// type.
+type Census struct {
+	Members           uint32
+	CredentialsInUse  []TypeCount
+	CredentialSupport []TypeCount
+	ExtensionSupport  []TypeCount
+	ProposalSupport   []TypeCount
 }
 
 // Private is the secret part of a group state. Its values are shared with the

@@ -1,0 +1,210 @@
+package transitions
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/keysched"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/tree"
+	"github.com/mlscore/mlscore/valsem"
+)
+
+// extensionLastResort is the last_resort KeyPackage extension type
+// (RFC 9420, Section 17.3 registry; draft-ietf-mls-extensions).
+const extensionLastResort codec.ExtensionType = 0x000a
+
+// newSignatureKey draws a signature key pair (RFC 9420, Section 5.1.2).
+func newSignatureKey(s state.GroupState, e NewSignatureKey, env Env) (state.GroupState, []effects.Effect, error) {
+	cs, err := suite.Lookup(e.Suite)
+	if err != nil {
+		return s, nil, err
+	}
+	priv, pub, err := cs.GenerateSignatureKey(env.Entropy.Draw(entropy.LeafSignature, cs.SignatureSeedLen()))
+	if err != nil {
+		return s, nil, err
+	}
+	secret := binary.BigEndian.AppendUint16(nil, uint16(e.Suite))
+	secret = append(secret, priv...)
+	return s, []effects.Effect{
+		effects.PersistSecret{Ref: effects.SecretRef{Kind: effects.SecretSignatureKey, ID: pub}, Secret: secret},
+		effects.SignatureKeyCreated{Suite: uint16(e.Suite), PublicKey: pub},
+	}, nil
+}
+
+// newLeafKey draws a fresh HPKE key pair for a leaf node.
+func newLeafKey(cs *suite.Suite, env Env, label entropy.Label) (priv, pub []byte, err error) {
+	return cs.DeriveKeyPair(env.Entropy.Draw(label, cs.HashLen()))
+}
+
+// newKeyPackage builds and signs a KeyPackage (RFC 9420, Section 10).
+func newKeyPackage(s state.GroupState, e NewKeyPackage, env Env) (state.GroupState, []effects.Effect, error) {
+	cs, err := suite.Lookup(e.Suite)
+	if err != nil {
+		return s, nil, err
+	}
+	sg, err := signerFor(env, e.SignatureKey)
+	if err != nil {
+		return s, nil, err
+	}
+	initPriv, initPub, err := newLeafKey(cs, env, entropy.InitKey)
+	if err != nil {
+		return s, nil, err
+	}
+	encPriv, encPub, err := newLeafKey(cs, env, entropy.LeafEncryption)
+	if err != nil {
+		return s, nil, err
+	}
+	ln := codec.LeafNode{
+		EncryptionKey:  encPub,
+		SignatureKey:   sg.Public(),
+		Credential:     e.Credential,
+		Capabilities:   defaultCapabilities(e.Capabilities, e.Suite, e.Credential.CredentialType),
+		LeafNodeSource: codec.LeafNodeSourceKeyPackage,
+		Lifetime:       e.Lifetime,
+		Extensions:     e.LeafExtensions,
+	}
+	if err := tree.SignLeaf(sg, &ln, nil, 0); err != nil {
+		return s, nil, err
+	}
+	exts := e.Extensions
+	if e.LastResort && !exts.Has(extensionLastResort) {
+		exts = append(append(codec.Extensions(nil), exts...), codec.Extension{ExtensionType: extensionLastResort})
+	}
+	kp := codec.KeyPackage{Version: codec.MLS10, CipherSuite: codec.CipherSuite(e.Suite), InitKey: initPub, LeafNode: ln, Extensions: exts}
+	tbs, err := kp.TBS().Encode()
+	if err != nil {
+		return s, nil, err
+	}
+	if kp.Signature, err = sg.SignWithLabel("KeyPackageTBS", tbs); err != nil {
+		return s, nil, err
+	}
+	// A client sends only key packages it would accept itself.
+	if err := validateKeyPackage(cs, &kp, leafCheck{at: e.At, noCensus: true}, env); err != nil {
+		return s, nil, err
+	}
+	ref, err := keysched.KeyPackageRef(cs, kp)
+	if err != nil {
+		return s, nil, err
+	}
+	msg, err := codec.MLSMessage{Version: codec.MLS10, WireFormat: codec.WireFormatKeyPackage, KeyPackage: &kp}.Encode()
+	if err != nil {
+		return s, nil, err
+	}
+	bundle, err := EncodeKeyPackageBundle(KeyPackageBundle{KeyPackage: kp, InitPriv: initPriv, EncryptionPriv: encPriv, LastResort: e.LastResort})
+	if err != nil {
+		return s, nil, err
+	}
+	return s, []effects.Effect{
+		effects.PersistSecret{Ref: effects.SecretRef{Kind: effects.SecretKeyPackage, ID: ref}, Secret: bundle},
+		effects.KeyPackageCreated{Suite: uint16(e.Suite), Ref: ref, KeyPackage: msg, LastResort: e.LastResort},
+	}, nil
+}
+
+// createGroup creates a one-member group at epoch 0 (RFC 9420, Section 11).
+func createGroup(s state.GroupState, e CreateGroup, env Env) (state.GroupState, []effects.Effect, error) {
+	if s.InGroup() {
+		return s, nil, fmt.Errorf("%w: already in a group", ErrWrongState)
+	}
+	if _, joining := s.StagedJoin(); joining {
+		return s, nil, fmt.Errorf("%w: a join is staged", ErrWrongState)
+	}
+	cs, err := suite.Lookup(e.Suite)
+	if err != nil {
+		return s, nil, err
+	}
+	if err := e.Config.Check(); err != nil {
+		return s, nil, err
+	}
+	sg, err := signerFor(env, e.SignatureKey)
+	if err != nil {
+		return s, nil, err
+	}
+	gid := e.GroupID
+	if gid == nil {
+		gid = env.Entropy.Draw(entropy.GroupID, 16)
+	}
+	encPriv, encPub, err := newLeafKey(cs, env, entropy.LeafEncryption)
+	if err != nil {
+		return s, nil, err
+	}
+	ln := codec.LeafNode{
+		EncryptionKey:  encPub,
+		SignatureKey:   sg.Public(),
+		Credential:     e.Credential,
+		Capabilities:   defaultCapabilities(e.Capabilities, e.Suite, e.Credential.CredentialType),
+		LeafNodeSource: codec.LeafNodeSourceKeyPackage,
+		Lifetime:       e.Lifetime,
+		Extensions:     e.LeafExtensions,
+	}
+	if err := tree.SignLeaf(sg, &ln, gid, 0); err != nil {
+		return s, nil, err
+	}
+	rc, err := requiredCapabilities(e.GroupContextExtensions)
+	if err != nil {
+		return s, nil, err
+	}
+	if err := validateLeaf(cs, &ln, leafCheck{source: codec.LeafNodeSourceKeyPackage, at: e.At, required: rc, noCensus: true}, env); err != nil {
+		return s, nil, err
+	}
+	for _, x := range e.GroupContextExtensions {
+		// ValSem209: the group's extensions must be supported by its members.
+		if !isDefaultExtension(x.ExtensionType) && !containsT(ln.Capabilities.Extensions, x.ExtensionType) {
+			return s, nil, valsem.Errorf(valsem.ValSem209, "group context extension %d not supported by the creator", x.ExtensionType)
+		}
+	}
+	t, err := tree.New(cs, &ln)
+	if err != nil {
+		return s, nil, err
+	}
+	ctx := codec.GroupContext{Version: codec.MLS10, CipherSuite: codec.CipherSuite(e.Suite), GroupID: gid, Epoch: 0,
+		TreeHash: t.Hash(), ConfirmedTranscriptHash: []byte{}, Extensions: e.GroupContextExtensions}
+	ctxBytes, err := ctx.Encode()
+	if err != nil {
+		return s, nil, err
+	}
+	// The epoch secret of epoch 0 is fresh randomness (RFC 9420, Section
+	// 11); deriving it through the typed schedule from a random init
+	// secret keeps it uniformly random.
+	init, err := keysched.NewInitSecret(cs, env.Entropy.Draw(entropy.GroupInit, cs.HashLen()))
+	if err != nil {
+		return s, nil, err
+	}
+	joiner, err := init.Joiner(nil, ctxBytes)
+	if err != nil {
+		return s, nil, err
+	}
+	inter, err := joiner.WithPSK(keysched.NoPSK)
+	if err != nil {
+		return s, nil, err
+	}
+	es, err := inter.Epoch(ctxBytes)
+	if err != nil {
+		return s, nil, err
+	}
+	tag := es.ConfirmationTag(ctx.ConfirmedTranscriptHash)
+	interim, err := keysched.InterimTranscriptHash(cs, ctx.ConfirmedTranscriptHash, tag)
+	if err != nil {
+		return s, nil, err
+	}
+	st, err := es.SecretTree(t.LeafCount(), e.Config.SenderRatchet)
+	if err != nil {
+		return s, nil, err
+	}
+	pp, err := tree.NewPrivatePath(cs, 0, encPriv)
+	if err != nil {
+		return s, nil, err
+	}
+	next, err := state.New(
+		state.Public{Suite: cs, Context: ctx, Tree: t, Interim: interim, ConfirmationTag: tag, Config: e.Config, Active: true, Census: census(t)},
+		state.Private{Self: 0, SignatureKey: sg.Public(), Path: pp, Epoch: es, Secrets: st},
+	)
+	if err != nil {
+		return s, nil, err
+	}
+	return next, nil, nil
+}

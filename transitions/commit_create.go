@@ -1,0 +1,220 @@
+package transitions
+
+import (
+	"fmt"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/keysched"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/tree"
+)
+
+// commit creates a commit (RFC 9420, Section 12.4): the stored proposals
+// the policy selects (invalid ones dropped) and the inline ones (all valid),
+// an UpdatePath when required or forced, the new epoch as a pending commit,
+// and a Welcome for new members (Section 12.4.3.1).
+func commit(s state.GroupState, e Commit, env Env) (state.GroupState, []effects.Effect, error) {
+	g, err := activeGroup(s)
+	if err != nil {
+		return s, nil, err
+	}
+	if g.priv.Pending != nil {
+		return s, nil, fmt.Errorf("%w: a commit is already pending", ErrWrongState)
+	}
+	sg, err := g.signer(env)
+	if err != nil {
+		return s, nil, err
+	}
+	self := g.self()
+	stored := g.pub.Proposals
+	if f := env.Policy.SelectProposals; f != nil {
+		stored = f(g.s.PendingProposals())
+	}
+	entries := make([]entry, 0, len(stored)+len(e.Inline))
+	for _, sp := range stored {
+		entries = append(entries, entry{p: sp.Proposal, sender: sp.Sender, ref: sp.Ref})
+	}
+	for i, p := range e.Inline {
+		if p.ProposalType == codec.ProposalUpdate {
+			// ValSem111 in its inline form: a committer updates its leaf
+			// through the path, not an Update.
+			return s, nil, fmt.Errorf("%w: inline proposal %d is an update; use ForcePath", ErrInvalidProposals, i)
+		}
+		if p.ProposalType == codec.ProposalPreSharedKey && p.PreSharedKey != nil && len(p.PreSharedKey.PSK.PSKNonce) == 0 {
+			psk := *p.PreSharedKey
+			psk.PSK.PSKNonce = env.Entropy.Draw(entropy.PSKNonce, g.cs.HashLen())
+			p.PreSharedKey = &psk
+		}
+		entries = append(entries, entry{p: p, sender: codec.MemberSender(self)})
+	}
+	cov, err := g.cover(&self, entries, modeCommitter, e.At, env)
+	if err != nil {
+		return s, nil, err
+	}
+	t, cen := cov.tree, cov.census
+	path := g.priv.Path.Prune(t)
+	var commitSecret []byte
+	var pu *tree.PathUpdate
+	var up *codec.UpdatePath
+	if cov.pathRequired || e.ForcePath {
+		own, _ := t.Leaf(self)
+		template := *own
+		template.LeafNodeSource = codec.LeafNodeSourceCommit
+		template.Lifetime = codec.Lifetime{}
+		template.ParentHash = nil
+		t2, u, err := t.GeneratePath(self, template, g.gid(), env.Entropy.Draw(entropy.CommitLeaf, g.cs.HashLen()), sg)
+		if err != nil {
+			return s, nil, err
+		}
+		prov, err := g.provisionalContext(t2, cov.exts)
+		if err != nil {
+			return s, nil, err
+		}
+		p, err := u.Encrypt(prov, cov.added, env.Entropy.Draw(entropy.HPKEEncap, g.cs.HashLen()))
+		if err != nil {
+			return s, nil, err
+		}
+		cen = censusAdd(censusAdd(cen, own, -1), u.LeafNode(), 1)
+		t, pu, up, path, commitSecret = t2, u, &p, u.Private(), u.CommitSecret()
+	}
+	c := codec.Commit{Path: up}
+	for _, en := range cov.entries {
+		if en.ref != nil {
+			c.Proposals = append(c.Proposals, codec.ProposalOrRef{Type: codec.ProposalOrRefReference, Reference: en.ref})
+		} else {
+			p := en.p
+			c.Proposals = append(c.Proposals, codec.ProposalOrRef{Type: codec.ProposalOrRefProposal, Proposal: &p})
+		}
+	}
+	content := codec.FramedContent{GroupID: g.gid(), Epoch: g.epoch(), Sender: codec.MemberSender(self),
+		AuthenticatedData: e.AAD, ContentType: codec.ContentTypeCommit, Commit: &c}
+	ac, err := keysched.SignContent(sg, g.handshakeWireFormat(), content, &g.pub.Context)
+	if err != nil {
+		return s, nil, err
+	}
+	r, err := g.keySchedule(cov, t, commitSecret, ac, env)
+	if err != nil {
+		return s, nil, err
+	}
+	tag := r.es.ConfirmationTag(r.confirmed)
+	ac.Auth.ConfirmationTag = tag
+	sl, err := g.seal(ac, env)
+	if err != nil {
+		return s, nil, err
+	}
+	next, err := g.nextState(t, cen, path, r, tag)
+	if err != nil {
+		return s, nil, err
+	}
+	effs := []effects.Effect{effects.SendToGroup{Group: g.gid(), Epoch: g.epoch(), Kind: effects.KindCommit, Message: sl.msg}}
+	effs = append(effs, sl.deletes...)
+	withTree := e.RatchetTree == TreeInclude || (e.RatchetTree == TreeByConfig && g.pub.Config.RatchetTreeExtension)
+	if len(cov.added) > 0 {
+		w, refs, err := g.welcome(cov, t, pu, r, tag, withTree, sg, env)
+		if err != nil {
+			return s, nil, err
+		}
+		effs = append(effs, effects.SendWelcome{Welcome: w, To: refs})
+	}
+	if e.PublishGroupInfo {
+		gi, err := g.groupInfo(t, r, tag, withTree, true, sg)
+		if err != nil {
+			return s, nil, err
+		}
+		effs = append(effs, effects.PublishGroupInfo{Group: g.gid(), Epoch: r.ctx.Epoch, GroupInfo: gi})
+	}
+	priv := g.priv
+	priv.Secrets = sl.secrets
+	priv.Pending = &state.PendingCommit{Next: next, Message: sl.msg, Added: leaves(cov.added), Removed: leaves(cov.removed)}
+	cur, err := state.New(g.pub, priv)
+	if err != nil {
+		return s, nil, err
+	}
+	return cur, effs, nil
+}
+
+// signedGroupInfo builds and signs the GroupInfo of the new epoch (RFC 9420,
+// Section 12.4.3).
+func (g *group) signedGroupInfo(t tree.Tree, r epochResult, tag []byte, withTree, withExternalPub bool, sg *suite.Signer) (codec.GroupInfo, error) {
+	gi := codec.GroupInfo{GroupContext: r.ctx, ConfirmationTag: tag, Signer: g.self()}
+	if withTree {
+		enc, err := t.Encode()
+		if err != nil {
+			return gi, err
+		}
+		gi.Extensions = append(gi.Extensions, codec.Extension{ExtensionType: codec.ExtensionRatchetTree, ExtensionData: enc})
+	}
+	if withExternalPub {
+		_, pub, err := r.es.ExternalKeyPair()
+		if err != nil {
+			return gi, err
+		}
+		xp, err := codec.ExternalPub{ExternalPub: pub}.Encode()
+		if err != nil {
+			return gi, err
+		}
+		gi.Extensions = append(gi.Extensions, codec.Extension{ExtensionType: codec.ExtensionExternalPub, ExtensionData: xp})
+	}
+	tbs, err := gi.TBS().Encode()
+	if err != nil {
+		return gi, err
+	}
+	if gi.Signature, err = sg.SignWithLabel("GroupInfoTBS", tbs); err != nil {
+		return gi, err
+	}
+	return gi, nil
+}
+
+// groupInfo returns MLSMessage(GroupInfo) bytes for publication.
+func (g *group) groupInfo(t tree.Tree, r epochResult, tag []byte, withTree, withExternalPub bool, sg *suite.Signer) ([]byte, error) {
+	gi, err := g.signedGroupInfo(t, r, tag, withTree, withExternalPub, sg)
+	if err != nil {
+		return nil, err
+	}
+	return codec.MLSMessage{Version: codec.MLS10, WireFormat: codec.WireFormatGroupInfo, GroupInfo: &gi}.Encode()
+}
+
+// welcome builds the Welcome for the members cov adds (RFC 9420, Section
+// 12.4.3.1): the GroupInfo is signed and encrypted once; each new member
+// gets the joiner secret, its path secret and the PSK ids, HPKE-encrypted
+// to its init key.
+func (g *group) welcome(cov covered, t tree.Tree, pu *tree.PathUpdate, r epochResult, tag []byte, withTree bool, sg *suite.Signer, env Env) ([]byte, [][]byte, error) {
+	gi, err := g.signedGroupInfo(t, r, tag, withTree, false, sg)
+	if err != nil {
+		return nil, nil, err
+	}
+	ws, err := r.inter.Welcome()
+	if err != nil {
+		return nil, nil, err
+	}
+	joiner := r.joiner.Bytes()
+	recips := make([]keysched.WelcomeRecipient, len(cov.addedKPs))
+	refs := make([][]byte, len(cov.addedKPs))
+	for i, kp := range cov.addedKPs {
+		ref, err := keysched.KeyPackageRef(g.cs, kp)
+		if err != nil {
+			return nil, nil, err
+		}
+		gs := codec.GroupSecrets{JoinerSecret: joiner, PSKs: cov.psks}
+		if pu != nil {
+			if _, ps, ok := pu.PathSecretFor(cov.added[i]); ok {
+				gs.PathSecret = &codec.PathSecret{PathSecret: ps}
+			}
+		}
+		recips[i] = keysched.WelcomeRecipient{Ref: ref, InitKey: kp.InitKey, Secrets: gs,
+			Seed: env.Entropy.Draw(entropy.WelcomeEncap, g.cs.HPKESeedLen())}
+		refs[i] = ref
+	}
+	w, err := keysched.SealWelcome(ws, gi, recips)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := codec.MLSMessage{Version: codec.MLS10, WireFormat: codec.WireFormatWelcome, Welcome: &w}.Encode()
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, refs, nil
+}

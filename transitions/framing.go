@@ -1,0 +1,247 @@
+package transitions
+
+import (
+	"fmt"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/keysched"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/tree"
+	"github.com/mlscore/mlscore/treemath"
+	"github.com/mlscore/mlscore/valsem"
+)
+
+// handshakeWireFormat is the framing of this member's handshake messages
+// under its wire format policy.
+func (g *group) handshakeWireFormat() codec.WireFormat {
+	if g.pub.Config.WireFormat.Outgoing == 2 { // state.OutgoingPlaintext
+		return codec.WireFormatPublicMessage
+	}
+	return codec.WireFormatPrivateMessage
+}
+
+// sealed is a framed outgoing message.
+type sealed struct {
+	msg      []byte              // MLSMessage bytes
+	secrets  keysched.SecretTree // the epoch's secret tree after protection
+	consumed *keysched.Consumed  // the ratchet key used, for a PrivateMessage
+	deletes  []effects.Effect    // DeleteSecret for the key used
+}
+
+// seal frames signed content as a PublicMessage or PrivateMessage (RFC 9420,
+// Sections 6.2 and 6.3), per ac.WireFormat.
+func (g *group) seal(ac codec.AuthenticatedContent, env Env) (sealed, error) {
+	out := sealed{secrets: g.priv.Secrets}
+	m := codec.MLSMessage{Version: codec.MLS10, WireFormat: ac.WireFormat}
+	switch ac.WireFormat {
+	case codec.WireFormatPublicMessage:
+		pm, err := keysched.ProtectPublic(g.cs, g.priv.Epoch.MembershipKey(), ac, &g.pub.Context)
+		if err != nil {
+			return out, err
+		}
+		m.PublicMessage = &pm
+	case codec.WireFormatPrivateMessage:
+		params := keysched.PrivateParams{Padding: g.padding(ac)}
+		copy(params.ReuseGuard[:], env.Entropy.Draw(entropy.ReuseGuard, keysched.ReuseGuardLen))
+		pm, st, used, err := keysched.ProtectPrivate(g.cs, g.priv.Secrets, g.priv.Epoch.SenderDataSecret(), ac, params)
+		if err != nil {
+			return out, err
+		}
+		m.PrivateMessage = &pm
+		out.secrets, out.consumed = st, &used
+		out.deletes = []effects.Effect{deleteMessageKey(g.gid(), g.epoch(), used.Leaf, uint8(used.Kind), used.Generation)}
+	default:
+		return out, fmt.Errorf("%w: cannot send wire format %s", ErrInvalidMessage, ac.WireFormat)
+	}
+	b, err := m.Encode()
+	if err != nil {
+		return out, err
+	}
+	out.msg = b
+	return out, nil
+}
+
+// padding returns the number of zero bytes that pad the content of ac to a
+// multiple of Config.PaddingSize (RFC 9420, Section 6.3.1).
+func (g *group) padding(ac codec.AuthenticatedContent) int {
+	p := int(g.pub.Config.PaddingSize)
+	if p <= 1 {
+		return 0
+	}
+	c := codec.PrivateMessageContent{ContentType: ac.Content.ContentType, ApplicationData: ac.Content.ApplicationData,
+		Proposal: ac.Content.Proposal, Commit: ac.Content.Commit, Auth: ac.Auth}
+	b, err := c.Encode()
+	if err != nil {
+		return 0
+	}
+	return (p - len(b)%p) % p
+}
+
+// decodedMessage is the first stage of a received message: a well-formed
+// MLSMessage of version mls10 carrying a PublicMessage or PrivateMessage.
+type decodedMessage struct {
+	msg codec.MLSMessage
+}
+
+func decodeMessage(raw []byte, env Env) (decodedMessage, error) {
+	if err := checkLimit("MaxMessageBytes", uint64(len(raw)), uint64(env.Limits.MaxMessageBytes)); err != nil {
+		return decodedMessage{}, err
+	}
+	m, err := codec.DecodeMLSMessage(raw)
+	if err != nil {
+		return decodedMessage{}, err
+	}
+	if m.Version != codec.MLS10 {
+		return decodedMessage{}, fmt.Errorf("%w: version %d", ErrInvalidMessage, m.Version)
+	}
+	if m.WireFormat != codec.WireFormatPublicMessage && m.WireFormat != codec.WireFormatPrivateMessage {
+		return decodedMessage{}, fmt.Errorf("%w: a %s is not a group message", ErrInvalidMessage, m.WireFormat)
+	}
+	return decodedMessage{msg: m}, nil
+}
+
+// epochKeys is what decrypting and authenticating a message of one epoch
+// needs: the current epoch, or a retained past one.
+type epochKeys struct {
+	past             int // index into Private.Past, or -1 for the current epoch
+	ctx              *codec.GroupContext
+	tree             tree.Tree
+	senderDataSecret []byte
+	secrets          keysched.SecretTree
+}
+
+// framedMessage is a message whose group id, epoch and sender fit this
+// group (ValSem002–ValSem004) and whose framing the policy accepts.
+type framedMessage struct {
+	wf   codec.WireFormat
+	pub  *codec.PublicMessage
+	priv *codec.PrivateMessage
+	ct   codec.ContentType
+	keys epochKeys
+}
+
+func (g *group) frame(d decodedMessage) (framedMessage, error) {
+	f := framedMessage{wf: d.msg.WireFormat, pub: d.msg.PublicMessage, priv: d.msg.PrivateMessage}
+	var gid []byte
+	var epoch uint64
+	if f.pub != nil {
+		gid, epoch, f.ct = f.pub.Content.GroupID, f.pub.Content.Epoch, f.pub.Content.ContentType
+	} else {
+		gid, epoch, f.ct = f.priv.GroupID, f.priv.Epoch, f.priv.ContentType
+	}
+	// ValSem002: the group id must be the group's.
+	if !equalBytes(gid, g.gid()) {
+		return f, valsem.Errorf(valsem.ValSem002, "message for group %x, this is group %x", prefix(gid), prefix(g.gid()))
+	}
+	f.keys = epochKeys{past: -1, ctx: &g.pub.Context, tree: g.pub.Tree, senderDataSecret: g.priv.Epoch.SenderDataSecret(), secrets: g.priv.Secrets}
+	if epoch != g.epoch() {
+		// ValSem003: the epoch must be the current one; application
+		// messages may also come from a retained past epoch.
+		found := false
+		if f.priv != nil && f.ct == codec.ContentTypeApplication {
+			for i, pe := range g.priv.Past {
+				if pe.Context.Epoch == epoch {
+					f.keys = epochKeys{past: i, ctx: &g.priv.Past[i].Context, tree: pe.Tree, senderDataSecret: pe.SenderDataSecret, secrets: pe.Secrets}
+					found = true
+					break
+				}
+			}
+		}
+		if !found {
+			return f, valsem.Errorf(valsem.ValSem003, "message for epoch %d, group is at epoch %d", epoch, g.epoch())
+		}
+	}
+	if f.ct != codec.ContentTypeApplication {
+		// The wire format policy applies to handshake messages.
+		if f.pub != nil && !g.pub.Config.WireFormat.AcceptsPublic() {
+			return f, fmt.Errorf("%w: wire format policy rejects a %s handshake message", ErrInvalidMessage, f.wf)
+		}
+		if f.priv != nil && !g.pub.Config.WireFormat.AcceptsPrivate() {
+			return f, fmt.Errorf("%w: wire format policy rejects a %s handshake message", ErrInvalidMessage, f.wf)
+		}
+	}
+	if f.pub != nil {
+		snd := f.pub.Content.Sender
+		switch snd.SenderType {
+		case codec.SenderTypeMember:
+			// ValSem004: a member sender must be a non-blank leaf.
+			if _, ok := g.pub.Tree.Leaf(snd.LeafIndex); !ok {
+				return f, valsem.Errorf(valsem.ValSem004, "sender leaf %d is blank or outside the tree", snd.LeafIndex)
+			}
+			if snd.LeafIndex == g.self() {
+				return f, fmt.Errorf("%w: a message of this member's own (use ConfirmCommit for an own commit)", ErrWrongState)
+			}
+		case codec.SenderTypeExternal:
+			// ValSem112: external senders may only send proposals.
+			if f.ct != codec.ContentTypeProposal {
+				return f, valsem.Errorf(valsem.ValSem112, "external sender of a %s", f.ct)
+			}
+			return f, fmt.Errorf("%w: external senders", ErrUnsupported)
+		case codec.SenderTypeNewMemberProposal:
+			// ValSem112: a new_member_proposal sender sends an Add proposal.
+			if f.ct != codec.ContentTypeProposal || f.pub.Content.Proposal == nil || f.pub.Content.Proposal.ProposalType != codec.ProposalAdd {
+				return f, valsem.Errorf(valsem.ValSem112, "new_member_proposal sender of something other than an Add")
+			}
+			return f, fmt.Errorf("%w: new member proposals", ErrUnsupported)
+		case codec.SenderTypeNewMemberCommit:
+			// ValSem112: a new_member_commit sender sends a commit.
+			if f.ct != codec.ContentTypeCommit {
+				return f, valsem.Errorf(valsem.ValSem112, "new_member_commit sender of a %s", f.ct)
+			}
+			return f, fmt.Errorf("%w: external commits", ErrUnsupported)
+		}
+	}
+	return f, nil
+}
+
+// authenticatedMessage is a message whose membership tag or encryption and
+// signature verified (ValSem005–ValSem011).
+type authenticatedMessage struct {
+	wf       codec.WireFormat
+	ac       codec.AuthenticatedContent
+	keys     epochKeys
+	secrets  keysched.SecretTree // keys.secrets without the key used
+	consumed *keysched.Consumed
+}
+
+func (g *group) authenticate(f framedMessage) (authenticatedMessage, error) {
+	a := authenticatedMessage{wf: f.wf, keys: f.keys, secrets: f.keys.secrets}
+	if f.pub != nil {
+		ln, _ := f.keys.tree.Leaf(f.pub.Content.Sender.LeafIndex)
+		ac, err := keysched.UnprotectPublic(g.cs, g.priv.Epoch.MembershipKey(), *f.pub, f.keys.ctx, ln.SignatureKey)
+		if err != nil {
+			return a, err
+		}
+		a.ac = ac
+		return a, nil
+	}
+	senderKey := func(l treemath.LeafIndex) ([]byte, error) {
+		ln, ok := f.keys.tree.Leaf(l)
+		if !ok {
+			// ValSem004: the sender must be a non-blank leaf.
+			return nil, valsem.Errorf(valsem.ValSem004, "sender leaf %d is blank or outside the tree", l)
+		}
+		if l == g.self() {
+			return nil, fmt.Errorf("%w: a message of this member's own", ErrWrongState)
+		}
+		return ln.SignatureKey, nil
+	}
+	ac, st, used, err := keysched.UnprotectPrivate(g.cs, f.keys.secrets, f.keys.senderDataSecret, *f.priv, f.keys.ctx, senderKey)
+	if err != nil {
+		return a, err
+	}
+	a.ac, a.secrets, a.consumed = ac, st, &used
+	return a, nil
+}
+
+// proposalRef computes RefHash("MLS 1.0 Proposal Reference",
+// AuthenticatedContent) (RFC 9420, Section 5.2).
+func proposalRef(cs *suite.Suite, ac codec.AuthenticatedContent) ([]byte, error) {
+	b, err := ac.Encode()
+	if err != nil {
+		return nil, err
+	}
+	return cs.RefHash("MLS 1.0 Proposal Reference", b), nil
+}

@@ -1,0 +1,156 @@
+package transitions
+
+import (
+	"fmt"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/tree"
+	"github.com/mlscore/mlscore/treemath"
+	"github.com/mlscore/mlscore/valsem"
+)
+
+// leafCheck is the context a leaf node is validated in (RFC 9420, Section
+// 7.3).
+type leafCheck struct {
+	source codec.LeafNodeSource
+	gid    []byte             // group id, for the update and commit sources
+	leaf   treemath.LeafIndex // leaf index, for the update and commit sources
+	at     uint64             // event time, for the key_package source's lifetime
+	// capsCode is the rule a missing required capability breaks (ValSem106
+	// for an Add, ValSem109 for an Update), zero for ErrInvalidLeafNode.
+	capsCode valsem.Code
+	required *codec.RequiredCapabilities
+	census   state.Census
+	// noCensus skips the "supported by all members" checks (a one-member
+	// group's creator, a tree checked leaf by leaf against its own census).
+	noCensus bool
+	// signatureChecked skips the signature, already verified (a joined
+	// tree's leaves are verified in parallel by tree.Validate).
+	signatureChecked bool
+}
+
+// requiredCapabilities returns the required_capabilities extension of exts,
+// or nil.
+func requiredCapabilities(exts codec.Extensions) (*codec.RequiredCapabilities, error) {
+	e, ok := exts.Find(codec.ExtensionRequiredCapabilities)
+	if !ok {
+		return nil, nil
+	}
+	rc, err := codec.DecodeRequiredCapabilities(e.ExtensionData)
+	if err != nil {
+		return nil, err
+	}
+	return &rc, nil
+}
+
+// checkRequired reports the first required capability ln does not list.
+func checkRequired(ln *codec.LeafNode, rc *codec.RequiredCapabilities) error {
+	if rc == nil {
+		return nil
+	}
+	for _, t := range rc.ExtensionTypes {
+		if !isDefaultExtension(t) && !containsT(ln.Capabilities.Extensions, t) {
+			return fmt.Errorf("required extension type %d not supported", t)
+		}
+	}
+	for _, t := range rc.ProposalTypes {
+		if !t.IsDefault() && !containsT(ln.Capabilities.Proposals, t) {
+			return fmt.Errorf("required proposal type %d not supported", t)
+		}
+	}
+	for _, t := range rc.CredentialTypes {
+		if !containsT(ln.Capabilities.Credentials, t) {
+			return fmt.Errorf("required credential type %d not supported", t)
+		}
+	}
+	return nil
+}
+
+// validateLeaf checks a leaf node as RFC 9420, Section 7.3 asks, except key
+// uniqueness, which the callers check against the right set of members.
+func validateLeaf(cs *suite.Suite, ln *codec.LeafNode, lc leafCheck, env Env) error {
+	if ln.LeafNodeSource != lc.source {
+		return fmt.Errorf("%w: leaf_node_source %s, want %s", ErrInvalidLeafNode, ln.LeafNodeSource, lc.source)
+	}
+	if f := env.Policy.AcceptCredential; f != nil {
+		if err := f(ln.Credential, ln.SignatureKey); err != nil {
+			return &PolicyError{Reason: "credential not accepted", Err: err}
+		}
+	}
+	caps := ln.Capabilities
+	if !containsT(caps.Credentials, ln.Credential.CredentialType) {
+		return fmt.Errorf("%w: credential type %d not in its own capabilities", ErrInvalidLeafNode, ln.Credential.CredentialType)
+	}
+	if !containsT(caps.Versions, codec.MLS10) {
+		return fmt.Errorf("%w: capabilities lack mls10", ErrInvalidLeafNode)
+	}
+	if !containsT(caps.CipherSuites, codec.CipherSuite(cs.ID())) {
+		return fmt.Errorf("%w: capabilities lack cipher suite %d", ErrInvalidLeafNode, cs.ID())
+	}
+	for _, e := range ln.Extensions {
+		if !isDefaultExtension(e.ExtensionType) && !containsT(caps.Extensions, e.ExtensionType) {
+			return fmt.Errorf("%w: extension type %d not in its capabilities", ErrInvalidLeafNode, e.ExtensionType)
+		}
+	}
+	if err := checkRequired(ln, lc.required); err != nil {
+		if lc.capsCode != 0 {
+			return valsem.Wrap(lc.capsCode, ErrInvalidLeafNode, err.Error())
+		}
+		return fmt.Errorf("%w: %v", ErrInvalidLeafNode, err)
+	}
+	if !lc.noCensus {
+		// The credential type must be supported by all members, and the
+		// leaf must support every credential type in use.
+		if n := countOf(lc.census.CredentialSupport, uint16(ln.Credential.CredentialType)); n < lc.census.Members {
+			return fmt.Errorf("%w: credential type %d not supported by %d members", ErrInvalidLeafNode, ln.Credential.CredentialType, lc.census.Members-n)
+		}
+		for _, tc := range lc.census.CredentialsInUse {
+			if !containsT(caps.Credentials, codec.CredentialType(tc.Type)) {
+				return fmt.Errorf("%w: credential type %d in use but not supported", ErrInvalidLeafNode, tc.Type)
+			}
+		}
+	}
+	if lc.source == codec.LeafNodeSourceKeyPackage {
+		lt := ln.Lifetime
+		if lc.at < lt.NotBefore || lc.at > lt.NotAfter {
+			return fmt.Errorf("%w: lifetime [%d, %d] does not contain %d", ErrInvalidLeafNode, lt.NotBefore, lt.NotAfter, lc.at)
+		}
+		if lt.NotAfter-lt.NotBefore > env.Limits.MaxLeafLifetime {
+			return fmt.Errorf("%w: lifetime of %d s over the maximum %d s", ErrInvalidLeafNode, lt.NotAfter-lt.NotBefore, env.Limits.MaxLeafLifetime)
+		}
+	}
+	if lc.signatureChecked {
+		return nil
+	}
+	if err := tree.VerifyLeafSignature(cs, ln, lc.gid, lc.leaf); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidLeafNode, err)
+	}
+	return nil
+}
+
+// validateKeyPackage checks a KeyPackage as RFC 9420, Section 10.1 asks,
+// for a group of suite cs: version and suite (ValSem105), signature,
+// distinct init and encryption keys (ValSem104), and its leaf node
+// (Section 7.3; required capabilities are ValSem106).
+func validateKeyPackage(cs *suite.Suite, kp *codec.KeyPackage, lc leafCheck, env Env) error {
+	// ValSem105: the key package's ciphersuite and version match the group's.
+	if kp.Version != codec.MLS10 || kp.CipherSuite != codec.CipherSuite(cs.ID()) {
+		return valsem.Errorf(valsem.ValSem105, "key package version %d suite %d, group has %d suite %d", kp.Version, kp.CipherSuite, codec.MLS10, cs.ID())
+	}
+	tbs, err := kp.TBS().Encode()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidKeyPackage, err)
+	}
+	if err := cs.VerifyWithLabel(kp.LeafNode.SignatureKey, "KeyPackageTBS", tbs, kp.Signature); err != nil {
+		return fmt.Errorf("%w: signature: %w", ErrInvalidKeyPackage, err)
+	}
+	// ValSem104: init key and encryption key differ.
+	if equalBytes(kp.InitKey, kp.LeafNode.EncryptionKey) {
+		return valsem.Errorf(valsem.ValSem104, "key package init key equals its encryption key")
+	}
+	lc.source = codec.LeafNodeSourceKeyPackage
+	lc.capsCode = valsem.ValSem106
+	return validateLeaf(cs, &kp.LeafNode, lc, env)
+}

@@ -1,0 +1,262 @@
+package transitions
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/keysched"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/tree"
+)
+
+// propose sends a standalone proposal by reference (RFC 9420, Section 12.1).
+func propose(s state.GroupState, e Propose, env Env) (state.GroupState, []effects.Effect, error) {
+	g, err := activeGroup(s)
+	if err != nil {
+		return s, nil, err
+	}
+	sg, err := g.signer(env)
+	if err != nil {
+		return s, nil, err
+	}
+	p := e.Proposal
+	var encPriv []byte
+	switch p.ProposalType {
+	case codec.ProposalUpdate:
+		if p.Update == nil {
+			return s, nil, fmt.Errorf("%w: update without leaf template", ErrInvalidProposals)
+		}
+		own, _ := g.pub.Tree.Leaf(g.self())
+		tpl := p.Update.LeafNode
+		ln := codec.LeafNode{SignatureKey: own.SignatureKey, Credential: own.Credential, Capabilities: own.Capabilities,
+			LeafNodeSource: codec.LeafNodeSourceUpdate, Extensions: own.Extensions}
+		if tpl.Credential.CredentialType != 0 {
+			ln.Credential = tpl.Credential
+		}
+		if len(tpl.Capabilities.Versions)+len(tpl.Capabilities.CipherSuites)+len(tpl.Capabilities.Credentials)+
+			len(tpl.Capabilities.Extensions)+len(tpl.Capabilities.Proposals) > 0 {
+			ln.Capabilities = tpl.Capabilities
+		}
+		if tpl.Extensions != nil {
+			ln.Extensions = tpl.Extensions
+		}
+		var pub []byte
+		if encPriv, pub, err = newLeafKey(g.cs, env, entropy.LeafEncryption); err != nil {
+			return s, nil, err
+		}
+		ln.EncryptionKey = pub
+		if err := tree.SignLeaf(sg, &ln, g.gid(), g.self()); err != nil {
+			return s, nil, err
+		}
+		p.Update = &codec.Update{LeafNode: ln}
+	case codec.ProposalPreSharedKey:
+		if p.PreSharedKey != nil && len(p.PreSharedKey.PSK.PSKNonce) == 0 {
+			psk := *p.PreSharedKey
+			psk.PSK.PSKNonce = env.Entropy.Draw(entropy.PSKNonce, g.cs.HashLen())
+			p.PreSharedKey = &psk
+		}
+	}
+	return g.sendProposal(s, p, e.AAD, encPriv, e.At, sg, env)
+}
+
+// leave asks the group to remove this member (RFC 9420, Section 12.1.3).
+func leave(s state.GroupState, e Leave, env Env) (state.GroupState, []effects.Effect, error) {
+	g, err := activeGroup(s)
+	if err != nil {
+		return s, nil, err
+	}
+	sg, err := g.signer(env)
+	if err != nil {
+		return s, nil, err
+	}
+	p := codec.Proposal{ProposalType: codec.ProposalRemove, Remove: &codec.Remove{Removed: g.self()}}
+	return g.sendProposal(s, p, e.AAD, nil, e.At, sg, env)
+}
+
+func (g *group) sendProposal(s state.GroupState, p codec.Proposal, aad, encPriv []byte, at uint64, sg keysched.Signer, env Env) (state.GroupState, []effects.Effect, error) {
+	self := codec.MemberSender(g.self())
+	// A member sends only proposals it would accept.
+	if _, err := g.cover(nil, []entry{{p: p, sender: self, ref: []byte{}}}, modeReceiver, at, env); err != nil {
+		return s, nil, err
+	}
+	content := codec.FramedContent{GroupID: g.gid(), Epoch: g.epoch(), Sender: self, AuthenticatedData: aad,
+		ContentType: codec.ContentTypeProposal, Proposal: &p}
+	ac, err := keysched.SignContent(sg, g.handshakeWireFormat(), content, &g.pub.Context)
+	if err != nil {
+		return s, nil, err
+	}
+	ref, err := proposalRef(g.cs, ac)
+	if err != nil {
+		return s, nil, err
+	}
+	sl, err := g.seal(ac, env)
+	if err != nil {
+		return s, nil, err
+	}
+	pub, err := g.store(state.StoredProposal{Ref: ref, Proposal: p, Sender: self}, env)
+	if err != nil {
+		return s, nil, err
+	}
+	priv := g.priv
+	priv.Secrets = sl.secrets
+	if encPriv != nil {
+		priv.OwnUpdates = append(slices.Clone(priv.OwnUpdates), state.OwnUpdate{Ref: ref, EncryptionPriv: encPriv})
+	}
+	next, err := state.New(pub, priv)
+	if err != nil {
+		return s, nil, err
+	}
+	effs := append([]effects.Effect{effects.SendToGroup{Group: g.gid(), Epoch: g.epoch(), Kind: effects.KindProposal, Message: sl.msg}}, sl.deletes...)
+	return next, effs, nil
+}
+
+// confirmCommit merges this member's pending commit.
+func confirmCommit(s state.GroupState, e ConfirmCommit, env Env) (state.GroupState, []effects.Effect, error) {
+	g, err := inGroup(s)
+	if err != nil {
+		return s, nil, err
+	}
+	pc := g.priv.Pending
+	if pc == nil {
+		return s, nil, fmt.Errorf("%w: no pending commit", ErrWrongState)
+	}
+	next, dels, err := g.advance(pc.Next)
+	if err != nil {
+		return s, nil, err
+	}
+	effs := append([]effects.Effect{effects.EpochAdvanced{Group: g.gid(), From: g.epoch(), To: next.Epoch(),
+		Authenticator: next.EpochAuthenticator(), Added: leaves(pc.Added), Removed: leaves(pc.Removed)}}, dels...)
+	return next, effs, nil
+}
+
+// abortCommit drops this member's pending commit.
+func abortCommit(s state.GroupState, e AbortCommit, env Env) (state.GroupState, []effects.Effect, error) {
+	g, err := inGroup(s)
+	if err != nil {
+		return s, nil, err
+	}
+	if g.priv.Pending == nil {
+		return s, nil, fmt.Errorf("%w: no pending commit", ErrWrongState)
+	}
+	priv := g.priv
+	priv.Pending = nil
+	next, err := state.New(g.pub, priv)
+	if err != nil {
+		return s, nil, err
+	}
+	return next, nil, nil
+}
+
+// mergeStaged applies the staged commit.
+func mergeStaged(s state.GroupState, e MergeStaged, env Env) (state.GroupState, []effects.Effect, error) {
+	g, err := inGroup(s)
+	if err != nil {
+		return s, nil, err
+	}
+	sc := g.priv.Staged
+	if sc == nil {
+		return s, nil, fmt.Errorf("%w: no staged commit", ErrWrongState)
+	}
+	if sc.SelfRemoved {
+		effs := append([]effects.Effect{effects.RemovedFromGroup{Group: g.gid(), Epoch: g.epoch() + 1, By: senderBytes(sc.Sender)}}, g.allKeys()...)
+		return sc.Next, effs, nil
+	}
+	next, dels, err := g.advance(sc.Next)
+	if err != nil {
+		return s, nil, err
+	}
+	effs := append([]effects.Effect{effects.EpochAdvanced{Group: g.gid(), From: g.epoch(), To: next.Epoch(),
+		Authenticator: next.EpochAuthenticator(), Added: leaves(sc.Added), Removed: leaves(sc.Removed)}}, dels...)
+	return next, effs, nil
+}
+
+// discardStaged drops the staged commit.
+func discardStaged(s state.GroupState, e DiscardStaged, env Env) (state.GroupState, []effects.Effect, error) {
+	g, err := inGroup(s)
+	if err != nil {
+		return s, nil, err
+	}
+	if g.priv.Staged == nil {
+		return s, nil, fmt.Errorf("%w: no staged commit", ErrWrongState)
+	}
+	priv := g.priv
+	priv.Staged = nil
+	next, err := state.New(g.pub, priv)
+	if err != nil {
+		return s, nil, err
+	}
+	return next, nil, nil
+}
+
+// dropProposal removes a stored proposal by reference.
+func dropProposal(s state.GroupState, e DropProposal, env Env) (state.GroupState, []effects.Effect, error) {
+	g, err := inGroup(s)
+	if err != nil {
+		return s, nil, err
+	}
+	i := slices.IndexFunc(g.pub.Proposals, func(sp state.StoredProposal) bool { return bytes.Equal(sp.Ref, e.Ref) })
+	if i < 0 {
+		return s, nil, fmt.Errorf("%w: no stored proposal %x", ErrWrongState, prefix(e.Ref))
+	}
+	pub, priv := g.pub, g.priv
+	pub.Proposals = slices.Delete(slices.Clone(pub.Proposals), i, i+1)
+	priv.OwnUpdates = slices.DeleteFunc(slices.Clone(priv.OwnUpdates), func(u state.OwnUpdate) bool { return bytes.Equal(u.Ref, e.Ref) })
+	next, err := state.New(pub, priv)
+	if err != nil {
+		return s, nil, err
+	}
+	return next, nil, nil
+}
+
+// protect encrypts application data (RFC 9420, Section 6.3).
+func protect(s state.GroupState, e Protect, env Env) (state.GroupState, []effects.Effect, error) {
+	g, err := activeGroup(s)
+	if err != nil {
+		return s, nil, err
+	}
+	if err := checkLimit("MaxMessageBytes", uint64(len(e.Data)+len(e.AAD)), uint64(env.Limits.MaxMessageBytes)); err != nil {
+		return s, nil, err
+	}
+	sg, err := g.signer(env)
+	if err != nil {
+		return s, nil, err
+	}
+	content := codec.FramedContent{GroupID: g.gid(), Epoch: g.epoch(), Sender: codec.MemberSender(g.self()),
+		AuthenticatedData: e.AAD, ContentType: codec.ContentTypeApplication, ApplicationData: e.Data}
+	ac, err := keysched.SignContent(sg, codec.WireFormatPrivateMessage, content, &g.pub.Context)
+	if err != nil {
+		return s, nil, err
+	}
+	sl, err := g.seal(ac, env)
+	if err != nil {
+		return s, nil, err
+	}
+	priv := g.priv
+	priv.Secrets = sl.secrets
+	next, err := state.New(g.pub, priv)
+	if err != nil {
+		return s, nil, err
+	}
+	effs := append([]effects.Effect{effects.SendToGroup{Group: g.gid(), Epoch: g.epoch(), Kind: effects.KindApplication, Message: sl.msg}}, sl.deletes...)
+	return next, effs, nil
+}
+
+// export computes MLS-Exporter (RFC 9420, Section 8.5).
+func export(s state.GroupState, e Export, env Env) (state.GroupState, []effects.Effect, error) {
+	g, err := inGroup(s)
+	if err != nil {
+		return s, nil, err
+	}
+	if err := checkLimit("MaxExportLength", uint64(e.Length), uint64(env.Limits.MaxExportLength)); err != nil {
+		return s, nil, err
+	}
+	out, err := g.priv.Epoch.Export(e.Label, e.Context, int(e.Length))
+	if err != nil {
+		return s, nil, err
+	}
+	return s, []effects.Effect{effects.Exported{Group: g.gid(), Epoch: g.epoch(), Label: e.Label, Secret: out}}, nil
+}

@@ -1,0 +1,224 @@
+package transitions
+
+import (
+	"fmt"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/keysched"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/tree"
+	"github.com/mlscore/mlscore/treemath"
+	"github.com/mlscore/mlscore/valsem"
+)
+
+// joinWelcome validates a Welcome and stages the join (RFC 9420, Section
+// 12.4.3.1).
+func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, []effects.Effect, error) {
+	if s.InGroup() {
+		return s, nil, fmt.Errorf("%w: already in a group", ErrWrongState)
+	}
+	if _, ok := s.StagedJoin(); ok {
+		return s, nil, fmt.Errorf("%w: a join is already staged", ErrWrongState)
+	}
+	if err := e.Config.Check(); err != nil {
+		return s, nil, err
+	}
+	for _, b := range [][]byte{e.Welcome, e.RatchetTree} {
+		if err := checkLimit("MaxMessageBytes", uint64(len(b)), uint64(env.Limits.MaxMessageBytes)); err != nil {
+			return s, nil, err
+		}
+	}
+	m, err := codec.DecodeMLSMessage(e.Welcome)
+	if err != nil {
+		return s, nil, err
+	}
+	if m.Version != codec.MLS10 || m.Welcome == nil {
+		return s, nil, fmt.Errorf("%w: not an mls10 Welcome", ErrInvalidWelcome)
+	}
+	w := *m.Welcome
+	cs, err := suite.Lookup(suite.ID(w.CipherSuite))
+	if err != nil {
+		return s, nil, err
+	}
+	// Find a key package of ours among the recipients.
+	var ref []byte
+	var bundle KeyPackageBundle
+	for _, egs := range w.Secrets {
+		if b, ok := env.Keys.KeyPackage(egs.NewMember); ok {
+			ref, bundle = egs.NewMember, b
+			break
+		}
+	}
+	if ref == nil {
+		return s, nil, fmt.Errorf("%w: the welcome names none of our key packages", ErrMissingKey)
+	}
+	kp := bundle.KeyPackage
+	if kp.CipherSuite != w.CipherSuite {
+		return s, nil, fmt.Errorf("%w: welcome suite %d, key package suite %d", ErrInvalidWelcome, w.CipherSuite, kp.CipherSuite)
+	}
+	gs, err := keysched.DecryptGroupSecrets(cs, w, ref, bundle.InitPriv)
+	if err != nil {
+		return s, nil, fmt.Errorf("%w: %w", ErrInvalidWelcome, err)
+	}
+	var pskIDs [][]byte
+	psks := make([]keysched.PSK, len(gs.PSKs))
+	for i, id := range gs.PSKs {
+		if err := checkPSKID(cs.HashLen(), id, &pskIDs); err != nil {
+			return s, nil, err
+		}
+		if id.PSKType != codec.PSKTypeExternal {
+			return s, nil, fmt.Errorf("%w: joining with a resumption psk (reinit or branch)", ErrUnsupported)
+		}
+		p, ok := env.Keys.ExternalPSK(id.PSKID)
+		if !ok {
+			return s, nil, fmt.Errorf("%w: external psk %x", ErrMissingKey, prefix(id.PSKID))
+		}
+		psks[i] = keysched.PSK{ID: id, Secret: p}
+	}
+	pskSecret, err := keysched.ComputePSKSecret(cs, psks)
+	if err != nil {
+		return s, nil, err
+	}
+	joiner, err := keysched.NewJoinerSecret(cs, gs.JoinerSecret)
+	if err != nil {
+		return s, nil, fmt.Errorf("%w: %w", ErrInvalidWelcome, err)
+	}
+	inter, err := joiner.WithPSK(pskSecret)
+	if err != nil {
+		return s, nil, err
+	}
+	ws, err := inter.Welcome()
+	if err != nil {
+		return s, nil, err
+	}
+	gi, err := ws.DecryptGroupInfo(w.EncryptedGroupInfo)
+	if err != nil {
+		return s, nil, fmt.Errorf("%w: %w", ErrInvalidWelcome, err)
+	}
+	ctx := gi.GroupContext
+	if ctx.Version != codec.MLS10 || ctx.CipherSuite != w.CipherSuite {
+		return s, nil, fmt.Errorf("%w: group info version %d suite %d", ErrInvalidWelcome, ctx.Version, ctx.CipherSuite)
+	}
+	treeBytes := e.RatchetTree
+	if x, ok := gi.Extensions.Find(codec.ExtensionRatchetTree); ok {
+		treeBytes = x.ExtensionData
+	}
+	if treeBytes == nil {
+		return s, nil, fmt.Errorf("%w: no ratchet tree in the welcome and none given", ErrInvalidWelcome)
+	}
+	t, err := tree.Decode(cs, treeBytes)
+	if err != nil {
+		return s, nil, err
+	}
+	if err := checkLimit("MaxLeaves", uint64(t.LeafCount()), uint64(env.Limits.MaxLeaves)); err != nil {
+		return s, nil, err
+	}
+	signerLeaf, ok := t.Leaf(gi.Signer)
+	if !ok {
+		return s, nil, fmt.Errorf("%w: group info signer %d is not a member", ErrInvalidWelcome, gi.Signer)
+	}
+	if err := keysched.VerifyGroupInfo(cs, signerLeaf.SignatureKey, gi); err != nil {
+		return s, nil, fmt.Errorf("%w: %w", ErrInvalidWelcome, err)
+	}
+	// The tree: hash, parent hashes, unmerged leaves, key uniqueness and
+	// leaf signatures (verified in parallel, reported in index order).
+	if err := t.Validate(ctx.GroupID, ctx.TreeHash); err != nil {
+		return s, nil, err
+	}
+	rc, err := requiredCapabilities(ctx.Extensions)
+	if err != nil {
+		return s, nil, fmt.Errorf("%w: %w", ErrInvalidWelcome, err)
+	}
+	cen := census(t)
+	var self treemath.LeafIndex
+	found := false
+	for i, ln := range t.Members() {
+		// Leaf validation (RFC 9420, Section 7.3) beyond the signatures
+		// that Validate checked; lifetimes are checked at the event time.
+		if err := checkTreeLeaf(cs, ln, leafCheck{source: ln.LeafNodeSource, at: e.At, required: rc, census: cen}, env); err != nil {
+			return s, nil, fmt.Errorf("leaf %d: %w", i, err)
+		}
+		if equalBytes(ln.EncryptionKey, kp.LeafNode.EncryptionKey) && equalBytes(ln.SignatureKey, kp.LeafNode.SignatureKey) {
+			self, found = i, true
+		}
+	}
+	if !found {
+		return s, nil, fmt.Errorf("%w: our key package's leaf is not in the tree", ErrInvalidWelcome)
+	}
+	for _, x := range ctx.Extensions {
+		if !isDefaultExtension(x.ExtensionType) && countOf(cen.ExtensionSupport, uint16(x.ExtensionType)) < cen.Members {
+			// ValSem209: the group's extensions are supported by all members.
+			return s, nil, valsem.Errorf(valsem.ValSem209, "group context extension %d not supported by all members", x.ExtensionType)
+		}
+	}
+	path, err := tree.NewPrivatePath(cs, self, bundle.EncryptionPriv)
+	if err != nil {
+		return s, nil, err
+	}
+	if gs.PathSecret != nil {
+		x := treemath.CommonAncestor(self.Node(), gi.Signer.Node())
+		if path, err = path.Join(t, x, gs.PathSecret.PathSecret); err != nil {
+			return s, nil, err
+		}
+	}
+	ctxBytes, err := ctx.Encode()
+	if err != nil {
+		return s, nil, err
+	}
+	es, err := inter.Epoch(ctxBytes)
+	if err != nil {
+		return s, nil, err
+	}
+	// ValSem205: the GroupInfo's confirmation tag verifies.
+	if !es.VerifyConfirmationTag(ctx.ConfirmedTranscriptHash, gi.ConfirmationTag) {
+		return s, nil, valsem.Errorf(valsem.ValSem205, "welcome confirmation tag does not verify")
+	}
+	interim, err := keysched.InterimTranscriptHash(cs, ctx.ConfirmedTranscriptHash, gi.ConfirmationTag)
+	if err != nil {
+		return s, nil, err
+	}
+	st, err := es.SecretTree(t.LeafCount(), e.Config.SenderRatchet)
+	if err != nil {
+		return s, nil, err
+	}
+	next, err := state.New(
+		state.Public{Suite: cs, Context: ctx, Tree: t, Interim: interim, ConfirmationTag: gi.ConfirmationTag, Config: e.Config, Active: true, Census: cen},
+		state.Private{Self: self, SignatureKey: kp.LeafNode.SignatureKey, Path: path, Epoch: es, Secrets: st},
+	)
+	if err != nil {
+		return s, nil, err
+	}
+	j := state.Joining(state.StagedJoin{Next: next, KeyPackageRef: ref, LastResort: bundle.LastResort})
+	return j, []effects.Effect{effects.WelcomeStaged{Group: ctx.GroupID, Epoch: ctx.Epoch, Signer: gi.Signer, Self: self, Members: cen.Members}}, nil
+}
+
+// checkTreeLeaf validates a leaf of a tree being joined; its signature was
+// verified with the tree.
+func checkTreeLeaf(cs *suite.Suite, ln *codec.LeafNode, lc leafCheck, env Env) error {
+	lc.signatureChecked = true
+	return validateLeaf(cs, ln, lc, env)
+}
+
+// acceptJoin makes the staged join the state.
+func acceptJoin(s state.GroupState, e AcceptJoin, env Env) (state.GroupState, []effects.Effect, error) {
+	j, ok := s.StagedJoin()
+	if !ok {
+		return s, nil, fmt.Errorf("%w: no staged join", ErrWrongState)
+	}
+	n := j.Next
+	effs := []effects.Effect{effects.Joined{Group: n.GroupID(), Epoch: n.Epoch(), Self: n.OwnLeaf(), Authenticator: n.EpochAuthenticator()}}
+	if !j.LastResort {
+		effs = append(effs, effects.DeleteSecret{Ref: effects.SecretRef{Kind: effects.SecretKeyPackage, ID: j.KeyPackageRef}})
+	}
+	return n, effs, nil
+}
+
+// rejectJoin drops the staged join.
+func rejectJoin(s state.GroupState, e RejectJoin, env Env) (state.GroupState, []effects.Effect, error) {
+	if _, ok := s.StagedJoin(); !ok {
+		return s, nil, fmt.Errorf("%w: no staged join", ErrWrongState)
+	}
+	return state.GroupState{}, nil, nil
+}
