@@ -215,27 +215,23 @@ func replayFrom(h Header, start state.GroupState, first uint64, prev [32]byte, s
 			env.Entropy = entropy.FromSeed(r.Seed)
 			env.Keys = layered(keys, env.Keys)
 			next, effs, aerr := transitions.Apply(cur, ev, env)
-			d := &Divergence{Seq: r.Seq, Before: cur.View(), After: next.View(), Event: Describe(ev), Err: aerr}
-			if got := OutcomeOf(aerr); got != r.Outcome {
-				d.Field, d.Want, d.Got = "outcome", []byte(r.Outcome.String()), []byte(got.String())
+			diverge := func(field string, want, got []byte) (*Result, error) {
 				res.Keys = keys
-				return res, d
+				return res, &Divergence{Seq: r.Seq, Field: field, Want: want, Got: got,
+					Before: cur.View(), After: next.View(), Event: Describe(ev), Err: aerr}
+			}
+			if got := OutcomeOf(aerr); got != r.Outcome {
+				return diverge("outcome", []byte(r.Outcome.String()), []byte(got.String()))
 			}
 			if got := next.Digest(); got != r.State {
-				d.Field, d.Want, d.Got = "state", r.State[:], got[:]
-				res.Keys = keys
-				return res, d
+				return diverge("state", r.State[:], got[:])
 			}
 			if got := effects.Digest(effs); got != r.Effects {
-				d.Field, d.Want, d.Got = "effects", r.Effects[:], got[:]
-				res.Keys = keys
-				return res, d
+				return diverge("effects", r.Effects[:], got[:])
 			}
 			nk, kerr := keys.With(effs)
 			if kerr != nil {
-				d.Field, d.Want, d.Got = "keys", []byte("persistable secrets"), []byte(kerr.Error())
-				res.Keys = keys
-				return res, d
+				return diverge("keys", []byte("persistable secrets"), []byte(kerr.Error()))
 			}
 			keys = nk
 			res.Steps = append(res.Steps, Step{Record: r, Event: ev, Err: aerr, State: next, Effects: effs})

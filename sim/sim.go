@@ -64,6 +64,9 @@ type Config struct {
 	Faults Faults
 	// MaxBatch bounds the key packages added by one commit; zero means 8.
 	MaxBatch int
+	// Members is the group size Step steers towards: above it removals
+	// outnumber adds, below it adds outnumber removals. Zero means 8.
+	Members int
 	// Start is the At of the first event, in seconds since the Unix epoch;
 	// zero means 1700000000. Every operation advances the clock by one
 	// second.
@@ -144,6 +147,7 @@ type Member struct {
 
 	joined, removed bool
 	inbox           []appCopy
+	delivered       map[int]bool // ids of the application messages decrypted
 }
 
 // appCopy is one copy of an application message in a member's inbox.
@@ -153,8 +157,7 @@ type appCopy struct {
 	data  []byte
 	from  *Member
 	epoch uint64
-	dup   bool // the second copy of a duplicated message
-	hold  int  // operations to wait before delivery (delay)
+	hold  int // operations to wait before delivery (delay)
 }
 
 // Log returns the member's event log (its encoding, as written).
@@ -193,6 +196,9 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 8
+	}
+	if cfg.Members <= 0 {
+		cfg.Members = 8
 	}
 	if cfg.Start == 0 {
 		cfg.Start = 1_700_000_000
@@ -398,7 +404,10 @@ func (s *Sim) pick() Op {
 		op     Op
 		weight int
 	}
-	ws := []w{{OpAdd, 10}, {OpRemove, 6}, {OpUpdate, 8}, {OpPropose, 4}, {OpRace, 4}, {OpSend, 40}, {OpDeliver, 28}}
+	ws := []w{{OpAdd, 10}, {OpRemove, 4}, {OpUpdate, 8}, {OpPropose, 4}, {OpRace, 4}, {OpSend, 40}, {OpDeliver, 28}}
+	if n > s.cfg.Members {
+		ws[0].weight, ws[1].weight = 4, 10
+	}
 	if n < 3 {
 		ws = []w{{OpAdd, 10}, {OpSend, 3}, {OpDeliver, 2}}
 	}
@@ -550,7 +559,8 @@ func (s *Sim) ProposeUpdate() error {
 		return nil
 	}
 	effs, err := s.apply(OpPropose, p, transitions.Propose{At: s.now,
-		Proposal: codec.Proposal{ProposalType: codec.ProposalUpdate, Update: &codec.Update{}}})
+		Proposal: codec.Proposal{ProposalType: codec.ProposalUpdate,
+			Update: &codec.Update{LeafNode: codec.LeafNode{LeafNodeSource: codec.LeafNodeSourceUpdate}}}})
 	if err != nil {
 		return err
 	}
@@ -781,7 +791,6 @@ func (s *Sim) Send(n int) error {
 			}
 			s.enqueue(m, c)
 			if s.chance(s.cfg.Faults.Duplicate) {
-				c.dup = true
 				s.enqueue(m, c)
 			}
 		}
@@ -847,8 +856,8 @@ func (s *Sim) flush(op Op, keep uint64) error {
 }
 
 // deliverOne delivers m.inbox[i] and checks the result: the first copy
-// must decrypt to what was sent, from its sender; a duplicate must be
-// rejected without changing the state.
+// of a message must decrypt to what was sent, from its sender; a later
+// copy must be rejected without changing the state (its key is gone).
 func (s *Sim) deliverOne(op Op, m *Member, i int) error {
 	c := m.inbox[i]
 	m.inbox = slices.Delete(m.inbox, i, i+1)
@@ -859,7 +868,7 @@ func (s *Sim) deliverOne(op Op, m *Member, i int) error {
 	if errors.As(err, &re) {
 		return &Error{Op: op, Member: m.Name, Err: err}
 	}
-	if c.dup {
+	if m.delivered[c.id] {
 		s.stats.AppDuplicate++
 		if err == nil {
 			return &Error{Op: op, Member: m.Name, Err: fmt.Errorf("duplicate of message %d accepted", c.id)}
@@ -881,6 +890,10 @@ func (s *Sim) deliverOne(op Op, m *Member, i int) error {
 	if d.Sender != c.from.State().OwnLeaf() {
 		return &Error{Op: op, Member: m.Name, Err: fmt.Errorf("message %d from leaf %d, sent by leaf %d", c.id, d.Sender, c.from.State().OwnLeaf())}
 	}
+	if m.delivered == nil {
+		m.delivered = map[int]bool{}
+	}
+	m.delivered[c.id] = true
 	s.stats.AppDelivered++
 	if c.epoch != m.State().Epoch() {
 		s.stats.AppLate++

@@ -6,7 +6,11 @@
 //
 // The commands are:
 //
+//	demo [-members N] [-ops K] [-seed X] [-out DIR]
+//	                          simulate a group and write its members' event logs
 //	inspect [-json] [FILE|-]  decode and print an MLS message or ratchet tree
+//	replay [-at SEQ] [-json] LOG
+//	                          replay an event log, verify it, show its history
 //	vectors [-v] [DIR]        run the MLS working group's JSON test vectors
 //	help [command]            show help
 package main
@@ -25,7 +29,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "mls demo [-members N] [-ops K] [-suite S] [-seed X] [-out DIR] [-verify]", "simulate a group and write its members' event logs", runDemo},
 		{"inspect", "mls inspect [-json] [-full] [-in FORMAT] [-type TYPE] [FILE|-]", "decode and print an MLS message or ratchet tree", runInspect},
+		{"replay", "mls replay [-at SEQ] [-json] [-q] LOG", "replay an event log, verify it and show its history and a state", runReplay},
 		{"vectors", "mls vectors [-v] [DIR]", "run the MLS working group's JSON test vectors", runVectors},
 	}
 }
@@ -39,7 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if len(args) > 1 {
 			for _, c := range commands() {
 				if c.name == args[1] {
-					fmt.Fprintf(stdout, "usage: %s\n\n%s.\n", c.usage, c.short)
+					// A command's -h prints its full usage.
+					c.run([]string{"-h"}, stdout, stdout)
 					return 0
 				}
 			}
@@ -73,4 +80,21 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// parseInterleaved parses args with fs, allowing flags after positional
+// arguments ("mls replay LOG -at 5"), and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
 }
