@@ -303,6 +303,10 @@ func (r *Recorder) State() state.GroupState { return r.state }
 // Keys returns the current key store.
 func (r *Recorder) Keys() transitions.KeyStore { return r.keys }
 
+// Next returns the sequence number of the next record: the number of
+// records written so far.
+func (r *Recorder) Next() uint64 { return r.w.Next() }
+
 // Last returns the last record written.
 func (r *Recorder) Last() Record { return r.last }
 

@@ -163,6 +163,9 @@ type appCopy struct {
 // Log returns the member's event log (its encoding, as written).
 func (m *Member) Log() []byte { return m.log.Bytes() }
 
+// Records returns the number of records in the member's log.
+func (m *Member) Records() uint64 { return m.rec.Next() }
+
 // State returns the member's current state.
 func (m *Member) State() state.GroupState { return m.rec.State() }
 
