@@ -174,9 +174,13 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 				return f, fmt.Errorf("%w: a message of this member's own (use ConfirmCommit for an own commit)", ErrWrongState)
 			}
 		case codec.SenderTypeExternal:
-			// ValSem112: external senders may only send proposals.
+			// ValSem112: external senders may only send proposals, and no
+			// Update (which only a member can send for its own leaf).
 			if f.ct != codec.ContentTypeProposal {
 				return f, valsem.Errorf(valsem.ValSem112, "external sender of a %s", f.ct)
+			}
+			if p := f.pub.Content.Proposal; p == nil || p.ProposalType == codec.ProposalUpdate {
+				return f, valsem.Errorf(valsem.ValSem112, "update proposal from an external sender")
 			}
 			return f, fmt.Errorf("%w: external senders", ErrUnsupported)
 		case codec.SenderTypeNewMemberProposal:

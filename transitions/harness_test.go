@@ -23,13 +23,24 @@ var testLifetime = codec.Lifetime{NotBefore: testAt - 3600, NotAfter: testAt + 9
 // world is a small deterministic group harness: members, their states and
 // key stores, and helpers that run whole flows through Apply, checking the
 // contract (input digest unchanged, effects sorted) on every call.
+// tb is what the harness needs of a test: *testing.T and a wrapped
+// *rapid.T both provide it.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
 type world struct {
-	t       testing.TB
+	t       tb
+	name    string
 	cs      suite.ID
 	cfg     state.Config
 	seq     uint64
 	members []*member
 	tree    TreeOption
+	caps    codec.Capabilities // capabilities of every leaf (defaults if empty)
+	gce     codec.Extensions   // group context extensions at creation
 }
 
 type member struct {
@@ -40,13 +51,13 @@ type member struct {
 }
 
 func newWorld(t testing.TB, cs suite.ID, cfg state.Config) *world {
-	return &world{t: t, cs: cs, cfg: cfg, tree: TreeInclude}
+	return &world{t: t, name: t.Name(), cs: cs, cfg: cfg, tree: TreeInclude}
 }
 
 func (w *world) env(m *member) Env {
 	w.seq++
 	h := sha256.New()
-	h.Write([]byte(w.t.Name()))
+	h.Write([]byte(w.name))
 	h.Write([]byte(m.name))
 	binary.Write(h, binary.BigEndian, w.seq)
 	var seed [32]byte
@@ -115,7 +126,7 @@ func (w *world) credential(m *member) codec.Credential {
 // keyPackage makes m publish a key package and returns it.
 func (w *world) keyPackage(m *member) codec.KeyPackage {
 	w.t.Helper()
-	effs := w.must(m, NewKeyPackage{At: testAt, Suite: w.cs, SignatureKey: m.sig, Credential: w.credential(m), Lifetime: testLifetime})
+	effs := w.must(m, NewKeyPackage{At: testAt, Suite: w.cs, SignatureKey: m.sig, Credential: w.credential(m), Lifetime: testLifetime, Capabilities: w.caps})
 	kc, _ := find[effects.KeyPackageCreated](effs)
 	msg, err := codec.DecodeMLSMessage(kc.KeyPackage)
 	if err != nil {
@@ -128,7 +139,7 @@ func (w *world) create(name string) *member {
 	w.t.Helper()
 	m := w.newMember(name)
 	w.must(m, CreateGroup{At: testAt, Suite: w.cs, GroupID: []byte("group-" + name), SignatureKey: m.sig,
-		Credential: w.credential(m), Lifetime: testLifetime, Config: w.cfg})
+		Credential: w.credential(m), Lifetime: testLifetime, Config: w.cfg, Capabilities: w.caps, GroupContextExtensions: w.gce})
 	w.members = append(w.members, m)
 	return m
 }
@@ -268,3 +279,5 @@ func mustIs(t testing.TB, err, target error) {
 		t.Fatalf("error %v, want %v", err, target)
 	}
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
