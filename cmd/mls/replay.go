@@ -136,7 +136,9 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		case !failed:
 			fmt.Fprintf(stdout, "verified: %d records replay to their recorded outcomes, state digests and effects digests\n", len(res.Steps))
 		}
-		if haveState {
+		// After a failure, the last state that replayed is shown only on
+		// request: the report on standard error says what went wrong.
+		if haveState && (!failed || *at >= 0) {
 			printState(stdout, seq, st)
 		}
 	}
