@@ -1,17 +1,41 @@
 // Package replay owns mlscore's event log: an append-only, hash-chained,
-// checksummed sequence of the inputs to a group's state machine, each with
+// checksummed sequence of the inputs to a member's state machine, each with
 // its entropy seed, its outcome and digests of the state and effects it
 // produced. Replaying a log through the pure transitions rebuilds every
-// state bit for bit; the first record whose digests differ is a divergence.
+// state bit for bit; the first record whose outcome or digests differ is a
+// divergence.
 //
-// A log is a header frame followed by record frames. Opening a log drops a
-// torn or damaged final record (a crash during the last write) and reports
-// damage anywhere else with the sequence number of the damaged record, never
-// skipping it.
+// # Format
 //
-// Forward secrecy: a Full log holds every seed, and the seeds regenerate
-// every key of every epoch, so a Full log is as sensitive as all of those
-// keys together. Public logs zero the seeds and replay only the public group
-// state. SnapshotAndTail logs keep a recent snapshot and the records after
-// it, so secrets older than the snapshot cannot be rebuilt from the log.
+// A log is a header frame, then (SnapshotAndTail logs only) a snapshot
+// frame, then record frames; every frame is length-prefixed and
+// CRC-32C-checked, and every record holds the SHA-256 of the previous one
+// (Hash). Read and ReadLog drop a torn or damaged final record (a crash
+// during the last write) and report damage anywhere else as a
+// *CorruptError with the sequence number of the damaged record, never
+// skipping it. Open truncates a torn tail before appending; Create,
+// File.Append and WriteFileAtomic are the file-level writers.
+//
+// # Writing and replaying
+//
+// A Recorder drives one member's state machine (transitions.Apply) and
+// logs every event, rejected ones included, keeping a key store fed by the
+// PersistSecret and DeleteSecret effects. Replay and ReplayLog re-run a log
+// the same way: they verify the chain, decode each event, apply it with the
+// entropy of the record's seed, compare the outcome (OutcomeOf), the state
+// digest and the effects digest, and rebuild the key store, stopping at the
+// first mismatch with a *Divergence (the record, the event, the field, and
+// the replayed views before and after it; DiffViews lists what changed).
+// Result.StateAt gives the state after any record: time travel.
+//
+// # Modes and forward secrecy
+//
+// A Full log holds every seed, and the seeds regenerate every key of every
+// epoch, so a Full log is as sensitive as all of those keys together: for
+// tests, simulation and consented debugging. A Public log zeroes the seeds:
+// its local intents cannot be re-run, so its replay checks the hash chain
+// and that every event decodes, and rebuilds no state. A SnapshotAndTail
+// log (Retain) keeps a snapshot of the state and the records after it, so
+// secrets older than the snapshot cannot be rebuilt from the log; replaying
+// one needs an encoding of the state (see ErrNoStateEncoding).
 package replay

@@ -3,6 +3,7 @@ package sim_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/cryptotest"
 
@@ -106,7 +107,7 @@ func TestSimDeterministic(t *testing.T) {
 func TestSimIgnoresGlobalRandom(t *testing.T) {
 	var runs [2][][]byte
 	for i, seed := range []uint64{1, 2} {
-		t.Run("", func(t *testing.T) {
+		t.Run(fmt.Sprintf("global-seed=%d", seed), func(t *testing.T) {
 			cryptotest.SetGlobalRandom(t, seed)
 			runs[i] = logs(run(t, sim.Config{Seed: 5, Faults: sim.DefaultFaults, Members: 5}, 5, 60))
 		})

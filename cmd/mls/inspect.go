@@ -31,7 +31,8 @@ default, tries them in that order and keeps the first that decodes.
 
 With -type auto, the default, the input is decoded as an MLSMessage
 (KeyPackage, Welcome, GroupInfo, PublicMessage or PrivateMessage), else as a
-bare ratchet tree. -type names one structure instead: %s.
+bare ratchet tree. -type names one structure instead:
+%s.
 
 Byte strings longer than 32 bytes are shortened in the text output unless
 -full is given; the JSON output always has them in full, as hex.
@@ -81,11 +82,24 @@ func decodeAs[T any](f func([]byte) (T, error)) func([]byte) (any, error) {
 }
 
 func inspectTypeNames() string {
-	var names []string
-	for _, t := range inspectTypes {
-		names = append(names, t.name)
+	var b strings.Builder
+	line := 0
+	for i, t := range inspectTypes {
+		if i > 0 {
+			b.WriteString(",")
+			line++
+			if line+len(t.name) > 72 {
+				b.WriteString("\n")
+				line = 0
+			} else {
+				b.WriteString(" ")
+				line++
+			}
+		}
+		b.WriteString(t.name)
+		line += len(t.name)
 	}
-	return strings.Join(names, ", ")
+	return b.String()
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) int {
@@ -220,7 +234,7 @@ func inspectBytes(data []byte, in, typ string) (inspected, error) {
 		}) bool {
 			return t.name == typ
 		}) {
-			return inspected{}, fmt.Errorf("%w: -type %q (want auto or one of %s)", errUsage, typ, inspectTypeNames())
+			return inspected{}, fmt.Errorf("%w: -type %q (see mls help inspect)", errUsage, typ)
 		}
 		decoders = []string{typ}
 	}
