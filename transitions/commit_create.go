@@ -190,13 +190,32 @@ func (g *group) welcome(cov covered, t tree.Tree, pu *tree.PathUpdate, r epochRe
 	if err != nil {
 		return nil, nil, err
 	}
+	egi, err := ws.EncryptGroupInfo(gi)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The HPKE context of every recipient is the encrypted GroupInfo,
+	// which holds the whole tree: hash it once, not once per recipient,
+	// so that the Welcome costs O(N) for N new members.
+	ec, err := g.cs.PrepareEncryptContext("Welcome", egi)
+	if err != nil {
+		return nil, nil, err
+	}
 	joiner := r.joiner.Bytes()
-	recips := make([]keysched.WelcomeRecipient, len(cov.addedKPs))
-	refs := make([][]byte, len(cov.addedKPs))
-	for i, kp := range cov.addedKPs {
+	n := len(cov.addedKPs)
+	seeds := make([][]byte, n)
+	for i := range seeds {
+		seeds[i] = env.Entropy.Draw(entropy.WelcomeEncap, g.cs.HPKESeedLen())
+	}
+	w := codec.Welcome{CipherSuite: g.pub.Context.CipherSuite, Secrets: make([]codec.EncryptedGroupSecrets, n), EncryptedGroupInfo: egi}
+	refs := make([][]byte, n)
+	errs := make([]error, n)
+	seal := func(i int) {
+		kp := cov.addedKPs[i]
 		ref, err := keysched.KeyPackageRef(g.cs, kp)
 		if err != nil {
-			return nil, nil, err
+			errs[i] = err
+			return
 		}
 		gs := codec.GroupSecrets{JoinerSecret: joiner, PSKs: cov.psks}
 		if pu != nil {
@@ -204,13 +223,24 @@ func (g *group) welcome(cov covered, t tree.Tree, pu *tree.PathUpdate, r epochRe
 				gs.PathSecret = &codec.PathSecret{PathSecret: ps}
 			}
 		}
-		recips[i] = keysched.WelcomeRecipient{Ref: ref, InitKey: kp.InitKey, Secrets: gs,
-			Seed: env.Entropy.Draw(entropy.WelcomeEncap, g.cs.HPKESeedLen())}
+		pt, err := gs.Encode()
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		kem, ct, err := g.cs.EncryptWithPreparedLabel(kp.InitKey, ec, pt, seeds[i])
+		if err != nil {
+			errs[i] = fmt.Errorf("mls: welcome recipient %d: %w", i, err)
+			return
+		}
 		refs[i] = ref
+		w.Secrets[i] = codec.EncryptedGroupSecrets{NewMember: ref, EncryptedGroupSecrets: codec.HPKECiphertext{KEMOutput: kem, Ciphertext: ct}}
 	}
-	w, err := keysched.SealWelcome(ws, gi, recips)
-	if err != nil {
-		return nil, nil, err
+	fanOut(n, seal)
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	b, err := codec.MLSMessage{Version: codec.MLS10, WireFormat: codec.WireFormatWelcome, Welcome: &w}.Encode()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
@@ -168,3 +169,31 @@ func isDefaultExtension(t codec.ExtensionType) bool { return t >= 1 && t <= 5 }
 func containsT[T comparable](l []T, v T) bool { return slices.Contains(l, v) }
 
 func equalBytes(a, b []byte) bool { return bytes.Equal(a, b) }
+
+// fanOutWorkers is the fixed number of goroutines that independent,
+// per-index work (a Welcome's per-recipient HPKE seals) is spread over.
+// Results are written by index, so the outcome never depends on
+// scheduling.
+const fanOutWorkers = 8
+
+// fanOut calls f(i) for every i in [0, n), on up to fanOutWorkers
+// goroutines for large n, and returns when all calls have returned.
+func fanOut(n int, f func(i int)) {
+	if n < 2*fanOutWorkers {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range fanOutWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += fanOutWorkers {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
