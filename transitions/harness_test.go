@@ -281,3 +281,5 @@ func mustIs(t testing.TB, err, target error) {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func entropySeed(i byte) entropy.Source { return entropy.FromSeed([32]byte{i}) }

@@ -1,0 +1,214 @@
+package transitions
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/treemath"
+)
+
+// Benchmarks run in ciphersuite 1. Groups are built once per size (a
+// synthetic full tree from seeds, see synth) outside the timed loops;
+// N = 65536 is skipped under -short.
+
+var benchSizes = []int{16, 256, 4096, 65536}
+
+var synths sync.Map // int -> func() *synth
+
+func synthOf(b *testing.B, n int) *synth {
+	f, _ := synths.LoadOrStore(n, sync.OnceValue(func() *synth { return newSynth(b, 1, n) }))
+	return f.(func() *synth)()
+}
+
+func benchLimits(n int) Limits {
+	return Limits{MaxLeaves: uint32(2 * n), MaxProposals: uint32(2 * n), MaxMessageBytes: 1 << 30}
+}
+
+func sizes(b *testing.B, f func(b *testing.B, n int)) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			if n > 4096 && testing.Short() {
+				b.Skip("large group skipped under -short")
+			}
+			f(b, n)
+		})
+	}
+}
+
+// BenchmarkCommitCreate: a member of a full group of N creates a
+// self-update commit with path.
+func BenchmarkCommitCreate(b *testing.B) {
+	sizes(b, func(b *testing.B, n int) {
+		sy := synthOf(b, n)
+		s, ks := sy.member(b, 0, state.DefaultConfig())
+		env := Env{Keys: ks, Limits: benchLimits(n)}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			env.Entropy = entropy.FromSeed([32]byte{1})
+			if _, _, err := Apply(s, Commit{At: testAt, ForcePath: true}, env); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCommitProcess: another member of the full group receives that
+// commit and merges it.
+func BenchmarkCommitProcess(b *testing.B) {
+	sizes(b, func(b *testing.B, n int) {
+		sy := synthOf(b, n)
+		cfg := state.DefaultConfig()
+		s, ks := sy.member(b, 0, cfg)
+		_, effs, err := Apply(s, Commit{At: testAt, ForcePath: true}, Env{Entropy: entropySeed(1), Keys: ks})
+		if err != nil {
+			b.Fatal(err)
+		}
+		msg := sent(b, effs)
+		r, rk := sy.member(b, treemath.LeafIndex(n-1), cfg)
+		env := Env{Keys: rk, Limits: benchLimits(n)}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			env.Entropy = entropy.FromSeed([32]byte{2})
+			r2, _, err := Apply(r, Receive{At: testAt, Message: msg}, env)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := Apply(r2, MergeStaged{At: testAt}, env); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// addFixture is a one-member group with N-1 key packages to add, and the
+// resulting Welcome with one joiner's key store.
+type addFixture struct {
+	creator state.GroupState
+	ck      KeyStore
+	adds    []codec.Proposal
+	welcome []byte
+	joiner  KeyStore
+}
+
+var addFixtures sync.Map
+
+func addFixtureOf(b *testing.B, n int) *addFixture {
+	f, _ := addFixtures.LoadOrStore(n, sync.OnceValue(func() *addFixture {
+		w := newWorld(b, 1, state.DefaultConfig())
+		a := w.create("creator")
+		fx := &addFixture{creator: a.s, ck: a.keys}
+		var last *member
+		for i := range n - 1 {
+			m := &member{name: fmt.Sprint("m", i)}
+			effs := w.must(m, NewSignatureKey{At: testAt, Suite: 1})
+			sk, _ := find[effects.SignatureKeyCreated](effs)
+			m.sig = sk.PublicKey
+			fx.adds = append(fx.adds, addOf(w.keyPackage(m)))
+			last = m
+		}
+		_, effs, err := Apply(a.s, Commit{At: testAt, Inline: fx.adds, RatchetTree: TreeInclude}, Env{Entropy: entropySeed(1), Keys: a.keys, Limits: benchLimits(n)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		wel, _ := find[effects.SendWelcome](effs)
+		fx.welcome, fx.joiner = wel.Welcome, last.keys
+		return fx
+	}))
+	return f.(func() *addFixture)()
+}
+
+// BenchmarkAddMembers: the creator adds N-1 members in one commit and
+// builds their Welcome (with the ratchet tree).
+func BenchmarkAddMembers(b *testing.B) {
+	sizes(b, func(b *testing.B, n int) {
+		fx := addFixtureOf(b, n)
+		env := Env{Keys: fx.ck, Limits: benchLimits(n)}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			env.Entropy = entropy.FromSeed([32]byte{1})
+			if _, _, err := Apply(fx.creator, Commit{At: testAt, Inline: fx.adds, RatchetTree: TreeInclude}, env); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkJoinWelcome: one of the N-1 new members joins from that
+// Welcome (tree validation with parallel leaf-signature checks).
+func BenchmarkJoinWelcome(b *testing.B) {
+	sizes(b, func(b *testing.B, n int) {
+		fx := addFixtureOf(b, n)
+		env := Env{Keys: fx.joiner, Limits: benchLimits(n)}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			env.Entropy = entropy.FromSeed([32]byte{3})
+			j, _, err := Apply(state.GroupState{}, JoinWelcome{At: testAt, Welcome: fx.welcome, Config: state.DefaultConfig()}, env)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := Apply(j, AcceptJoin{At: testAt}, env); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+var messageSizes = []struct {
+	name string
+	n    int
+}{{"100B", 100}, {"10KiB", 10 << 10}}
+
+// BenchmarkProtect: a member of a group of 256 encrypts an application
+// message.
+func BenchmarkProtect(b *testing.B) {
+	sy := synthOf(b, 256)
+	s, ks := sy.member(b, 0, state.DefaultConfig())
+	for _, sz := range messageSizes {
+		b.Run("size="+sz.name, func(b *testing.B) {
+			data := make([]byte, sz.n)
+			env := Env{Keys: ks}
+			b.ReportAllocs()
+			b.SetBytes(int64(sz.n))
+			for b.Loop() {
+				env.Entropy = entropy.FromSeed([32]byte{4})
+				if _, _, err := Apply(s, Protect{At: testAt, Data: data}, env); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkUnprotect: another member decrypts it.
+func BenchmarkUnprotect(b *testing.B) {
+	sy := synthOf(b, 256)
+	s, ks := sy.member(b, 0, state.DefaultConfig())
+	r, rk := sy.member(b, 200, state.DefaultConfig())
+	for _, sz := range messageSizes {
+		b.Run("size="+sz.name, func(b *testing.B) {
+			_, effs, err := Apply(s, Protect{At: testAt, Data: make([]byte, sz.n)}, Env{Entropy: entropySeed(5), Keys: ks})
+			if err != nil {
+				b.Fatal(err)
+			}
+			msg := sent(b, effs)
+			env := Env{Keys: rk}
+			b.ReportAllocs()
+			b.SetBytes(int64(sz.n))
+			for b.Loop() {
+				env.Entropy = entropy.FromSeed([32]byte{6})
+				if _, _, err := Apply(r, Receive{At: testAt, Message: msg}, env); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
