@@ -110,6 +110,12 @@ func (s GroupState) marshalDigest(b *cryptobyte.Builder) {
 		b.AddBytes(d[:])
 		codec.AddOpaque(b, j.KeyPackageRef)
 		addBool(b, j.LastResort)
+		if j.Prior.pub != nil || j.Prior.priv != nil {
+			// Only present for external joins, so that the digests of
+			// Welcome joins keep their encoding.
+			pd := j.Prior.Digest()
+			b.AddBytes(pd[:])
+		}
 		return
 	}
 	b.AddUint8(2)
@@ -195,5 +201,11 @@ func (s GroupState) marshalDigest(b *cryptobyte.Builder) {
 		addLeaves(b, sc.Removed)
 		addLeaves(b, sc.Updated)
 		addBool(b, sc.SelfRemoved)
+	}
+	if p.ReInit != nil {
+		// Appended only when set, so that every other state keeps its
+		// digest encoding.
+		b.AddUint8(0x52)
+		p.ReInit.Marshal(b)
 	}
 }

@@ -55,6 +55,11 @@ type Public struct {
 	// by all members" rules (RFC 9420, Sections 7.3, 12.1.7 and 12.2) cost
 	// O(1) per type instead of O(N).
 	Census Census
+	// ReInit holds the parameters of the ReInit proposal that the commit
+	// starting this epoch covered (RFC 9420, Section 11.2): the group is
+	// then closed, and its members create or join the new group. Nil
+	// otherwise.
+	ReInit *codec.ReInit
 }
 
 // TypeCount counts the members with one type (credential, extension or
@@ -162,6 +167,10 @@ type StagedJoin struct {
 	Next          GroupState // the state after joining
 	KeyPackageRef []byte     // the key package the Welcome used
 	LastResort    bool       // the key package is a last-resort one (kept)
+	// Prior is the state the client held before an external join (RFC
+	// 9420, Section 12.4.3.2), which a rejected join returns to; the zero
+	// state for a Welcome.
+	Prior GroupState
 }
 
 // ErrInvariant reports a GroupState that New refuses to build.

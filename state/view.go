@@ -28,6 +28,7 @@ type View struct {
 	PastEpochs               []uint64
 	ResumptionEpochs         []uint64
 	HasPending, HasStaged    bool
+	ReInitPending            bool // a ReInit was committed (RFC 9420, Section 11.2)
 	Digest                   string
 }
 
@@ -91,5 +92,6 @@ func (s GroupState) View() View {
 		v.ResumptionEpochs = append(v.ResumptionEpochs, r.Epoch)
 	}
 	v.HasPending, v.HasStaged = q.Pending != nil, q.Staged != nil
+	v.ReInitPending = p.ReInit != nil
 	return v
 }
