@@ -68,6 +68,18 @@ func dispatch(s state.GroupState, ev Event, env Env) (state.GroupState, []effect
 		return acceptJoin(s, e, env)
 	case RejectJoin:
 		return rejectJoin(s, e, env)
+	case PublishGroupInfo:
+		return publishGroupInfo(s, e, env)
+	case ExternalJoin:
+		return externalJoin(s, e, env)
+	case ProposeAsNewMember:
+		return proposeAsNewMember(s, e, env)
+	case ExternalPropose:
+		return externalPropose(s, e, env)
+	case ReInitGroup:
+		return reInitGroup(s, e, env)
+	case BranchGroup:
+		return branchGroup(s, e, env)
 	case nil:
 		return s, nil, fmt.Errorf("%w: nil event", ErrWrongState)
 	}

@@ -68,6 +68,7 @@ func newKeyPackage(s state.GroupState, e NewKeyPackage, env Env) (state.GroupSta
 		Lifetime:       e.Lifetime,
 		Extensions:     e.LeafExtensions,
 	}
+	greaseLeaf(&ln, env)
 	if err := tree.SignLeaf(sg, &ln, nil, 0); err != nil {
 		return s, nil, err
 	}
@@ -75,6 +76,7 @@ func newKeyPackage(s state.GroupState, e NewKeyPackage, env Env) (state.GroupSta
 	if e.LastResort && !exts.Has(extensionLastResort) {
 		exts = append(append(codec.Extensions(nil), exts...), codec.Extension{ExtensionType: extensionLastResort})
 	}
+	exts = greaseExtensions(exts, env, "key_package")
 	kp := codec.KeyPackage{Version: codec.MLS10, CipherSuite: codec.CipherSuite(e.Suite), InitKey: initPub, LeafNode: ln, Extensions: exts}
 	tbs, err := kp.TBS().Encode()
 	if err != nil {
@@ -141,6 +143,7 @@ func createGroup(s state.GroupState, e CreateGroup, env Env) (state.GroupState, 
 		Lifetime:       e.Lifetime,
 		Extensions:     e.LeafExtensions,
 	}
+	greaseLeaf(&ln, env)
 	if err := tree.SignLeaf(sg, &ln, gid, 0); err != nil {
 		return s, nil, err
 	}

@@ -17,6 +17,13 @@ import (
 // an UpdatePath when required or forced, the new epoch as a pending commit,
 // and a Welcome for new members (Section 12.4.3.1).
 func commit(s state.GroupState, e Commit, env Env) (state.GroupState, []effects.Effect, error) {
+	return commitWith(s, e, nil, env)
+}
+
+// commitWith is commit with extra PreSharedKey proposals appended to the
+// validated list: the reinit or branch PSK of a new group's first commit
+// (RFC 9420, Sections 11.2 and 11.3), which no proposal validation accepts.
+func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, env Env) (state.GroupState, []effects.Effect, error) {
 	g, err := activeGroup(s)
 	if err != nil {
 		return s, nil, err
@@ -53,6 +60,10 @@ func commit(s state.GroupState, e Commit, env Env) (state.GroupState, []effects.
 	cov, err := g.cover(&self, entries, modeCommitter, e.At, env)
 	if err != nil {
 		return s, nil, err
+	}
+	for _, id := range extraPSKs {
+		cov.psks = append(cov.psks, id)
+		cov.entries = append(cov.entries, entry{p: pskProposal(id), sender: codec.MemberSender(self)})
 	}
 	t, cen := cov.tree, cov.census
 	path := g.priv.Path.Prune(t)
@@ -107,6 +118,9 @@ func commit(s state.GroupState, e Commit, env Env) (state.GroupState, []effects.
 	}
 	next, err := g.nextState(t, cen, path, r, tag)
 	if err != nil {
+		return s, nil, err
+	}
+	if next, err = withReInit(next, cov); err != nil {
 		return s, nil, err
 	}
 	effs := []effects.Effect{effects.SendToGroup{Group: g.gid(), Epoch: g.epoch(), Kind: effects.KindCommit, Message: sl.msg}}

@@ -85,7 +85,9 @@ func EncodeEvent(ev Event) ([]byte, error) {
 		addOptionalOpaque(&b, e.RatchetTree)
 		e.Config.Marshal(&b)
 	default:
-		return nil, fmt.Errorf("%w: unknown event %T", ErrEventEncoding, ev)
+		if !encodeExtEvent(&b, ev) {
+			return nil, fmt.Errorf("%w: unknown event %T", ErrEventEncoding, ev)
+		}
 	}
 	out, err := b.Bytes()
 	if err != nil {
@@ -187,7 +189,8 @@ func DecodeEvent(data []byte) (Event, error) {
 	case tagRejectJoin:
 		ev = RejectJoin{At: at}
 	default:
-		if d.OK() {
+		ev = decodeExtEvent(d, t, at)
+		if ev == nil && d.OK() {
 			return nil, fmt.Errorf("%w: unknown event tag %d", ErrEventEncoding, t)
 		}
 	}

@@ -67,6 +67,23 @@ type Policy struct {
 	// SelectProposals chooses which stored by-reference proposals a Commit
 	// covers, from the store in arrival order. Nil selects all of them.
 	SelectProposals func(stored []state.StoredProposal) []state.StoredProposal
+	// AcceptExternalProposal decides whether a proposal from a sender
+	// outside the group (an external sender of the external_senders
+	// extension, or a new_member_proposal Add) may be stored for a later
+	// commit (RFC 9420, Section 12.1.8). Nil accepts every valid one.
+	// A rejection is returned as a *PolicyError.
+	AcceptExternalProposal func(sender codec.Sender, p codec.Proposal) error
+	// AcceptResync decides whether an external joiner whose commit removes
+	// leaf removed may replace it (RFC 9420, Section 12.4.3.2: the joiner's
+	// credential must be acceptable for the removed participant). Nil
+	// requires the two credentials to be equal. A rejection is returned as
+	// a *PolicyError.
+	AcceptResync func(removed, joiner codec.Credential) error
+	// Grease adds GREASE values (RFC 9420, Section 13.5), drawn from
+	// Env.Entropy, to the capabilities and extensions of the key packages
+	// and leaf nodes this client creates and to the GroupInfos it
+	// publishes.
+	Grease bool
 }
 
 // Limits bounds what one transition may process. A zero field takes the
@@ -169,7 +186,7 @@ var (
 	// hold.
 	ErrMissingKey = errors.New("mls: key not found")
 	// ErrUnsupported reports a feature that this version does not
-	// implement (external senders and joins, reinit, branch).
+	// implement.
 	ErrUnsupported = errors.New("mls: not supported")
 	// ErrInvalidKeyPackage reports a KeyPackage that fails RFC 9420,
 	// Section 10.1 validation for a reason without a ValSem code (its

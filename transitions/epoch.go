@@ -82,20 +82,11 @@ func (g *group) pskSecret(ids []codec.PreSharedKeyID, env Env) (keysched.PSKSecr
 			}
 			secret = p
 		case codec.PSKTypeResumption:
-			if !equalBytes(id.PSKGroupID, g.gid()) {
-				return keysched.PSKSecret{}, fmt.Errorf("%w: resumption psk of another group", ErrUnsupported)
+			p, err := g.resumptionSecret(id, env)
+			if err != nil {
+				return keysched.PSKSecret{}, err
 			}
-			if id.PSKEpoch == g.epoch() {
-				secret = g.priv.Epoch.ResumptionPSK()
-			}
-			for _, r := range g.priv.Resumption {
-				if r.Epoch == id.PSKEpoch {
-					secret = r.Secret
-				}
-			}
-			if secret == nil {
-				return keysched.PSKSecret{}, fmt.Errorf("%w: resumption psk of epoch %d", ErrMissingKey, id.PSKEpoch)
-			}
+			secret = p
 		}
 		psks[i] = keysched.PSK{ID: id, Secret: secret}
 	}

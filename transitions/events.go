@@ -269,5 +269,8 @@ func (t eventTag) String() string {
 	if int(t) < len(tagNames) && t != 0 {
 		return tagNames[t]
 	}
+	if n, ok := extTagName(t); ok {
+		return n
+	}
 	return "Event(" + strconv.Itoa(int(t)) + ")"
 }

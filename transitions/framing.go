@@ -155,7 +155,9 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 	}
 	if f.ct != codec.ContentTypeApplication {
 		// The wire format policy applies to handshake messages.
-		if f.pub != nil && !g.pub.Config.WireFormat.AcceptsPublic() {
+		// Senders outside the group can only send PublicMessages (RFC
+		// 9420, Section 6), which the policy therefore does not restrict.
+		if f.pub != nil && !g.pub.Config.WireFormat.AcceptsPublic() && f.pub.Content.Sender.SenderType == codec.SenderTypeMember {
 			return f, fmt.Errorf("%w: wire format policy rejects a %s handshake message", ErrInvalidMessage, f.wf)
 		}
 		if f.priv != nil && !g.pub.Config.WireFormat.AcceptsPrivate() {
@@ -173,28 +175,10 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 			if snd.LeafIndex == g.self() {
 				return f, fmt.Errorf("%w: a message of this member's own (use ConfirmCommit for an own commit)", ErrWrongState)
 			}
-		case codec.SenderTypeExternal:
-			// ValSem112: external senders may only send proposals, and no
-			// Update (which only a member can send for its own leaf).
-			if f.ct != codec.ContentTypeProposal {
-				return f, valsem.Errorf(valsem.ValSem112, "external sender of a %s", f.ct)
+		default:
+			if err := g.frameNonMember(f.pub); err != nil {
+				return f, err
 			}
-			if p := f.pub.Content.Proposal; p == nil || p.ProposalType == codec.ProposalUpdate {
-				return f, valsem.Errorf(valsem.ValSem112, "update proposal from an external sender")
-			}
-			return f, fmt.Errorf("%w: external senders", ErrUnsupported)
-		case codec.SenderTypeNewMemberProposal:
-			// ValSem112: a new_member_proposal sender sends an Add proposal.
-			if f.ct != codec.ContentTypeProposal || f.pub.Content.Proposal == nil || f.pub.Content.Proposal.ProposalType != codec.ProposalAdd {
-				return f, valsem.Errorf(valsem.ValSem112, "new_member_proposal sender of something other than an Add")
-			}
-			return f, fmt.Errorf("%w: new member proposals", ErrUnsupported)
-		case codec.SenderTypeNewMemberCommit:
-			// ValSem112: a new_member_commit sender sends a commit.
-			if f.ct != codec.ContentTypeCommit {
-				return f, valsem.Errorf(valsem.ValSem112, "new_member_commit sender of a %s", f.ct)
-			}
-			return f, fmt.Errorf("%w: external commits", ErrUnsupported)
 		}
 	}
 	return f, nil
@@ -213,8 +197,7 @@ type authenticatedMessage struct {
 func (g *group) authenticate(f framedMessage) (authenticatedMessage, error) {
 	a := authenticatedMessage{wf: f.wf, keys: f.keys, secrets: f.keys.secrets}
 	if f.pub != nil {
-		ln, _ := f.keys.tree.Leaf(f.pub.Content.Sender.LeafIndex)
-		ac, err := keysched.UnprotectPublic(g.cs, g.priv.Epoch.MembershipKey(), *f.pub, f.keys.ctx, ln.SignatureKey)
+		ac, err := g.unprotectPublic(f)
 		if err != nil {
 			return a, err
 		}

@@ -41,6 +41,9 @@ func activeGroup(s state.GroupState) (*group, error) {
 	if !g.pub.Active {
 		return nil, fmt.Errorf("%w: removed from the group", ErrWrongState)
 	}
+	if err := g.open(); err != nil {
+		return nil, err
+	}
 	return g, nil
 }
 

@@ -101,8 +101,10 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 				return covered{}, firstErr
 			}
 		case codec.ProposalReInit:
-			if reject(i, fmt.Errorf("%w: reinit proposals", ErrUnsupported)) {
-				return covered{}, firstErr
+			if err := checkReInit(e.p.ReInit, len(entries)); err != nil {
+				if reject(i, err) {
+					return covered{}, firstErr
+				}
 			}
 		default:
 			// ValSem113: a non-default proposal type must be supported

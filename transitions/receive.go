@@ -28,6 +28,11 @@ func receive(s state.GroupState, e Receive, env Env) (state.GroupState, []effect
 	if f.ct != codec.ContentTypeApplication && !g.pub.Active {
 		return s, nil, fmt.Errorf("%w: removed from the group", ErrWrongState)
 	}
+	if f.ct != codec.ContentTypeApplication {
+		if err := g.open(); err != nil {
+			return s, nil, err
+		}
+	}
 	a, err := g.authenticate(f)
 	if err != nil {
 		return s, nil, err
@@ -91,6 +96,9 @@ func (g *group) receiveProposal(a authenticatedMessage, at uint64, env Env) (sta
 	if _, err := g.cover(nil, []entry{{p: *c.Proposal, sender: c.Sender, ref: ref}}, modeReceiver, at, env); err != nil {
 		return state.GroupState{}, nil, err
 	}
+	if err := checkExternalProposal(c.Sender, *c.Proposal, env); err != nil {
+		return state.GroupState{}, nil, err
+	}
 	pub, err := g.store(state.StoredProposal{Ref: ref, Proposal: *c.Proposal, Sender: c.Sender}, env)
 	if err != nil {
 		return state.GroupState{}, nil, err
@@ -125,6 +133,9 @@ func (g *group) store(sp state.StoredProposal, env Env) (state.Public, error) {
 // Section 12.4.2).
 func (g *group) receiveCommit(a authenticatedMessage, at uint64, env Env) (state.GroupState, []effects.Effect, error) {
 	ac := a.ac
+	if ac.Content.Sender.SenderType == codec.SenderTypeNewMemberCommit {
+		return g.receiveExternalCommit(a, at, env)
+	}
 	c := ac.Content.Commit
 	committer := ac.Content.Sender.LeafIndex
 	entries := make([]entry, 0, len(c.Proposals))
@@ -207,6 +218,9 @@ func (g *group) receiveCommit(a authenticatedMessage, at uint64, env Env) (state
 			return state.GroupState{}, nil, valsem.Errorf(valsem.ValSem205, "confirmation tag of the commit by leaf %d does not verify", committer)
 		}
 		if next, err = g.nextState(t, cen, path, r, ac.Auth.ConfirmationTag); err != nil {
+			return state.GroupState{}, nil, err
+		}
+		if next, err = withReInit(next, cov); err != nil {
 			return state.GroupState{}, nil, err
 		}
 	}

@@ -62,20 +62,9 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, fmt.Errorf("%w: %w", ErrInvalidWelcome, err)
 	}
-	var pskIDs [][]byte
-	psks := make([]keysched.PSK, len(gs.PSKs))
-	for i, id := range gs.PSKs {
-		if err := checkPSKID(cs.HashLen(), id, &pskIDs); err != nil {
-			return s, nil, err
-		}
-		if id.PSKType != codec.PSKTypeExternal {
-			return s, nil, fmt.Errorf("%w: joining with a resumption psk (reinit or branch)", ErrUnsupported)
-		}
-		p, ok := env.Keys.ExternalPSK(id.PSKID)
-		if !ok {
-			return s, nil, fmt.Errorf("%w: external psk %x", ErrMissingKey, prefix(id.PSKID))
-		}
-		psks[i] = keysched.PSK{ID: id, Secret: p}
+	psks, usage, err := welcomePSKs(cs, gs.PSKs, env)
+	if err != nil {
+		return s, nil, err
 	}
 	pskSecret, err := keysched.ComputePSKSecret(cs, psks)
 	if err != nil {
@@ -100,6 +89,9 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	ctx := gi.GroupContext
 	if ctx.Version != codec.MLS10 || ctx.CipherSuite != w.CipherSuite {
 		return s, nil, fmt.Errorf("%w: group info version %d suite %d", ErrInvalidWelcome, ctx.Version, ctx.CipherSuite)
+	}
+	if err := checkResumedWelcome(usage, ctx); err != nil {
+		return s, nil, err
 	}
 	treeBytes := e.RatchetTree
 	if x, ok := gi.Extensions.Find(codec.ExtensionRatchetTree); ok {
@@ -209,7 +201,7 @@ func acceptJoin(s state.GroupState, e AcceptJoin, env Env) (state.GroupState, []
 	}
 	n := j.Next
 	effs := []effects.Effect{effects.Joined{Group: n.GroupID(), Epoch: n.Epoch(), Self: n.OwnLeaf(), Authenticator: n.EpochAuthenticator()}}
-	if !j.LastResort {
+	if !j.LastResort && j.KeyPackageRef != nil {
 		effs = append(effs, effects.DeleteSecret{Ref: effects.SecretRef{Kind: effects.SecretKeyPackage, ID: j.KeyPackageRef}})
 	}
 	return n, effs, nil
@@ -217,8 +209,10 @@ func acceptJoin(s state.GroupState, e AcceptJoin, env Env) (state.GroupState, []
 
 // rejectJoin drops the staged join.
 func rejectJoin(s state.GroupState, e RejectJoin, env Env) (state.GroupState, []effects.Effect, error) {
-	if _, ok := s.StagedJoin(); !ok {
+	j, ok := s.StagedJoin()
+	if !ok {
 		return s, nil, fmt.Errorf("%w: no staged join", ErrWrongState)
 	}
-	return state.GroupState{}, nil, nil
+	// An external join returns to the state it started from.
+	return j.Prior, nil, nil
 }

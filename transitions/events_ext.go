@@ -1,0 +1,322 @@
+package transitions
+
+import (
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
+)
+
+// Event tags of the external join, external proposal, reinit and branch
+// events (the range 32 and up that events.go reserves). Never renumber.
+const (
+	tagPublishGroupInfo eventTag = 32 + iota
+	tagExternalJoin
+	tagProposeAsNewMember
+	tagExternalPropose
+	tagReInitGroup
+	tagBranchGroup
+)
+
+var extTagNames = [...]string{"PublishGroupInfo", "ExternalJoin", "ProposeAsNewMember", "ExternalPropose", "ReInitGroup", "BranchGroup"}
+
+// PublishGroupInfo signs a GroupInfo of the current epoch (RFC 9420,
+// Section 12.4.3) with the external_pub extension, so that new members can
+// join with an external commit (Section 12.4.3.2), and optionally the
+// ratchet_tree extension. With Policy.Grease, a GREASE extension is added
+// (Section 13.5). Effect: PublishGroupInfo. The state is unchanged.
+//
+// [RFC 9420, Section 12.4.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3
+type PublishGroupInfo struct {
+	At          uint64
+	RatchetTree bool
+}
+
+// ExternalJoin joins a group with an external commit (RFC 9420, Section
+// 12.4.3.2) built from a published GroupInfo: the commit covers an
+// ExternalInit proposal, a Remove of the joiner's prior leaf when
+// RemovePrior is set (resync), and a PreSharedKey proposal per external
+// PSK named in PSKs (held in Env.Keys), and always carries a path. The
+// returned state is a joining client (state.GroupState.StagedJoin shows
+// the group at the new epoch): AcceptJoin makes it a member once the
+// delivery service accepted the commit, RejectJoin returns to the input
+// state. Effects: SendToGroup (the commit).
+//
+// [RFC 9420, Section 12.4.3.2]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.2
+type ExternalJoin struct {
+	At uint64
+	// GroupInfo is MLSMessage(GroupInfo) with the external_pub extension.
+	GroupInfo []byte
+	// RatchetTree is the ratchet tree (an encoded ratchet_tree extension
+	// body) when the GroupInfo carries none.
+	RatchetTree  []byte
+	SignatureKey []byte // names the joiner's signature private key in Env.Keys
+	Credential   codec.Credential
+	// Capabilities of the joiner's leaf; empty lists default as in
+	// NewKeyPackage.
+	Capabilities   codec.Capabilities
+	LeafExtensions codec.Extensions
+	Config         state.Config
+	// PSKs are the psk_ids of external PSKs to inject (Env.Keys holds them).
+	PSKs [][]byte
+	// RemovePrior removes the joiner's prior leaf (same signature key, else
+	// same credential) from the group: a resync.
+	RemovePrior bool
+	AAD         []byte
+}
+
+// ProposeAsNewMember sends an Add proposal of the client's own key package
+// to a group it is not a member of, with sender type new_member_proposal
+// (RFC 9420, Section 12.1.8). KeyPackageRef names the key package bundle in
+// Env.Keys, whose signature key signs the proposal. GroupInfo identifies
+// the group and epoch. Effects: SendToGroup. The state is unchanged.
+//
+// [RFC 9420, Section 12.1.8]: https://www.rfc-editor.org/rfc/rfc9420#section-12.1.8
+type ProposeAsNewMember struct {
+	At            uint64
+	GroupInfo     []byte // MLSMessage(GroupInfo)
+	KeyPackageRef []byte
+	AAD           []byte
+}
+
+// ExternalPropose sends a proposal as an external sender listed in the
+// group's external_senders extension (RFC 9420, Section 12.1.8.1): an Add,
+// Remove, PreSharedKey (an empty nonce is drawn), ReInit,
+// GroupContextExtensions or custom proposal. SignatureKey names the
+// external sender's signature private key in Env.Keys and must be listed
+// in the external_senders extension of the GroupInfo's GroupContext.
+// Effects: SendToGroup. The state is unchanged.
+//
+// [RFC 9420, Section 12.1.8.1]: https://www.rfc-editor.org/rfc/rfc9420#section-12.1.8.1
+type ExternalPropose struct {
+	At           uint64
+	GroupInfo    []byte // MLSMessage(GroupInfo)
+	SignatureKey []byte
+	Proposal     codec.Proposal
+	AAD          []byte
+}
+
+// ReInitGroup creates the group that replaces a reinitialized one (RFC
+// 9420, Section 11.2): a group with the ReInit proposal's group id, version,
+// cipher suite and extensions, whose first commit adds the members'
+// KeyPackages and injects the resumption PSK (usage reinit) of OldGroupID
+// at OldEpoch, the epoch after the commit covering the ReInit. Env.Keys
+// must hold that PSK under ResumptionPSKID (see KeyStore.WithResumptionPSK
+// and ResumptionPSKOf). The input state must be the zero state; the
+// result is the new group at epoch 1. ReInitGroupFor fills the fields from
+// the old group's state. Effects: SendWelcome, EpochAdvanced.
+//
+// [RFC 9420, Section 11.2]: https://www.rfc-editor.org/rfc/rfc9420#section-11.2
+type ReInitGroup struct {
+	At         uint64
+	OldGroupID []byte
+	OldEpoch   uint64
+	ReInit     codec.ReInit
+	NewGroup
+}
+
+// BranchGroup creates a subgroup of an existing group (RFC 9420, Section
+// 11.3): a new group with the same cipher suite whose first commit adds the
+// members' KeyPackages and injects the resumption PSK (usage branch) of
+// OldGroupID at OldEpoch, which Env.Keys must hold under ResumptionPSKID.
+// The input state must be the zero state; the result is the new group at
+// epoch 1. Effects: SendWelcome, EpochAdvanced.
+//
+// [RFC 9420, Section 11.3]: https://www.rfc-editor.org/rfc/rfc9420#section-11.3
+type BranchGroup struct {
+	At         uint64
+	OldGroupID []byte
+	OldEpoch   uint64
+	Suite      suite.ID
+	// GroupID of the subgroup; nil draws 16 random bytes.
+	GroupID                []byte
+	GroupContextExtensions codec.Extensions
+	NewGroup
+}
+
+// NewGroup is the part of ReInitGroup and BranchGroup that describes the
+// creator's leaf, the members to add and the first commit.
+type NewGroup struct {
+	SignatureKey []byte // names the creator's signature private key in Env.Keys
+	Credential   codec.Credential
+	// Capabilities of the creator's leaf; empty lists default as in
+	// NewKeyPackage.
+	Capabilities   codec.Capabilities
+	Lifetime       codec.Lifetime // seconds since the Unix epoch
+	LeafExtensions codec.Extensions
+	Config         state.Config
+	// KeyPackages of the members to add (in the new group's cipher suite).
+	KeyPackages []codec.KeyPackage
+	ForcePath   bool
+	RatchetTree TreeOption
+}
+
+func (e PublishGroupInfo) Time() uint64   { return e.At }
+func (e ExternalJoin) Time() uint64       { return e.At }
+func (e ProposeAsNewMember) Time() uint64 { return e.At }
+func (e ExternalPropose) Time() uint64    { return e.At }
+func (e ReInitGroup) Time() uint64        { return e.At }
+func (e BranchGroup) Time() uint64        { return e.At }
+
+func (PublishGroupInfo) tag() eventTag   { return tagPublishGroupInfo }
+func (ExternalJoin) tag() eventTag       { return tagExternalJoin }
+func (ProposeAsNewMember) tag() eventTag { return tagProposeAsNewMember }
+func (ExternalPropose) tag() eventTag    { return tagExternalPropose }
+func (ReInitGroup) tag() eventTag        { return tagReInitGroup }
+func (BranchGroup) tag() eventTag        { return tagBranchGroup }
+
+// extTagName returns the name of an event tag of 32 and up.
+func extTagName(t eventTag) (string, bool) {
+	if t >= tagPublishGroupInfo && int(t-tagPublishGroupInfo) < len(extTagNames) {
+		return extTagNames[t-tagPublishGroupInfo], true
+	}
+	return "", false
+}
+
+func addOpaqueList(b *cryptobyte.Builder, l [][]byte) {
+	codec.AddVector(b, func(b *cryptobyte.Builder) {
+		for _, x := range l {
+			codec.AddOpaque(b, x)
+		}
+	})
+}
+
+func readOpaqueList(d *codec.Decoder) [][]byte {
+	var out [][]byte
+	d.VectorEach(func(sub *codec.Decoder) {
+		out = append(out, sub.Opaque())
+	})
+	return out
+}
+
+func (n NewGroup) marshal(b *cryptobyte.Builder) {
+	codec.AddOpaque(b, n.SignatureKey)
+	n.Credential.Marshal(b)
+	n.Capabilities.Marshal(b)
+	n.Lifetime.Marshal(b)
+	n.LeafExtensions.Marshal(b)
+	n.Config.Marshal(b)
+	codec.AddVector(b, func(b *cryptobyte.Builder) {
+		for _, kp := range n.KeyPackages {
+			kp.Marshal(b)
+		}
+	})
+	addBool(b, n.ForcePath)
+	b.AddUint8(uint8(n.RatchetTree))
+}
+
+func (n *NewGroup) unmarshal(d *codec.Decoder) {
+	n.SignatureKey = d.Opaque()
+	n.Credential.Unmarshal(d)
+	n.Capabilities.Unmarshal(d)
+	n.Lifetime.Unmarshal(d)
+	n.LeafExtensions.Unmarshal(d)
+	n.Config.Unmarshal(d)
+	d.VectorEach(func(sub *codec.Decoder) {
+		var kp codec.KeyPackage
+		kp.Unmarshal(sub)
+		n.KeyPackages = append(n.KeyPackages, kp)
+	})
+	n.ForcePath = d.Optional()
+	n.RatchetTree = TreeOption(d.Uint8())
+	if n.RatchetTree > TreeOmit {
+		d.Failf(codec.ErrInvalidValue, "ratchet tree option %d", n.RatchetTree)
+	}
+}
+
+// encodeExtEvent appends the fields of an event of tag 32 and up; it
+// reports false for other events.
+func encodeExtEvent(b *cryptobyte.Builder, ev Event) bool {
+	switch e := ev.(type) {
+	case PublishGroupInfo:
+		addBool(b, e.RatchetTree)
+	case ExternalJoin:
+		codec.AddOpaque(b, e.GroupInfo)
+		addOptionalOpaque(b, e.RatchetTree)
+		codec.AddOpaque(b, e.SignatureKey)
+		e.Credential.Marshal(b)
+		e.Capabilities.Marshal(b)
+		e.LeafExtensions.Marshal(b)
+		e.Config.Marshal(b)
+		addOpaqueList(b, e.PSKs)
+		addBool(b, e.RemovePrior)
+		codec.AddOpaque(b, e.AAD)
+	case ProposeAsNewMember:
+		codec.AddOpaque(b, e.GroupInfo)
+		codec.AddOpaque(b, e.KeyPackageRef)
+		codec.AddOpaque(b, e.AAD)
+	case ExternalPropose:
+		codec.AddOpaque(b, e.GroupInfo)
+		codec.AddOpaque(b, e.SignatureKey)
+		e.Proposal.Marshal(b)
+		codec.AddOpaque(b, e.AAD)
+	case ReInitGroup:
+		codec.AddOpaque(b, e.OldGroupID)
+		b.AddUint64(e.OldEpoch)
+		e.ReInit.Marshal(b)
+		e.NewGroup.marshal(b)
+	case BranchGroup:
+		codec.AddOpaque(b, e.OldGroupID)
+		b.AddUint64(e.OldEpoch)
+		b.AddUint16(uint16(e.Suite))
+		addOptionalOpaque(b, e.GroupID)
+		e.GroupContextExtensions.Marshal(b)
+		e.NewGroup.marshal(b)
+	default:
+		return false
+	}
+	return true
+}
+
+// decodeExtEvent reads the fields of an event of tag 32 and up; it returns
+// nil for an unknown tag.
+func decodeExtEvent(d *codec.Decoder, t eventTag, at uint64) Event {
+	switch t {
+	case tagPublishGroupInfo:
+		return PublishGroupInfo{At: at, RatchetTree: d.Optional()}
+	case tagExternalJoin:
+		e := ExternalJoin{At: at}
+		e.GroupInfo = d.Opaque()
+		e.RatchetTree = readOptionalOpaque(d)
+		e.SignatureKey = d.Opaque()
+		e.Credential.Unmarshal(d)
+		e.Capabilities.Unmarshal(d)
+		e.LeafExtensions.Unmarshal(d)
+		e.Config.Unmarshal(d)
+		e.PSKs = readOpaqueList(d)
+		e.RemovePrior = d.Optional()
+		e.AAD = d.Opaque()
+		return e
+	case tagProposeAsNewMember:
+		e := ProposeAsNewMember{At: at}
+		e.GroupInfo = d.Opaque()
+		e.KeyPackageRef = d.Opaque()
+		e.AAD = d.Opaque()
+		return e
+	case tagExternalPropose:
+		e := ExternalPropose{At: at}
+		e.GroupInfo = d.Opaque()
+		e.SignatureKey = d.Opaque()
+		e.Proposal.Unmarshal(d)
+		e.AAD = d.Opaque()
+		return e
+	case tagReInitGroup:
+		e := ReInitGroup{At: at}
+		e.OldGroupID = d.Opaque()
+		e.OldEpoch = d.Uint64()
+		e.ReInit.Unmarshal(d)
+		e.NewGroup.unmarshal(d)
+		return e
+	case tagBranchGroup:
+		e := BranchGroup{At: at}
+		e.OldGroupID = d.Opaque()
+		e.OldEpoch = d.Uint64()
+		e.Suite = suite.ID(d.Uint16())
+		e.GroupID = readOptionalOpaque(d)
+		e.GroupContextExtensions.Unmarshal(d)
+		e.NewGroup.unmarshal(d)
+		return e
+	}
+	return nil
+}
