@@ -108,12 +108,97 @@ func (s *Suite) ExpandWithLabel(secret []byte, label string, context []byte, len
 	if length > 255*s.nh {
 		return nil, fmt.Errorf("%w: ExpandWithLabel output of %d bytes (max %d)", ErrLength, length, 255*s.nh)
 	}
+	if out, ok := s.expandWithLabelShort(secret, label, context, length); ok {
+		return out, nil
+	}
 	info, err := labeledStruct(2, mlsPrefix, label, context)
 	if err != nil {
 		return nil, err
 	}
 	binary.BigEndian.PutUint16(info, uint16(length))
 	return hkdfExpand(s.newHash, s.nh, secret, info, length), nil
+}
+
+// hmacBufLen is the size of the stack buffer of the single-block HMAC fast
+// path: one hash block (at most 128 bytes) plus the message.
+const hmacBufLen = 384
+
+// blockSize is the block size of the suite's hash: 64 bytes for SHA-256,
+// 128 for SHA-384 and SHA-512.
+func (s *Suite) blockSize() int {
+	if s.nh == 32 {
+		return 64
+	}
+	return 128
+}
+
+// sumInto writes the suite's hash of data to the first Nh bytes of out.
+// The fixed-size Sum functions keep data and the digest state off the heap.
+func (s *Suite) sumInto(out *[64]byte, data []byte) {
+	switch s.nh {
+	case 32:
+		h := sha256.Sum256(data)
+		copy(out[:], h[:])
+	case 48:
+		h := sha512.Sum384(data)
+		copy(out[:], h[:])
+	default:
+		*out = sha512.Sum512(data)
+	}
+}
+
+// hmacPadded writes HMAC(key, buf[bs:]) to the first Nh bytes of out, where
+// bs is the hash block size and buf[:bs] is scratch space that it
+// overwrites with the inner pad. It is RFC 2104 HMAC computed with two
+// one-shot hashes, so that a caller holding buf on its stack allocates
+// nothing; len(buf) must be at most hmacBufLen.
+func (s *Suite) hmacPadded(out *[64]byte, key, buf []byte) {
+	bs := s.blockSize()
+	var k [128]byte
+	if len(key) > bs {
+		var d [64]byte
+		s.sumInto(&d, key)
+		copy(k[:], d[:s.nh])
+	} else {
+		copy(k[:], key)
+	}
+	for i := range bs {
+		buf[i] = k[i] ^ 0x36
+	}
+	var inner [64]byte
+	s.sumInto(&inner, buf)
+	var ob [128 + 64]byte
+	for i := range bs {
+		ob[i] = k[i] ^ 0x5c
+	}
+	copy(ob[bs:], inner[:s.nh])
+	s.sumInto(out, ob[:bs+s.nh])
+}
+
+// expandWithLabelShort is ExpandWithLabel for the common case of one HKDF
+// block (length at most Nh) and a short label and context: T(1) =
+// HMAC(secret, KDFLabel || 0x01), with the KDFLabel built on the stack. It
+// allocates only the result (the generic path costs ten allocations: the
+// info, the HMAC state and its pads). ok is false when the inputs do not
+// fit, and the caller takes the generic path.
+func (s *Suite) expandWithLabelShort(secret []byte, label string, context []byte, length int) (out []byte, ok bool) {
+	ll := len(mlsPrefix) + len(label)
+	bs := s.blockSize()
+	// One-byte varints (lengths under 64) and the whole message in buf.
+	if length > s.nh || ll >= 1<<6 || len(context) >= 1<<6 || bs+2+1+ll+1+len(context)+1 > hmacBufLen {
+		return nil, false
+	}
+	var buf [hmacBufLen]byte
+	b := binary.BigEndian.AppendUint16(buf[:bs], uint16(length))
+	b = append(b, byte(ll))
+	b = append(b, mlsPrefix...)
+	b = append(b, label...)
+	b = append(b, byte(len(context)))
+	b = append(b, context...)
+	b = append(b, 1) // the HKDF block counter
+	var t [64]byte
+	s.hmacPadded(&t, secret, b)
+	return append(make([]byte, 0, length), t[:length]...), true
 }
 
 // DeriveSecret is ExpandWithLabel(secret, label, "", Nh) (RFC 9420, Section 8).
