@@ -1,6 +1,7 @@
 package props
 
 import (
+	"golang.org/x/crypto/cryptobyte"
 	"pgregory.net/rapid"
 
 	"github.com/mlscore/mlscore/codec"
@@ -115,4 +116,83 @@ func (w *World) Update(t *rapid.T, from, recv *Member, mut func(*codec.LeafNode)
 func (w *World) ValidUpdate(from *Member) []byte {
 	w.t.Helper()
 	return Sent(w.t, w.must(from, proposeUpdate))
+}
+
+// FixPath makes the UpdatePath p of committer consistent again after its
+// public keys were changed: it recomputes the parent hash chain over the
+// provisional tree tr (RFC 9420, Section 7.9) into the leaf node and
+// re-signs the leaf with owner's key, so that the path is valid but for the
+// keys themselves.
+func FixPath(t TB, owner *Member, tr tree.Tree, p *codec.UpdatePath) {
+	t.Helper()
+	fdp := tr.FilteredDirectPath(owner.State.OwnLeaf())
+	cop := tr.FilteredCopath(owner.State.OwnLeaf())
+	if len(fdp) != len(p.Nodes) || len(cop) != len(fdp) {
+		t.Fatalf("fix path: %d path nodes, filtered direct path %d, copath %d", len(p.Nodes), len(fdp), len(cop))
+	}
+	cs := tr.Suite()
+	var above []byte
+	for j := len(fdp) - 1; j >= 0; j-- {
+		ph := []byte{}
+		if j < len(fdp)-1 {
+			ph = above
+		}
+		sib, ok := tr.NodeHash(cop[j])
+		if !ok {
+			t.Fatalf("fix path: no hash of node %d", cop[j])
+		}
+		var b cryptobyte.Builder
+		codec.AddOpaque(&b, p.Nodes[j].EncryptionKey)
+		codec.AddOpaque(&b, ph)
+		codec.AddOpaque(&b, sib)
+		in, err := b.Bytes()
+		if err != nil {
+			t.Fatalf("fix path: %v", err)
+		}
+		above = cs.Hash(in)
+	}
+	p.LeafNode.ParentHash = above
+	ResignLeaf(t, owner, &p.LeafNode)
+}
+
+// RemainingKeys returns the encryption keys of the nodes of t that a path
+// of committer leaves in place: every non-blank node but the committer's
+// leaf and its direct path.
+func RemainingKeys(t tree.Tree, committer treemath.LeafIndex) [][]byte {
+	replaced := map[treemath.NodeIndex]bool{committer.Node(): true}
+	for _, x := range treemath.DirectPath(committer.Node(), t.LeafCount()) {
+		replaced[x] = true
+	}
+	keys, at := NodeKeys(t)
+	var out [][]byte
+	for i, k := range keys {
+		if !replaced[at[i]] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// CommonAncestorIndex returns the position in committer's filtered direct
+// path (in tr) of the lowest node above recv's leaf: the node whose path
+// secret recv decrypts.
+func CommonAncestorIndex(tr tree.Tree, committer, recv treemath.LeafIndex) int {
+	for j, x := range tr.FilteredDirectPath(committer) {
+		if treemath.IsAncestor(x, recv.Node()) {
+			return j
+		}
+	}
+	return -1
+}
+
+// FreshKey returns a new HPKE public key of cs derived from drawn bytes.
+func FreshKey(t *rapid.T, cs interface {
+	DeriveKeyPair([]byte) ([]byte, []byte, error)
+	HashLen() int
+}) []byte {
+	_, pub, err := cs.DeriveKeyPair(Bytes(t, "ikm", cs.HashLen()))
+	if err != nil {
+		t.Fatalf("derive key pair: %v", err)
+	}
+	return pub
 }
