@@ -6,6 +6,8 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
 )
@@ -144,3 +146,70 @@ func Other(t *rapid.T, label string, b []byte) []byte {
 
 // proposeUpdate is the event of an Update proposal with fresh keys.
 var proposeUpdate = transitions.Propose{At: At, Proposal: codec.Proposal{ProposalType: codec.ProposalUpdate, Update: &codec.Update{}}}
+
+// PublishGroupInfo has m publish a GroupInfo of the current epoch with the
+// external_pub extension and, if withTree, the ratchet_tree extension.
+func (w *World) PublishGroupInfo(m *Member, withTree bool) []byte {
+	w.t.Helper()
+	effs := w.must(m, transitions.PublishGroupInfo{At: At, RatchetTree: withTree})
+	gi, ok := Find[effects.PublishGroupInfo](effs)
+	if !ok {
+		w.t.Fatalf("no group info published")
+	}
+	return gi.GroupInfo
+}
+
+// ExternalJoinEvent returns the event with which joiner joins from the
+// GroupInfo gi by an external commit, injecting psks external PSKs.
+func (w *World) ExternalJoinEvent(joiner *Member, gi, ratchetTree []byte, psks int) transitions.ExternalJoin {
+	ev := transitions.ExternalJoin{At: At, GroupInfo: gi, RatchetTree: ratchetTree, SignatureKey: joiner.Sig, Credential: credential(joiner),
+		Capabilities: w.caps, Config: joiner.Config}
+	for range psks {
+		ev.PSKs = append(ev.PSKs, PSKID)
+	}
+	return ev
+}
+
+// ValidExternalCommit has a new client join by an external commit from a
+// GroupInfo published by a drawn member, with a drawn number of external
+// PSKs if the world has one, and returns the client (its join staged) and
+// the commit.
+func (w *World) ValidExternalCommit(t *rapid.T) (*Member, []byte) {
+	w.t.Helper()
+	gi := w.PublishGroupInfo(w.Pick(t, "publisher"), true)
+	joiner := w.NewClient(t)
+	psks := 0
+	if w.pskKey != nil {
+		psks = rapid.IntRange(0, 2).Draw(t, "psks")
+	}
+	return joiner, Sent(w.t, w.must(joiner, w.ExternalJoinEvent(joiner, gi, nil, psks)))
+}
+
+// ReframeExternal opens the external commit msg, lets mut change its
+// content, re-signs it with signer's key (the joiner's, or another for
+// ValSem246) over recv's group context, keeps the confirmation tag and
+// frames it as a PublicMessage again.
+func ReframeExternal(t TB, signer *Member, recv *Member, msg []byte, mut func(c *codec.FramedContent)) []byte {
+	t.Helper()
+	m, err := codec.DecodeMLSMessage(msg)
+	if err != nil || m.PublicMessage == nil {
+		t.Fatalf("not a public message: %v", err)
+	}
+	ac := m.PublicMessage.AuthenticatedContent()
+	c := ac.Content
+	if mut != nil {
+		mut(&c)
+	}
+	ctx := recv.State.GroupContext()
+	ac2, err := keysched.SignContent(signer.Signer(), codec.WireFormatPublicMessage, c, &ctx)
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	out, err := codec.MLSMessage{Version: codec.MLS10, WireFormat: codec.WireFormatPublicMessage,
+		PublicMessage: &codec.PublicMessage{Content: c, Auth: codec.FramedContentAuthData{Signature: ac2.Auth.Signature,
+			ConfirmationTag: ac.Auth.ConfirmationTag}}}.Encode()
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	return out
+}
