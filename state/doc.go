@@ -18,6 +18,20 @@
 // of an event log agree iff their digests agree. View returns a plain struct
 // for go-cmp diffs.
 //
+// # Snapshots
+//
+// Encode and Decode turn a whole GroupState into bytes and back (versioned,
+// strict, bounded); the decoded state has the same Digest and processes
+// every later event exactly like the original. Replay uses them for the
+// snapshot of a SnapshotAndTail log. The encoding holds the member's
+// secrets — private path keys, epoch secrets, the secret tree with its
+// ratchets and retained out-of-order keys, past epochs' secret trees,
+// resumption PSKs — so it is key material: a caller that stores it must
+// protect it like the keys themselves and erase each older snapshot once
+// a newer state is durable, or the forward secrecy of RFC 9420, Section
+// 9.2 is lost. EncodePublic and PublicDigest cover the public part only
+// (what an observer can check) and hold no secret.
+//
 //	                 JoinWelcome            AcceptJoin
 //	zero state ───────────────▶ joining ───────────────▶ active
 //	     │ CreateGroup                                      │ ▲
