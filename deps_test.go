@@ -27,6 +27,7 @@ const modulePath = "github.com/mlscore/mlscore"
 var layers = []string{
 	"treemath",
 	"valsem",
+	"valsem/internal/gendoc",
 	"internal/pds",
 	"codec",
 	"entropy",

@@ -1,0 +1,3 @@
+package valsem
+
+//go:generate go run ./internal/gendoc -o ../docs/validation.md
