@@ -64,8 +64,29 @@
 // member's state, RejectJoin drops it. Env.Policy.AcceptCredential sees
 // every member's credential during JoinWelcome.
 //
-// External joins, reinitialisation, branching and external senders (RFC
-// 9420, Sections 11.2, 11.3, 12.1.8 and 12.4.3.2) are not implemented in
-// this version: such messages fail with ErrUnsupported, and their events
-// will take the reserved event tags.
+// An external join (RFC 9420, Section 12.4.3.2) follows the same two
+// steps: a member publishes a GroupInfo with PublishGroupInfo; the joiner's
+// ExternalJoin builds the external commit (ExternalInit, path, optional
+// resync Remove and PSKs) and returns a joining state; AcceptJoin once the
+// delivery service accepted the commit, RejectJoin (back to the prior
+// state) otherwise. Members receive the commit like any other (ValSem240–
+// ValSem246), with Env.Policy.AcceptResync judging a resync.
+//
+// # Outside senders, PSKs, reinit and branching
+//
+// Non-members send proposals with ExternalPropose (an external_senders
+// entry, RFC 9420, Section 12.1.8.1) and ProposeAsNewMember (Section
+// 12.1.8); Env.Policy.AcceptExternalProposal decides whether members store
+// them, and Env.Policy.SelectProposals whether a commit covers them.
+// External PSKs come from Env.Keys; resumption PSKs of the group's own past
+// epochs from the state (Config.ResumptionPSKs of them, ValSem400), those of
+// another group from Env.Keys under ResumptionPSKID. A commit covering a
+// ReInit closes the group (state.Public.ReInit); ReInitGroup (with
+// ReInitGroupFor) and BranchGroup found the successor group or a subgroup
+// at epoch 1 with the reinit or branch PSK (Sections 11.2 and 11.3), and
+// the other members join it with JoinWelcome.
+//
+// With Env.Policy.Grease, key packages, leaf nodes and published
+// GroupInfos carry GREASE values (Section 13.5); unknown values are
+// ignored everywhere the RFC says so.
 package transitions

@@ -70,7 +70,8 @@ type ExternalJoin struct {
 // to a group it is not a member of, with sender type new_member_proposal
 // (RFC 9420, Section 12.1.8). KeyPackageRef names the key package bundle in
 // Env.Keys, whose signature key signs the proposal. GroupInfo identifies
-// the group and epoch. Effects: SendToGroup. The state is unchanged.
+// the group and epoch (its signature is not verified: that needs the
+// tree). Effects: SendToGroup. The state is unchanged.
 //
 // [RFC 9420, Section 12.1.8]: https://www.rfc-editor.org/rfc/rfc9420#section-12.1.8
 type ProposeAsNewMember struct {
@@ -136,7 +137,8 @@ type BranchGroup struct {
 }
 
 // NewGroup is the part of ReInitGroup and BranchGroup that describes the
-// creator's leaf, the members to add and the first commit.
+// creator's leaf, the members to add and the first commit of the new group
+// (RFC 9420, Sections 11.2 and 11.3).
 type NewGroup struct {
 	SignatureKey []byte // names the creator's signature private key in Env.Keys
 	Credential   codec.Credential
