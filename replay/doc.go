@@ -35,7 +35,13 @@
 // tests, simulation and consented debugging. A Public log zeroes the seeds:
 // its local intents cannot be re-run, so its replay checks the hash chain
 // and that every event decodes, and rebuilds no state. A SnapshotAndTail
-// log (Retain) keeps a snapshot of the state and the records after it, so
-// secrets older than the snapshot cannot be rebuilt from the log; replaying
-// one needs an encoding of the state (see ErrNoStateEncoding).
+// log (Retain, Compact) keeps a snapshot of the state (state.Encode with
+// the live key store secrets, EncodeSnapshotData) and the records after
+// it, so secrets older than the snapshot cannot be rebuilt from the log.
+// ReplayLog starts such a log from its snapshot: the snapshot frame must
+// pass its checksum and decode strictly, and the decoded state's digest
+// must be the State of the record it replaces, or the snapshot is never
+// used. The snapshot itself holds the member's current secrets (and
+// those of retained past epochs): store it like key material and replace
+// it, never keep old ones, or forward secrecy is lost.
 package replay

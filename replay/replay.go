@@ -3,7 +3,6 @@ package replay
 import (
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -84,6 +83,8 @@ type Step struct {
 	Err     error            // what Apply returned; its Outcome matched the record's
 	State   state.GroupState // the state after the record (zero in a Public replay)
 	Effects []effects.Effect
+
+	secrets secretSet // the live persisted secrets after the record, for Snapshot
 }
 
 // Result is a replayed log. Its states share structure, so keeping one per
@@ -104,6 +105,9 @@ type Result struct {
 	// Public reports a Public-mode replay: the chain and the events were
 	// verified, no state was rebuilt (see Replay).
 	Public bool
+
+	startSecrets secretSet // the live persisted secrets of Start
+	startPrev    [32]byte  // the Prev of the first record
 }
 
 // Final returns the state after the last record.
@@ -162,10 +166,12 @@ func ReplayLog(l *Log, env EnvFunc) (*Result, error) {
 	}
 	s, secrets, err := DecodeSnapshotData(l.Snapshot.Data)
 	if err != nil {
-		return nil, err
+		return nil, &CorruptError{Seq: l.Snapshot.Seq, Err: err}
 	}
+	// The snapshot stands for the record before Seq: its state must be
+	// the one that record's digest names, or it is never used.
 	if d := s.Digest(); d != l.Snapshot.State {
-		return nil, &Divergence{Seq: l.Snapshot.Seq, Field: "state", Event: "snapshot", Want: l.Snapshot.State[:], Got: d[:]}
+		return nil, &Divergence{Seq: l.Snapshot.Seq, Field: "state", Event: "snapshot", Want: l.Snapshot.State[:], Got: d[:], After: s.View()}
 	}
 	return replayFrom(l.Header, s, l.Snapshot.Seq, l.Snapshot.Prev, secrets, Records(l.Records), env)
 }
@@ -183,7 +189,7 @@ func Records(recs []Record) iter.Seq2[Record, error] {
 
 func replayFrom(h Header, start state.GroupState, first uint64, prev [32]byte, secrets secretSet,
 	recs iter.Seq2[Record, error], envf EnvFunc) (*Result, error) {
-	res := &Result{Header: h, Start: start, First: first, Public: h.Mode == Public}
+	res := &Result{Header: h, Start: start, First: first, Public: h.Mode == Public, startSecrets: secrets, startPrev: prev}
 	keys, err := secrets.store()
 	if err != nil {
 		return nil, err
@@ -234,7 +240,8 @@ func replayFrom(h Header, start state.GroupState, first uint64, prev [32]byte, s
 				return diverge("keys", []byte("persistable secrets"), []byte(kerr.Error()))
 			}
 			keys = nk
-			res.Steps = append(res.Steps, Step{Record: r, Event: ev, Err: aerr, State: next, Effects: effs})
+			secrets = secrets.with(effs)
+			res.Steps = append(res.Steps, Step{Record: r, Event: ev, Err: aerr, State: next, Effects: effs, secrets: secrets})
 			cur = next
 		}
 		prev = Hash(r)
@@ -396,19 +403,4 @@ func (s secretSet) store() (transitions.KeyStore, error) {
 		effs[i] = p
 	}
 	return transitions.KeyStore{}.With(effs)
-}
-
-// ErrNoStateEncoding reports that snapshots cannot be built or read yet:
-// package state has no encoding of a GroupState.
-var ErrNoStateEncoding = errors.New("mls: snapshots need a state encoding, which package state does not provide yet")
-
-// EncodeSnapshotData encodes a state and the live secrets of its key store
-// as the Data of a Snapshot.
-func EncodeSnapshotData(s state.GroupState, secrets []effects.PersistSecret) ([]byte, error) {
-	return nil, ErrNoStateEncoding
-}
-
-// DecodeSnapshotData decodes the Data of a Snapshot.
-func DecodeSnapshotData(data []byte) (state.GroupState, secretSet, error) {
-	return state.GroupState{}, nil, ErrNoStateEncoding
 }

@@ -7,6 +7,8 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/state"
 )
 
 // snapshotMagic starts the body of a snapshot frame, so that a snapshot can
@@ -23,8 +25,9 @@ type Snapshot struct {
 	Group []byte   // group id of the state; empty when it is in no group
 	State [32]byte // state digest of the snapshotted state: the State of record Seq-1
 	// Data is the encoded state and key store, as EncodeSnapshotData writes
-	// them. It holds the member's current secrets (not its past ones), so
-	// a snapshot is as sensitive as the member's current state.
+	// them. It holds the member's current secrets (and those of the past
+	// epochs the state retains), so a snapshot is as sensitive as the
+	// member's current state: store it like key material.
 	Data []byte
 }
 
@@ -62,4 +65,127 @@ func DecodeSnapshot(body []byte) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("%w: snapshot at seq 0 with a previous-record hash", ErrCorrupt)
 	}
 	return snap, nil
+}
+
+// snapshotDataVersion versions the Data of a snapshot.
+const snapshotDataVersion uint16 = 1
+
+// maxSnapshotSecrets bounds the key store secrets a snapshot may carry.
+const maxSnapshotSecrets = 1 << 16
+
+// EncodeSnapshotData encodes a state (state.Encode) and the live secrets
+// of its key store (the PersistSecret effects not yet deleted, in the
+// order they were persisted) as the Data of a Snapshot. The result holds
+// secrets: see Snapshot.
+func EncodeSnapshotData(s state.GroupState, secrets []effects.PersistSecret) ([]byte, error) {
+	enc, err := state.Encode(s)
+	if err != nil {
+		return nil, err
+	}
+	var b cryptobyte.Builder
+	b.AddUint16(snapshotDataVersion)
+	codec.AddOpaque(&b, enc)
+	codec.AddVector(&b, func(b *cryptobyte.Builder) {
+		for _, p := range secrets {
+			b.AddUint8(uint8(p.Ref.Kind))
+			codec.AddOpaque(b, p.Ref.ID)
+			codec.AddOpaque(b, p.Secret)
+		}
+	})
+	return b.Bytes()
+}
+
+// DecodeSnapshotData decodes the Data of a Snapshot, strictly: the state
+// (state.Decode) and the key store secrets, which must form a valid key
+// store. Errors wrap ErrCorrupt.
+func DecodeSnapshotData(data []byte) (state.GroupState, []effects.PersistSecret, error) {
+	d := codec.NewDecoder(data)
+	if v := d.Uint16(); d.OK() && v != snapshotDataVersion {
+		d.Failf(codec.ErrInvalidValue, "snapshot data version %d, this reader knows %d", v, snapshotDataVersion)
+	}
+	enc := d.Opaque()
+	var secrets secretSet
+	d.VectorEach(func(d *codec.Decoder) {
+		p := effects.PersistSecret{Ref: effects.SecretRef{Kind: effects.SecretKind(d.Uint8()), ID: d.Opaque()}, Secret: d.Opaque()}
+		if d.OK() && len(secrets) >= maxSnapshotSecrets {
+			d.Failf(codec.ErrInvalidValue, "more than %d secrets", maxSnapshotSecrets)
+		}
+		secrets = append(secrets, p)
+	})
+	if err := d.Finish("SnapshotData"); err != nil {
+		return state.GroupState{}, nil, fmt.Errorf("%w: snapshot data: %w", ErrCorrupt, err)
+	}
+	s, err := state.Decode(enc)
+	if err != nil {
+		return state.GroupState{}, nil, fmt.Errorf("%w: snapshot state: %w", ErrCorrupt, err)
+	}
+	if _, err := secrets.store(); err != nil {
+		return state.GroupState{}, nil, fmt.Errorf("%w: snapshot key store: %w", ErrCorrupt, err)
+	}
+	return s, secrets, nil
+}
+
+// newSnapshot builds the snapshot of state s with the live secrets, as the
+// starting point of the records from seq on, whose first Prev is prev.
+func newSnapshot(seq uint64, prev [32]byte, s state.GroupState, secrets secretSet) (Snapshot, error) {
+	data, err := EncodeSnapshotData(s, secrets)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	group := s.GroupID()
+	if j, ok := s.StagedJoin(); ok {
+		group = j.Next.GroupID()
+	}
+	return Snapshot{Seq: seq, Prev: prev, Group: group, State: s.Digest(), Data: data}, nil
+}
+
+// SnapshotBefore returns the snapshot of the state before record seq —
+// Start for seq = First, else the state after record seq-1 — from which
+// the records from seq on replay (see Retain). seq may be one past the
+// last replayed record. It holds the member's secrets at that point.
+func (r *Result) SnapshotBefore(seq uint64) (Snapshot, error) {
+	if seq == r.First {
+		return newSnapshot(r.First, r.startPrev, r.Start, r.startSecrets)
+	}
+	if r.Public {
+		return Snapshot{}, fmt.Errorf("mls: a public replay has no states to snapshot")
+	}
+	if seq < r.First || seq-r.First > uint64(len(r.Steps)) {
+		return Snapshot{}, fmt.Errorf("mls: no replayed state before record %d", seq)
+	}
+	st := r.Steps[seq-r.First-1]
+	return newSnapshot(seq, Hash(st.Record), st.State, st.secrets)
+}
+
+// Snapshot returns the snapshot of the recorder's current state and key
+// store: the starting point for the records it writes next. It holds the
+// member's current secrets.
+func (r *Recorder) Snapshot() (Snapshot, error) {
+	var prev [32]byte
+	if r.w.Next() > 0 {
+		prev = Hash(r.last)
+	}
+	return newSnapshot(r.w.Next(), prev, r.state, r.secrets)
+}
+
+// Compact replays l (with env, see ReplayLog) and returns the encoding of
+// the SnapshotAndTail log keeping its last k records after a snapshot of
+// the state before them (Retain). The replay must succeed: a log that
+// diverges is not compacted.
+func Compact(l *Log, k int, env EnvFunc) ([]byte, error) {
+	if k < 0 {
+		return nil, fmt.Errorf("mls: retain %d records", k)
+	}
+	if len(l.Records) <= k {
+		return Retain(l, k, Snapshot{})
+	}
+	res, err := ReplayLog(l, env)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := res.SnapshotBefore(res.First + uint64(len(res.Steps)-k))
+	if err != nil {
+		return nil, err
+	}
+	return Retain(l, k, snap)
 }
