@@ -54,6 +54,8 @@ type Options struct {
 	TreeOmit bool
 	// ExternalPSK gives every client an external PSK with id PSKID.
 	ExternalPSK bool
+	// OnApply is installed as the World's OnApply before the first event.
+	OnApply func(m *Member, before state.GroupState, ev transitions.Event, seed [32]byte, next state.GroupState, effs []effects.Effect, err error)
 }
 
 // PSKID is the psk_id of the external PSK that Options.ExternalPSK hands
@@ -85,11 +87,16 @@ type World struct {
 	Trees [][]byte
 	// Applied counts the events applied.
 	Applied int
-	// Commits counts the commits merged by every member.
-	Commits int
+	// Commits counts the commits confirmed, and Merges the commits merged
+	// by receiving members.
+	Commits, Merges int
 	// OnCommit, if set, runs after every commit has been delivered,
 	// confirmed and joined.
 	OnCommit func(w *World)
+	// OnApply, if set, observes every Apply of the world: the member, its
+	// state before, the event, the entropy seed of the environment, and
+	// the outcome.
+	OnApply func(m *Member, before state.GroupState, ev transitions.Event, seed [32]byte, next state.GroupState, effs []effects.Effect, err error)
 }
 
 // TB is what the World needs of a test; *rapid.T and *testing.T provide it.
@@ -143,7 +150,7 @@ func Gen(t *rapid.T, o Options) *World {
 	if err != nil {
 		t.Fatalf("suite %d: %v", id, err)
 	}
-	w := &World{t: t, Suite: id, CS: cs, opts: o, seed: rapid.Uint64().Draw(t, "seed")}
+	w := &World{t: t, Suite: id, CS: cs, opts: o, seed: rapid.Uint64().Draw(t, "seed"), OnApply: o.OnApply}
 	w.caps = codec.Capabilities{}
 	if o.RequiredCapabilities {
 		w.caps.Extensions = []codec.ExtensionType{ExtCustom}
@@ -219,6 +226,11 @@ func (w *World) draw(label string, n int) []byte {
 // Env returns a fresh environment for m: a new entropy seed derived from
 // the world's seed and m's key store.
 func (w *World) Env(m *Member) transitions.Env {
+	env, _ := w.envSeed(m)
+	return env
+}
+
+func (w *World) envSeed(m *Member) (transitions.Env, [32]byte) {
 	w.seq++
 	h := sha256.New()
 	binary.Write(h, binary.BigEndian, w.seed)
@@ -226,7 +238,7 @@ func (w *World) Env(m *Member) transitions.Env {
 	binary.Write(h, binary.BigEndian, w.seq)
 	var seed [32]byte
 	copy(seed[:], h.Sum(nil))
-	return transitions.Env{Entropy: entropy.FromSeed(seed), Keys: m.Keys}
+	return transitions.Env{Entropy: entropy.FromSeed(seed), Keys: m.Keys}, seed
 }
 
 // Apply runs ev on m's state, checks the core contract, and on success
@@ -234,8 +246,13 @@ func (w *World) Env(m *Member) transitions.Env {
 // and the error.
 func (w *World) Apply(m *Member, ev transitions.Event) ([]effects.Effect, error) {
 	w.t.Helper()
-	next, effs, err := CheckedApply(w.t, m.State, ev, w.Env(m))
+	env, seed := w.envSeed(m)
+	before := m.State
+	next, effs, err := CheckedApply(w.t, m.State, ev, env)
 	w.Applied++
+	if w.OnApply != nil {
+		w.OnApply(m, before, ev, seed, next, effs, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -458,7 +475,7 @@ func (w *World) Commit(t *rapid.T, c *Member, ev transitions.Commit, joiners ...
 		if st.SelfRemoved {
 			m.Removed = true
 		}
-		w.Commits++
+		w.Merges++
 	}
 	w.must(c, transitions.ConfirmCommit{At: At})
 	w.Commits++
