@@ -47,6 +47,7 @@ type Source interface {
 type seeded struct {
 	seed   [32]byte
 	counts map[Label]uint32
+	prk    []byte // HKDF-Extract(salt = "", ikm = seed), computed once by FromSeed
 }
 
 // FromSeed returns the Source for seed. The i-th draw for label (counting
@@ -54,7 +55,11 @@ type seeded struct {
 // uint32(i) || uint32(n), n), so draws of different lengths never share a
 // prefix.
 func FromSeed(seed [32]byte) Source {
-	return &seeded{seed: seed, counts: map[Label]uint32{}}
+	prk, err := hkdf.Extract(sha256.New, seed[:], nil)
+	if err != nil {
+		panic("entropy: " + err.Error())
+	}
+	return &seeded{seed: seed, counts: map[Label]uint32{}, prk: prk}
 }
 
 // Draw implements Source.
@@ -68,10 +73,7 @@ func (s *seeded) Draw(label Label, n int) []byte {
 	info = append(info, label...)
 	info = binary.BigEndian.AppendUint32(info, i)
 	info = binary.BigEndian.AppendUint32(info, uint32(n))
-	prk, err := hkdf.Extract(sha256.New, s.seed[:], nil)
-	if err != nil {
-		panic("entropy: " + err.Error())
-	}
+	prk := s.prk
 	// HKDF-Expand yields at most 255*32 bytes per call; longer draws are
 	// assembled from numbered blocks.
 	out := make([]byte, 0, n)

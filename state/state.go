@@ -213,6 +213,33 @@ func New(pub Public, priv Private) (GroupState, error) {
 	return GroupState{pub: &public{p: pub, ctxBytes: ctx}, priv: &private{p: priv}}, nil
 }
 
+// WithPrivate returns s with its private part replaced by priv, sharing
+// the public part and its encoded GroupContext with s: the cheap path for
+// transitions that change only secrets (protecting or decrypting a
+// message). It checks what New checks of the private part. s must be in a
+// group.
+func (s GroupState) WithPrivate(priv Private) (GroupState, error) {
+	if s.pub == nil {
+		return GroupState{}, fmt.Errorf("%w: not in a group", ErrInvariant)
+	}
+	pub := &s.pub.p
+	if pub.Active {
+		if _, ok := pub.Tree.Leaf(priv.Self); !ok {
+			return GroupState{}, fmt.Errorf("%w: own leaf %d is blank", ErrInvariant, priv.Self)
+		}
+	}
+	if len(priv.Past) > int(pub.Config.MaxPastEpochs) {
+		return GroupState{}, fmt.Errorf("%w: %d past epochs kept, at most %d", ErrInvariant, len(priv.Past), pub.Config.MaxPastEpochs)
+	}
+	if len(priv.Resumption) > int(pub.Config.ResumptionPSKs) {
+		return GroupState{}, fmt.Errorf("%w: %d resumption psks kept, at most %d", ErrInvariant, len(priv.Resumption), pub.Config.ResumptionPSKs)
+	}
+	priv.Past = slices.Clip(priv.Past)
+	priv.Resumption = slices.Clip(priv.Resumption)
+	priv.OwnUpdates = slices.Clip(priv.OwnUpdates)
+	return GroupState{pub: s.pub, priv: &private{p: priv}}, nil
+}
+
 // Joining returns the state of a client holding a staged join: it is in no
 // group yet (InGroup is false); AcceptJoin turns j.Next into the state.
 func Joining(j StagedJoin) GroupState {

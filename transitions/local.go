@@ -237,7 +237,7 @@ func protect(s state.GroupState, e Protect, env Env) (state.GroupState, []effect
 	}
 	priv := g.priv
 	priv.Secrets = sl.secrets
-	next, err := state.New(g.pub, priv)
+	next, err := s.WithPrivate(priv)
 	if err != nil {
 		return s, nil, err
 	}

@@ -76,7 +76,9 @@ func (g *group) withSecrets(a authenticatedMessage) state.Private {
 }
 
 func (g *group) receiveApplication(a authenticatedMessage) (state.GroupState, []effects.Effect, error) {
-	next, err := state.New(g.pub, g.withSecrets(a))
+	// Only secrets change: share the public part (no GroupContext
+	// re-encoding).
+	next, err := g.s.WithPrivate(g.withSecrets(a))
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
