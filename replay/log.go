@@ -18,9 +18,15 @@ import (
 // Changing the encoding of a header or record means bumping it.
 //
 // Version 2 added the snapshot frame that follows the header of a
-// SnapshotAndTail log; Full and Public logs are encoded as in version 1,
-// which this package still reads.
-const FormatVersion uint16 = 2
+// SnapshotAndTail log. Version 3 lets a record carry the public digest of
+// the state after it and a public checkpoint (Record.Public,
+// Record.Checkpoint), which Public logs use; a record without them is
+// encoded as in version 1. This package reads versions 1 to 3.
+const FormatVersion uint16 = 3
+
+// publicFormatVersion is the first version whose records may carry a
+// public digest and checkpoint.
+const publicFormatVersion uint16 = 3
 
 // minFormatVersion is the oldest version this package reads.
 const minFormatVersion uint16 = 1
@@ -99,6 +105,15 @@ type Record struct {
 	Outcome Outcome
 	State   [32]byte // digest of the state after the event
 	Effects [32]byte // digest of the effects the event produced
+	// Public is the public digest of the state after the event
+	// (state.GroupState.PublicDigest), recorded in Public logs (format 3
+	// on); zero when not recorded.
+	Public [32]byte
+	// Checkpoint is the public part of the state after the event
+	// (state.EncodePublic), present in a Public log where an Observer
+	// cannot derive that state from the one before and the event; it
+	// holds no secret.
+	Checkpoint []byte
 }
 
 // Log-reading errors.
@@ -170,6 +185,12 @@ func EncodeRecord(r Record) []byte {
 	b.AddUint16(r.Outcome.Code)
 	b.AddBytes(r.State[:])
 	b.AddBytes(r.Effects[:])
+	if r.hasPublic() {
+		// Format 3 trailer, absent otherwise so that other records keep
+		// the encoding (and hash) of format 1.
+		b.AddBytes(r.Public[:])
+		codec.AddOpaque(&b, r.Checkpoint)
+	}
 	out, err := b.Bytes()
 	if err != nil {
 		panic("replay: " + err.Error())
@@ -190,7 +211,15 @@ func DecodeRecord(body []byte) (Record, error) {
 		return Record{}, fmt.Errorf("%w: record does not decode", ErrCorrupt)
 	}
 	if !s.Empty() {
-		return Record{}, fmt.Errorf("%w: trailing bytes in record", ErrCorrupt)
+		var pd, cp []byte
+		if !s.ReadBytes(&pd, 32) || !codec.ReadOpaque(&s, &cp) || !s.Empty() {
+			return Record{}, fmt.Errorf("%w: trailing bytes in record", ErrCorrupt)
+		}
+		copy(r.Public[:], pd)
+		r.Checkpoint = bytes.Clone(cp)
+		if !r.hasPublic() {
+			return Record{}, fmt.Errorf("%w: empty public trailer in record", ErrCorrupt)
+		}
 	}
 	if class > uint8(OtherError) {
 		return Record{}, fmt.Errorf("%w: unknown outcome class %d", ErrCorrupt, class)
@@ -204,6 +233,9 @@ func DecodeRecord(body []byte) (Record, error) {
 	r.Event = bytes.Clone(event)
 	return r, nil
 }
+
+// hasPublic reports whether r carries the format 3 trailer.
+func (r Record) hasPublic() bool { return r.Public != [32]byte{} || len(r.Checkpoint) > 0 }
 
 // Hash returns SHA-256 of r's encoding: the Prev of the record after it.
 func Hash(r Record) [32]byte { return sha256.Sum256(EncodeRecord(r)) }
@@ -387,6 +419,9 @@ func ReadLog(data []byte) (*Log, error) {
 			return l, &CorruptError{Seq: seq, Offset: int64(off), Err: fmt.Errorf("%w: length field damaged", ErrCorrupt)}
 		}
 		r, err := DecodeRecord(body)
+		if err == nil && r.hasPublic() && h.Format < publicFormatVersion {
+			err = fmt.Errorf("%w: public digest in a record of format %d", ErrCorrupt, h.Format)
+		}
 		if err != nil {
 			l.Recovery = Recovery{ValidBytes: int64(off)}
 			return l, &CorruptError{Seq: seq, Offset: int64(off), Err: err}

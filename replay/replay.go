@@ -83,6 +83,13 @@ type Step struct {
 	Err     error            // what Apply returned; its Outcome matched the record's
 	State   state.GroupState // the state after the record (zero in a Public replay)
 	Effects []effects.Effect
+	// Observed is the public state an observer holds after the record, in
+	// a Public replay of a log that records public digests (zero
+	// otherwise); Followed reports that the observer derived it from the
+	// record's public content, Checkpoint that the record's checkpoint
+	// supplied it.
+	Observed             state.Public
+	Followed, Checkpoint bool
 
 	secrets secretSet // the live persisted secrets after the record, for Snapshot
 }
@@ -102,9 +109,15 @@ type Result struct {
 	// Keys is the key store after the last record, rebuilt from the
 	// replayed PersistSecret and DeleteSecret effects.
 	Keys transitions.KeyStore
-	// Public reports a Public-mode replay: the chain and the events were
-	// verified, no state was rebuilt (see Replay).
+	// Public reports a Public-mode replay: no member state was rebuilt
+	// (see Replay).
 	Public bool
+	// Observed reports a Public replay that followed the public state
+	// (the log records public digests, format 3 on); Followed and
+	// Checkpoints count the records whose public state the observer
+	// derived itself and those that a checkpoint supplied.
+	Observed              bool
+	Followed, Checkpoints int
 
 	startSecrets secretSet // the live persisted secrets of Start
 	startPrev    [32]byte  // the Prev of the first record
@@ -149,10 +162,18 @@ type EnvFunc func(Record) transitions.Env
 // It stops at the first mismatch and returns the replay so far with a
 // *Divergence (or, for a broken chain or an iterator error, that error).
 //
-// A Public log has no seeds, so its local intents cannot be re-run: for
-// Public logs Replay checks the chain and that every event decodes, and
-// returns a Result with Public set and no states. The records' outcomes and
-// digests are then only as trustworthy as the log's writer.
+// A Public log has no seeds, so its local intents cannot be re-run and no
+// member state is rebuilt. Replay checks the chain and that every event
+// decodes; when the records carry public digests (format 3 on) it also
+// follows the member's public state with an Observer: a record with a
+// checkpoint must hold a public state whose digest is the record's Public
+// (it is taken on the writer's word), and every other record must have
+// the Public digest the observer derives from the state before and the
+// record's event and outcome — for received PublicMessage proposals and
+// commits, from their signed content. A mismatch is a *Divergence with
+// Field "public" (or "checkpoint" for one that does not decode). The
+// records' outcomes and state digests stay only as trustworthy as the
+// log's writer; see the package doc for what a Public log proves.
 func Replay(h Header, recs iter.Seq2[Record, error], env EnvFunc) (*Result, error) {
 	return replayFrom(h, state.GroupState{}, 0, [32]byte{}, secretSet{}, recs, env)
 }
@@ -196,6 +217,7 @@ func replayFrom(h Header, start state.GroupState, first uint64, prev [32]byte, s
 	}
 	cur := start
 	seq := first
+	obs := NewObserver(start.Public(), start.OwnLeaf())
 	for r, err := range recs {
 		if err != nil {
 			res.Keys = keys
@@ -212,7 +234,22 @@ func replayFrom(h Header, start state.GroupState, first uint64, prev [32]byte, s
 				Before: cur.View(), Event: "undecodable event", Err: err}
 		}
 		if res.Public {
-			res.Steps = append(res.Steps, Step{Record: r, Event: ev})
+			step := Step{Record: r, Event: ev}
+			if r.hasPublic() {
+				res.Observed = true
+				var d *Divergence
+				if obs, d = observe(obs, r, ev, &step); d != nil {
+					res.Keys = keys
+					return res, d
+				}
+				if step.Followed {
+					res.Followed++
+				}
+				if step.Checkpoint {
+					res.Checkpoints++
+				}
+			}
+			res.Steps = append(res.Steps, step)
 		} else {
 			var env transitions.Env
 			if envf != nil {
@@ -235,6 +272,9 @@ func replayFrom(h Header, start state.GroupState, first uint64, prev [32]byte, s
 			if got := effects.Digest(effs); got != r.Effects {
 				return diverge("effects", r.Effects[:], got[:])
 			}
+			if got := next.PublicDigest(); r.Public != ([32]byte{}) && got != r.Public {
+				return diverge("public", r.Public[:], got[:])
+			}
 			nk, kerr := keys.With(effs)
 			if kerr != nil {
 				return diverge("keys", []byte("persistable secrets"), []byte(kerr.Error()))
@@ -251,6 +291,37 @@ func replayFrom(h Header, start state.GroupState, first uint64, prev [32]byte, s
 	return res, nil
 }
 
+// observe advances the observer over record r of a Public log, filling
+// step; it returns a *Divergence when the record's public digest or
+// checkpoint is inconsistent.
+func observe(obs Observer, r Record, ev transitions.Event, step *Step) (Observer, *Divergence) {
+	diverge := func(field string, want, got []byte, err error) *Divergence {
+		return &Divergence{Seq: r.Seq, Field: field, Want: want, Got: got, Event: Describe(ev), Err: err}
+	}
+	if len(r.Checkpoint) > 0 {
+		pub, self, err := state.DecodePublic(r.Checkpoint)
+		if err != nil {
+			return obs, diverge("checkpoint", []byte("a public state"), []byte(err.Error()), err)
+		}
+		if got := pub.Digest(); got != r.Public {
+			return obs, diverge("public", r.Public[:], got[:], nil)
+		}
+		obs = NewObserver(pub, self)
+		step.Checkpoint = true
+	} else {
+		next, followed, err := obs.Step(ev, r.Outcome)
+		if err != nil {
+			return obs, diverge("public", r.Public[:], []byte(err.Error()), err)
+		}
+		if got := next.Digest(); got != r.Public {
+			return obs, diverge("public", r.Public[:], got[:], nil)
+		}
+		obs, step.Followed = next, followed
+	}
+	step.Observed = obs.Public()
+	return obs, nil
+}
+
 // Recorder drives one member's state machine and logs every event it
 // applies, rejected ones included: the live side of Replay, used by the
 // simulator and by tests. It keeps the state and the key store exactly as
@@ -262,6 +333,7 @@ type Recorder struct {
 	keys    transitions.KeyStore
 	secrets secretSet
 	last    Record
+	obs     Observer // Public mode: what a replay's observer holds
 }
 
 // NewRecorder returns a Recorder starting from the zero state that writes to
@@ -295,12 +367,31 @@ func (r *Recorder) Apply(ev transitions.Event, seed [32]byte) ([]effects.Effect,
 	if kerr != nil {
 		return nil, &RecordError{Err: kerr}
 	}
+	obs := r.obs
+	if r.w.mode == Public {
+		// Record the public digest, and a checkpoint wherever an observer
+		// replaying the log could not derive the public state itself.
+		rec.Public = next.PublicDigest()
+		o, _, oerr := obs.Step(ev, rec.Outcome)
+		if oerr != nil || o.Digest() != rec.Public {
+			cp, err := state.EncodePublic(next)
+			if err != nil {
+				return nil, &RecordError{Err: err}
+			}
+			pub, self, err := state.DecodePublic(cp)
+			if err != nil {
+				return nil, &RecordError{Err: err}
+			}
+			rec.Checkpoint, o = cp, NewObserver(pub, self)
+		}
+		obs = o
+	}
 	rec, err = r.w.Append(rec)
 	if err != nil {
 		return nil, &RecordError{Err: err}
 	}
 	r.secrets = r.secrets.with(effs)
-	r.state, r.keys, r.last = next, keys, rec
+	r.state, r.keys, r.last, r.obs = next, keys, rec, obs
 	return effs, aerr
 }
 

@@ -71,6 +71,10 @@ type Config struct {
 	// zero means 1700000000. Every operation advances the clock by one
 	// second.
 	Start uint64
+	// PublicHandshake makes every member send its proposals and commits
+	// as PublicMessages (by default each member draws its framing), so
+	// that an observer can follow every commit (see replay.Observer).
+	PublicHandshake bool
 }
 
 // Policy and limits of every member: the defaults, named in log headers.
@@ -350,7 +354,7 @@ func (s *Sim) newKeyPackage(op Op, m *Member) error {
 func (s *Sim) memberConfig() state.Config {
 	c := state.DefaultConfig()
 	c.WireFormat = state.MixedCiphertext
-	if s.rng.IntN(2) == 0 {
+	if s.rng.IntN(2) == 0 || s.cfg.PublicHandshake {
 		c.WireFormat = state.MixedPlaintext
 	}
 	if s.rng.IntN(2) == 0 {
