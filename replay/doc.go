@@ -33,8 +33,8 @@
 // A Full log holds every seed, and the seeds regenerate every key of every
 // epoch, so a Full log is as sensitive as all of those keys together: for
 // tests, simulation and consented debugging. A Public log zeroes the seeds:
-// its local intents cannot be re-run, so its replay checks the hash chain
-// and that every event decodes, and rebuilds no state. A SnapshotAndTail
+// its local intents cannot be re-run and no member state (and no secret)
+// is rebuilt; see "Public logs" below. A SnapshotAndTail
 // log (Retain, Compact) keeps a snapshot of the state (state.Encode with
 // the live key store secrets, EncodeSnapshotData) and the records after
 // it, so secrets older than the snapshot cannot be rebuilt from the log.
@@ -44,4 +44,38 @@
 // used. The snapshot itself holds the member's current secrets (and
 // those of retained past epochs): store it like key material and replace
 // it, never keep old ones, or forward secrecy is lost.
+//
+// # Public logs
+//
+// A Public log (format 3 on) records with each event the public digest of
+// the member's state after it (state.GroupState.PublicDigest) and, where
+// an Observer holding the previous public state could not derive the new
+// one from the event, a checkpoint: the public state itself
+// (state.EncodePublic), which holds no secret. The Recorder decides where
+// checkpoints go by running the same Observer, so a log holds them
+// exactly where observation fails.
+//
+// Replaying a Public log proves:
+//
+//   - the hash chain is intact and every event decodes;
+//   - every received PublicMessage proposal and commit from a member is
+//     signed by the sender's leaf in the observed tree, its proposal
+//     references resolve, and its UpdatePath merges with valid parent
+//     hashes;
+//   - after every record without a checkpoint, the recorded public digest
+//     is the one the Observer derives: for a merged PublicMessage commit,
+//     the new epoch's tree, tree hash, roster, census, GroupContext
+//     extensions, confirmed and interim transcript hashes and confirmation
+//     tag; for every other record, an unchanged public state.
+//
+// It does not prove: membership tags or confirmation tags (their keys are
+// secret); anything about PrivateMessage handshakes, the member's own
+// proposals and commits (their messages are effects, not logged inputs),
+// Welcome joins (the GroupInfo is encrypted), external commits, PSK and
+// ReInit commits — there the checkpoint is taken on the writer's word,
+// checked only against the recorded digest; nor the recorded outcomes,
+// full-state and effects digests. Result.Followed and Result.Checkpoints
+// say how much of a log was derived and how much taken on trust. Public
+// logs of format 1 and 2 carry no public digests: their replay checks the
+// chain and the events only.
 package replay
