@@ -15,6 +15,7 @@ import (
 // valsem.Catalog has no property TestValSemNNN, if the catalog names
 // another property, or if a TestValSemNNN names no rule.
 func TestCatalogCoverage(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("*_test.go")
 	if err != nil {
 		t.Fatal(err)

@@ -55,25 +55,28 @@ func historyOptions() Options {
 	return Options{MaxOps: 6}
 }
 
-// histories counts the random histories the invariant properties ran
-// (shrinking included), commits the commits in them and merges the commits
-// merged by receivers, for the long run's report.
-var histories, commits, merges atomic.Int64
+// counter counts the random histories an invariant property ran
+// (shrinking included), the commits in them and the commits merged by
+// receivers, for the long run's report.
+type counter struct{ histories, commits, merges atomic.Int64 }
 
-func report(t *testing.T) {
+// report returns a counter that t logs when it ends.
+func report(t *testing.T) *counter {
+	c := new(counter)
 	t.Cleanup(func() {
-		t.Logf("%d random histories, %d commits, %d merges by receivers", histories.Swap(0), commits.Swap(0), merges.Swap(0))
+		t.Logf("%d random histories, %d commits, %d merges by receivers", c.histories.Load(), c.commits.Load(), c.merges.Load())
 	})
+	return c
 }
 
-// history draws a world and runs it through extra random operations.
-func history(t *rapid.T, w *World) {
+// history runs w through extra random operations and counts it in c.
+func history(t *rapid.T, w *World, c *counter) {
 	for range rapid.IntRange(0, 3).Draw(t, "extraOps") {
 		w.RandomOp(t)
 	}
-	histories.Add(1)
-	commits.Add(int64(w.Commits))
-	merges.Add(int64(w.Merges))
+	c.histories.Add(1)
+	c.commits.Add(int64(w.Commits))
+	c.merges.Add(int64(w.Merges))
 }
 
 // TestPropSenderReceiverAgree: after every commit of a random history
@@ -82,7 +85,8 @@ func history(t *rapid.T, w *World) {
 // committer's epoch, group context (tree hash, confirmed transcript hash,
 // extensions) and epoch authenticator, and removed members are inactive.
 func TestPropSenderReceiverAgree(t *testing.T) {
-	report(t)
+	t.Parallel()
+	n := report(t)
 	rapid.Check(t, func(t *rapid.T) {
 		o := historyOptions()
 		checks := 0
@@ -93,7 +97,7 @@ func TestPropSenderReceiverAgree(t *testing.T) {
 			}
 			checks++
 		}
-		history(t, w)
+		history(t, w, n)
 		if err := w.Check(); err != nil {
 			t.Fatal(err)
 		}
@@ -105,10 +109,11 @@ func TestPropSenderReceiverAgree(t *testing.T) {
 // in between, exactly the members that retain past epochs still do, and the
 // others reject them with ValSem003.
 func TestPropApplicationDelivered(t *testing.T) {
-	report(t)
+	t.Parallel()
+	n := report(t)
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, historyOptions())
-		history(t, w)
+		history(t, w, n)
 		type sent struct {
 			from *Member
 			leaf treemath.LeafIndex
@@ -155,7 +160,8 @@ func TestPropApplicationDelivered(t *testing.T) {
 // later epoch, and none of the keys it still holds (its last epoch and the
 // past epochs it kept) opens a later PrivateMessage.
 func TestPropRemovedReadsNothing(t *testing.T) {
-	report(t)
+	t.Parallel()
+	n := report(t)
 	rapid.Check(t, func(t *rapid.T) {
 		o := historyOptions()
 		o.MinMembers = 3
@@ -168,7 +174,7 @@ func TestPropRemovedReadsNothing(t *testing.T) {
 		}
 		gone := v.State.Epoch()
 		start := len(w.Sent)
-		history(t, w)
+		history(t, w, n)
 		for _, m := range w.Active() {
 			w.Protect(m, []byte("after "+v.Name))
 		}
@@ -220,10 +226,11 @@ func TestPropRemovedReadsNothing(t *testing.T) {
 // history, and every generated struct, decodes and re-encodes to the same
 // bytes, and the decoded value equals the original.
 func TestPropCodecCanonical(t *testing.T) {
-	report(t)
+	t.Parallel()
+	n := report(t)
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{MaxOps: 6, TreeOmit: rapid.Bool().Draw(t, "treeOmit")})
-		history(t, w)
+		history(t, w, n)
 		w.PublishGroupInfo(w.Pick(t, "publisher"), rapid.Bool().Draw(t, "withTree"))
 		for _, m := range w.Active() {
 			rt, err := m.State.Tree().Encode()
@@ -281,10 +288,11 @@ func roundTrip[T any](t *rapid.T, v T, dec func([]byte) (T, error), enc func(T) 
 // the receiving transition panic, modify its input state or return effects
 // with an error; a changed group message is always rejected.
 func TestPropNoPanicOnMutation(t *testing.T) {
-	report(t)
+	t.Parallel()
+	n := report(t)
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{MaxOps: 3})
-		history(t, w)
+		history(t, w, n)
 		from, recv := w.Pair(t)
 		var ev func(b []byte) transitions.Event
 		var msg []byte
@@ -323,7 +331,8 @@ func TestPropNoPanicOnMutation(t *testing.T) {
 // shared structure), and applying the same event with the same entropy
 // seed to an old state again gives the same state and effects.
 func TestPropOldStateUntouched(t *testing.T) {
-	report(t)
+	t.Parallel()
+	n := report(t)
 	rapid.Check(t, func(t *rapid.T) {
 		type seen struct {
 			s      state.GroupState
@@ -347,7 +356,7 @@ func TestPropOldStateUntouched(t *testing.T) {
 			}
 		}
 		w := Gen(t, o)
-		history(t, w)
+		history(t, w, n)
 		for i, s := range states {
 			if s.s.Digest() != s.digest {
 				t.Fatalf("state %d of the history changed later", i)
@@ -374,7 +383,8 @@ func TestPropOldStateUntouched(t *testing.T) {
 // confirmation EpochAdvanced (or RemovedFromGroup), a protected message
 // SendToGroup and a received one DeliverApplication.
 func TestPropEffectsOrdered(t *testing.T) {
-	report(t)
+	t.Parallel()
+	n := report(t)
 	rapid.Check(t, func(t *rapid.T) {
 		o := historyOptions()
 		var bad error
@@ -415,7 +425,7 @@ func TestPropEffectsOrdered(t *testing.T) {
 			}
 		}
 		w := Gen(t, o)
-		history(t, w)
+		history(t, w, n)
 		for _, m := range w.Active() {
 			w.Protect(m, []byte("x"))
 		}

@@ -31,6 +31,7 @@ func rewritePath(t *rapid.T, from, recv *Member, msg []byte, mut func(p *codec.U
 
 // ValSem200: a commit must not cover an inline Remove of its sender.
 func TestValSem200(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -46,6 +47,7 @@ func TestValSem200(t *testing.T) {
 
 // ValSem201: a path must be present if a covered proposal requires one.
 func TestValSem201(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -72,6 +74,7 @@ func TestValSem201(t *testing.T) {
 
 // ValSem202: a path must have the right length.
 func TestValSem202(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -104,6 +107,7 @@ func TestValSem202(t *testing.T) {
 
 // ValSem203: path secrets must decrypt.
 func TestValSem203(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -130,6 +134,7 @@ func TestValSem203(t *testing.T) {
 
 // ValSem204: path public keys must match those derived from the path secrets.
 func TestValSem204(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -167,6 +172,7 @@ func TestValSem204(t *testing.T) {
 
 // ValSem205: the confirmation tag must verify.
 func TestValSem205(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -184,6 +190,7 @@ func TestValSem205(t *testing.T) {
 
 // ValSem206: a path's leaf encryption key must be unique among proposals and members.
 func TestValSem206(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -205,6 +212,7 @@ func TestValSem206(t *testing.T) {
 
 // ValSem207: a path's parent encryption keys must be unique among proposals and members.
 func TestValSem207(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -234,6 +242,7 @@ func gceOf(exts codec.Extensions) codec.Proposal {
 
 // ValSem208: at most one GroupContextExtensions proposal per commit.
 func TestValSem208(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{RequiredCapabilities: rapid.Bool().Draw(t, "required")})
 		from, recv := w.Pair(t)
@@ -251,6 +260,7 @@ func TestValSem208(t *testing.T) {
 
 // ValSem209: GroupContextExtensions may only hold extensions all members support.
 func TestValSem209(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{RequiredCapabilities: rapid.Bool().Draw(t, "required")})
 		from, recv := w.Pair(t)

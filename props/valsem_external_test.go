@@ -44,6 +44,7 @@ func insert(t *rapid.T, l []codec.ProposalOrRef, x codec.ProposalOrRef) []codec.
 
 // ValSem240: an external commit must cover at least one inline ExternalInit.
 func TestValSem240(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w, joiner, recv, msg := externalWorld(t)
 		var victim *Member
@@ -69,6 +70,7 @@ func TestValSem240(t *testing.T) {
 
 // ValSem241: an external commit must cover at most one inline ExternalInit.
 func TestValSem241(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w, joiner, recv, msg := externalWorld(t)
 		bad := ReframeExternal(t, joiner, recv, msg, withList(func(l []codec.ProposalOrRef) []codec.ProposalOrRef {
@@ -92,6 +94,7 @@ func TestValSem241(t *testing.T) {
 // ValSem242: an external commit may only cover inline ExternalInit, Remove
 // and PreSharedKey.
 func TestValSem242(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w, joiner, recv, msg := externalWorld(t)
 		var p codec.Proposal
@@ -118,6 +121,7 @@ func TestValSem242(t *testing.T) {
 
 // ValSem244: an external commit must not cover proposals by reference.
 func TestValSem244(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w, joiner, recv, msg := externalWorld(t)
 		ref := Bytes(t, "ref", recv.State.Suite().HashLen())
@@ -136,6 +140,7 @@ func TestValSem244(t *testing.T) {
 
 // ValSem245: an external commit must contain a path.
 func TestValSem245(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w, joiner, recv, msg := externalWorld(t)
 		bad := ReframeExternal(t, joiner, recv, msg, func(c *codec.FramedContent) { c.Commit.Path = nil })
@@ -146,6 +151,7 @@ func TestValSem245(t *testing.T) {
 
 // ValSem246: an external commit's signature must verify with the path leaf's key.
 func TestValSem246(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w, joiner, recv, msg := externalWorld(t)
 		// Signed by a member of the group, or by another new client.

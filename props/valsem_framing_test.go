@@ -19,6 +19,7 @@ import (
 
 // ValSem002: the group id of a message must match the group's.
 func TestValSem002(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -32,6 +33,7 @@ func TestValSem002(t *testing.T) {
 // ValSem003: the epoch of a message must match the group's (or, for
 // application messages, a retained past epoch).
 func TestValSem003(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -53,6 +55,7 @@ func TestValSem003(t *testing.T) {
 
 // ValSem004: a member sender must point to a non-blank leaf.
 func TestValSem004(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -85,6 +88,7 @@ func TestValSem004(t *testing.T) {
 
 // ValSem005: application messages must use PrivateMessage.
 func TestValSem005(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -98,6 +102,7 @@ func TestValSem005(t *testing.T) {
 
 // ValSem006: decryption of a PrivateMessage must succeed.
 func TestValSem006(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -132,6 +137,7 @@ func TestValSem006(t *testing.T) {
 
 // ValSem007: a PublicMessage from a member must carry a membership tag.
 func TestValSem007(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -145,6 +151,7 @@ func TestValSem007(t *testing.T) {
 
 // ValSem008: the membership tag must verify.
 func TestValSem008(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -165,6 +172,7 @@ func TestValSem008(t *testing.T) {
 
 // ValSem009: a commit must carry a confirmation tag.
 func TestValSem009(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -178,6 +186,7 @@ func TestValSem009(t *testing.T) {
 
 // ValSem010: the signature must verify.
 func TestValSem010(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -198,6 +207,7 @@ func TestValSem010(t *testing.T) {
 
 // ValSem011: PrivateMessageContent padding must be all zero.
 func TestValSem011(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)

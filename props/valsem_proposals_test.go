@@ -27,6 +27,7 @@ func addCommit(t *rapid.T, w *World, from *Member) ([]byte, *Member, codec.KeyPa
 
 // ValSem101: an Add's signature key must be unique among proposals and members.
 func TestValSem101(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -47,6 +48,7 @@ func TestValSem101(t *testing.T) {
 
 // ValSem102: an Add's init key must be unique among proposals.
 func TestValSem102(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -60,6 +62,7 @@ func TestValSem102(t *testing.T) {
 
 // ValSem103: an Add's encryption key must be unique among proposals and members.
 func TestValSem103(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -82,6 +85,7 @@ func TestValSem103(t *testing.T) {
 
 // ValSem104: an Add's init key and encryption key must differ.
 func TestValSem104(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -99,6 +103,7 @@ func TestValSem104(t *testing.T) {
 
 // ValSem105: an Add's ciphersuite and protocol version must match the group's.
 func TestValSem105(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -121,6 +126,7 @@ func TestValSem105(t *testing.T) {
 
 // ValSem106: an Add's leaf must support the group's required capabilities.
 func TestValSem106(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{RequiredCapabilities: true})
 		from, recv := w.Pair(t)
@@ -145,6 +151,7 @@ func removeCommit(t *rapid.T, w *World, from *Member) ([]byte, treemath.LeafInde
 
 // ValSem107: a removed member must be unique among proposals.
 func TestValSem107(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -160,6 +167,7 @@ func TestValSem107(t *testing.T) {
 
 // ValSem108: a removed member must be an existing member.
 func TestValSem108(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -178,6 +186,7 @@ func TestValSem108(t *testing.T) {
 
 // ValSem109: an Update's leaf must support the group's required capabilities.
 func TestValSem109(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{RequiredCapabilities: true})
 		from, recv := w.Pair(t)
@@ -189,6 +198,7 @@ func TestValSem109(t *testing.T) {
 
 // ValSem110: an Update's encryption key must be unique among proposals and members.
 func TestValSem110(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -202,6 +212,7 @@ func TestValSem110(t *testing.T) {
 
 // ValSem111: the sender of a full commit must not include its own Update proposals.
 func TestValSem111(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -224,6 +235,7 @@ func TestValSem111(t *testing.T) {
 // ValSem112: the sender type must fit the content (e.g. an Update only
 // from a member).
 func TestValSem112(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
@@ -249,6 +261,7 @@ func TestValSem112(t *testing.T) {
 
 // ValSem113: every proposal type must be supported by all members.
 func TestValSem113(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{CustomProposal: true})
 		from, recv := w.Pair(t)

@@ -44,6 +44,7 @@ func pskCommit(t *rapid.T, w *World, from, recv *Member) ([]byte, codec.PreShare
 // (never more, after any history) and rejects a commit that injects one of
 // an older epoch of the group.
 func TestValSem400(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{ExternalPSK: true})
 		from, recv := w.Pair(t)
@@ -67,6 +68,7 @@ func TestValSem400(t *testing.T) {
 
 // ValSem401: a PreSharedKeyID nonce must have length KDF.Nh.
 func TestValSem401(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{ExternalPSK: true})
 		from, recv := w.Pair(t)
@@ -81,6 +83,7 @@ func TestValSem401(t *testing.T) {
 
 // ValSem402: a proposed PSK must be External, or Resumption with usage application.
 func TestValSem402(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{ExternalPSK: true})
 		from, recv := w.Pair(t)
@@ -98,6 +101,7 @@ func TestValSem402(t *testing.T) {
 
 // ValSem403: a proposal list must not reference the same PreSharedKeyID twice.
 func TestValSem403(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{ExternalPSK: true})
 		from, recv := w.Pair(t)

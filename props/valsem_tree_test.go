@@ -35,6 +35,7 @@ func withTrailingBlanks(t *rapid.T, rt []byte) []byte {
 // handed the tree out of band (joining from a Welcome, or by an external
 // commit) rejects it with trailing blank nodes and accepts it as exported.
 func TestValSem300(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{TreeOmit: true})
 		for _, m := range w.Active() {
