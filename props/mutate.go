@@ -184,15 +184,3 @@ func CommonAncestorIndex(tr tree.Tree, committer, recv treemath.LeafIndex) int {
 	}
 	return -1
 }
-
-// FreshKey returns a new HPKE public key of cs derived from drawn bytes.
-func FreshKey(t *rapid.T, cs interface {
-	DeriveKeyPair([]byte) ([]byte, []byte, error)
-	HashLen() int
-}) []byte {
-	_, pub, err := cs.DeriveKeyPair(Bytes(t, "ikm", cs.HashLen()))
-	if err != nil {
-		t.Fatalf("derive key pair: %v", err)
-	}
-	return pub
-}
