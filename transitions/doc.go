@@ -84,7 +84,11 @@
 // ReInit closes the group (state.Public.ReInit); ReInitGroup (with
 // ReInitGroupFor) and BranchGroup found the successor group or a subgroup
 // at epoch 1 with the reinit or branch PSK (Sections 11.2 and 11.3), and
-// the other members join it with JoinWelcome.
+// the other members join it with JoinWelcome. For both, every member puts
+// the old epoch's Resumption (ResumptionOf: the secret with the old group's
+// version, suite, members and committed ReInit) into Env.Keys
+// (KeyStore.WithResumption); founder and joiners check the new group
+// against it, the joiners with Env.Policy.MatchBranchMember for subgroups.
 //
 // With Env.Policy.Grease, key packages, leaf nodes and published
 // GroupInfos carry GREASE values (Section 13.5); unknown values are

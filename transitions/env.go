@@ -79,6 +79,13 @@ type Policy struct {
 	// requires the two credentials to be equal. A rejection is returned as
 	// a *PolicyError.
 	AcceptResync func(removed, joiner codec.Credential) error
+	// MatchBranchMember decides whether the credential new of a subgroup's
+	// leaf presents the same identity as the credential old of a member of
+	// the group it branched from (RFC 9420, Section 11.3: "the identifiers
+	// presented by their respective credentials are considered equivalent
+	// by the application"). A joiner of a subgroup requires every leaf to
+	// match some old member. Nil requires byte-equal credentials.
+	MatchBranchMember func(old, new codec.Credential) bool
 	// Grease adds GREASE values (RFC 9420, Section 13.5), drawn from
 	// Env.Entropy, to the capabilities and extensions of the key packages
 	// and leaf nodes this client creates and to the GroupInfos it

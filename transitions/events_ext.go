@@ -103,10 +103,12 @@ type ExternalPropose struct {
 // cipher suite and extensions, whose first commit adds the members'
 // KeyPackages and injects the resumption PSK (usage reinit) of OldGroupID
 // at OldEpoch, the epoch after the commit covering the ReInit. Env.Keys
-// must hold that PSK under ResumptionPSKID (see KeyStore.WithResumptionPSK
-// and ResumptionPSKOf). The input state must be the zero state; the
-// result is the new group at epoch 1. ReInitGroupFor fills the fields from
-// the old group's state. Effects: SendWelcome, EpochAdvanced.
+// must hold that epoch's Resumption under ResumptionPSKID (see
+// KeyStore.WithResumption and ResumptionOf); the event fails with
+// ErrInvalidResumption unless ReInit is the one committed there. The
+// input state must be the zero state; the result is the new group at
+// epoch 1. ReInitGroupFor fills the fields from the old group's state.
+// Effects: SendWelcome, EpochAdvanced.
 //
 // [RFC 9420, Section 11.2]: https://www.rfc-editor.org/rfc/rfc9420#section-11.2
 type ReInitGroup struct {
@@ -120,9 +122,11 @@ type ReInitGroup struct {
 // BranchGroup creates a subgroup of an existing group (RFC 9420, Section
 // 11.3): a new group with the same cipher suite whose first commit adds the
 // members' KeyPackages and injects the resumption PSK (usage branch) of
-// OldGroupID at OldEpoch, which Env.Keys must hold under ResumptionPSKID.
-// The input state must be the zero state; the result is the new group at
-// epoch 1. Effects: SendWelcome, EpochAdvanced.
+// OldGroupID at OldEpoch, whose Resumption Env.Keys must hold under
+// ResumptionPSKID; the event fails with ErrInvalidResumption unless Suite
+// is the old group's and every member matches an old member
+// (Policy.MatchBranchMember). The input state must be the zero state; the
+// result is the new group at epoch 1. Effects: SendWelcome, EpochAdvanced.
 //
 // [RFC 9420, Section 11.3]: https://www.rfc-editor.org/rfc/rfc9420#section-11.3
 type BranchGroup struct {

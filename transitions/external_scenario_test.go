@@ -330,11 +330,15 @@ func successor(t *testing.T, w *world, cs suite.ID, gid []byte, epoch uint64) (*
 	w2.name = w.name + "/successor"
 	out := map[string]*member{}
 	for _, m := range w.members {
-		psk, ok := ResumptionPSKOf(m.s, epoch)
-		if !ok {
+		res, ok := ResumptionOf(m.s, epoch)
+		if !ok || !bytes.Equal(res.GroupID, gid) {
 			t.Fatalf("%s has no resumption psk of epoch %d", m.name, epoch)
 		}
-		m2 := &member{name: m.name, keys: m.keys.WithResumptionPSK(gid, epoch, psk)}
+		keys, err := m.keys.WithResumption(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m2 := &member{name: m.name, keys: keys}
 		sk, _ := find[effects.SignatureKeyCreated](w2.must(m2, NewSignatureKey{At: testAt, Suite: cs}))
 		m2.sig = sk.PublicKey
 		out[m.name] = m2

@@ -19,9 +19,11 @@ const resumptionKeyPrefix = "\x00mlscore resumption psk\x00"
 // answer the resumption_psk of group groupID at epoch (RFC 9420, Section
 // 8.6) when the state at hand cannot supply it: the resumption PSK of
 // another group, as a reinitialized group's or a subgroup's first epoch
-// and their Welcomes need (Sections 11.2 and 11.3). The application copies
-// the secret there from the old group's state (ResumptionPSKOf); the
-// KeyStore does so with WithResumptionPSK.
+// and their Welcomes need (Sections 11.2 and 11.3). The answer is not the
+// bare secret but EncodeResumption of a Resumption: the secret with the
+// old group's context, which founders and joiners check the new group
+// against. The application copies it there from the old group's state
+// (ResumptionOf); the KeyStore does so with WithResumption.
 //
 // [RFC 9420, Section 8.6]: https://www.rfc-editor.org/rfc/rfc9420#section-8.6
 func ResumptionPSKID(groupID []byte, epoch uint64) []byte {
@@ -32,9 +34,16 @@ func ResumptionPSKID(groupID []byte, epoch uint64) []byte {
 }
 
 // WithResumptionPSK returns a store that also holds the resumption PSK psk
-// of group groupID at epoch, under ResumptionPSKID.
+// of group groupID at epoch, under ResumptionPSKID, without the old group's
+// context: enough for a resumption PSK of usage application, not for a
+// reinit or branch (use WithResumption with ResumptionOf).
 func (k KeyStore) WithResumptionPSK(groupID []byte, epoch uint64, psk []byte) KeyStore {
-	return k.WithExternalPSK(ResumptionPSKID(groupID, epoch), psk)
+	out, err := k.WithResumption(Resumption{GroupID: groupID, Epoch: epoch, Secret: psk})
+	if err != nil {
+		// Only an id or secret over 2^30 bytes fails to encode.
+		return k
+	}
+	return out
 }
 
 // ResumptionPSKOf returns the resumption_psk that s holds for its epoch
@@ -84,66 +93,65 @@ func (g *group) resumptionSecret(id codec.PreSharedKeyID, env Env) ([]byte, erro
 // foreignResumption resolves another group's resumption PSK through
 // Env.Keys.
 func foreignResumption(id codec.PreSharedKeyID, env Env) ([]byte, error) {
-	secret, ok := env.Keys.ExternalPSK(ResumptionPSKID(id.PSKGroupID, id.PSKEpoch))
-	if !ok {
-		return nil, fmt.Errorf("%w: resumption psk of group %x epoch %d", ErrMissingKey, prefix(id.PSKGroupID), id.PSKEpoch)
+	r, err := foreignResumptionOf(id, env)
+	if err != nil {
+		return nil, err
 	}
-	return secret, nil
+	return r.Secret, nil
+}
+
+// resumed is the reinit or branch PSK of a Welcome with the old epoch it
+// names.
+type resumed struct {
+	id  codec.PreSharedKeyID
+	old Resumption
 }
 
 // welcomePSKs resolves the PSKs of a Welcome's GroupSecrets (RFC 9420,
 // Section 12.4.3.1): ValSem401 and ValSem403 apply as to a proposal list; a
 // resumption PSK may have usage reinit or branch (at most one such), which
 // marks the group as a reinitialized group or a subgroup (Sections 11.2 and
-// 11.3). Secrets come from Env.Keys.
-func welcomePSKs(cs *suite.Suite, ids []codec.PreSharedKeyID, env Env) ([]keysched.PSK, codec.ResumptionPSKUsage, error) {
+// 11.3), to be checked against the old group (checkResumed). Secrets come
+// from Env.Keys.
+func welcomePSKs(cs *suite.Suite, ids []codec.PreSharedKeyID, env Env) ([]keysched.PSK, *resumed, error) {
 	var seen [][]byte
-	var usage codec.ResumptionPSKUsage
+	var res *resumed
 	psks := make([]keysched.PSK, len(ids))
 	for i, id := range ids {
 		check := id
-		if id.PSKType == codec.PSKTypeResumption && id.Usage != codec.ResumptionPSKUsageApplication {
+		special := id.PSKType == codec.PSKTypeResumption && id.Usage != codec.ResumptionPSKUsageApplication
+		if special {
 			if id.Usage != codec.ResumptionPSKUsageReInit && id.Usage != codec.ResumptionPSKUsageBranch {
-				return nil, 0, valsem.Errorf(valsem.ValSem402, "resumption psk with usage %d in a welcome", id.Usage)
+				return nil, nil, valsem.Errorf(valsem.ValSem402, "resumption psk with usage %d in a welcome", id.Usage)
 			}
-			if usage != 0 {
-				return nil, 0, valsem.Errorf(valsem.ValSem402, "two reinit or branch psks in a welcome")
+			if res != nil {
+				return nil, nil, valsem.Errorf(valsem.ValSem402, "two reinit or branch psks in a welcome")
 			}
-			usage = id.Usage
 			// Checked as an application PSK for the nonce and duplicates.
 			check.Usage = codec.ResumptionPSKUsageApplication
 		}
 		if err := checkPSKID(cs.HashLen(), check, &seen); err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		var secret []byte
 		switch id.PSKType {
 		case codec.PSKTypeExternal:
 			p, ok := env.Keys.ExternalPSK(id.PSKID)
 			if !ok {
-				return nil, 0, fmt.Errorf("%w: external psk %x", ErrMissingKey, prefix(id.PSKID))
+				return nil, nil, fmt.Errorf("%w: external psk %x", ErrMissingKey, prefix(id.PSKID))
 			}
 			secret = p
 		default:
-			p, err := foreignResumption(id, env)
+			r, err := foreignResumptionOf(id, env)
 			if err != nil {
-				return nil, 0, err
+				return nil, nil, err
 			}
-			secret = p
+			if special {
+				res = &resumed{id: id, old: r}
+			}
+			secret = r.Secret
 		}
 		psks[i] = keysched.PSK{ID: id, Secret: secret}
 	}
-	return psks, usage, nil
-}
-
-// checkResumedWelcome applies RFC 9420, Sections 11.2 and 11.3 to a group
-// joined with a reinit or branch PSK: its epoch is 1.
-func checkResumedWelcome(usage codec.ResumptionPSKUsage, ctx codec.GroupContext) error {
-	if usage == 0 {
-		return nil
-	}
-	if ctx.Epoch != 1 {
-		return fmt.Errorf("%w: a group resumed with a %d psk is at epoch %d, not 1", ErrInvalidWelcome, usage, ctx.Epoch)
-	}
-	return nil
+	return psks, res, nil
 }

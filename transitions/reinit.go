@@ -102,7 +102,8 @@ func createResumed(s state.GroupState, at uint64, cs suite.ID, gid []byte, exts 
 	// The resumption PSK must be known before the new group exists; the
 	// key schedule reads it from Env.Keys (ResumptionPSKID).
 	id := keysched.ResumptionPSKID(usage, oldGID, oldEpoch, env.Entropy.Draw(entropy.PSKNonce, suiteImpl.HashLen()))
-	if _, err := foreignResumption(id, env); err != nil {
+	old, err := foreignResumptionOf(id, env)
+	if err != nil {
 		return s, nil, err
 	}
 	adds := make([]codec.Proposal, len(ng.KeyPackages))
@@ -115,6 +116,11 @@ func createResumed(s state.GroupState, at uint64, cs suite.ID, gid []byte, exts 
 	}
 	s2, effs2, err := confirmCommit(s1, ConfirmCommit{At: at}, env)
 	if err != nil {
+		return s, nil, err
+	}
+	// The founder checks what every joiner will (RFC 9420, Sections 11.2
+	// and 11.3), so that it never sends a Welcome they must reject.
+	if err := checkResumed(id, old, s2.GroupContext(), s2.Tree(), env); err != nil {
 		return s, nil, err
 	}
 	var out []effects.Effect

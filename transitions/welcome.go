@@ -62,7 +62,7 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, fmt.Errorf("%w: %w", ErrInvalidWelcome, err)
 	}
-	psks, usage, err := welcomePSKs(cs, gs.PSKs, env)
+	psks, res, err := welcomePSKs(cs, gs.PSKs, env)
 	if err != nil {
 		return s, nil, err
 	}
@@ -89,9 +89,6 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	ctx := gi.GroupContext
 	if ctx.Version != codec.MLS10 || ctx.CipherSuite != w.CipherSuite {
 		return s, nil, fmt.Errorf("%w: group info version %d suite %d", ErrInvalidWelcome, ctx.Version, ctx.CipherSuite)
-	}
-	if err := checkResumedWelcome(usage, ctx); err != nil {
-		return s, nil, err
 	}
 	treeBytes := e.RatchetTree
 	if x, ok := gi.Extensions.Find(codec.ExtensionRatchetTree); ok {
@@ -138,6 +135,13 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	}
 	if !found {
 		return s, nil, fmt.Errorf("%w: our key package's leaf is not in the tree", ErrInvalidWelcome)
+	}
+	if res != nil {
+		// RFC 9420, Sections 11.2 and 11.3: a reinitialized group or a
+		// subgroup matches the old group its PSK names.
+		if err := checkResumed(res.id, res.old, ctx, t, env); err != nil {
+			return s, nil, fmt.Errorf("%w: %w", ErrInvalidWelcome, err)
+		}
 	}
 	for _, x := range ctx.Extensions {
 		if !isDefaultExtension(x.ExtensionType) && countOf(cen.ExtensionSupport, uint16(x.ExtensionType)) < cen.Members {
