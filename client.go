@@ -1,0 +1,707 @@
+package mls
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/replay"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/transitions"
+)
+
+// Errors of the shell. Errors of the core (validation rules, decoding,
+// policy, limits, transitions.ErrWrongState) are returned unchanged, so
+// errors.Is(err, valsem.ValSem103) works on the result of any method.
+var (
+	// ErrClosed reports a call on a closed Group or Client.
+	ErrClosed = errors.New("mls: closed")
+	// ErrClientExists reports NewClient on a Storage that already holds a
+	// client; use OpenClient.
+	ErrClientExists = errors.New("mls: storage already holds a client")
+	// ErrNoClient reports OpenClient on a Storage that holds no client.
+	ErrNoClient = errors.New("mls: storage holds no client")
+	// ErrNotKeyPackage reports bytes that are not an MLSMessage carrying a
+	// KeyPackage.
+	ErrNotKeyPackage = errors.New("mls: not an MLSMessage carrying a KeyPackage")
+	// ErrGroupOpen reports a join into a group this client has open.
+	ErrGroupOpen = errors.New("mls: group already open")
+	// ErrJoinDone reports a second Accept or Reject of a StagedWelcome.
+	ErrJoinDone = errors.New("mls: staged welcome already accepted or rejected")
+)
+
+// Secret kinds the shell stores besides the core's (effects.SecretKind
+// values 1 to 8): its identity record and external PSKs.
+const (
+	secretIdentity    effects.SecretKind = 0x80 // ID "client": suite, signature public key, credential
+	secretExternalPSK effects.SecretKind = 0x81 // ID: the psk_id
+)
+
+var identityID = []byte("client")
+
+// DefaultLifetime is the default validity of key packages and of a group
+// creator's leaf: 90 days from an hour before their creation, as OpenMLS.
+const DefaultLifetime = 90 * 24 * time.Hour
+
+// Options configures a Client. The zero value is the production default:
+// cipher suite 1, the system clock, the system's randomness, the default
+// policy, limits and group configuration, and forward-secret logs.
+type Options struct {
+	// Suite is the client's cipher suite; 0 means
+	// suite.X25519AES128GCMSHA256Ed25519 (1).
+	Suite suite.ID
+	// Clock returns the current time, the At of every event (lifetime
+	// checks); nil means time.Now.
+	Clock func() time.Time
+	// Seed returns a fresh 32-byte seed for each event, from which the
+	// event draws all its randomness (entropy.FromSeed); nil means
+	// entropy.NewSeed, the operating system's randomness. Tests inject a
+	// deterministic sequence: the same seeds and clock give the same
+	// messages, bit for bit.
+	Seed func() [32]byte
+	// Policy holds the application's decisions (credential validation,
+	// proposal selection, external proposals); the zero Policy accepts
+	// every credential and commits every stored proposal. Its functions
+	// must be pure: a group's log is replayed under it on reopening.
+	Policy transitions.Policy
+	// PolicyID names the Policy in the logs' headers.
+	PolicyID string
+	// Limits bounds the work of one event; zero fields take the defaults.
+	Limits transitions.Limits
+	// Config is the configuration of groups this client creates or joins
+	// unless CreateGroup or a join says otherwise; nil means
+	// state.DefaultConfig() (PrivateMessage handshakes, no past epochs).
+	Config *state.Config
+	// Capabilities of this client's key packages and leaves; empty lists
+	// default to MLS 1.0, the client's suite and basic credentials. A
+	// group using custom proposals or extensions needs them listed here.
+	Capabilities codec.Capabilities
+	// Lifetime of key packages and of a created group's first leaf; 0
+	// means DefaultLifetime.
+	Lifetime time.Duration
+	// PublishGroupInfo makes every commit also return a signed GroupInfo
+	// with the ratchet tree (Outgoing.GroupInfo), for external joiners.
+	PublishGroupInfo bool
+	// KeepRecords is how many event records each group's log keeps after
+	// its snapshot. The default, 0, keeps none: the log is a snapshot of
+	// the current state only, rewritten on every change, which is forward
+	// secret. A positive k keeps up to k records with their seeds, which
+	// can regenerate the keys of those k events; KeepAllRecords keeps
+	// every record (a debugging log that is not forward secret).
+	KeepRecords int
+}
+
+// Client is one member identity: a signature key and a basic credential in
+// one cipher suite, the private keys of its key packages, its external
+// PSKs, and the groups it belongs to, all kept in a Storage. A Client is
+// safe for concurrent use; so are the Groups it returns.
+type Client struct {
+	store Storage
+	opts  Options
+	cfg   state.Config
+	cs    suite.ID
+	pub   []byte // signature public key
+	cred  codec.Credential
+
+	mu        sync.Mutex
+	keys      transitions.KeyStore
+	groups    map[string]*Group
+	undeleted []effects.SecretRef // deletions to retry
+	closed    bool
+}
+
+// NewClient creates a client with a new signature key and a basic
+// credential for identity, in a Storage that holds no client yet
+// (ErrClientExists otherwise). opts may be nil.
+func NewClient(store Storage, identity []byte, opts *Options) (*Client, error) {
+	c, secrets, err := newClient(store, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range secrets {
+		if p.Ref.Kind == secretIdentity {
+			return nil, ErrClientExists
+		}
+	}
+	c.cred = codec.Credential{CredentialType: codec.CredentialBasic, Identity: bytes.Clone(identity)}
+	effs, err := c.applyClient(transitions.NewSignatureKey{At: c.now(), Suite: c.cs})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range effs {
+		if sk, ok := e.(effects.SignatureKeyCreated); ok {
+			c.pub = sk.PublicKey
+		}
+	}
+	rec, err := encodeIdentity(c.cs, c.pub, c.cred)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.StoreSecret(effects.SecretRef{Kind: secretIdentity, ID: identityID}, rec); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// OpenClient reopens the client a Storage holds (ErrNoClient if none),
+// with its signature key, key packages and external PSKs. Its groups are
+// reopened with OpenGroup. opts may be nil; Options.Suite is ignored (the
+// stored client's suite applies).
+func OpenClient(store Storage, opts *Options) (*Client, error) {
+	c, secrets, err := newClient(store, opts)
+	if err != nil {
+		return nil, err
+	}
+	found := false
+	var core []effects.Effect
+	for _, p := range secrets {
+		switch p.Ref.Kind {
+		case secretIdentity:
+			if c.cs, c.pub, c.cred, err = decodeIdentity(p.Secret); err != nil {
+				return nil, err
+			}
+			found = true
+		case secretExternalPSK:
+			c.keys = c.keys.WithExternalPSK(p.Ref.ID, p.Secret)
+		default:
+			core = append(core, p)
+		}
+	}
+	if !found {
+		return nil, ErrNoClient
+	}
+	if c.keys, err = c.keys.With(core); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func newClient(store Storage, opts *Options) (*Client, []effects.PersistSecret, error) {
+	c := &Client{store: store, groups: map[string]*Group{}}
+	if opts != nil {
+		c.opts = *opts
+	}
+	c.cs = c.opts.Suite
+	if c.cs == 0 {
+		c.cs = suite.X25519AES128GCMSHA256Ed25519
+	}
+	if _, err := suite.Lookup(c.cs); err != nil {
+		return nil, nil, err
+	}
+	c.cfg = state.DefaultConfig()
+	if c.opts.Config != nil {
+		c.cfg = *c.opts.Config
+	}
+	if c.opts.Lifetime == 0 {
+		c.opts.Lifetime = DefaultLifetime
+	}
+	if c.opts.KeepRecords < KeepAllRecords {
+		return nil, nil, fmt.Errorf("mls: Options.KeepRecords %d", c.opts.KeepRecords)
+	}
+	secrets, err := store.Secrets()
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, secrets, nil
+}
+
+func encodeIdentity(cs suite.ID, pub []byte, cred codec.Credential) ([]byte, error) {
+	var b cryptobyte.Builder
+	b.AddUint16(uint16(cs))
+	codec.AddOpaque(&b, pub)
+	cred.Marshal(&b)
+	return b.Bytes()
+}
+
+func decodeIdentity(data []byte) (suite.ID, []byte, codec.Credential, error) {
+	d := codec.NewDecoder(data)
+	cs := suite.ID(d.Uint16())
+	pub := d.Opaque()
+	var cred codec.Credential
+	cred.Unmarshal(d)
+	if err := d.Finish("client identity"); err != nil {
+		return 0, nil, codec.Credential{}, err
+	}
+	return cs, pub, cred, nil
+}
+
+// Identity returns the identity of the client's basic credential.
+func (c *Client) Identity() []byte { return bytes.Clone(c.cred.Identity) }
+
+// Credential returns the client's credential.
+func (c *Client) Credential() codec.Credential {
+	cr := c.cred
+	cr.Identity = bytes.Clone(cr.Identity)
+	return cr
+}
+
+// SignatureKey returns the client's signature public key.
+func (c *Client) SignatureKey() []byte { return bytes.Clone(c.pub) }
+
+// Suite returns the client's cipher suite.
+func (c *Client) Suite() suite.ID { return c.cs }
+
+// now returns the event time: seconds since the Unix epoch.
+func (c *Client) now() uint64 {
+	clock := c.opts.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	return uint64(clock().Unix())
+}
+
+// seed returns the next event's entropy seed.
+func (c *Client) seed() [32]byte {
+	if c.opts.Seed == nil {
+		return entropy.NewSeed()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opts.Seed()
+}
+
+func (c *Client) lifetime() codec.Lifetime {
+	now := c.now()
+	return codec.Lifetime{NotBefore: now - 3600, NotAfter: now + uint64(c.opts.Lifetime/time.Second)}
+}
+
+// keyStore returns the current key store (an immutable value).
+func (c *Client) keyStore() transitions.KeyStore {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.keys
+}
+
+func (c *Client) env(seed [32]byte) transitions.Env {
+	return transitions.Env{Entropy: entropy.FromSeed(seed), Keys: c.keyStore(), Policy: c.opts.Policy, Limits: c.opts.Limits}
+}
+
+// replayEnv is the environment a group's log replays under.
+func (c *Client) replayEnv(replay.Record) transitions.Env {
+	return transitions.Env{Keys: c.keyStore(), Policy: c.opts.Policy, Limits: c.opts.Limits}
+}
+
+// persist carries out the PersistSecret effects (step 2 of the effects
+// order): into the Storage, then into the key store.
+func (c *Client) persist(effs []effects.Effect) error {
+	var ps []effects.Effect
+	for _, e := range effs {
+		if p, ok := e.(effects.PersistSecret); ok {
+			if err := c.store.StoreSecret(p.Ref, p.Secret); err != nil {
+				return err
+			}
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ks, err := c.keys.With(ps)
+	if err != nil {
+		return err
+	}
+	c.keys = ks
+	return nil
+}
+
+// erase carries out the DeleteSecret effects (step 5 of the effects
+// order, after the new state is durable): from the key store, then from
+// the Storage. A deletion the Storage fails is retried at the next
+// operation of any of the client's groups and by Close, which reports it.
+func (c *Client) erase(effs []effects.Effect) {
+	var ds []effects.Effect
+	for _, e := range effs {
+		if d, ok := e.(effects.DeleteSecret); ok {
+			ds = append(ds, d)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(ds) > 0 {
+		if ks, err := c.keys.With(ds); err == nil {
+			c.keys = ks
+		}
+	}
+	refs := c.undeleted
+	c.undeleted = nil
+	for _, d := range ds {
+		refs = append(refs, d.(effects.DeleteSecret).Ref)
+	}
+	for _, r := range refs {
+		if err := c.store.DeleteSecret(r); err != nil {
+			c.undeleted = append(c.undeleted, r)
+		}
+	}
+}
+
+// applyClient runs a client-level event (the zero state in, the zero
+// state out: key packages and signature keys) and carries out its
+// effects. It keeps no log: there is no group state to recover, and the
+// only thing to make durable is the secrets.
+func (c *Client) applyClient(ev transitions.Event) ([]effects.Effect, error) {
+	if c.isClosed() {
+		return nil, ErrClosed
+	}
+	_, effs, err := transitions.Apply(state.GroupState{}, ev, c.env(c.seed()))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.persist(effs); err != nil {
+		return nil, err
+	}
+	c.erase(effs)
+	return effs, nil
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// KeyPackage creates a key package (RFC 9420, Section 10) and returns it
+// as an encoded MLSMessage, ready to publish. Its private keys are stored
+// until a Welcome uses it.
+func (c *Client) KeyPackage() ([]byte, error) {
+	return c.keyPackage(false)
+}
+
+// LastResortKeyPackage creates a key package with the last_resort
+// extension (RFC 9420, Section 10.1): its private keys are kept after a
+// Welcome used it, so it can serve several.
+func (c *Client) LastResortKeyPackage() ([]byte, error) {
+	return c.keyPackage(true)
+}
+
+func (c *Client) keyPackage(lastResort bool) ([]byte, error) {
+	effs, err := c.applyClient(transitions.NewKeyPackage{
+		At: c.now(), Suite: c.cs, SignatureKey: c.pub, Credential: c.cred,
+		Capabilities: c.opts.Capabilities, Lifetime: c.lifetime(), LastResort: lastResort,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range effs {
+		if kc, ok := e.(effects.KeyPackageCreated); ok {
+			return kc.KeyPackage, nil
+		}
+	}
+	return nil, fmt.Errorf("mls: no key package created")
+}
+
+// AddExternalPSK stores an external pre-shared key (RFC 9420, Section
+// 8.4) under psk_id id, for ProposeExternalPSK and for processing commits
+// that inject it.
+func (c *Client) AddExternalPSK(id, secret []byte) error {
+	if err := c.store.StoreSecret(effects.SecretRef{Kind: secretExternalPSK, ID: id}, secret); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys = c.keys.WithExternalPSK(id, secret)
+	return nil
+}
+
+// GroupOptions configures CreateGroup. The zero value creates a group
+// with a random 16-byte id and the client's configuration.
+type GroupOptions struct {
+	// GroupID is the group's id; nil draws 16 random bytes.
+	GroupID []byte
+	// Config overrides Options.Config for this group.
+	Config *state.Config
+	// Extensions are the group context extensions (required capabilities,
+	// external senders, application data).
+	Extensions codec.Extensions
+	// LeafExtensions go into the creator's leaf node.
+	LeafExtensions codec.Extensions
+}
+
+// CreateGroup creates a group (RFC 9420, Section 11) with this client as
+// its only member, at epoch 0. opts may be nil.
+func (c *Client) CreateGroup(opts *GroupOptions) (*Group, error) {
+	var o GroupOptions
+	if opts != nil {
+		o = *opts
+	}
+	cfg := c.cfg
+	if o.Config != nil {
+		cfg = *o.Config
+	}
+	ev := transitions.CreateGroup{
+		At: c.now(), Suite: c.cs, GroupID: o.GroupID, SignatureKey: c.pub, Credential: c.cred,
+		Capabilities: c.opts.Capabilities, Lifetime: c.lifetime(), LeafExtensions: o.LeafExtensions,
+		GroupContextExtensions: o.Extensions, Config: cfg,
+	}
+	g, effs, err := c.startGroup(state.GroupState{}, ev)
+	if err != nil {
+		return nil, err
+	}
+	c.erase(effs)
+	return g, nil
+}
+
+// startGroup applies the event that founds a group object (CreateGroup,
+// ExternalJoin, AcceptJoin) to s, creates the group's log from the new
+// state (step 1), and carries out the effects' persist step. The caller
+// collects outgoing messages and then calls erase.
+func (c *Client) startGroup(s state.GroupState, ev transitions.Event) (*Group, []effects.Effect, error) {
+	if c.isClosed() {
+		return nil, nil, ErrClosed
+	}
+	next, effs, err := transitions.Apply(s, ev, c.env(c.seed()))
+	if err != nil {
+		return nil, nil, err
+	}
+	id := groupIDOf(next)
+	c.mu.Lock()
+	if _, open := c.groups[string(id)]; open {
+		c.mu.Unlock()
+		return nil, nil, fmt.Errorf("%w: %x", ErrGroupOpen, id)
+	}
+	g := &Group{c: c, id: id, st: next}
+	c.groups[string(id)] = g // reserve the id while the log is written
+	c.mu.Unlock()
+	g.log, err = newGroupLog(c.store, id, c.opts.PolicyID, c.opts.KeepRecords, next)
+	if err == nil {
+		err = c.persist(effs)
+	}
+	if err != nil {
+		c.mu.Lock()
+		delete(c.groups, string(id))
+		c.mu.Unlock()
+		return nil, nil, err
+	}
+	return g, effs, nil
+}
+
+// groupIDOf returns the id of the group s is in or joining.
+func groupIDOf(s state.GroupState) []byte {
+	if j, ok := s.StagedJoin(); ok {
+		return j.Next.GroupID()
+	}
+	return s.GroupID()
+}
+
+// OpenGroup reopens a group from the Storage, recovering its state from
+// its log, or returns the Group if it is open already. It fails with an
+// error wrapping fs.ErrNotExist if the storage holds no such group.
+func (c *Client) OpenGroup(groupID []byte) (*Group, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if g, ok := c.groups[string(groupID)]; ok {
+		c.mu.Unlock()
+		return g, nil
+	}
+	c.mu.Unlock()
+	l, s, err := openGroupLog(c.store, groupID, c.opts.PolicyID, c.opts.KeepRecords, c.replayEnv)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g, ok := c.groups[string(groupID)]; ok {
+		return g, nil // opened concurrently
+	}
+	g := &Group{c: c, id: bytes.Clone(groupID), st: s, log: l}
+	c.groups[string(groupID)] = g
+	return g, nil
+}
+
+// Groups returns the ids of the groups in the client's storage.
+func (c *Client) Groups() ([][]byte, error) {
+	return c.store.Groups()
+}
+
+// Close closes every open group of the client and retries any secret
+// deletion that failed; it reports one that still fails.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	gs := make([]*Group, 0, len(c.groups))
+	for _, g := range c.groups {
+		gs = append(gs, g)
+	}
+	c.mu.Unlock()
+	for _, g := range gs {
+		g.Close()
+	}
+	c.erase(nil)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if len(c.undeleted) > 0 {
+		return fmt.Errorf("mls: %d secrets could not be deleted from storage", len(c.undeleted))
+	}
+	return nil
+}
+
+// StagedWelcome is a validated Welcome (RFC 9420, Section 12.4.3.1) that
+// the application inspects — the group, its members, who added it —
+// before accepting the join (Accept) or not (Reject). Nothing is stored
+// until Accept. It is safe for concurrent use.
+type StagedWelcome struct {
+	c    *Client
+	mu   sync.Mutex
+	st   state.GroupState // the joining state
+	info effects.WelcomeStaged
+	done bool
+}
+
+// StageWelcome validates a Welcome (an encoded MLSMessage) addressed to
+// one of this client's key packages. ratchetTree is the encoded ratchet
+// tree when the Welcome's GroupInfo carries none (nil otherwise). The
+// group uses the client's configuration unless cfg is not nil.
+func (c *Client) StageWelcome(welcome, ratchetTree []byte, cfg *state.Config) (*StagedWelcome, error) {
+	if c.isClosed() {
+		return nil, ErrClosed
+	}
+	conf := c.cfg
+	if cfg != nil {
+		conf = *cfg
+	}
+	next, effs, err := transitions.Apply(state.GroupState{},
+		transitions.JoinWelcome{At: c.now(), Welcome: welcome, RatchetTree: ratchetTree, Config: conf}, c.env(c.seed()))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.persist(effs); err != nil {
+		return nil, err
+	}
+	sw := &StagedWelcome{c: c, st: next}
+	for _, e := range effs {
+		if ws, ok := e.(effects.WelcomeStaged); ok {
+			sw.info = ws
+		}
+	}
+	c.erase(effs)
+	return sw, nil
+}
+
+// JoinGroup joins a group from a Welcome in one step: StageWelcome, then
+// Accept.
+func (c *Client) JoinGroup(welcome, ratchetTree []byte) (*Group, error) {
+	sw, err := c.StageWelcome(welcome, ratchetTree, nil)
+	if err != nil {
+		return nil, err
+	}
+	return sw.Accept()
+}
+
+// GroupID returns the id of the group the Welcome is for.
+func (w *StagedWelcome) GroupID() []byte { return bytes.Clone(w.info.Group) }
+
+// Epoch returns the epoch the Welcome joins.
+func (w *StagedWelcome) Epoch() uint64 { return w.info.Epoch }
+
+// OwnLeaf returns the leaf this client gets in the group.
+func (w *StagedWelcome) OwnLeaf() LeafIndex { return w.info.Self }
+
+// Sender returns the member who signed the Welcome's GroupInfo: the one
+// who added this client.
+func (w *StagedWelcome) Sender() Member {
+	j, _ := w.st.StagedJoin()
+	for _, m := range membersOf(j.Next) {
+		if m.Index == w.info.Signer {
+			return m
+		}
+	}
+	return Member{Index: w.info.Signer}
+}
+
+// Members returns the group's members as the Welcome describes them.
+func (w *StagedWelcome) Members() []Member {
+	j, _ := w.st.StagedJoin()
+	return membersOf(j.Next)
+}
+
+// Accept joins the group: the new Group's state is stored, then the key
+// package the Welcome used is deleted (unless it is a last-resort one).
+func (w *StagedWelcome) Accept() (*Group, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return nil, ErrJoinDone
+	}
+	g, effs, err := w.c.startGroup(w.st, transitions.AcceptJoin{At: w.c.now()})
+	if err != nil {
+		return nil, err
+	}
+	w.done = true
+	w.c.erase(effs)
+	return g, nil
+}
+
+// Reject drops the staged join. The key package stays usable.
+func (w *StagedWelcome) Reject() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return ErrJoinDone
+	}
+	w.done = true
+	w.st = state.GroupState{}
+	return nil
+}
+
+// ExternalJoinOptions configures JoinExternal. The zero value joins with
+// the client's configuration.
+type ExternalJoinOptions struct {
+	// RatchetTree is the encoded ratchet tree when the GroupInfo carries
+	// none.
+	RatchetTree []byte
+	// Config overrides Options.Config for this group.
+	Config *state.Config
+	// PSKs are the psk_ids of external PSKs (stored with AddExternalPSK)
+	// that the external commit injects.
+	PSKs [][]byte
+	// AAD is the commit's authenticated data.
+	AAD []byte
+}
+
+// JoinExternal joins a group with an external commit (RFC 9420, Section
+// 12.4.3.2) built from a GroupInfo (an encoded MLSMessage, as
+// Group.GroupInfo returns it) and returns the joining Group with the
+// commit to send. Once the delivery service accepted the commit, call
+// MergePendingCommit on the Group to become a member; if it rejected it,
+// ClearPendingCommit (which deletes the group). opts may be nil.
+func (c *Client) JoinExternal(groupInfo []byte, opts *ExternalJoinOptions) (*Group, Outgoing, error) {
+	var o ExternalJoinOptions
+	if opts != nil {
+		o = *opts
+	}
+	cfg := c.cfg
+	if o.Config != nil {
+		cfg = *o.Config
+	}
+	g, effs, err := c.startGroup(state.GroupState{}, transitions.ExternalJoin{
+		At: c.now(), GroupInfo: groupInfo, RatchetTree: o.RatchetTree, SignatureKey: c.pub,
+		Credential: c.cred, Capabilities: c.opts.Capabilities, Config: cfg, PSKs: o.PSKs, AAD: o.AAD,
+	})
+	if err != nil {
+		return nil, Outgoing{}, err
+	}
+	out := outgoingOf(effs)
+	c.erase(effs)
+	return g, out, nil
+}
+
+// forget drops g from the open groups.
+func (c *Client) forget(g *Group) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.groups[string(g.id)] == g {
+		delete(c.groups, string(g.id))
+	}
+}

@@ -1,0 +1,499 @@
+package mls
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/keysched"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/transitions"
+	"github.com/mlscore/mlscore/treemath"
+)
+
+// LeafIndex is a member's position in the group's ratchet tree.
+type LeafIndex = treemath.LeafIndex
+
+// Group is this client's membership in one MLS group, in the manner of
+// OpenMLS's MlsGroup. Every method that changes the group runs one event
+// through the pure core (transitions.Apply), with the clock's time and a
+// fresh seed, and carries out the effects in order: (1) the group's log
+// is written durably, (2) new secrets are stored, (3) outgoing messages
+// are returned to the caller — the shell does no networking, (4) received
+// content is returned, (5) secrets the core no longer needs are erased.
+// If Apply fails, nothing is written and the group is unchanged.
+//
+// A Group is safe for concurrent use; its methods are serialized.
+type Group struct {
+	c  *Client
+	id []byte
+
+	mu     sync.Mutex
+	st     state.GroupState
+	log    *groupLog
+	closed bool
+}
+
+// Outgoing holds the messages an operation produced, for the application
+// to hand to the delivery service.
+type Outgoing struct {
+	// Commit is the MLSMessage to send to the group's members: the commit
+	// (or the external commit of JoinExternal).
+	Commit []byte
+	// Welcome is the MLSMessage(Welcome) for the members the commit adds,
+	// nil if it adds none. Send it only after the delivery service has
+	// accepted the commit (then MergePendingCommit): a Welcome for a
+	// commit that lost a race makes a client that is in no group.
+	Welcome []byte
+	// WelcomeTo lists the KeyPackageRefs of the Welcome's recipients.
+	WelcomeTo [][]byte
+	// GroupInfo is a signed MLSMessage(GroupInfo) of the new epoch, with
+	// the ratchet tree, when Options.PublishGroupInfo is set.
+	GroupInfo []byte
+}
+
+func outgoingOf(effs []effects.Effect) Outgoing {
+	var o Outgoing
+	for _, e := range effs {
+		switch e := e.(type) {
+		case effects.SendToGroup:
+			o.Commit = e.Message
+		case effects.SendWelcome:
+			o.Welcome, o.WelcomeTo = e.Welcome, e.To
+		case effects.PublishGroupInfo:
+			o.GroupInfo = e.GroupInfo
+		}
+	}
+	return o
+}
+
+func sentMessage(effs []effects.Effect) []byte {
+	for _, e := range effs {
+		if s, ok := e.(effects.SendToGroup); ok {
+			return s.Message
+		}
+	}
+	return nil
+}
+
+// run applies ev to the group and carries out its effects in the order
+// of package effects: log (1) and persist (2) in apply, then collect
+// gathers the messages to return (3) and the content to deliver (4),
+// then the deleted secrets are erased (5). The caller holds g.mu.
+func (g *Group) run(ev transitions.Event, collect func(effs []effects.Effect)) error {
+	if g.closed {
+		return ErrClosed
+	}
+	before := g.st
+	seed := g.c.seed()
+	next, effs, err := transitions.Apply(before, ev, g.c.env(seed))
+	if lerr := g.log.record(ev, seed, before, next, effs, err); lerr != nil {
+		return lerr // the state did not advance
+	}
+	if err != nil {
+		return err
+	}
+	g.st = next
+	if err := g.c.persist(effs); err != nil {
+		return err
+	}
+	if collect != nil {
+		collect(effs)
+	}
+	g.c.erase(effs)
+	return nil
+}
+
+// ID returns the group id.
+func (g *Group) ID() []byte { return bytes.Clone(g.id) }
+
+// State returns the group's current state: an immutable value for
+// inspection (state.GroupState.View, Tree, GroupContext, ...).
+func (g *Group) State() state.GroupState {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.st
+}
+
+// Epoch returns the current epoch.
+func (g *Group) Epoch() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if j, ok := g.st.StagedJoin(); ok {
+		return j.Next.Epoch()
+	}
+	return g.st.Epoch()
+}
+
+// OwnLeaf returns this member's leaf index.
+func (g *Group) OwnLeaf() LeafIndex {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if j, ok := g.st.StagedJoin(); ok {
+		return j.Next.OwnLeaf()
+	}
+	return g.st.OwnLeaf()
+}
+
+// Active reports whether this client is a member of the group: false
+// while an external join is pending and after the client was removed.
+func (g *Group) Active() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.st.Active()
+}
+
+// EpochAuthenticator returns the epoch authenticator of the current epoch
+// (RFC 9420, Section 8.7): members who compare it out of band detect an
+// attacker in the group.
+func (g *Group) EpochAuthenticator() []byte {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.st.EpochAuthenticator()
+}
+
+// Member is one member of a group.
+type Member struct {
+	Index         LeafIndex
+	Credential    codec.Credential
+	Identity      []byte // the identity of a basic credential
+	SignatureKey  []byte
+	EncryptionKey []byte
+}
+
+func membersOf(s state.GroupState) []Member {
+	var out []Member
+	for i, ln := range s.Members() {
+		out = append(out, Member{
+			Index: i, Credential: ln.Credential, Identity: bytes.Clone(ln.Credential.Identity),
+			SignatureKey: bytes.Clone(ln.SignatureKey), EncryptionKey: bytes.Clone(ln.EncryptionKey),
+		})
+	}
+	return out
+}
+
+// Members returns the group's members, in leaf order.
+func (g *Group) Members() []Member {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return membersOf(g.st)
+}
+
+// PendingProposals returns the proposals stored for the next commit, in
+// arrival order.
+func (g *Group) PendingProposals() []state.StoredProposal {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.st.PendingProposals()
+}
+
+// HasPendingCommit reports whether this member's own commit (or external
+// join) awaits MergePendingCommit or ClearPendingCommit.
+func (g *Group) HasPendingCommit() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, pending := g.st.PendingCommit()
+	_, joining := g.st.StagedJoin()
+	return pending || joining
+}
+
+// RatchetTree returns the encoded ratchet tree (RFC 9420, Section
+// 12.4.3.3), for new members when Welcomes and GroupInfos leave it out.
+func (g *Group) RatchetTree() ([]byte, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.st.Tree().Encode()
+}
+
+// decodeKeyPackage decodes a published key package.
+func decodeKeyPackage(b []byte) (codec.KeyPackage, error) {
+	m, err := codec.DecodeMLSMessage(b)
+	if err != nil {
+		return codec.KeyPackage{}, err
+	}
+	if m.KeyPackage == nil {
+		return codec.KeyPackage{}, ErrNotKeyPackage
+	}
+	return *m.KeyPackage, nil
+}
+
+func addProposal(kp []byte) (codec.Proposal, error) {
+	k, err := decodeKeyPackage(kp)
+	if err != nil {
+		return codec.Proposal{}, err
+	}
+	return codec.Proposal{ProposalType: codec.ProposalAdd, Add: &codec.Add{KeyPackage: k}}, nil
+}
+
+func removeProposal(leaf LeafIndex) codec.Proposal {
+	return codec.Proposal{ProposalType: codec.ProposalRemove, Remove: &codec.Remove{Removed: leaf}}
+}
+
+// commit creates a commit of the stored proposals and inline ones.
+func (g *Group) commit(inline []codec.Proposal, forcePath bool) (Outgoing, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out Outgoing
+	err := g.run(transitions.Commit{
+		At: g.c.now(), Inline: inline, ForcePath: forcePath, PublishGroupInfo: g.c.opts.PublishGroupInfo,
+	}, func(effs []effects.Effect) { out = outgoingOf(effs) })
+	return out, err
+}
+
+// AddMembers commits the addition of the members whose key packages
+// (encoded MLSMessages, as Client.KeyPackage returns them) are given,
+// together with the stored proposals. The commit is pending: send
+// Outgoing.Commit to the group and, once the delivery service accepted
+// it, call MergePendingCommit and send Outgoing.Welcome to the new members.
+func (g *Group) AddMembers(keyPackages ...[]byte) (Outgoing, error) {
+	var props []codec.Proposal
+	for _, kp := range keyPackages {
+		p, err := addProposal(kp)
+		if err != nil {
+			return Outgoing{}, err
+		}
+		props = append(props, p)
+	}
+	return g.commit(props, false)
+}
+
+// RemoveMembers commits the removal of the members at the given leaves,
+// together with the stored proposals (see AddMembers for what follows).
+func (g *Group) RemoveMembers(leaves ...LeafIndex) (Outgoing, error) {
+	var props []codec.Proposal
+	for _, l := range leaves {
+		props = append(props, removeProposal(l))
+	}
+	return g.commit(props, false)
+}
+
+// SelfUpdate commits a fresh leaf key for this member (a commit with a
+// path), together with the stored proposals: post-compromise security.
+func (g *Group) SelfUpdate() (Outgoing, error) {
+	return g.commit(nil, true)
+}
+
+// CommitPendingProposals commits the stored proposals (RFC 9420, Section
+// 12.4), as OpenMLS's commit_to_pending_proposals.
+func (g *Group) CommitPendingProposals() (Outgoing, error) {
+	return g.commit(nil, false)
+}
+
+// Commit commits the stored proposals and the inline ones, with a path if
+// forcePath is set (or a proposal needs one): the general form of the
+// commit methods.
+func (g *Group) Commit(inline []codec.Proposal, forcePath bool) (Outgoing, error) {
+	return g.commit(inline, forcePath)
+}
+
+// MergePendingCommit applies this member's pending commit once the
+// delivery service accepted it: the group moves to the next epoch. For a
+// Group returned by JoinExternal it completes the join.
+func (g *Group) MergePendingCommit() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.st.StagedJoin(); ok {
+		return g.run(transitions.AcceptJoin{At: g.c.now()}, nil)
+	}
+	return g.run(transitions.ConfirmCommit{At: g.c.now()}, nil)
+}
+
+// ClearPendingCommit drops this member's pending commit after the
+// delivery service rejected it (another commit won the epoch). For a
+// Group returned by JoinExternal it abandons the join, deletes the group
+// from storage and closes it.
+func (g *Group) ClearPendingCommit() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.st.StagedJoin(); ok {
+		if err := g.run(transitions.RejectJoin{At: g.c.now()}, nil); err != nil {
+			return err
+		}
+		if !g.st.InGroup() {
+			g.closed = true
+			g.c.forget(g)
+			return g.log.remove()
+		}
+		return nil
+	}
+	return g.run(transitions.AbortCommit{At: g.c.now()}, nil)
+}
+
+// Propose sends a proposal by reference (RFC 9420, Section 12.1) and
+// stores it for the next commit. It returns the message to send to the
+// group and the proposal's ProposalRef (for DropProposal).
+func (g *Group) Propose(p codec.Proposal) (message, ref []byte, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	known := map[string]bool{}
+	for _, sp := range g.st.PendingProposals() {
+		known[string(sp.Ref)] = true
+	}
+	err = g.run(transitions.Propose{At: g.c.now(), Proposal: p}, func(effs []effects.Effect) {
+		message = sentMessage(effs)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, sp := range g.st.PendingProposals() {
+		if !known[string(sp.Ref)] {
+			ref = sp.Ref
+		}
+	}
+	return message, ref, nil
+}
+
+// ProposeAdd proposes adding the member whose key package is given.
+func (g *Group) ProposeAdd(keyPackage []byte) (message, ref []byte, err error) {
+	p, err := addProposal(keyPackage)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g.Propose(p)
+}
+
+// ProposeRemove proposes removing the member at leaf.
+func (g *Group) ProposeRemove(leaf LeafIndex) (message, ref []byte, err error) {
+	return g.Propose(removeProposal(leaf))
+}
+
+// ProposeSelfUpdate proposes a fresh leaf key for this member (an Update
+// proposal; the core draws the key and signs the leaf).
+func (g *Group) ProposeSelfUpdate() (message, ref []byte, err error) {
+	// An empty template: the core keeps the current leaf's credential,
+	// capabilities and extensions. The source must be set for the event
+	// to encode in the log.
+	return g.Propose(codec.Proposal{ProposalType: codec.ProposalUpdate,
+		Update: &codec.Update{LeafNode: codec.LeafNode{LeafNodeSource: codec.LeafNodeSourceUpdate}}})
+}
+
+// ProposeExternalPSK proposes injecting the external PSK stored under
+// psk_id id (Client.AddExternalPSK) into the next epoch's key schedule.
+// Every member must hold the PSK.
+func (g *Group) ProposeExternalPSK(id []byte) (message, ref []byte, err error) {
+	return g.Propose(codec.Proposal{ProposalType: codec.ProposalPreSharedKey,
+		PreSharedKey: &codec.PreSharedKey{PSK: keysched.ExternalPSKID(id, nil)}})
+}
+
+// ProposeGroupContextExtensions proposes replacing the group context
+// extensions.
+func (g *Group) ProposeGroupContextExtensions(exts codec.Extensions) (message, ref []byte, err error) {
+	return g.Propose(codec.Proposal{ProposalType: codec.ProposalGroupContextExtensions,
+		GroupContextExtensions: &codec.GroupContextExtensions{Extensions: exts}})
+}
+
+// ProposeCustom proposes an application-defined proposal of type typ
+// (RFC 9420, Section 12.1.9; private use is 0xF000 to 0xFFFF) carrying
+// data. Every member's capabilities must list typ.
+func (g *Group) ProposeCustom(typ codec.ProposalType, data []byte) (message, ref []byte, err error) {
+	return g.Propose(codec.Proposal{ProposalType: typ, Data: data})
+}
+
+// DropProposal removes a stored proposal by its ProposalRef, so that the
+// next commit does not cover it.
+func (g *Group) DropProposal(ref []byte) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.run(transitions.DropProposal{At: g.c.now(), Ref: ref}, nil)
+}
+
+// Leave asks the group to remove this member: it returns a Remove
+// proposal of the own leaf, for another member to commit (a member cannot
+// commit its own removal, RFC 9420, Section 12.1.3).
+func (g *Group) Leave() ([]byte, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var msg []byte
+	err := g.run(transitions.Leave{At: g.c.now()}, func(effs []effects.Effect) { msg = sentMessage(effs) })
+	return msg, err
+}
+
+// Send encrypts an application message for the group (a PrivateMessage,
+// RFC 9420, Section 6.3) and returns it. The key used is deleted at once,
+// so the sender cannot decrypt its own message later: keep a copy of the
+// plaintext if needed.
+func (g *Group) Send(data []byte) ([]byte, error) {
+	return g.SendWithAAD(data, nil)
+}
+
+// SendWithAAD is Send with authenticated data, which the message carries
+// in the clear.
+func (g *Group) SendWithAAD(data, aad []byte) ([]byte, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var msg []byte
+	err := g.run(transitions.Protect{At: g.c.now(), Data: data, AAD: aad}, func(effs []effects.Effect) { msg = sentMessage(effs) })
+	return msg, err
+}
+
+// Export returns MLS-Exporter(label, context, length) of the current
+// epoch (RFC 9420, Section 8.5).
+func (g *Group) Export(label string, context []byte, length int) ([]byte, error) {
+	if length < 0 || uint64(length) > 1<<32-1 {
+		return nil, fmt.Errorf("mls: export length %d", length)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var secret []byte
+	err := g.run(transitions.Export{At: g.c.now(), Label: label, Context: context, Length: uint32(length)}, func(effs []effects.Effect) {
+		for _, e := range effs {
+			if x, ok := e.(effects.Exported); ok {
+				secret = x.Secret
+			}
+		}
+	})
+	return secret, err
+}
+
+// GroupInfo returns a signed GroupInfo of the current epoch (an encoded
+// MLSMessage) with the external_pub extension, from which a client can
+// join with JoinExternal; withTree includes the ratchet tree.
+func (g *Group) GroupInfo(withTree bool) ([]byte, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var gi []byte
+	err := g.run(transitions.PublishGroupInfo{At: g.c.now(), RatchetTree: withTree}, func(effs []effects.Effect) {
+		gi = outgoingOf(effs).GroupInfo
+	})
+	return gi, err
+}
+
+// Resync rejoins the group with an external commit that removes this
+// member's current leaf (RFC 9420, Section 12.4.3.2), after its state was
+// lost or went out of sync. Like JoinExternal, MergePendingCommit
+// completes it and ClearPendingCommit returns to the previous state.
+func (g *Group) Resync(groupInfo, ratchetTree []byte) (Outgoing, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out Outgoing
+	err := g.run(transitions.ExternalJoin{
+		At: g.c.now(), GroupInfo: groupInfo, RatchetTree: ratchetTree, SignatureKey: g.c.pub,
+		Credential: g.c.cred, Capabilities: g.c.opts.Capabilities, Config: g.st.Config(), RemovePrior: true,
+	}, func(effs []effects.Effect) { out = outgoingOf(effs) })
+	return out, err
+}
+
+// Close releases the Group; its state stays in storage, and
+// Client.OpenGroup reopens it.
+func (g *Group) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	g.c.forget(g)
+	return nil
+}
+
+// Delete erases the group's log from storage and closes the Group: for a
+// group this client was removed from or has left.
+func (g *Group) Delete() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	g.c.forget(g)
+	return g.log.remove()
+}

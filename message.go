@@ -1,0 +1,133 @@
+package mls
+
+import (
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/transitions"
+)
+
+// MessageKind says what a processed message carried.
+type MessageKind uint8
+
+// The kinds of processed message.
+const (
+	// ApplicationMessage: Data and AAD hold the decrypted message.
+	ApplicationMessage MessageKind = 1 + iota
+	// ProposalMessage: a proposal was validated and stored for the next
+	// commit; Proposal describes it.
+	ProposalMessage
+	// CommitMessage: a commit was validated and staged; inspect Commit,
+	// then call MergeStagedCommit or DiscardStagedCommit.
+	CommitMessage
+)
+
+// String returns the kind's name.
+func (k MessageKind) String() string {
+	switch k {
+	case ApplicationMessage:
+		return "application"
+	case ProposalMessage:
+		return "proposal"
+	case CommitMessage:
+		return "commit"
+	}
+	return "unknown"
+}
+
+// ProcessedMessage is the result of Group.ProcessMessage: a message that
+// passed every check of RFC 9420 (framing, signature, decryption, and for
+// proposals and commits every validation rule).
+type ProcessedMessage struct {
+	Kind  MessageKind
+	Epoch uint64 // the epoch the message belongs to
+	// Sender is the message's sender: a member (LeafIndex), an external
+	// sender or a new member.
+	Sender codec.Sender
+	// Data and AAD are an application message's plaintext and
+	// authenticated data.
+	Data, AAD []byte
+	// Proposal is the stored proposal of a ProposalMessage.
+	Proposal *ReceivedProposal
+	// Commit is the staged commit of a CommitMessage.
+	Commit *StagedCommit
+}
+
+// ReceivedProposal is a proposal stored by ProcessMessage.
+type ReceivedProposal struct {
+	Ref      []byte // ProposalRef, for Group.DropProposal
+	Proposal codec.Proposal
+}
+
+// StagedCommit describes a received commit before it is merged (RFC 9420,
+// Section 12.4.2), for the application to approve.
+type StagedCommit struct {
+	// Proposals are the proposals the commit covers, in order.
+	Proposals []state.StoredProposal
+	// Added, Removed and Updated are the leaves the commit adds, removes
+	// and updates (leaf indices after the commit for Added).
+	Added, Removed, Updated []LeafIndex
+	// SelfRemoved reports that the commit removes this member: after
+	// merging it the group is inactive.
+	SelfRemoved bool
+}
+
+// ProcessMessage processes an MLSMessage received for this group: an
+// application message is decrypted (its key then deleted), a proposal is
+// validated and stored, a commit is validated and staged. Invalid messages
+// are rejected with the core's typed error (errors.Is(err,
+// valsem.ValSemNNN)) and leave the group unchanged.
+func (g *Group) ProcessMessage(message []byte) (*ProcessedMessage, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var pm *ProcessedMessage
+	err := g.run(transitions.Receive{At: g.c.now(), Message: message}, func(effs []effects.Effect) {
+		pm = g.processed(effs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pm, nil
+}
+
+// processed reads the deliver-phase effects of a Receive.
+func (g *Group) processed(effs []effects.Effect) *ProcessedMessage {
+	for _, e := range effs {
+		switch e := e.(type) {
+		case effects.DeliverApplication:
+			return &ProcessedMessage{Kind: ApplicationMessage, Epoch: e.Epoch, Sender: codec.MemberSender(e.Sender), Data: e.Data, AAD: e.AAD}
+		case effects.ProposalReceived:
+			pm := &ProcessedMessage{Kind: ProposalMessage, Epoch: e.Epoch, Proposal: &ReceivedProposal{Ref: e.Ref}}
+			pm.Sender, _ = codec.DecodeSender(e.Sender)
+			pm.Proposal.Proposal, _ = codec.DecodeProposal(e.Proposal)
+			return pm
+		case effects.CommitStaged:
+			pm := &ProcessedMessage{Kind: CommitMessage, Epoch: e.Epoch, Commit: &StagedCommit{
+				Added: e.Added, Removed: e.Removed, Updated: e.Updated, SelfRemoved: e.SelfRemoved,
+			}}
+			pm.Sender, _ = codec.DecodeSender(e.Sender)
+			if sc, ok := g.st.StagedCommit(); ok {
+				pm.Commit.Proposals = sc.Proposals
+			}
+			return pm
+		}
+	}
+	return nil
+}
+
+// MergeStagedCommit applies the staged commit: the group moves to the
+// next epoch (or becomes inactive if the commit removed this member), and
+// the old epoch's secrets are erased.
+func (g *Group) MergeStagedCommit() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.run(transitions.MergeStaged{At: g.c.now()}, nil)
+}
+
+// DiscardStagedCommit drops the staged commit: the application did not
+// approve it. The group stays in its epoch.
+func (g *Group) DiscardStagedCommit() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.run(transitions.DiscardStaged{At: g.c.now()}, nil)
+}
