@@ -79,6 +79,7 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 	}
 
 	// Types and senders first.
+	var custom []int // entries of non-default proposal types, for ValSem113
 	for i, e := range entries {
 		switch pt := e.p.ProposalType; pt {
 		case codec.ProposalAdd, codec.ProposalRemove, codec.ProposalPreSharedKey, codec.ProposalGroupContextExtensions:
@@ -107,13 +108,8 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 				}
 			}
 		default:
-			// ValSem113: a non-default proposal type must be supported
-			// by every member.
-			if n := countOf(cen.ProposalSupport, uint16(pt)); n < cen.Members {
-				if reject(i, valsem.Errorf(valsem.ValSem113, "proposal type %d not supported by %d members", pt, cen.Members-n)) {
-					return covered{}, firstErr
-				}
-			}
+			// Checked once the removed members are known (ValSem113).
+			custom = append(custom, i)
 		}
 	}
 
@@ -143,6 +139,59 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 			continue
 		}
 		removed[r] = true
+	}
+
+	// ValSem113: a non-default proposal type must be supported by every
+	// member that will process the commit; "members being added or removed
+	// by the Commit do not need to support the proposal type" (RFC 9420,
+	// Section 12.2). A standalone proposal (committer == nil) is checked
+	// against every current member.
+	for _, i := range custom {
+		if drop[i] {
+			continue
+		}
+		pt := entries[i].p.ProposalType
+		if n := unsupportedBy(t, cen, removed, pt); n > 0 {
+			if reject(i, valsem.Errorf(valsem.ValSem113, "proposal type %d not supported by %d members", pt, n)) {
+				return covered{}, firstErr
+			}
+		}
+	}
+
+	// Group context extensions, before the Updates and Adds: "The new
+	// extensions MUST be used when evaluating other proposals in this list"
+	// (RFC 9420, Section 12.3), so leaf nodes are checked against the
+	// required_capabilities the proposal introduces. For a commit, the
+	// members' support (ValSem209) is checked after the list is applied,
+	// against the members added and without the members removed (Section
+	// 12.1.7); a standalone proposal is checked against the current members.
+	exts := g.pub.Context.Extensions
+	gce := -1
+	for i, e := range entries {
+		if drop[i] || e.p.ProposalType != codec.ProposalGroupContextExtensions {
+			continue
+		}
+		var err error
+		var nrc *codec.RequiredCapabilities
+		if gce >= 0 {
+			// ValSem208: at most one GroupContextExtensions proposal.
+			err = valsem.Errorf(valsem.ValSem208, "second group_context_extensions proposal")
+		} else if committer == nil {
+			err = checkGCE(e.p.GroupContextExtensions.Extensions, cen)
+		} else if nrc, err = requiredCapabilities(e.p.GroupContextExtensions.Extensions); err != nil {
+			err = valsem.Wrap(valsem.ValSem209, err, "malformed required_capabilities")
+		}
+		if err != nil {
+			if reject(i, err) {
+				return covered{}, firstErr
+			}
+			continue
+		}
+		if committer != nil {
+			rc = nrc
+		}
+		gce = i
+		exts = e.p.GroupContextExtensions.Extensions
 	}
 
 	// Updates.
@@ -236,29 +285,6 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 		}
 	}
 
-	// Group context extensions.
-	exts := g.pub.Context.Extensions
-	seenGCE := false
-	for i, e := range entries {
-		if drop[i] || e.p.ProposalType != codec.ProposalGroupContextExtensions {
-			continue
-		}
-		var err error
-		if seenGCE {
-			// ValSem208: at most one GroupContextExtensions proposal.
-			err = valsem.Errorf(valsem.ValSem208, "second group_context_extensions proposal")
-		} else {
-			err = checkGCE(e.p.GroupContextExtensions.Extensions, cen)
-		}
-		if err != nil {
-			if reject(i, err) {
-				return covered{}, firstErr
-			}
-			continue
-		}
-		seenGCE = true
-		exts = e.p.GroupContextExtensions.Extensions
-	}
 	if firstErr != nil {
 		return covered{}, firstErr
 	}
@@ -328,6 +354,20 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 	if err := checkLimit("MaxLeaves", uint64(t.LeafCount()), uint64(env.Limits.MaxLeaves)); err != nil {
 		return covered{}, err
 	}
+	if gce >= 0 {
+		// ValSem209 against the members after the commit: cen now counts
+		// the updated leaves, without the removed members and with the
+		// added ones.
+		if err := checkGCE(exts, cen); err != nil {
+			if m == modeCommitter && entries[gce].ref != nil {
+				// Drop the by-reference proposal and evaluate the rest
+				// again: the Updates and Adds were checked against the
+				// required capabilities it would have introduced.
+				return g.cover(committer, slices.Delete(slices.Clone(entries), gce, gce+1), m, at, env)
+			}
+			return covered{}, err
+		}
+	}
 	for _, e := range out.entries {
 		if e.p.ProposalType == codec.ProposalPreSharedKey {
 			out.psks = append(out.psks, e.p.PreSharedKey.PSK)
@@ -346,6 +386,18 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 	}
 	out.tree, out.census = t, cen
 	return out, nil
+}
+
+// unsupportedBy returns how many members of t, other than those in
+// removed, do not list proposal type pt in their capabilities.
+func unsupportedBy(t tree.Tree, cen state.Census, removed map[treemath.LeafIndex]bool, pt codec.ProposalType) uint32 {
+	n := cen.Members - countOf(cen.ProposalSupport, uint16(pt))
+	for r := range removed {
+		if ln, ok := t.Leaf(r); ok && !containsT(ln.Capabilities.Proposals, pt) {
+			n--
+		}
+	}
+	return n
 }
 
 // checkPSKID checks one PreSharedKeyID of a list (ValSem401–ValSem403),
