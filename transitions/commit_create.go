@@ -38,7 +38,9 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 	self := g.self()
 	stored := g.pub.Proposals
 	if f := env.Policy.SelectProposals; f != nil {
-		stored = f(g.s.PendingProposals())
+		if stored, err = selectStored(g.pub.Proposals, f(g.s.PendingProposals())); err != nil {
+			return s, nil, err
+		}
 	}
 	entries := make([]entry, 0, len(stored)+len(e.Inline))
 	for _, sp := range stored {
@@ -76,6 +78,7 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 		template.LeafNodeSource = codec.LeafNodeSourceCommit
 		template.Lifetime = codec.Lifetime{}
 		template.ParentHash = nil
+		greaseLeaf(&template, env)
 		t2, u, err := t.GeneratePath(self, template, g.gid(), env.Entropy.Draw(entropy.CommitLeaf, g.cs.HashLen()), sg)
 		if err != nil {
 			return s, nil, err
@@ -134,7 +137,7 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 		effs = append(effs, effects.SendWelcome{Welcome: w, To: refs})
 	}
 	if e.PublishGroupInfo {
-		gi, err := g.groupInfo(t, r, tag, withTree, true, sg)
+		gi, err := g.groupInfo(t, r, tag, withTree, true, sg, env)
 		if err != nil {
 			return s, nil, err
 		}
@@ -151,8 +154,9 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 }
 
 // signedGroupInfo builds and signs the GroupInfo of the new epoch (RFC 9420,
-// Section 12.4.3).
-func (g *group) signedGroupInfo(t tree.Tree, r epochResult, tag []byte, withTree, withExternalPub bool, sg *suite.Signer) (codec.GroupInfo, error) {
+// Section 12.4.3), with a GREASE extension under Policy.Grease (Section
+// 13.5: GroupInfo.extensions), drawn under the label what.
+func (g *group) signedGroupInfo(t tree.Tree, r epochResult, tag []byte, withTree, withExternalPub bool, sg *suite.Signer, env Env, what string) (codec.GroupInfo, error) {
 	gi := codec.GroupInfo{GroupContext: r.ctx, ConfirmationTag: tag, Signer: g.self()}
 	if withTree {
 		enc, err := t.Encode()
@@ -172,6 +176,7 @@ func (g *group) signedGroupInfo(t tree.Tree, r epochResult, tag []byte, withTree
 		}
 		gi.Extensions = append(gi.Extensions, codec.Extension{ExtensionType: codec.ExtensionExternalPub, ExtensionData: xp})
 	}
+	gi.Extensions = greaseExtensions(gi.Extensions, env, what)
 	tbs, err := gi.TBS().Encode()
 	if err != nil {
 		return gi, err
@@ -183,8 +188,8 @@ func (g *group) signedGroupInfo(t tree.Tree, r epochResult, tag []byte, withTree
 }
 
 // groupInfo returns MLSMessage(GroupInfo) bytes for publication.
-func (g *group) groupInfo(t tree.Tree, r epochResult, tag []byte, withTree, withExternalPub bool, sg *suite.Signer) ([]byte, error) {
-	gi, err := g.signedGroupInfo(t, r, tag, withTree, withExternalPub, sg)
+func (g *group) groupInfo(t tree.Tree, r epochResult, tag []byte, withTree, withExternalPub bool, sg *suite.Signer, env Env) ([]byte, error) {
+	gi, err := g.signedGroupInfo(t, r, tag, withTree, withExternalPub, sg, env, "group_info")
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +201,7 @@ func (g *group) groupInfo(t tree.Tree, r epochResult, tag []byte, withTree, with
 // gets the joiner secret, its path secret and the PSK ids, HPKE-encrypted
 // to its init key.
 func (g *group) welcome(cov covered, t tree.Tree, pu *tree.PathUpdate, r epochResult, tag []byte, withTree bool, sg *suite.Signer, env Env) ([]byte, [][]byte, error) {
-	gi, err := g.signedGroupInfo(t, r, tag, withTree, false, sg)
+	gi, err := g.signedGroupInfo(t, r, tag, withTree, false, sg, env, "welcome_group_info")
 	if err != nil {
 		return nil, nil, err
 	}

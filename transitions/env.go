@@ -87,9 +87,13 @@ type Policy struct {
 	// match some old member. Nil requires byte-equal credentials.
 	MatchBranchMember func(old, new codec.Credential) bool
 	// Grease adds GREASE values (RFC 9420, Section 13.5), drawn from
-	// Env.Entropy, to the capabilities and extensions of the key packages
-	// and leaf nodes this client creates and to the GroupInfos it
-	// publishes.
+	// Env.Entropy, wherever the RFC allows them: the capabilities and
+	// extensions of every LeafNode this client signs (key packages, new
+	// groups, external joins, Updates, commit paths; one value per list,
+	// kept when a leaf is re-signed), KeyPackage extensions and the
+	// extensions of every GroupInfo (PublishGroupInfo, Commit with
+	// PublishGroupInfo, Welcome). Never in proposal or credential types or
+	// group context extensions, where the RFC forbids them.
 	Grease bool
 }
 

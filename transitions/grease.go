@@ -42,31 +42,46 @@ func greaseData(env Env, what string) []byte {
 	return env.Entropy.Draw(labelGrease+entropy.Label("."+what+".data"), int(n))
 }
 
-func appendNew[T ~uint16](l []T, v T) []T {
-	if slices.Contains(l, v) {
+// withGrease returns l with the GREASE value drawn for what appended,
+// unless l already holds a GREASE value: a leaf re-signed in every commit
+// keeps one GREASE value per list instead of collecting them.
+func withGrease[T ~uint16](l []T, env Env, what string) []T {
+	if slices.ContainsFunc(l, func(v T) bool { return IsGrease(uint16(v)) }) {
 		return l
 	}
-	return append(slices.Clip(l), v)
+	return append(slices.Clip(l), T(greasePick(env, what)))
 }
 
 // greaseLeaf adds GREASE values to a leaf node's capabilities (cipher
 // suites, extensions, proposals, credentials) and one GREASE extension
 // with empty data to its extensions, listed in its capabilities as
-// Section 7.3's leaf validation requires. Without Policy.Grease it leaves
-// ln unchanged. It must run before the leaf is signed.
+// Section 7.3's leaf validation requires; lists that already hold a GREASE
+// value are kept. Without Policy.Grease it leaves ln unchanged. It must run
+// before the leaf is signed. It covers every LeafNode this client creates:
+// key packages, a new group's creator, external joiners, Update proposals
+// and commit paths.
 func greaseLeaf(ln *codec.LeafNode, env Env) {
 	if !env.Policy.Grease {
 		return
 	}
 	c := &ln.Capabilities
-	c.CipherSuites = appendNew(c.CipherSuites, codec.CipherSuite(greasePick(env, "cipher_suite")))
-	ext := codec.ExtensionType(greasePick(env, "extension"))
-	c.Extensions = appendNew(c.Extensions, ext)
-	c.Proposals = appendNew(c.Proposals, codec.ProposalType(greasePick(env, "proposal")))
-	c.Credentials = appendNew(c.Credentials, codec.CredentialType(greasePick(env, "credential")))
-	if !ln.Extensions.Has(ext) {
-		ln.Extensions = append(slices.Clip(ln.Extensions), codec.Extension{ExtensionType: ext, ExtensionData: []byte{}})
+	c.CipherSuites = withGrease(c.CipherSuites, env, "cipher_suite")
+	c.Proposals = withGrease(c.Proposals, env, "proposal")
+	c.Credentials = withGrease(c.Credentials, env, "credential")
+	if i := slices.IndexFunc(ln.Extensions, func(x codec.Extension) bool { return IsGrease(uint16(x.ExtensionType)) }); i >= 0 {
+		// Already greased: make sure the capabilities list it.
+		if t := ln.Extensions[i].ExtensionType; !slices.Contains(c.Extensions, t) {
+			c.Extensions = append(slices.Clip(c.Extensions), t)
+		}
+		return
 	}
+	ext := codec.ExtensionType(greasePick(env, "extension"))
+	if i := slices.IndexFunc(c.Extensions, func(t codec.ExtensionType) bool { return IsGrease(uint16(t)) }); i >= 0 {
+		ext = c.Extensions[i]
+	} else {
+		c.Extensions = append(slices.Clip(c.Extensions), ext)
+	}
+	ln.Extensions = append(slices.Clip(ln.Extensions), codec.Extension{ExtensionType: ext, ExtensionData: []byte{}})
 }
 
 // greaseExtensions returns exts with one GREASE extension of random
@@ -76,9 +91,9 @@ func greaseExtensions(exts codec.Extensions, env Env, what string) codec.Extensi
 	if !env.Policy.Grease {
 		return exts
 	}
-	t := codec.ExtensionType(greasePick(env, what))
-	if exts.Has(t) {
+	if slices.ContainsFunc(exts, func(x codec.Extension) bool { return IsGrease(uint16(x.ExtensionType)) }) {
 		return exts
 	}
+	t := codec.ExtensionType(greasePick(env, what))
 	return append(slices.Clip(exts), codec.Extension{ExtensionType: t, ExtensionData: greaseData(env, what)})
 }

@@ -49,6 +49,7 @@ func propose(s state.GroupState, e Propose, env Env) (state.GroupState, []effect
 			return s, nil, err
 		}
 		ln.EncryptionKey = pub
+		greaseLeaf(&ln, env)
 		if err := tree.SignLeaf(sg, &ln, g.gid(), g.self()); err != nil {
 			return s, nil, err
 		}
