@@ -1,7 +1,95 @@
-// Package mls is the imperative shell of mlscore: it wires the pure core
-// (package transitions) to storage, the system's randomness and clock, and
-// offers an ergonomic group API in the manner of OpenMLS's MlsGroup.
+// Package mls is the imperative shell of mlscore, an implementation of the
+// Messaging Layer Security protocol ([RFC 9420]). It wires the pure core —
+// transitions.Apply, a deterministic function from (state, event,
+// environment) to (new state, effects) — to durable storage, the system's
+// clock and randomness, and offers an API in the manner of OpenMLS's
+// MlsGroup:
 //
-// The shell is built on top of the core packages as they land; see
-// README.md for what is available today.
+//	store, _ := mls.OpenDirStorage("/var/lib/app/mls")
+//	alice, _ := mls.NewClient(store, []byte("alice"), nil)
+//	group, _ := alice.CreateGroup(nil)
+//	out, _ := group.AddMembers(bobsKeyPackage) // Outgoing{Commit, Welcome, ...}
+//	// send out.Commit; once the delivery service accepted it:
+//	group.MergePendingCommit()
+//	// send out.Welcome to bob, who calls bob.JoinGroup(welcome, tree)
+//	msg, _ := group.Send([]byte("hello"))
+//	pm, _ := group.ProcessMessage(received) // application, proposal or staged commit
+//
+// A Client is one identity (a signature key and a basic credential in one
+// cipher suite) with its key packages (KeyPackage), external PSKs and
+// groups. A Group is its membership in one group: create (CreateGroup),
+// join from a Welcome in two steps (StageWelcome, then Accept or Reject)
+// or one (JoinGroup), join from a GroupInfo (JoinExternal), commit
+// (AddMembers, RemoveMembers, SelfUpdate, CommitPendingProposals), propose
+// (ProposeAdd, ProposeRemove, ProposeSelfUpdate, ProposeExternalPSK,
+// ProposeGroupContextExtensions, ProposeCustom), Leave, process messages
+// (ProcessMessage, then MergeStagedCommit or DiscardStagedCommit for a
+// commit), confirm or drop one's own commit (MergePendingCommit,
+// ClearPendingCommit), Send, Export, EpochAuthenticator, Members, GroupInfo.
+// Clients and Groups are safe for concurrent use: a Group serializes its
+// operations (etcd's raft Node around its RawNode core plays the same
+// role).
+//
+// # The shell's duties
+//
+// Every operation of a Group builds one event, with At = Options.Clock()
+// (time.Now by default), and runs it through transitions.Apply with an
+// environment whose Entropy comes from a fresh 32-byte seed (Options.Seed,
+// by default the operating system's randomness through package entropy),
+// the client's key store, Policy and Limits. If Apply fails, its error is
+// returned unchanged — errors.Is(err, valsem.ValSemNNN) works on it — with
+// nothing written and the group unchanged. Otherwise the shell carries out
+// the effects in the order package effects prescribes:
+//
+//  1. Make the new state durable: write the group's log (see below)
+//     through the Storage. If that fails, the operation fails and the
+//     group stays in the state before it.
+//  2. Store every secret a PersistSecret effect names (key packages'
+//     private keys, signature keys).
+//  3. Return the outgoing messages (SendToGroup, SendWelcome,
+//     PublishGroupInfo effects) to the caller as an Outgoing value or
+//     bytes: the shell does no networking.
+//  4. Return what was received: the ProcessedMessage of ProcessMessage.
+//  5. Erase every secret a DeleteSecret effect names — only now that the
+//     new state is durable, so a crash never loses a key a stored state
+//     still needs. A deletion the Storage fails is retried at the next
+//     operation and reported by Client.Close.
+//
+// For an own commit the application then waits for the delivery
+// service: MergePendingCommit if it accepted the commit (only then send
+// the Welcome), ClearPendingCommit if another commit won the epoch.
+//
+// Time and randomness are injected: with a fixed Options.Clock and a
+// deterministic Options.Seed, a client produces the same messages bit for
+// bit, which is how this package's tests and example run.
+//
+// # Storage and forward secrecy
+//
+// A Storage keeps the client's secrets and one event log per group, in the
+// format of package replay: a snapshot of the group's state (state.Encode)
+// followed by the records of the events since, each with its entropy
+// seed. Reopening a group (Client.OpenGroup after OpenClient) reads its
+// log and replays the records from the snapshot. MemoryStorage keeps
+// everything in memory; DirStorage keeps files in a directory, written
+// atomically and synced, and overwrites a deleted secret's file with zeros
+// before removing it.
+//
+// The default is forward secret. A group's log then keeps no record at
+// all: it is only the snapshot of the current state, replaced on every
+// change (the replaced snapshot is overwritten), so the keys of past
+// epochs and used message keys are gone from storage as soon as the
+// core deletes them — as forward secrecy (RFC 9420, Section 9.2) demands.
+// Options.KeepRecords = k keeps up to k records after the snapshot; their
+// seeds regenerate the keys of those events, so up to k events lose
+// forward secrecy until the next snapshot. KeepAllRecords keeps every
+// record: a log for consented debugging (replay, time travel with package
+// replay and `mls replay`) that is NOT forward secret. Whatever the mode,
+// the snapshot holds the member's current keys: the storage must be
+// protected like the keys themselves.
+//
+// Application messages are returned, not stored: a Group decrypts a
+// message once (its key is then deleted) and the sender cannot decrypt its
+// own messages. The application keeps the plaintext it needs.
+//
+// [RFC 9420]: https://www.rfc-editor.org/rfc/rfc9420
 package mls
