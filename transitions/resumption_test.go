@@ -3,6 +3,7 @@ package transitions
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/valsem"
 )
 
 // TestResumptionRoundTrip: EncodeResumption and DecodeResumption are
@@ -344,5 +346,77 @@ func TestResumptionOf(t *testing.T) {
 	}
 	if _, ok := ResumptionOf(a.s, a.s.Epoch()+1); ok {
 		t.Fatal("future epoch")
+	}
+}
+
+// TestWelcomePSKRules crafts Welcomes whose GroupSecrets.psks break one
+// PSK rule — the committer's key schedule injects the list unvalidated, so
+// the Welcome is otherwise consistent — and checks that the joiner rejects
+// each with the rule's typed error and an unchanged state (RFC 9420,
+// Sections 8.4 and 12.4.3.1: ValSem401 nonce length, ValSem403 duplicate
+// PreSharedKeyID, ValSem402 at most one reinit or branch PSK).
+func TestWelcomePSKRules(t *testing.T) {
+	for _, cs := range []suite.ID{1, 2, 3} {
+		nh := func(b byte, n int) []byte { return bytes.Repeat([]byte{b}, n) }
+		cases := []struct {
+			name string
+			ids  func(nh int, gid []byte) []codec.PreSharedKeyID
+			code error
+		}{
+			{"valid", func(n int, gid []byte) []codec.PreSharedKeyID {
+				return []codec.PreSharedKeyID{keysched.ExternalPSKID([]byte("psk-1"), nh(1, n)), keysched.ExternalPSKID([]byte("psk-2"), nh(2, n))}
+			}, nil},
+			{"ValSem401 short nonce", func(n int, gid []byte) []codec.PreSharedKeyID {
+				return []codec.PreSharedKeyID{keysched.ExternalPSKID([]byte("psk-1"), nh(1, n)), keysched.ExternalPSKID([]byte("psk-2"), nh(2, n-1))}
+			}, valsem.ValSem401},
+			{"ValSem401 empty nonce", func(n int, gid []byte) []codec.PreSharedKeyID {
+				return []codec.PreSharedKeyID{keysched.ExternalPSKID([]byte("psk-1"), []byte{})}
+			}, valsem.ValSem401},
+			{"ValSem401 long nonce on a resumption psk", func(n int, gid []byte) []codec.PreSharedKeyID {
+				return []codec.PreSharedKeyID{keysched.ResumptionPSKID(codec.ResumptionPSKUsageApplication, []byte("old"), 4, nh(3, n+1))}
+			}, valsem.ValSem401},
+			{"ValSem403 external psk twice", func(n int, gid []byte) []codec.PreSharedKeyID {
+				id := keysched.ExternalPSKID([]byte("psk-1"), nh(1, n))
+				return []codec.PreSharedKeyID{id, keysched.ExternalPSKID([]byte("psk-2"), nh(2, n)), id}
+			}, valsem.ValSem403},
+			{"ValSem403 resumption psk twice", func(n int, gid []byte) []codec.PreSharedKeyID {
+				id := keysched.ResumptionPSKID(codec.ResumptionPSKUsageApplication, []byte("old"), 4, nh(3, n))
+				return []codec.PreSharedKeyID{id, id}
+			}, valsem.ValSem403},
+			{"ValSem402 two reinit psks", func(n int, gid []byte) []codec.PreSharedKeyID {
+				return []codec.PreSharedKeyID{keysched.ResumptionPSKID(codec.ResumptionPSKUsageReInit, []byte("old"), 4, nh(4, n)),
+					keysched.ResumptionPSKID(codec.ResumptionPSKUsageReInit, []byte("old"), 4, nh(5, n))}
+			}, valsem.ValSem402},
+		}
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("suite=%d/%s", cs, tc.name), func(t *testing.T) {
+				w, a := groupWith(t, cs, state.DefaultConfig(), "bob")
+				d := w.newMember("dave")
+				for _, m := range []*member{a, d} {
+					m.keys = m.keys.WithExternalPSK([]byte("psk-1"), []byte("one")).WithExternalPSK([]byte("psk-2"), []byte("two")).
+						WithResumptionPSK([]byte("old"), 4, []byte("resumed"))
+				}
+				kp := w.keyPackage(d)
+				env := w.env(a)
+				env.Limits = DefaultLimits()
+				_, effs, err := commitWith(a.s, Commit{At: testAt, Inline: []codec.Proposal{addOf(kp)}, RatchetTree: TreeInclude},
+					tc.ids(a.s.Suite().HashLen(), a.s.GroupID()), env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wel, _ := find[effects.SendWelcome](effs)
+				_, err = w.apply(d, JoinWelcome{At: testAt, Welcome: wel.Welcome, Config: w.cfg})
+				if tc.code == nil {
+					if err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				mustIs(t, err, tc.code)
+				if d.s.InGroup() {
+					t.Fatal("joined anyway")
+				}
+			})
+		}
 	}
 }
