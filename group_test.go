@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/state"
@@ -635,5 +636,115 @@ func TestConcurrentUse(t *testing.T) {
 	for range n {
 		check(t, <-errs)
 		must[*ProcessedMessage](t)(bob.g.ProcessMessage(<-msgs))
+	}
+}
+
+// TestMoreOperations covers the remaining operations: custom and group
+// context extension proposals, dropping a proposal, a last-resort key
+// package, a rejected external join, a resync, and bad key packages.
+func TestMoreOperations(t *testing.T) {
+	b := backends[1]
+	const custom = codec.ProposalType(0xF0F0)
+	caps := codec.Capabilities{Proposals: []codec.ProposalType{custom}, Extensions: []codec.ExtensionType{0xF001}}
+	mk := func(name string) *party {
+		st := b.new(t, name)
+		o := testOptions(name)
+		o.Capabilities = caps
+		c, err := NewClient(st, []byte(name), o)
+		check(t, err)
+		return &party{name: name, store: st, c: c}
+	}
+	alice, bob, carol := mk("alice"), mk("bob"), mk("carol")
+	all := []*party{alice, bob, carol}
+	alice.g = must[*Group](t)(alice.c.CreateGroup(nil))
+
+	if _, err := alice.g.AddMembers([]byte("not a key package")); err == nil {
+		t.Fatal("garbage added")
+	}
+	if _, err := alice.g.AddMembers(must[[]byte](t)(alice.g.GroupInfo(false))); !errors.Is(err, ErrNotKeyPackage) {
+		t.Fatalf("a GroupInfo as a key package: %v", err)
+	}
+
+	// A last-resort key package serves two Welcomes.
+	kp := must[[]byte](t)(bob.c.LastResortKeyPackage())
+	out := must[Outgoing](t)(alice.g.AddMembers(kp))
+	check(t, alice.g.MergePendingCommit())
+	bob.g = must[*Group](t)(bob.c.JoinGroup(out.Welcome, must[[]byte](t)(alice.g.RatchetTree())))
+	other := must[*Group](t)(alice.c.CreateGroup(nil))
+	out2 := must[Outgoing](t)(other.AddMembers(kp))
+	check(t, other.MergePendingCommit())
+	must[*Group](t)(bob.c.JoinGroup(out2.Welcome, must[[]byte](t)(other.RatchetTree())))
+	agree(t, all...)
+
+	// A custom proposal, committed.
+	msg, _, err := bob.g.ProposeCustom(custom, []byte("custom data"))
+	check(t, err)
+	got := deliver(t, bob, msg, alice)
+	if p := got["alice"].Proposal.Proposal; p.ProposalType != custom || string(p.Data) != "custom data" {
+		t.Fatalf("alice got %+v", p)
+	}
+	out = must[Outgoing](t)(alice.g.CommitPendingProposals())
+	got = deliver(t, alice, out.Commit, bob)
+	if ps := got["bob"].Commit.Proposals; len(ps) != 1 || ps[0].Proposal.ProposalType != custom {
+		t.Fatalf("bob staged %+v", got["bob"].Commit)
+	}
+	check(t, alice.g.MergePendingCommit())
+	agree(t, all...)
+
+	// A group context extensions proposal, then dropped.
+	exts := codec.Extensions{{ExtensionType: 0xF001, ExtensionData: []byte("app")}}
+	_, ref, err := alice.g.ProposeGroupContextExtensions(exts)
+	check(t, err)
+	if n := len(alice.g.PendingProposals()); n != 1 {
+		t.Fatalf("%d pending proposals", n)
+	}
+	check(t, alice.g.DropProposal(ref))
+	if n := len(alice.g.PendingProposals()); n != 0 {
+		t.Fatalf("%d pending proposals after the drop", n)
+	}
+	msg, _, err = alice.g.ProposeGroupContextExtensions(exts)
+	check(t, err)
+	deliver(t, alice, msg, bob)
+	out = must[Outgoing](t)(bob.g.CommitPendingProposals())
+	deliver(t, bob, out.Commit, alice)
+	check(t, bob.g.MergePendingCommit())
+	if e := alice.g.State().GroupContext().Extensions; len(e) != 1 || e[0].ExtensionType != 0xF001 {
+		t.Fatalf("group context extensions %+v", e)
+	}
+	agree(t, all...)
+
+	// Carol's external join is rejected by the delivery service: the
+	// group is gone from her storage.
+	gi := must[[]byte](t)(alice.g.GroupInfo(true))
+	cg, _, err := carol.c.JoinExternal(gi, nil)
+	check(t, err)
+	if ids := must[[][]byte](t)(carol.c.Groups()); len(ids) != 1 {
+		t.Fatalf("carol stores %d groups while joining", len(ids))
+	}
+	check(t, cg.ClearPendingCommit())
+	if ids := must[[][]byte](t)(carol.c.Groups()); len(ids) != 0 {
+		t.Fatalf("carol stores %d groups after the rejected join", len(ids))
+	}
+	if _, err := cg.Send([]byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("send after a rejected join: %v", err)
+	}
+	// A second try succeeds.
+	cg, cout, err := carol.c.JoinExternal(gi, nil)
+	check(t, err)
+	carol.g = cg
+	deliver(t, carol, cout.Commit, alice, bob)
+	check(t, carol.g.MergePendingCommit())
+	agree(t, all...)
+
+	// Bob resyncs: an external commit replacing his leaf.
+	out = must[Outgoing](t)(bob.g.Resync(must[[]byte](t)(alice.g.GroupInfo(true)), nil))
+	deliver(t, bob, out.Commit, alice, carol)
+	check(t, bob.g.MergePendingCommit())
+	if n := len(alice.g.Members()); n != 3 {
+		t.Fatalf("%d members after the resync, want 3", n)
+	}
+	agree(t, all...)
+	for _, p := range all {
+		check(t, p.c.Close())
 	}
 }
