@@ -273,6 +273,21 @@ func (c *Client) lifetime() codec.Lifetime {
 	return codec.Lifetime{NotBefore: now - 3600, NotAfter: now + uint64(c.opts.Lifetime/time.Second)}
 }
 
+// signerSecret returns the PersistSecret of the client's signature key,
+// as NewSignatureKey made it.
+func (c *Client) signerSecret() []effects.PersistSecret {
+	secrets, err := c.store.Secrets()
+	if err != nil {
+		return nil
+	}
+	for _, p := range secrets {
+		if p.Ref.Kind == effects.SecretSignatureKey && bytes.Equal(p.Ref.ID, c.pub) {
+			return []effects.PersistSecret{p}
+		}
+	}
+	return nil
+}
+
 // keyStore returns the current key store (an immutable value).
 func (c *Client) keyStore() transitions.KeyStore {
 	c.mu.Lock()
@@ -471,7 +486,7 @@ func (c *Client) startGroup(s state.GroupState, ev transitions.Event) (*Group, [
 	g := &Group{c: c, id: id, st: next}
 	c.groups[string(id)] = g // reserve the id while the log is written
 	c.mu.Unlock()
-	g.log, err = newGroupLog(c.store, id, c.opts.PolicyID, c.opts.KeepRecords, next)
+	g.log, err = newGroupLog(c.store, id, c.opts.PolicyID, c.opts.KeepRecords, c.signerSecret(), next)
 	if err == nil {
 		err = c.persist(effs)
 	}

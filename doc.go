@@ -83,7 +83,8 @@
 // seeds regenerate the keys of those events, so up to k events lose
 // forward secrecy until the next snapshot. KeepAllRecords keeps every
 // record: a log for consented debugging (replay, time travel with package
-// replay and `mls replay`) that is NOT forward secret. Whatever the mode,
+// replay and `mls replay`) that is NOT forward secret, and whose snapshot
+// also holds the signature private key so that it replays on its own. Whatever the mode,
 // the snapshot holds the member's current keys: the storage must be
 // protected like the keys themselves.
 //

@@ -435,8 +435,16 @@ func TestRestart(t *testing.T) {
 			if keep >= 0 && len(l.Records) > keep {
 				t.Fatalf("log keeps %d records, want at most %d", len(l.Records), keep)
 			}
-			if keep == KeepAllRecords && len(l.Records) < 10 {
-				t.Fatalf("full log keeps only %d records", len(l.Records))
+			if keep == KeepAllRecords {
+				if len(l.Records) < 10 {
+					t.Fatalf("full log keeps only %d records", len(l.Records))
+				}
+				// A debugging log replays on its own (mls replay).
+				res, err := replay.ReplayLog(l, nil)
+				check(t, err)
+				if res.Final().Digest() != alice.g.State().Digest() {
+					t.Fatal("the full log does not replay to the current state")
+				}
 			}
 			for _, p := range []*party{alice, bob, carol} {
 				check(t, p.c.Close())

@@ -16,14 +16,17 @@ const moduleName = "github.com/mlscore/mlscore"
 // KeepAllRecords, as Options.KeepRecords, keeps every record of a group's
 // log, each with its entropy seed: a debugging log that is NOT forward
 // secret (the seeds regenerate every key the member had since the group's
-// first snapshot).
+// first snapshot). Its snapshot also carries the client's signature
+// private key, so that the log replays on its own (replay.ReplayLog,
+// mls replay).
 const KeepAllRecords = -1
 
 // groupLog keeps one group's event log in a Storage. The log is a
 // SnapshotAndTail log of package replay: a snapshot of the group's state
-// (state.Encode, no key store secrets: the shell supplies those from the
-// Client when it replays) followed by at most keep records, each with its
-// entropy seed. When a record would make the tail longer than keep, the
+// (state.Encode, without key store secrets: the shell supplies those from
+// the Client when it replays; only a KeepAllRecords log's snapshot carries
+// the signature key, so that the debugging log replays on its own)
+// followed by at most keep records, each with its entropy seed. When a record would make the tail longer than keep, the
 // whole log is replaced by a snapshot of the new state, so that the
 // records — and the old keys their seeds could regenerate — are gone.
 // With keep = 0 (the default) the log is always just the snapshot of the
@@ -33,6 +36,10 @@ type groupLog struct {
 	id     []byte
 	header replay.Header
 	keep   int
+	// signer is the member's signature key secret, which the snapshot of
+	// a KeepAllRecords log carries so that the log replays on its own
+	// (mls replay); nil otherwise.
+	signer []effects.PersistSecret
 
 	snap replay.Snapshot // the log's snapshot
 	last *replay.Record  // the last record after it; nil if none
@@ -45,8 +52,11 @@ func logHeader(policyID string) replay.Header {
 
 // newGroupLog creates (or replaces) the log of group id, starting from a
 // snapshot of s.
-func newGroupLog(store Storage, id []byte, policyID string, keep int, s state.GroupState) (*groupLog, error) {
+func newGroupLog(store Storage, id []byte, policyID string, keep int, signer []effects.PersistSecret, s state.GroupState) (*groupLog, error) {
 	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep}
+	if keep == KeepAllRecords {
+		l.signer = signer
+	}
 	if err := l.compact(0, [32]byte{}, s); err != nil {
 		return nil, err
 	}
@@ -56,7 +66,7 @@ func newGroupLog(store Storage, id []byte, policyID string, keep int, s state.Gr
 // compact replaces the stored log by a snapshot of s as the starting point
 // of record seq, whose Prev is prev.
 func (l *groupLog) compact(seq uint64, prev [32]byte, s state.GroupState) error {
-	data, err := replay.EncodeSnapshotData(s, nil)
+	data, err := replay.EncodeSnapshotData(s, l.signer)
 	if err != nil {
 		return err
 	}
