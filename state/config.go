@@ -7,6 +7,7 @@ import (
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/keysched"
+	"github.com/mlscore/mlscore/valsem"
 )
 
 // OutgoingWireFormat says how this member frames the handshake messages
@@ -110,13 +111,19 @@ func DefaultConfig() Config {
 const (
 	// MaxPastEpochsLimit bounds Config.MaxPastEpochs (epochs).
 	MaxPastEpochsLimit = 1024
-	// MaxResumptionPSKsLimit bounds Config.ResumptionPSKs (epochs).
+	// MaxResumptionPSKsLimit bounds Config.ResumptionPSKs (epochs): the
+	// upper bound on stored resumption PSKs (ValSem400; RFC 9420, Section
+	// 8.6), 1024 resumption_psk secrets of at most 64 bytes each per
+	// group. transitions.Limits.MaxResumptionPSKs may lower it.
 	MaxResumptionPSKsLimit = 1024
 	// MaxPaddingSize bounds Config.PaddingSize (bytes).
 	MaxPaddingSize = 1 << 16
 )
 
-// Check reports whether c is a usable configuration.
+// Check reports whether c is a usable configuration. Too many resumption
+// PSKs is a ValSem400 error (RFC 9420, Section 8.6).
+//
+// [RFC 9420, Section 8.6]: https://www.rfc-editor.org/rfc/rfc9420#section-8.6
 func (c Config) Check() error {
 	switch {
 	case c.WireFormat.Outgoing != OutgoingCiphertext && c.WireFormat.Outgoing != OutgoingPlaintext:
@@ -126,7 +133,8 @@ func (c Config) Check() error {
 	case c.MaxPastEpochs > MaxPastEpochsLimit:
 		return fmt.Errorf("mls: max past epochs %d over the limit %d", c.MaxPastEpochs, MaxPastEpochsLimit)
 	case c.ResumptionPSKs > MaxResumptionPSKsLimit:
-		return fmt.Errorf("mls: number of resumption psks %d over the limit %d", c.ResumptionPSKs, MaxResumptionPSKsLimit)
+		// ValSem400: the number of stored resumption PSKs is bounded.
+		return valsem.Errorf(valsem.ValSem400, "number of resumption psks %d over the limit %d", c.ResumptionPSKs, MaxResumptionPSKsLimit)
 	case c.PaddingSize > MaxPaddingSize:
 		return fmt.Errorf("mls: padding size %d over the limit %d", c.PaddingSize, MaxPaddingSize)
 	}

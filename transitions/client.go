@@ -119,7 +119,7 @@ func createGroup(s state.GroupState, e CreateGroup, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, err
 	}
-	if err := e.Config.Check(); err != nil {
+	if err := checkConfig(e.Config, env); err != nil {
 		return s, nil, err
 	}
 	sg, err := signerFor(env, e.SignatureKey)

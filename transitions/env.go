@@ -9,6 +9,7 @@ import (
 	"github.com/mlscore/mlscore/entropy"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/valsem"
 )
 
 // Env is everything a transition may use besides the state and the event.
@@ -114,17 +115,25 @@ type Limits struct {
 	// (seconds). RFC 9420, Section 7.2 asks applications to set one; the
 	// default, math.MaxUint64, does not bound it.
 	MaxLeafLifetime uint64
+	// MaxResumptionPSKs bounds Config.ResumptionPSKs of a group created or
+	// joined, i.e. how many past epochs' resumption PSKs a state may store
+	// (epochs; ValSem400, RFC 9420, Section 8.6). The default is
+	// state.MaxResumptionPSKsLimit (1024), which state.Config.Check
+	// enforces whatever this limit says.
+	MaxResumptionPSKs uint32
 }
 
 // DefaultLimits returns the default limits: 65536 leaves, 1024 proposals,
-// 16 MiB messages, 65535-byte exports, unbounded leaf lifetimes.
+// 16 MiB messages, 65535-byte exports, unbounded leaf lifetimes, 1024
+// stored resumption PSKs.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxLeaves:       1 << 16,
-		MaxProposals:    1024,
-		MaxMessageBytes: 16 << 20,
-		MaxExportLength: math.MaxUint16,
-		MaxLeafLifetime: math.MaxUint64,
+		MaxLeaves:         1 << 16,
+		MaxProposals:      1024,
+		MaxMessageBytes:   16 << 20,
+		MaxExportLength:   math.MaxUint16,
+		MaxLeafLifetime:   math.MaxUint64,
+		MaxResumptionPSKs: state.MaxResumptionPSKsLimit,
 	}
 }
 
@@ -144,6 +153,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxLeafLifetime == 0 {
 		l.MaxLeafLifetime = d.MaxLeafLifetime
+	}
+	if l.MaxResumptionPSKs == 0 {
+		l.MaxResumptionPSKs = d.MaxResumptionPSKs
 	}
 	return l
 }
@@ -175,6 +187,22 @@ type LimitError struct {
 // Error implements error.
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("mls: %s exceeded: %d > %d", e.Limit, e.Got, e.Max)
+}
+
+// checkConfig checks the Config of a group being created or joined: its
+// own rules (state.Config.Check) and the bound on stored resumption PSKs
+// of env.Limits (ValSem400).
+func checkConfig(c state.Config, env Env) error {
+	if err := c.Check(); err != nil {
+		return err
+	}
+	// ValSem400: the number of stored resumption PSKs is bounded (RFC
+	// 9420, Section 8.6).
+	if c.ResumptionPSKs > env.Limits.MaxResumptionPSKs {
+		return valsem.Wrap(valsem.ValSem400, &LimitError{Limit: "MaxResumptionPSKs", Got: uint64(c.ResumptionPSKs), Max: uint64(env.Limits.MaxResumptionPSKs)},
+			"config keeps too many resumption psks")
+	}
+	return nil
 }
 
 func checkLimit(name string, got, max uint64) error {

@@ -32,7 +32,7 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	if _, ok := s.StagedJoin(); ok {
 		return s, nil, fmt.Errorf("%w: a join is already staged", ErrWrongState)
 	}
-	if err := e.Config.Check(); err != nil {
+	if err := checkConfig(e.Config, env); err != nil {
 		return s, nil, err
 	}
 	p, err := parseGroupInfo(e.GroupInfo, env)

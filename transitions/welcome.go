@@ -22,7 +22,7 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	if _, ok := s.StagedJoin(); ok {
 		return s, nil, fmt.Errorf("%w: a join is already staged", ErrWrongState)
 	}
-	if err := e.Config.Check(); err != nil {
+	if err := checkConfig(e.Config, env); err != nil {
 		return s, nil, err
 	}
 	for _, b := range [][]byte{e.Welcome, e.RatchetTree} {
