@@ -341,7 +341,6 @@ func (c *Client) erase(effs []effects.Effect) {
 		}
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if len(ds) > 0 {
 		if ks, err := c.keys.With(ds); err == nil {
 			c.keys = ks
@@ -349,13 +348,20 @@ func (c *Client) erase(effs []effects.Effect) {
 	}
 	refs := c.undeleted
 	c.undeleted = nil
+	c.mu.Unlock()
 	for _, d := range ds {
 		refs = append(refs, d.(effects.DeleteSecret).Ref)
 	}
+	var failed []effects.SecretRef
 	for _, r := range refs {
 		if err := c.store.DeleteSecret(r); err != nil {
-			c.undeleted = append(c.undeleted, r)
+			failed = append(failed, r)
 		}
+	}
+	if len(failed) > 0 {
+		c.mu.Lock()
+		c.undeleted = append(c.undeleted, failed...)
+		c.mu.Unlock()
 	}
 }
 
