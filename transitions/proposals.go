@@ -240,12 +240,13 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 
 	// Adds.
 	initKeys := map[string]bool{}
+	sigs := verifyAdds(g.cs, entries, drop)
 	for i, e := range entries {
 		if drop[i] || e.p.ProposalType != codec.ProposalAdd {
 			continue
 		}
 		kp := &e.p.Add.KeyPackage
-		err := validateKeyPackage(g.cs, kp, leafCheck{at: at, required: rc, census: cen}, env)
+		err := validateKeyPackage(g.cs, kp, leafCheck{at: at, required: rc, census: cen, sigs: sigs[i]}, env)
 		if err == nil {
 			ln := &kp.LeafNode
 			if initKeys[string(kp.InitKey)] {

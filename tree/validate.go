@@ -3,7 +3,6 @@ package tree
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 
@@ -303,10 +302,17 @@ func (b *builder) originalHash(n *node, first treemath.LeafIndex, level uint, ex
 	return b.s.Hash(in), nil
 }
 
+// verifyWorkers is the fixed fan-out of VerifyLeafSignatures: a constant,
+// not the number of CPUs, so the work split never depends on the machine
+// (the results are combined in leaf order either way); eight goroutines
+// keep up to eight cores busy and cost little on fewer.
+const verifyWorkers = 8
+
 // VerifyLeafSignatures verifies the signature of every non-blank leaf over
 // its LeafNodeTBS [RFC 9420, Section 7.2], with groupID and the leaf index
 // as context for the update and commit sources. The checks run in
-// parallel; the error reported is the one of the lowest failing leaf.
+// parallel on verifyWorkers goroutines (sequentially for small trees); the
+// error reported is the one of the lowest failing leaf.
 //
 // [RFC 9420, Section 7.2]: https://www.rfc-editor.org/rfc/rfc9420#section-7.2
 func (t Tree) VerifyLeafSignatures(groupID []byte) error {
@@ -319,8 +325,8 @@ func (t Tree) VerifyLeafSignatures(groupID []byte) error {
 		ms = append(ms, member{i, ln})
 	}
 	errs := make([]error, len(ms))
-	workers := min(runtime.GOMAXPROCS(0), len(ms))
-	if workers <= 1 {
+	workers := verifyWorkers
+	if len(ms) < 2*workers {
 		for j, m := range ms {
 			if errs[j] = VerifyLeafSignature(t.s, m.ln, groupID, m.i); errs[j] != nil {
 				return errs[j]
