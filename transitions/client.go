@@ -47,6 +47,9 @@ func newKeyPackage(s state.GroupState, e NewKeyPackage, env Env) (state.GroupSta
 	if err != nil {
 		return s, nil, err
 	}
+	if err := checkSendableCredential(e.Credential); err != nil {
+		return s, nil, err
+	}
 	sg, err := signerFor(env, e.SignatureKey)
 	if err != nil {
 		return s, nil, err
@@ -120,6 +123,12 @@ func createGroup(s state.GroupState, e CreateGroup, env Env) (state.GroupState, 
 		return s, nil, err
 	}
 	if err := checkConfig(e.Config, env); err != nil {
+		return s, nil, err
+	}
+	if err := checkSendableCredential(e.Credential); err != nil {
+		return s, nil, err
+	}
+	if err := checkSendableGroupExtensions(e.GroupContextExtensions); err != nil {
 		return s, nil, err
 	}
 	sg, err := signerFor(env, e.SignatureKey)

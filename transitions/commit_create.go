@@ -47,6 +47,9 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 		entries = append(entries, entry{p: sp.Proposal, sender: sp.Sender, ref: sp.Ref})
 	}
 	for i, p := range e.Inline {
+		if err := checkSendableProposal(p); err != nil {
+			return s, nil, fmt.Errorf("inline proposal %d: %w", i, err)
+		}
 		if p.ProposalType == codec.ProposalUpdate {
 			// ValSem111 in its inline form: a committer updates its leaf
 			// through the path, not an Update.

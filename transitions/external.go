@@ -35,6 +35,9 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	if err := checkConfig(e.Config, env); err != nil {
 		return s, nil, err
 	}
+	if err := checkSendableCredential(e.Credential); err != nil {
+		return s, nil, err
+	}
 	p, err := parseGroupInfo(e.GroupInfo, env)
 	if err != nil {
 		return s, nil, err
@@ -525,6 +528,9 @@ func proposeAsNewMember(s state.GroupState, e ProposeAsNewMember, env Env) (stat
 // externalPropose frames a proposal of an external sender (RFC 9420,
 // Section 12.1.8.1).
 func externalPropose(s state.GroupState, e ExternalPropose, env Env) (state.GroupState, []effects.Effect, error) {
+	if err := checkSendableProposal(e.Proposal); err != nil {
+		return s, nil, err
+	}
 	p, err := parseGroupInfo(e.GroupInfo, env)
 	if err != nil {
 		return s, nil, err

@@ -24,6 +24,9 @@ func propose(s state.GroupState, e Propose, env Env) (state.GroupState, []effect
 		return s, nil, err
 	}
 	p := e.Proposal
+	if err := checkSendableProposal(p); err != nil {
+		return s, nil, err
+	}
 	var encPriv []byte
 	switch p.ProposalType {
 	case codec.ProposalUpdate:
