@@ -420,3 +420,36 @@ func TestWelcomePSKRules(t *testing.T) {
 		}
 	}
 }
+
+// TestScenarioExternalReInit covers external_reinit of
+// external_proposals.json: an external signer proposes a ReInit that
+// changes the group id, the cipher suite and the extensions; alice commits
+// it; bob founds the new group with force_path and welcomes the others,
+// who check it against the committed ReInit.
+func TestScenarioExternalReInit(t *testing.T) {
+	eachSuite(t, func(t *testing.T, cs suite.ID) {
+		w, a := groupWith(t, cs, state.DefaultConfig(), "bob", "charlie")
+		ds := w.addExternalSigner(a, "ds")
+		ri := codec.ReInit{GroupID: []byte("external-reinit"), Version: codec.MLS10,
+			CipherSuite: codec.CipherSuite(map[suite.ID]suite.ID{1: 3, 2: 1, 3: 2}[cs]), Extensions: interopExts[:1]}
+		w.externalProposal(ds, a, codec.Proposal{ProposalType: codec.ProposalReInit, ReInit: &ri})
+		effs := w.must(a, Commit{At: testAt})
+		w.deliver(a, sent(t, effs))
+		w.must(a, ConfirmCommit{At: testAt})
+		w.agree()
+		b := w.byName("bob")
+		w2, ms := successor(t, w, suite.ID(ri.CipherSuite), b.s.GroupID(), b.s.Epoch())
+		found(t, w2, ms["bob"], []*member{ms["alice"], ms["charlie"]}, func(ng NewGroup) Event {
+			ng.ForcePath = true
+			ev, err := ReInitGroupFor(b.s, testAt, ng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ev
+		})
+		got := ms["charlie"].s.GroupContext()
+		if !bytes.Equal(got.GroupID, ri.GroupID) || got.CipherSuite != ri.CipherSuite || len(got.Extensions) != 1 {
+			t.Fatalf("new group context %+v, reinit %+v", got, ri)
+		}
+	})
+}
