@@ -121,8 +121,14 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stdout, "log %s: %s mode, format %d, %d records, module %s, policy %s\n",
 			path, l.Header.Mode, l.Header.Format, len(l.Records), l.Header.Module, l.Header.PolicyID)
-		if l.Snapshot != nil {
-			fmt.Fprintf(stdout, "starts from a snapshot of the state after record %d\n", int64(l.Snapshot.Seq)-1)
+		switch {
+		case l.Snapshot == nil:
+		case l.Snapshot.Seq == 0:
+			// Nothing was dropped: the snapshot is the state the log's
+			// first record applies to.
+			fmt.Fprintf(stdout, "starts from a snapshot of the state before record 0 (no records dropped)\n")
+		default:
+			fmt.Fprintf(stdout, "starts from a snapshot of the state after record %d (records 0 to %d dropped)\n", l.Snapshot.Seq-1, l.Snapshot.Seq-1)
 		}
 		if !*quiet {
 			fmt.Fprintf(stdout, "%6s %6s  %-58s %s\n", "seq", "epoch", "event", "result")
