@@ -18,7 +18,33 @@ import (
 // removing one holder leaves the others.
 type keyIndex struct {
 	root *hamt
-	size int // number of (key, holder) pairs
+	size int    // number of (key, holder) pairs
+	tx   *ixTxn // the open batch, if any (see begin)
+}
+
+// ixTxn identifies one batch of index updates (a transient, as in
+// Clojure's persistent collections). Trie nodes created during the batch
+// carry it as their owner and are updated in place by the batch's later
+// operations, so a path update that touches the same upper trie nodes for
+// each of its 2(log₂N+1) keys copies each of them once instead of once per
+// key. Nodes of other versions have another owner (or none) and are copied
+// as usual, so no version reachable from outside the batch ever changes.
+// A batch allocates a fresh ixTxn, which the nodes it owns keep alive: a
+// later batch can never get the same address.
+type ixTxn struct{ _ byte }
+
+// begin opens a batch: the index returned, and those derived from it
+// until end, share the batch's fresh nodes. Intermediate indices of a
+// batch must not be kept.
+func (ix keyIndex) begin() keyIndex {
+	ix.tx = new(ixTxn)
+	return ix
+}
+
+// end closes the batch: the index returned is immutable again.
+func (ix keyIndex) end() keyIndex {
+	ix.tx = nil
+	return ix
 }
 
 // keyKind separates the key spaces: a signature key and an encryption key
@@ -42,7 +68,12 @@ type hamt struct {
 	children []*hamt
 	hash     uint64
 	entries  []hamtEntry
+	owner    *ixTxn // the batch that created the node; nil outside batches
 }
+
+// owned reports whether n was created by the open batch tx, so that the
+// batch may change it in place (its children array is then fresh too).
+func (n *hamt) owned(tx *ixTxn) bool { return tx != nil && n.owner == tx }
 
 type hamtEntry struct {
 	key     string
@@ -93,73 +124,83 @@ func hamtLookup(n *hamt, h uint64, k string) []uint32 {
 // insert returns an index with holder added to key's holders.
 func (ix keyIndex) insert(kind keyKind, key []byte, holder uint32) keyIndex {
 	k := indexKey(kind, key)
-	root := hamtInsert(ix.root, keyHash(k), k, holder, 0)
-	if root == ix.root {
+	root, added := hamtInsert(ix.root, keyHash(k), k, holder, 0, ix.tx)
+	if !added {
 		return ix // the pair was already present
 	}
-	return keyIndex{root: root, size: ix.size + 1}
+	return keyIndex{root: root, size: ix.size + 1, tx: ix.tx}
 }
 
 // remove returns an index with holder removed from key's holders. Removing
 // an absent pair returns ix unchanged.
 func (ix keyIndex) remove(kind keyKind, key []byte, holder uint32) keyIndex {
 	k := indexKey(kind, key)
-	root, ok := hamtRemove(ix.root, keyHash(k), k, holder, 0)
+	root, ok := hamtRemove(ix.root, keyHash(k), k, holder, 0, ix.tx)
 	if !ok {
 		return ix
 	}
-	return keyIndex{root: root, size: ix.size - 1}
+	return keyIndex{root: root, size: ix.size - 1, tx: ix.tx}
 }
 
-// hamtInsert returns the new subtree, or n itself if the pair was already
-// present.
-func hamtInsert(n *hamt, h uint64, k string, holder uint32, shift uint) *hamt {
+// hamtInsert returns the new subtree and whether the pair was added (false:
+// it was already present, and n is returned). Nodes owned by the open
+// batch tx are changed in place; others are copied.
+func hamtInsert(n *hamt, h uint64, k string, holder uint32, shift uint, tx *ixTxn) (*hamt, bool) {
 	if n == nil {
-		return &hamt{hash: h, entries: []hamtEntry{{key: k, holders: []uint32{holder}}}}
+		return &hamt{hash: h, entries: []hamtEntry{{key: k, holders: []uint32{holder}}}, owner: tx}, true
 	}
 	if n.entries != nil {
 		if n.hash == h {
-			es := slices.Clone(n.entries)
-			for i := range es {
-				if es[i].key == k {
-					hs := es[i].holders
+			for i := range n.entries {
+				if n.entries[i].key == k {
+					hs := n.entries[i].holders
 					j, found := slices.BinarySearch(hs, holder)
 					if found {
-						return n
+						return n, false
 					}
+					es := slices.Clone(n.entries)
 					es[i].holders = slices.Insert(slices.Clip(hs), j, holder)
-					return &hamt{hash: h, entries: es}
+					return &hamt{hash: h, entries: es, owner: tx}, true
 				}
 			}
-			es = append(es, hamtEntry{key: k, holders: []uint32{holder}})
-			return &hamt{hash: h, entries: es}
+			es := append(slices.Clip(n.entries), hamtEntry{key: k, holders: []uint32{holder}})
+			return &hamt{hash: h, entries: es, owner: tx}, true
 		}
 		// Two different hashes meet: push the bucket down one level and
 		// insert again into the new inner node.
-		inner := &hamt{bitmap: uint32(1) << ((n.hash >> shift) & hamtMask), children: []*hamt{n}}
-		return hamtInsert(inner, h, k, holder, shift)
+		inner := &hamt{bitmap: uint32(1) << ((n.hash >> shift) & hamtMask), children: []*hamt{n}, owner: tx}
+		return hamtInsert(inner, h, k, holder, shift, tx)
 	}
 	bit := uint32(1) << ((h >> shift) & hamtMask)
 	pos := bits.OnesCount32(n.bitmap & (bit - 1))
 	if n.bitmap&bit == 0 {
 		ch := make([]*hamt, len(n.children)+1)
 		copy(ch, n.children[:pos])
-		ch[pos] = &hamt{hash: h, entries: []hamtEntry{{key: k, holders: []uint32{holder}}}}
+		ch[pos] = &hamt{hash: h, entries: []hamtEntry{{key: k, holders: []uint32{holder}}}, owner: tx}
 		copy(ch[pos+1:], n.children[pos:])
-		return &hamt{bitmap: n.bitmap | bit, children: ch}
+		if n.owned(tx) {
+			n.bitmap, n.children = n.bitmap|bit, ch
+			return n, true
+		}
+		return &hamt{bitmap: n.bitmap | bit, children: ch, owner: tx}, true
 	}
-	c := hamtInsert(n.children[pos], h, k, holder, shift+hamtBits)
-	if c == n.children[pos] {
-		return n
+	c, added := hamtInsert(n.children[pos], h, k, holder, shift+hamtBits, tx)
+	if !added {
+		return n, false
+	}
+	if n.owned(tx) {
+		n.children[pos] = c
+		return n, true
 	}
 	ch := slices.Clone(n.children)
 	ch[pos] = c
-	return &hamt{bitmap: n.bitmap, children: ch}
+	return &hamt{bitmap: n.bitmap, children: ch, owner: tx}, true
 }
 
 // hamtRemove returns the new subtree (nil if empty) and whether the pair was
-// present.
-func hamtRemove(n *hamt, h uint64, k string, holder uint32, shift uint) (*hamt, bool) {
+// present. Nodes owned by the open batch tx are changed in place; others are
+// copied.
+func hamtRemove(n *hamt, h uint64, k string, holder uint32, shift uint, tx *ixTxn) (*hamt, bool) {
 	if n == nil {
 		return nil, false
 	}
@@ -184,7 +225,7 @@ func hamtRemove(n *hamt, h uint64, k string, holder uint32, shift uint) (*hamt, 
 			if len(es) == 0 {
 				return nil, true
 			}
-			return &hamt{hash: h, entries: es}, true
+			return &hamt{hash: h, entries: es, owner: tx}, true
 		}
 		return n, false
 	}
@@ -193,7 +234,7 @@ func hamtRemove(n *hamt, h uint64, k string, holder uint32, shift uint) (*hamt, 
 		return n, false
 	}
 	pos := bits.OnesCount32(n.bitmap & (bit - 1))
-	c, ok := hamtRemove(n.children[pos], h, k, holder, shift+hamtBits)
+	c, ok := hamtRemove(n.children[pos], h, k, holder, shift+hamtBits, tx)
 	if !ok {
 		return n, false
 	}
@@ -204,7 +245,7 @@ func hamtRemove(n *hamt, h uint64, k string, holder uint32, shift uint) (*hamt, 
 		ch := make([]*hamt, 0, len(n.children)-1)
 		ch = append(ch, n.children[:pos]...)
 		ch = append(ch, n.children[pos+1:]...)
-		nn := &hamt{bitmap: n.bitmap &^ bit, children: ch}
+		nn := &hamt{bitmap: n.bitmap &^ bit, children: ch, owner: tx}
 		// Collapse an inner node left with a single bucket, so the trie
 		// keeps its canonical shape.
 		if len(ch) == 1 && ch[0].entries != nil {
@@ -215,9 +256,13 @@ func hamtRemove(n *hamt, h uint64, k string, holder uint32, shift uint) (*hamt, 
 	if len(n.children) == 1 && c.entries != nil {
 		return c, true
 	}
+	if n.owned(tx) {
+		n.children[pos] = c
+		return n, true
+	}
 	ch := slices.Clone(n.children)
 	ch[pos] = c
-	return &hamt{bitmap: n.bitmap, children: ch}, true
+	return &hamt{bitmap: n.bitmap, children: ch, owner: tx}, true
 }
 
 // indexEntry is one (key, holder) pair for buildIndex.

@@ -410,7 +410,9 @@ func (t Tree) Update(i treemath.LeafIndex, ln *codec.LeafNode) (Tree, error) {
 // keeps the key index in step.
 func (t Tree) replacePath(i treemath.LeafIndex, old, ln *codec.LeafNode, parentAt func(treemath.NodeIndex, *codec.ParentNode) *codec.ParentNode) (Tree, error) {
 	b := newBuilder(t.s)
-	keys := t.keys.unindexLeaf(i, old)
+	// One batch for the 2(d+1) key changes of the path: the upper trie
+	// nodes are copied once, not once per key.
+	keys := t.keys.begin().unindexLeaf(i, old)
 	root, err := t.rebuild(b, i, ln, func(x treemath.NodeIndex, op *codec.ParentNode) *codec.ParentNode {
 		p := parentAt(x, op)
 		keys = keys.reindexParent(x, op, p)
@@ -420,7 +422,7 @@ func (t Tree) replacePath(i treemath.LeafIndex, old, ln *codec.LeafNode, parentA
 		return t, err
 	}
 	nt := t
-	nt.root, nt.keys, nt.built = root, keys.indexLeaf(i, ln), b.count
+	nt.root, nt.keys, nt.built = root, keys.indexLeaf(i, ln).end(), b.count
 	return nt, nil
 }
 
