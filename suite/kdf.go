@@ -77,6 +77,9 @@ func (s *Suite) Hash(data []byte) []byte {
 // Extract is HKDF-Extract (RFC 5869) with the suite's hash. An empty salt
 // is equivalent to Nh zero bytes.
 func (s *Suite) Extract(salt, ikm []byte) []byte {
+	if out, ok := s.macShort(salt, ikm); ok {
+		return out
+	}
 	m := hmac.New(s.newHash, salt)
 	m.Write(ikm)
 	return m.Sum(make([]byte, 0, s.nh))
@@ -175,6 +178,21 @@ func (s *Suite) hmacPadded(out *[64]byte, key, buf []byte) {
 	s.sumInto(out, ob[:bs+s.nh])
 }
 
+// macShort is HMAC(key, data) for data that fits in the stack buffer with
+// one hash block (the key schedule's extracts, confirmation tags): it
+// allocates only the result. ok is false when data is too long.
+func (s *Suite) macShort(key, data []byte) (out []byte, ok bool) {
+	bs := s.blockSize()
+	if bs+len(data) > hmacBufLen {
+		return nil, false
+	}
+	var buf [hmacBufLen]byte
+	b := append(buf[:bs], data...)
+	var t [64]byte
+	s.hmacPadded(&t, key, b)
+	return append(make([]byte, 0, s.nh), t[:s.nh]...), true
+}
+
 // expandWithLabelShort is ExpandWithLabel for the common case of one HKDF
 // block (length at most Nh) and a short label and context: T(1) =
 // HMAC(secret, KDFLabel || 0x01), with the KDFLabel built on the stack. It
@@ -229,6 +247,9 @@ func (s *Suite) RefHash(label string, value []byte) []byte {
 
 // MAC returns HMAC(key, data) with the suite's hash (RFC 9420, Section 5.1).
 func (s *Suite) MAC(key, data []byte) []byte {
+	if out, ok := s.macShort(key, data); ok {
+		return out
+	}
 	m := hmac.New(s.newHash, key)
 	m.Write(data)
 	return m.Sum(make([]byte, 0, s.nh))

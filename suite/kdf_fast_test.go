@@ -64,3 +64,23 @@ func TestExpandWithLabelShortAllocs(t *testing.T) {
 		}
 	})
 }
+
+// TestMACShortMatchesGeneric checks the stack HMAC of Extract and MAC
+// against crypto/hmac for data lengths around the buffer limit and keys
+// around the block size.
+func TestMACShortMatchesGeneric(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, s *Suite) {
+		for _, key := range [][]byte{nil, seq(1, 7), seq(2, s.nh), seq(3, s.blockSize()), seq(4, s.blockSize()+1)} {
+			for _, n := range []int{0, 1, s.nh, hmacBufLen - s.blockSize() - 1, hmacBufLen - s.blockSize(), hmacBufLen - s.blockSize() + 1, 1000} {
+				data := seq(5, n)
+				want := hmacSum(s.newHash, key, data)
+				if got := s.MAC(key, data); !bytes.Equal(got, want) {
+					t.Fatalf("MAC key=%d data=%d: got %x, want %x", len(key), n, got, want)
+				}
+				if got := s.Extract(key, data); !bytes.Equal(got, want) {
+					t.Fatalf("Extract salt=%d ikm=%d: got %x, want %x", len(key), n, got, want)
+				}
+			}
+		}
+	})
+}
