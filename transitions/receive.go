@@ -233,7 +233,7 @@ func (g *group) receiveCommit(a authenticatedMessage, at uint64, env Env) (state
 	}
 	priv := g.withSecrets(a)
 	priv.Staged = staged
-	cur, err := state.New(g.pub, priv)
+	cur, err := g.s.WithPrivate(priv)
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
