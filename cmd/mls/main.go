@@ -6,6 +6,8 @@
 //
 // The commands are:
 //
+//	bench [-suite S] [-sizes 16,256,4096] [-ops K] [-records R] [-json]
+//	                          measure the key operations against their crypto floor
 //	demo [-members N] [-ops K] [-seed X] [-out DIR]
 //	                          simulate a group and write its members' event logs
 //	inspect [-json] [FILE|-]  decode and print an MLS message or ratchet tree
@@ -29,6 +31,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"bench", "mls bench [-suite S] [-sizes 16,256,4096] [-ops K] [-records R] [-json]", "measure the key operations and their ratio to the crypto floor", runBench},
 		{"demo", "mls demo [-members N] [-ops K] [-suite S] [-seed X] [-out DIR] [-verify]", "simulate a group and write its members' event logs", runDemo},
 		{"inspect", "mls inspect [-json] [-full] [-in FORMAT] [-type TYPE] [FILE|-]", "decode and print an MLS message or ratchet tree", runInspect},
 		{"replay", "mls replay [-at SEQ] [-json] [-q] LOG", "replay an event log, verify it and show its history and a state", runReplay},

@@ -1,0 +1,532 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/replay"
+	"github.com/mlscore/mlscore/sim"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/transitions"
+	"github.com/mlscore/mlscore/treemath"
+)
+
+const benchUsage = `usage: mls bench [-suite S] [-sizes 16,256,4096] [-ops K] [-records R] [-json]
+
+Bench measures, in this process with the library (not through go test),
+the costs that DESIGN.md's targets are stated in, and prints each with its
+ratio to the crypto floor F — the signatures, HPKE, AEAD and key derivations
+the operation cannot avoid, computed from the primitives measured in the
+same run:
+
+  primitives     Sign, Verify (100 B, with label), HPKESeal/HPKEOpen of an
+                 Nh-byte secret, AEADSeal/AEADOpen of 100 B (key setup
+                 included), DeriveKeyPair (one path node key pair)
+  CommitCreate   a member of a group of N creates a self-update commit with
+                 a path; F = (d+1)·DeriveKeyPair + d·HPKESeal + 2·Sign,
+                 d = log₂N
+  CommitProcess  the member at the far end of the tree receives that commit
+                 and merges it; F = 2·Verify + HPKEOpen + DeriveKeyPair
+  Protect        encrypt a 100 B application message, steady state of an
+                 epoch; F = Sign + 2·AEADSeal
+  Unprotect      decrypt the next 100 B message; F = Verify + 2·AEADOpen
+  Replay         replay.Replay of the first R records of a simulated member's
+                 log; its floor is re-applying the same events (decoded
+                 beforehand) without any of replay's checks, so the ratio is
+                 the cost of verifying the log
+
+The groups are synthetic full groups of N members (a power of two) built from
+seeds through the exported API: every parent node is set, so a path encrypts
+to one node per level, as in a group where everybody has committed; Protect
+and Unprotect use the group of the first size. Each figure is the mean of K
+timed operations after one untimed warm-up (Replay: of max(2, K/25) replays),
+with the allocations per operation. Times vary with the machine's load; the
+figures of record are in docs/performance.md (go test -bench).
+`
+
+// benchMaxSize bounds -sizes: a synthetic group of 65536 members takes
+// seconds to build and about 100 MB.
+const benchMaxSize = 1 << 16
+
+// benchFigure is one line of the table.
+type benchFigure struct {
+	Name        string  `json:"name"`
+	N           int     `json:"n,omitempty"` // group size, or records for Replay
+	Ops         int     `json:"ops"`         // timed operations
+	NsPerOp     float64 `json:"ns_per_op"`
+	AllocsPerOp float64 `json:"allocs_per_op"`
+	BytesPerOp  float64 `json:"bytes_per_op"`
+	// FloorNs is the crypto floor F in nanoseconds and Ratio = NsPerOp/F;
+	// both zero for a primitive, which is its own floor.
+	FloorNs float64 `json:"floor_ns,omitempty"`
+	Ratio   float64 `json:"ratio,omitempty"`
+	Floor   string  `json:"floor,omitempty"` // how F is made up
+}
+
+// benchMachine describes where the figures were measured.
+type benchMachine struct {
+	GOOS       string `json:"goos"`
+	GOARCH     string `json:"goarch"`
+	NumCPU     int    `json:"num_cpu"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	Go         string `json:"go"`
+	Circl      string `json:"circl,omitempty"`
+}
+
+// benchReport is the whole output of mls bench, as -json prints it.
+type benchReport struct {
+	Suite   suite.ID      `json:"suite"`
+	Name    string        `json:"suite_name"`
+	Sizes   []int         `json:"sizes"`
+	Ops     int           `json:"ops"`
+	Records int           `json:"records"`
+	Machine benchMachine  `json:"machine"`
+	Figures []benchFigure `json:"figures"`
+}
+
+func runBench(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("bench", stderr)
+	suiteID := fs.Uint("suite", 1, "cipher suite, 1 to 7")
+	sizesFlag := fs.String("sizes", "16,256,4096", "group sizes `N,...` (powers of two, 2 to 65536)")
+	ops := fs.Int("ops", 100, "timed operations per figure")
+	records := fs.Int("records", 1000, "records of the replayed log")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, benchUsage)
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return 2
+	}
+	sizes, err := parseSizes(*sizesFlag)
+	if err == nil && *ops < 1 {
+		err = fmt.Errorf("-ops %d: want at least 1", *ops)
+	}
+	if err == nil && (*records < 1 || *records > 1_000_000) {
+		err = fmt.Errorf("-records %d: want 1 to 1000000", *records)
+	}
+	if err == nil && *suiteID > 0xffff {
+		err = fmt.Errorf("-suite %d: no such cipher suite", *suiteID)
+	}
+	var cs *suite.Suite
+	if err == nil {
+		if cs, err = suite.Lookup(suite.ID(*suiteID)); err != nil {
+			err = fmt.Errorf("-suite %d: %w", *suiteID, err)
+		}
+	}
+	if err != nil || len(pos) > 0 {
+		if err != nil {
+			fmt.Fprintf(stderr, "mls bench: %v\n", err)
+		}
+		fs.Usage()
+		return 2
+	}
+
+	rep := benchReport{Suite: cs.ID(), Name: cs.ID().String(), Sizes: sizes, Ops: *ops, Records: *records, Machine: machine()}
+	b := &bencher{cs: cs, ops: *ops, progress: stderr}
+	if err := b.run(sizes, *records); err != nil {
+		fmt.Fprintf(stderr, "mls bench: %v\n", err)
+		return 1
+	}
+	rep.Figures = b.figures
+	if *asJSON {
+		out, _ := json.MarshalIndent(rep, "", "  ")
+		stdout.Write(append(out, '\n'))
+		return 0
+	}
+	printBench(stdout, rep)
+	return 0
+}
+
+// parseSizes parses -sizes: a comma-separated list of powers of two.
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 || n > benchMaxSize || n&(n-1) != 0 {
+			return nil, fmt.Errorf("-sizes %q: %q is not a power of two from 2 to %d", s, f, benchMaxSize)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func machine() benchMachine {
+	m := benchMachine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/cloudflare/circl" {
+				m.Circl = d.Version
+			}
+		}
+	}
+	return m
+}
+
+// bencher measures the figures of one cipher suite.
+type bencher struct {
+	cs      *suite.Suite
+	ops     int
+	figures []benchFigure
+	prim    map[string]float64 // ns per primitive operation
+	// progress receives a line before each slow setup step.
+	progress io.Writer
+}
+
+// measure times k calls of f (after runtime.GC) and returns the mean time
+// and allocations per call.
+func measure(k int, f func(i int) error) (ns, allocs, bytes float64, err error) {
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	for i := range k {
+		if err := f(i); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	d := time.Since(start)
+	runtime.ReadMemStats(&m1)
+	fk := float64(k)
+	return float64(d.Nanoseconds()) / fk, float64(m1.Mallocs-m0.Mallocs) / fk, float64(m1.TotalAlloc-m0.TotalAlloc) / fk, nil
+}
+
+// add measures f (warm-up call with index -1, then ops timed calls) and
+// appends its figure; floor is in nanoseconds (0 for a primitive).
+func (b *bencher) add(name string, n, ops int, floor float64, formula string, f func(i int) error) error {
+	if err := f(-1); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	ns, allocs, bytes, err := measure(ops, f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	fig := benchFigure{Name: name, N: n, Ops: ops, NsPerOp: ns, AllocsPerOp: allocs, BytesPerOp: bytes, Floor: formula}
+	if floor > 0 {
+		fig.FloorNs, fig.Ratio = floor, ns/floor
+	}
+	b.figures = append(b.figures, fig)
+	return nil
+}
+
+func (b *bencher) run(sizes []int, records int) error {
+	if err := b.primitives(); err != nil {
+		return err
+	}
+	groups := map[int]*synthGroup{}
+	for _, n := range sizes {
+		if groups[n] != nil {
+			continue
+		}
+		if n >= 1024 {
+			fmt.Fprintf(b.progress, "mls bench: building a synthetic group of %d members\n", n)
+		}
+		sy, err := newSynthGroup(b.cs.ID(), n)
+		if err != nil {
+			return err
+		}
+		groups[n] = sy
+		if err := b.commits(sy); err != nil {
+			return err
+		}
+	}
+	if err := b.messages(groups[sizes[0]]); err != nil {
+		return err
+	}
+	return b.replay(records)
+}
+
+// primitives measures the crypto floor.
+func (b *bencher) primitives() error {
+	cs := b.cs
+	b.prim = map[string]float64{}
+	sigPriv, sigPub, err := cs.GenerateSignatureKey(synthSeed("bench sig", 0, cs.SignatureSeedLen()))
+	if err != nil {
+		return err
+	}
+	sg, err := cs.NewSigner(sigPriv)
+	if err != nil {
+		return err
+	}
+	msg := make([]byte, 100)
+	sig, err := sg.SignWithLabel("bench", msg)
+	if err != nil {
+		return err
+	}
+	hpkePriv, hpkePub, err := cs.DeriveKeyPair(synthSeed("bench hpke", 0, cs.HashLen()))
+	if err != nil {
+		return err
+	}
+	secret, seed := synthSeed("bench secret", 0, cs.HashLen()), synthSeed("bench seed", 0, cs.HPKESeedLen())
+	kem, ct, err := cs.HPKESeal(hpkePub, []byte("info"), nil, secret, seed)
+	if err != nil {
+		return err
+	}
+	key, nonce := make([]byte, cs.AEADKeyLen()), make([]byte, cs.AEADNonceLen())
+	sealed, err := cs.Seal(key, nonce, nil, msg)
+	if err != nil {
+		return err
+	}
+	prims := []struct {
+		name string
+		f    func() error
+	}{
+		{"Sign", func() error { _, err := sg.SignWithLabel("bench", msg); return err }},
+		{"Verify", func() error { return cs.VerifyWithLabel(sigPub, "bench", msg, sig) }},
+		{"HPKESeal", func() error { _, _, err := cs.HPKESeal(hpkePub, []byte("info"), nil, secret, seed); return err }},
+		{"HPKEOpen", func() error { _, err := cs.HPKEOpen(hpkePriv, kem, []byte("info"), nil, ct); return err }},
+		{"AEADSeal", func() error { _, err := cs.Seal(key, nonce, nil, msg); return err }},
+		{"AEADOpen", func() error { _, err := cs.Open(key, nonce, nil, sealed); return err }},
+		{"DeriveKeyPair", func() error { _, _, err := cs.DeriveKeyPair(secret); return err }},
+	}
+	for _, p := range prims {
+		name := p.name
+		if strings.HasPrefix(name, "AEAD") {
+			name += " 100B"
+		}
+		if err := b.add(name, 0, b.ops, 0, "", func(int) error { return p.f() }); err != nil {
+			return err
+		}
+		b.prim[p.name] = b.figures[len(b.figures)-1].NsPerOp
+	}
+	return nil
+}
+
+func sentMessage(effs []effects.Effect) ([]byte, error) {
+	for _, e := range effs {
+		if s, ok := e.(effects.SendToGroup); ok {
+			return s.Message, nil
+		}
+	}
+	return nil, errors.New("nothing sent")
+}
+
+// commits measures a self-update commit at the group's size: creating it
+// (leaf 0) and processing it (the last leaf, whose common ancestor with
+// leaf 0 is the root).
+func (b *bencher) commits(sy *synthGroup) error {
+	n := sy.n
+	d := bits.Len(uint(n)) - 1
+	p := b.prim
+	s, ks, err := sy.member(0)
+	if err != nil {
+		return err
+	}
+	env := transitions.Env{Keys: ks, Limits: benchLimits(n)}
+	floor := float64(d+1)*p["DeriveKeyPair"] + float64(d)*p["HPKESeal"] + 2*p["Sign"]
+	err = b.add("CommitCreate", n, b.ops, floor, fmt.Sprintf("(d+1)·DeriveKeyPair + d·HPKESeal + 2·Sign, d=%d", d), func(int) error {
+		env.Entropy = entropy.FromSeed([32]byte{1})
+		_, _, err := transitions.Apply(s, transitions.Commit{At: benchAt, ForcePath: true}, env)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	env.Entropy = entropy.FromSeed([32]byte{1})
+	_, effs, err := transitions.Apply(s, transitions.Commit{At: benchAt, ForcePath: true}, env)
+	if err != nil {
+		return err
+	}
+	msg, err := sentMessage(effs)
+	if err != nil {
+		return err
+	}
+	r, rk, err := sy.member(treemath.LeafIndex(n - 1))
+	if err != nil {
+		return err
+	}
+	renv := transitions.Env{Keys: rk, Limits: benchLimits(n)}
+	floor = 2*p["Verify"] + p["HPKEOpen"] + p["DeriveKeyPair"]
+	return b.add("CommitProcess", n, b.ops, floor, "2·Verify + HPKEOpen + DeriveKeyPair", func(int) error {
+		renv.Entropy = entropy.FromSeed([32]byte{2})
+		r2, _, err := transitions.Apply(r, transitions.Receive{At: benchAt, Message: msg}, renv)
+		if err != nil {
+			return err
+		}
+		_, _, err = transitions.Apply(r2, transitions.MergeStaged{At: benchAt}, renv)
+		return err
+	})
+}
+
+// messages measures Protect and Unprotect of 100 B in the steady state of an
+// epoch: each operation starts from the state the previous one returned, so
+// the sender's and receiver's ratchets are already derived.
+func (b *bencher) messages(sy *synthGroup) error {
+	n := sy.n
+	p := b.prim
+	s, ks, err := sy.member(0)
+	if err != nil {
+		return err
+	}
+	data := make([]byte, 100)
+	env := transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{4}), Limits: benchLimits(n)}
+	cur := s
+	err = b.add("Protect 100B", n, b.ops, p["Sign"]+2*p["AEADSeal"], "Sign + 2·AEADSeal", func(int) error {
+		var err error
+		cur, _, err = transitions.Apply(cur, transitions.Protect{At: benchAt, Data: data}, env)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	// The receiver decrypts messages 1..ops in order, after message 0
+	// (the warm-up) derived the sender's ratchet.
+	msgs := make([][]byte, b.ops+1)
+	cur = s
+	for i := range msgs {
+		var effs []effects.Effect
+		if cur, effs, err = transitions.Apply(cur, transitions.Protect{At: benchAt, Data: data}, env); err != nil {
+			return err
+		}
+		if msgs[i], err = sentMessage(effs); err != nil {
+			return err
+		}
+	}
+	r, rk, err := sy.member(treemath.LeafIndex(n - 1))
+	if err != nil {
+		return err
+	}
+	renv := transitions.Env{Keys: rk, Entropy: entropy.FromSeed([32]byte{6}), Limits: benchLimits(n)}
+	rc := r
+	return b.add("Unprotect 100B", n, b.ops, p["Verify"]+2*p["AEADOpen"], "Verify + 2·AEADOpen", func(i int) error {
+		var err error
+		rc, _, err = transitions.Apply(rc, transitions.Receive{At: benchAt, Message: msgs[i+1]}, renv)
+		return err
+	})
+}
+
+// replay measures replay.Replay of the first records records of the log of
+// a simulated member, against re-applying its events without checks.
+func (b *bencher) replay(records int) error {
+	if records >= 100 {
+		fmt.Fprintf(b.progress, "mls bench: simulating a group until a member's log has %d records\n", records)
+	}
+	h, recs, err := benchLog(b.cs.ID(), records)
+	if err != nil {
+		return err
+	}
+	events := make([]transitions.Event, len(recs))
+	for i, r := range recs {
+		if events[i], err = transitions.DecodeEvent(r.Event); err != nil {
+			return fmt.Errorf("record %d: %w", r.Seq, err)
+		}
+	}
+	// The floor: the transitions replay must re-run, with the key store it
+	// must rebuild, and nothing else.
+	apply := func() error {
+		var s state.GroupState
+		var ks transitions.KeyStore
+		for i, ev := range events {
+			next, effs, err := transitions.Apply(s, ev, transitions.Env{Entropy: entropy.FromSeed(recs[i].Seed), Keys: ks})
+			if err != nil {
+				continue // a rejected input (a duplicate): the state is unchanged
+			}
+			if ks, err = ks.With(effs); err != nil {
+				return err
+			}
+			s = next
+		}
+		return nil
+	}
+	runs := max(2, b.ops/25)
+	if err := apply(); err != nil {
+		return err
+	}
+	floor, _, _, err := measure(runs, func(int) error { return apply() })
+	if err != nil {
+		return err
+	}
+	return b.add("Replay", len(recs), runs, floor, fmt.Sprintf("Apply of the %d events, unchecked", len(recs)), func(int) error {
+		_, err := replay.Replay(h, replay.Records(recs), nil)
+		return err
+	})
+}
+
+// benchLog simulates a group of 8 until one member's log has records
+// records and returns the first records of it.
+func benchLog(id suite.ID, records int) (replay.Header, []replay.Record, error) {
+	s, err := sim.New(sim.Config{Seed: 1, Suite: id, Faults: sim.DefaultFaults, Members: 8})
+	if err != nil {
+		return replay.Header{}, nil, err
+	}
+	if err := s.Grow(8); err != nil {
+		return replay.Header{}, nil, err
+	}
+	for {
+		var best *sim.Member
+		for _, m := range s.Members() {
+			if best == nil || m.Records() > best.Records() {
+				best = m
+			}
+		}
+		if best.Records() >= uint64(records) {
+			h, recs, _, err := replay.Read(best.Log())
+			if err != nil {
+				return replay.Header{}, nil, err
+			}
+			return h, recs[:records], nil
+		}
+		if _, err := s.Step(); err != nil {
+			return replay.Header{}, nil, err
+		}
+	}
+}
+
+func printBench(w io.Writer, rep benchReport) {
+	m := rep.Machine
+	fmt.Fprintf(w, "mls bench: cipher suite %d (%s), %d operations per figure\n", rep.Suite, rep.Name, rep.Ops)
+	circl := ""
+	if m.Circl != "" {
+		circl = ", circl " + m.Circl
+	}
+	fmt.Fprintf(w, "machine:   %s/%s, %d CPUs (GOMAXPROCS %d), %s%s\n", m.GOOS, m.GOARCH, m.NumCPU, m.GOMAXPROCS, m.Go, circl)
+	fmt.Fprintf(w, "groups:    synthetic full groups of %s members; messages in the group of %d\n\n", joinInts(rep.Sizes), rep.Sizes[0])
+	fmt.Fprintf(w, "%-15s %6s %11s %10s %10s %11s %6s  %s\n", "operation", "N", "time/op", "allocs/op", "B/op", "floor F", "ratio", "F is")
+	for _, f := range rep.Figures {
+		n, floor, ratio, formula := "-", "-", "-", "(primitive)"
+		if f.N > 0 {
+			n = strconv.Itoa(f.N)
+		}
+		if f.FloorNs > 0 {
+			floor, ratio, formula = durString(f.FloorNs), fmt.Sprintf("%.2f", f.Ratio), f.Floor
+		}
+		fmt.Fprintf(w, "%-15s %6s %11s %10.0f %10.0f %11s %6s  %s\n", f.Name, n, durString(f.NsPerOp), f.AllocsPerOp, f.BytesPerOp, floor, ratio, formula)
+	}
+	fmt.Fprintf(w, "\nN is the group size (for Replay, the records replayed); d = log₂N.\n")
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+// durString formats nanoseconds with three significant digits.
+func durString(ns float64) string {
+	switch {
+	case ns >= 1e9:
+		return fmt.Sprintf("%.3g s", ns/1e9)
+	case ns >= 1e6:
+		return fmt.Sprintf("%.3g ms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%.3g µs", ns/1e3)
+	}
+	return fmt.Sprintf("%.3g ns", ns)
+}
