@@ -1,0 +1,122 @@
+package runner
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	pb "github.com/mlscore/mlscore/interop/proto"
+	"github.com/mlscore/mlscore/interop/server"
+)
+
+// configsDir is where the working group's scenario configs are:
+// $MLS_INTEROP_CONFIGS, else shared/interop/configs beside the repository.
+func configsDir() string {
+	if d := os.Getenv("MLS_INTEROP_CONFIGS"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "..", "shared", "interop", "configs")
+}
+
+// startServers starts n in-process MLSClient servers on loopback ports
+// and returns clients connected to them.
+func startServers(t testing.TB, n int) []pb.MLSClientClient {
+	t.Helper()
+	var clients []pb.MLSClientClient
+	for range n {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs := grpc.NewServer()
+		pb.RegisterMLSClientServer(gs, server.New())
+		go gs.Serve(lis)
+		t.Cleanup(gs.Stop)
+		conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		clients = append(clients, pb.NewMLSClientClient(conn))
+	}
+	return clients
+}
+
+// suites are the cipher suites every script runs under.
+var suites = []uint32{1, 2, 3}
+
+// TestConfigs runs every script of every config against two in-process
+// servers (actors alternate between them), under suites 1, 2 and 3, with
+// handshakes encrypted and in the clear. deep_random, a 1670-step script,
+// runs once per suite, alternating the handshake framing (-short: suite
+// 1 only). At the end it reports each config as passed or failed.
+func TestConfigs(t *testing.T) {
+	dir := configsDir()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) == 0 {
+		t.Skipf("no interop configs in %s (set MLS_INTEROP_CONFIGS)", dir)
+	}
+	sort.Strings(files)
+	clients := startServers(t, 2)
+
+	var mu sync.Mutex
+	failed := map[string][]string{}
+	var order []string
+	t.Cleanup(func() {
+		var lines []string
+		passed := 0
+		for _, c := range order {
+			if f := failed[c]; len(f) > 0 {
+				lines = append(lines, fmt.Sprintf("interop %-20s failed (%s)", c, strings.Join(f, ", ")))
+			} else {
+				passed++
+				lines = append(lines, fmt.Sprintf("interop %-20s passed", c))
+			}
+		}
+		t.Logf("per config:\n%s\ninterop configs: %d passed, %d failed", strings.Join(lines, "\n"), passed, len(order)-passed)
+	})
+
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		order = append(order, name)
+		cfg, err := LoadConfig(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(name, func(t *testing.T) {
+			for _, script := range cfg.Names() {
+				for si, cs := range suites {
+					for _, encrypt := range []bool{true, false} {
+						if name == "deep_random" {
+							if encrypt != (si%2 == 0) || (testing.Short() && cs != 1) {
+								continue
+							}
+						}
+						mode := "private"
+						if !encrypt {
+							mode = "public"
+						}
+						label := fmt.Sprintf("%s/suite%d/%s", script, cs, mode)
+						t.Run(label, func(t *testing.T) {
+							run := Run{Clients: clients, Suite: cs, Suites: suites, Encrypt: encrypt}
+							if err := run.RunScript(cfg.Scripts[script]); err != nil {
+								mu.Lock()
+								failed[name] = append(failed[name], label)
+								mu.Unlock()
+								t.Fatal(err)
+							}
+						})
+					}
+				}
+			}
+		})
+	}
+}
