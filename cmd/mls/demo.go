@@ -99,11 +99,14 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		bar.update(*members+i+1, s)
 	}
 	t0 := time.Now()
-	if err := s.Drain(); err == nil {
-		err = s.Check()
-	} else {
+	if err := s.Drain(); err != nil {
 		bar.done()
 		fmt.Fprintf(stderr, "mls demo: seed %d: draining: %v\n", *seed, err)
+		return 1
+	}
+	if err := s.Check(); err != nil {
+		bar.done()
+		fmt.Fprintf(stderr, "mls demo: seed %d: after draining: %v\n", *seed, err)
 		return 1
 	}
 	timing[sim.OpDeliver] += time.Since(t0)
