@@ -412,15 +412,6 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidValue}, args...)...)
 }
 
-// addFixed appends exactly n bytes from data, failing if len(data) != n.
-func addFixed(b *cryptobyte.Builder, data []byte, n int, what string) {
-	if len(data) != n {
-		b.SetError(invalid("%s must be %d bytes, got %d", what, n, len(data)))
-		return
-	}
-	b.AddBytes(data)
-}
-
 // addOptional appends an optional<T> presence flag and, if present, the
 // value written by f.
 func addOptional(b *cryptobyte.Builder, present bool, f func(b *cryptobyte.Builder)) {

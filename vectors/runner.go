@@ -217,16 +217,4 @@ func (h *HexBytes) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// skipAll records every case of a file as skipped with reason.
-func skipAll(data []byte, r *Result, reason string) {
-	var cases []json.RawMessage
-	if err := json.Unmarshal(data, &cases); err != nil {
-		r.Fail("file does not parse: %v", err)
-		return
-	}
-	for i := range cases {
-		r.Skip("case %d: %s", i, reason)
-	}
-}
-
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
