@@ -29,7 +29,7 @@ func TestGenerated(t *testing.T) {
 	}
 }
 
-var rowRE = regexp.MustCompile("^\\| (ValSem\\d{3}) \\| (.*) \\| \\[([0-9.]+)\\]\\([^)]*\\) \\| (.*) \\| (.*) \\|$")
+var rowRE = regexp.MustCompile(`^\| (ValSem\d{3}) \| (.*) \| \[([0-9.]+)\]\([^)]*\) \| (.*) \| (.*) \|$`)
 
 // TestTable parses the table of docs/validation.md and fails if a rule of
 // the catalog has no row, no enforcing function or no property, if a named
