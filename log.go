@@ -13,12 +13,12 @@ import (
 // moduleName goes into the header of the logs the shell writes.
 const moduleName = "github.com/mlscore/mlscore"
 
-// KeepAllRecords, as Options.KeepRecords, keeps every record of a group's
-// log, each with its entropy seed: a debugging log that is NOT forward
-// secret (the seeds regenerate every key the member had since the group's
-// first snapshot). Its snapshot also carries the client's signature
-// private key, so that the log replays on its own (replay.ReplayLog,
-// mls replay).
+// KeepAllRecords is the Options.KeepRecords value that keeps every record
+// of a group's log, each with its entropy seed: a debugging log that is
+// NOT forward secret (the seeds regenerate every key the member had since
+// the group's first snapshot). Its snapshot also carries the client's
+// signature private key, so that the log replays on its own
+// (replay.ReplayLog, mls replay).
 const KeepAllRecords = -1
 
 // groupLog keeps one group's event log in a Storage. The log is a

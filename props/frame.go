@@ -44,7 +44,7 @@ func Open(t TB, recv *Member, msg []byte) codec.AuthenticatedContent {
 	return ac
 }
 
-// Seal options of Seal.
+// SealOpts are the options of Seal.
 type SealOpts struct {
 	// Padding is appended to a PrivateMessage's content; nil means none.
 	// Non-zero bytes break ValSem011.
