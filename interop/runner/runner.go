@@ -284,6 +284,11 @@ func call[Req, Resp any](s *script, f func(context.Context, Req, ...grpc.CallOpt
 	return f(ctx, req)
 }
 
+// rpcError reports that the MLSClient method failed at actor.
+func rpcError(method, actor string, err error) error {
+	return fmt.Errorf("%s at %s: %w", method, actor, err)
+}
+
 func (s *script) client(actor string) (pb.MLSClientClient, error) {
 	c, ok := s.clients[actor]
 	if !ok {
@@ -411,7 +416,7 @@ func (s *script) checkStateAuth() error {
 		}
 		resp, err := call(s, c.StateAuth, &pb.StateAuthRequest{StateId: id})
 		if err != nil {
-			return fmt.Errorf("StateAuth at %s: %w", m, err)
+			return rpcError("StateAuth", m, err)
 		}
 		if i == 0 {
 			first = resp.StateAuthSecret
@@ -436,7 +441,7 @@ func (s *script) keyPackage(actor string) (txID uint32, kp []byte, err error) {
 	}
 	resp, err := call(s, c.CreateKeyPackage, &pb.CreateKeyPackageRequest{CipherSuite: s.suite, Identity: []byte(actor)})
 	if err != nil {
-		return 0, nil, fmt.Errorf("CreateKeyPackage at %s: %w", actor, err)
+		return 0, nil, rpcError("CreateKeyPackage", actor, err)
 	}
 	return resp.TransactionId, resp.KeyPackage, nil
 }
@@ -448,7 +453,7 @@ func (s *script) groupInfo(actor string, externalTree bool) (*pb.GroupInfoRespon
 	}
 	resp, err := call(s, c.GroupInfo, &pb.GroupInfoRequest{StateId: s.stateID[actor], ExternalTree: externalTree})
 	if err != nil {
-		return nil, fmt.Errorf("GroupInfo at %s: %w", actor, err)
+		return nil, rpcError("GroupInfo", actor, err)
 	}
 	return resp, nil
 }
@@ -464,7 +469,7 @@ func (s *script) commitAndDistribute(index int, actor string, req *pb.CommitRequ
 	req.StateId = s.stateID[actor]
 	cr, err := call(s, c.Commit, req)
 	if err != nil {
-		return fmt.Errorf("Commit at %s: %w", actor, err)
+		return rpcError("Commit", actor, err)
 	}
 	if index >= 0 {
 		s.put(index, "commit", cr.Commit)
@@ -475,7 +480,7 @@ func (s *script) commitAndDistribute(index int, actor string, req *pb.CommitRequ
 	}
 	hp, err := call(s, c.HandlePendingCommit, &pb.HandlePendingCommitRequest{StateId: s.stateID[actor]})
 	if err != nil {
-		return fmt.Errorf("HandlePendingCommit at %s: %w", actor, err)
+		return rpcError("HandlePendingCommit", actor, err)
 	}
 	s.stateID[actor] = hp.StateId
 	auth := hp.EpochAuthenticator
@@ -489,7 +494,7 @@ func (s *script) commitAndDistribute(index int, actor string, req *pb.CommitRequ
 		}
 		resp, err := call(s, mc.HandleCommit, &pb.HandleCommitRequest{StateId: s.stateID[m], Proposal: req.ByReference, Commit: cr.Commit})
 		if err != nil {
-			return fmt.Errorf("HandleCommit at %s: %w", m, err)
+			return rpcError("HandleCommit", m, err)
 		}
 		if err := agree("member "+m, resp.EpochAuthenticator, auth); err != nil {
 			return err
@@ -511,7 +516,7 @@ func (s *script) commitAndDistribute(index int, actor string, req *pb.CommitRequ
 		}
 		resp, err := call(s, jc.JoinGroup, jr)
 		if err != nil {
-			return fmt.Errorf("JoinGroup at %s: %w", j, err)
+			return rpcError("JoinGroup", j, err)
 		}
 		if err := agree("joiner "+j, resp.EpochAuthenticator, auth); err != nil {
 			return err
@@ -535,7 +540,7 @@ func (s *script) step(index int, st Step) error {
 			GroupId: groupID, CipherSuite: s.suite, EncryptHandshake: s.run.Encrypt, Identity: []byte(st.Actor),
 		})
 		if err != nil {
-			return fmt.Errorf("CreateGroup at %s: %w", st.Actor, err)
+			return rpcError("CreateGroup", st.Actor, err)
 		}
 		s.stateID[st.Actor] = resp.StateId
 		s.put(index, "group_id", groupID)
@@ -581,7 +586,7 @@ func (s *script) step(index int, st Step) error {
 		}
 		resp, err := call(s, c.JoinGroup, &pb.JoinGroupRequest{TransactionId: tx, Welcome: welcome, EncryptHandshake: s.run.Encrypt, Identity: []byte(st.Actor)})
 		if err != nil {
-			return fmt.Errorf("JoinGroup at %s: %w", st.Actor, err)
+			return rpcError("JoinGroup", st.Actor, err)
 		}
 		s.stateID[st.Actor] = resp.StateId
 		s.group = nil
@@ -615,7 +620,7 @@ func (s *script) step(index int, st Step) error {
 			Identity: []byte(st.Joiner), RemovePrior: st.RemovePrior, Psks: psks,
 		})
 		if err != nil {
-			return fmt.Errorf("ExternalJoin at %s: %w", st.Joiner, err)
+			return rpcError("ExternalJoin", st.Joiner, err)
 		}
 		s.stateID[st.Joiner] = jr.StateId
 		s.put(index, "commit", jr.Commit)
@@ -628,7 +633,7 @@ func (s *script) step(index int, st Step) error {
 			}
 			resp, err := call(s, mc.HandleCommit, &pb.HandleCommitRequest{StateId: s.stateID[m], Commit: jr.Commit})
 			if err != nil {
-				return fmt.Errorf("HandleCommit at %s: %w", m, err)
+				return rpcError("HandleCommit", m, err)
 			}
 			if err := agree("member "+m, resp.EpochAuthenticator, jr.EpochAuthenticator); err != nil {
 				return err
@@ -655,7 +660,7 @@ func (s *script) step(index int, st Step) error {
 				target = tx
 			}
 			if _, err := call(s, c.StorePSK, &pb.StorePSKRequest{StateOrTransactionId: target, PskId: id, PskSecret: secret}); err != nil {
-				return fmt.Errorf("StorePSK at %s: %w", n, err)
+				return rpcError("StorePSK", n, err)
 			}
 		}
 
@@ -677,8 +682,8 @@ func (s *script) step(index int, st Step) error {
 		var resp *pb.ProposalResponse
 		switch st.Action {
 		case "addProposal":
-			kp, err := s.get(st.KeyPackage, "key_package")
-			if err != nil {
+			var kp []byte
+			if kp, err = s.get(st.KeyPackage, "key_package"); err != nil {
 				return err
 			}
 			resp, err = call(s, c.AddProposal, &pb.AddProposalRequest{StateId: id, KeyPackage: kp})
@@ -687,8 +692,8 @@ func (s *script) step(index int, st Step) error {
 		case "removeProposal":
 			resp, err = call(s, c.RemoveProposal, &pb.RemoveProposalRequest{StateId: id, RemovedId: []byte(st.Removed)})
 		case "externalPSKProposal":
-			psk, err := s.get(st.PskID, "psk_id")
-			if err != nil {
+			var psk []byte
+			if psk, err = s.get(st.PskID, "psk_id"); err != nil {
 				return err
 			}
 			resp, err = call(s, c.ExternalPSKProposal, &pb.ExternalPSKProposalRequest{StateId: id, PskId: psk})
@@ -729,7 +734,7 @@ func (s *script) step(index int, st Step) error {
 		req.StateId = s.stateID[st.Actor]
 		cr, err := call(s, c.Commit, req)
 		if err != nil {
-			return fmt.Errorf("Commit at %s: %w", st.Actor, err)
+			return rpcError("Commit", st.Actor, err)
 		}
 		s.put(index, "commit", cr.Commit)
 		s.put(index, "welcome", cr.Welcome)
@@ -753,7 +758,7 @@ func (s *script) step(index int, st Step) error {
 		}
 		resp, err := call(s, c.HandleCommit, &pb.HandleCommitRequest{StateId: s.stateID[st.Actor], Proposal: byRef, Commit: commit})
 		if err != nil {
-			return fmt.Errorf("HandleCommit at %s: %w", st.Actor, err)
+			return rpcError("HandleCommit", st.Actor, err)
 		}
 		s.stateID[st.Actor] = resp.StateId
 		s.group = nil
@@ -765,7 +770,7 @@ func (s *script) step(index int, st Step) error {
 		}
 		resp, err := call(s, c.HandlePendingCommit, &pb.HandlePendingCommitRequest{StateId: s.stateID[st.Actor]})
 		if err != nil {
-			return fmt.Errorf("HandlePendingCommit at %s: %w", st.Actor, err)
+			return rpcError("HandlePendingCommit", st.Actor, err)
 		}
 		s.stateID[st.Actor] = resp.StateId
 		s.group = nil
@@ -778,7 +783,7 @@ func (s *script) step(index int, st Step) error {
 		aad, pt := []byte(st.AuthenticatedData), []byte(st.Plaintext)
 		resp, err := call(s, c.Protect, &pb.ProtectRequest{StateId: s.stateID[st.Actor], AuthenticatedData: aad, Plaintext: pt})
 		if err != nil {
-			return fmt.Errorf("Protect at %s: %w", st.Actor, err)
+			return rpcError("Protect", st.Actor, err)
 		}
 		s.put(index, "authenticatedData", aad)
 		s.put(index, "plaintext", pt)
@@ -795,7 +800,7 @@ func (s *script) step(index int, st Step) error {
 		}
 		resp, err := call(s, c.Unprotect, &pb.UnprotectRequest{StateId: s.stateID[st.Actor], Ciphertext: ct})
 		if err != nil {
-			return fmt.Errorf("Unprotect at %s: %w", st.Actor, err)
+			return rpcError("Unprotect", st.Actor, err)
 		}
 		aad, _ := s.get(st.Ciphertext, "authenticatedData")
 		pt, _ := s.get(st.Ciphertext, "plaintext")
@@ -825,7 +830,7 @@ func (s *script) step(index int, st Step) error {
 		}
 		resp, err := call(s, jc.NewMemberAddProposal, &pb.NewMemberAddProposalRequest{GroupInfo: gi.GroupInfo, Identity: []byte(st.Joiner)})
 		if err != nil {
-			return fmt.Errorf("NewMemberAddProposal at %s: %w", st.Joiner, err)
+			return rpcError("NewMemberAddProposal", st.Joiner, err)
 		}
 		s.txID[st.Joiner] = resp.TransactionId
 		s.put(index, "proposal", resp.Proposal)
@@ -837,7 +842,7 @@ func (s *script) step(index int, st Step) error {
 		}
 		sr, err := call(s, sc.CreateExternalSigner, &pb.CreateExternalSignerRequest{CipherSuite: s.suite, Identity: []byte(st.Signer)})
 		if err != nil {
-			return fmt.Errorf("CreateExternalSigner at %s: %w", st.Signer, err)
+			return rpcError("CreateExternalSigner", st.Signer, err)
 		}
 		s.signer[st.Signer] = sr.SignerId
 		c, err := s.client(st.Actor)
@@ -846,7 +851,7 @@ func (s *script) step(index int, st Step) error {
 		}
 		resp, err := call(s, c.AddExternalSigner, &pb.AddExternalSignerRequest{StateId: s.stateID[st.Actor], ExternalSender: sr.ExternalSender})
 		if err != nil {
-			return fmt.Errorf("AddExternalSigner at %s: %w", st.Actor, err)
+			return rpcError("AddExternalSigner", st.Actor, err)
 		}
 		s.put(index, "proposal", resp.Proposal)
 
@@ -867,7 +872,7 @@ func (s *script) step(index int, st Step) error {
 			SignerId: s.signer[st.Actor], GroupInfo: gi.GroupInfo, RatchetTree: gi.RatchetTree, Description: d,
 		})
 		if err != nil {
-			return fmt.Errorf("ExternalSignerProposal at %s: %w", st.Actor, err)
+			return rpcError("ExternalSignerProposal", st.Actor, err)
 		}
 		s.put(index, "proposal", resp.Proposal)
 
@@ -911,7 +916,7 @@ func (s *script) reinit(st Step) error {
 			StateId: s.stateID[st.Proposer], CipherSuite: s.suite, GroupId: groupID, Extensions: extensions(st.Extensions),
 		})
 		if err != nil {
-			return fmt.Errorf("ReInitProposal at %s: %w", st.Proposer, err)
+			return rpcError("ReInitProposal", st.Proposer, err)
 		}
 		proposal = resp.Proposal
 	} else if proposal, err = s.get(st.ExternalReinitProposal, "proposal"); err != nil {
@@ -926,11 +931,11 @@ func (s *script) reinit(st Step) error {
 	}
 	cr, err := call(s, c.ReInitCommit, &pb.CommitRequest{StateId: s.stateID[st.Committer], ByReference: [][]byte{proposal}})
 	if err != nil {
-		return fmt.Errorf("ReInitCommit at %s: %w", st.Committer, err)
+		return rpcError("ReInitCommit", st.Committer, err)
 	}
 	hp, err := call(s, c.HandlePendingReInitCommit, &pb.HandlePendingCommitRequest{StateId: s.stateID[st.Committer]})
 	if err != nil {
-		return fmt.Errorf("HandlePendingReInitCommit at %s: %w", st.Committer, err)
+		return rpcError("HandlePendingReInitCommit", st.Committer, err)
 	}
 	reinitID[st.Committer], keyPackage[st.Committer] = hp.ReinitId, hp.KeyPackage
 	for _, m := range notCommitter {
@@ -940,7 +945,7 @@ func (s *script) reinit(st Step) error {
 		}
 		resp, err := call(s, mc.HandleReInitCommit, &pb.HandleCommitRequest{StateId: s.stateID[m], Proposal: [][]byte{proposal}, Commit: cr.Commit})
 		if err != nil {
-			return fmt.Errorf("HandleReInitCommit at %s: %w", m, err)
+			return rpcError("HandleReInitCommit", m, err)
 		}
 		if err := agree("member "+m, resp.EpochAuthenticator, hp.EpochAuthenticator); err != nil {
 			return err
@@ -961,7 +966,7 @@ func (s *script) reinit(st Step) error {
 		ReinitId: reinitID[st.Welcomer], KeyPackage: kps, ForcePath: st.ForcePath || st.ForcePathCamel, ExternalTree: externalTree,
 	})
 	if err != nil {
-		return fmt.Errorf("ReInitWelcome at %s: %w", st.Welcomer, err)
+		return rpcError("ReInitWelcome", st.Welcomer, err)
 	}
 	s.stateID[st.Welcomer] = wr.StateId
 	var tree []byte
@@ -975,7 +980,7 @@ func (s *script) reinit(st Step) error {
 		}
 		resp, err := call(s, mc.HandleReInitWelcome, &pb.HandleReInitWelcomeRequest{ReinitId: reinitID[m], Welcome: wr.Welcome, RatchetTree: tree})
 		if err != nil {
-			return fmt.Errorf("HandleReInitWelcome at %s: %w", m, err)
+			return rpcError("HandleReInitWelcome", m, err)
 		}
 		if err := agree("member "+m, resp.EpochAuthenticator, wr.EpochAuthenticator); err != nil {
 			return err
@@ -1011,7 +1016,7 @@ func (s *script) branch(st Step) error {
 		KeyPackages: kps, ForcePath: st.ForcePath || st.ForcePathCamel, ExternalTree: externalTree,
 	})
 	if err != nil {
-		return fmt.Errorf("CreateBranch at %s: %w", st.Actor, err)
+		return rpcError("CreateBranch", st.Actor, err)
 	}
 	var tree []byte
 	if externalTree {
@@ -1024,7 +1029,7 @@ func (s *script) branch(st Step) error {
 		}
 		resp, err := call(s, mc.HandleBranch, &pb.HandleBranchRequest{StateId: s.stateID[m], TransactionId: txs[m], Welcome: br.Welcome, RatchetTree: tree})
 		if err != nil {
-			return fmt.Errorf("HandleBranch at %s: %w", m, err)
+			return rpcError("HandleBranch", m, err)
 		}
 		if err := agree("member "+m, resp.EpochAuthenticator, br.EpochAuthenticator); err != nil {
 			return err
