@@ -190,27 +190,49 @@ func New(pub Public, priv Private) (GroupState, error) {
 	if !bytes.Equal(pub.Context.TreeHash, pub.Tree.Hash()) {
 		return GroupState{}, fmt.Errorf("%w: group context tree hash differs from the tree's", ErrInvariant)
 	}
-	if pub.Active {
-		if _, ok := pub.Tree.Leaf(priv.Self); !ok {
-			return GroupState{}, fmt.Errorf("%w: own leaf %d is blank", ErrInvariant, priv.Self)
-		}
-	}
-	if len(priv.Past) > int(pub.Config.MaxPastEpochs) {
-		return GroupState{}, fmt.Errorf("%w: %d past epochs kept, at most %d", ErrInvariant, len(priv.Past), pub.Config.MaxPastEpochs)
-	}
-	if len(priv.Resumption) > int(pub.Config.ResumptionPSKs) {
-		return GroupState{}, fmt.Errorf("%w: %d resumption psks kept, at most %d", ErrInvariant, len(priv.Resumption), pub.Config.ResumptionPSKs)
+	if err := checkPrivate(&pub, priv); err != nil {
+		return GroupState{}, err
 	}
 	ctx, err := pub.Context.Encode()
 	if err != nil {
 		return GroupState{}, fmt.Errorf("%w: %v", ErrInvariant, err)
 	}
 	pub.Interim = slices.Clip(pub.Interim)
+	pub.ConfirmationTag = slices.Clip(pub.ConfirmationTag)
 	pub.Proposals = slices.Clip(pub.Proposals)
+	pub.Census.CredentialsInUse = slices.Clip(pub.Census.CredentialsInUse)
+	pub.Census.CredentialSupport = slices.Clip(pub.Census.CredentialSupport)
+	pub.Census.ExtensionSupport = slices.Clip(pub.Census.ExtensionSupport)
+	pub.Census.ProposalSupport = slices.Clip(pub.Census.ProposalSupport)
+	return GroupState{pub: &public{p: pub, ctxBytes: ctx}, priv: &private{p: clipPrivate(priv)}}, nil
+}
+
+// checkPrivate checks the invariants tying priv to pub: the own leaf of an
+// active member is in the tree, and the past epochs and resumption PSKs are
+// within the configured bounds.
+func checkPrivate(pub *Public, priv Private) error {
+	if pub.Active {
+		if _, ok := pub.Tree.Leaf(priv.Self); !ok {
+			return fmt.Errorf("%w: own leaf %d is blank", ErrInvariant, priv.Self)
+		}
+	}
+	if len(priv.Past) > int(pub.Config.MaxPastEpochs) {
+		return fmt.Errorf("%w: %d past epochs kept, at most %d", ErrInvariant, len(priv.Past), pub.Config.MaxPastEpochs)
+	}
+	if len(priv.Resumption) > int(pub.Config.ResumptionPSKs) {
+		return fmt.Errorf("%w: %d resumption psks kept, at most %d", ErrInvariant, len(priv.Resumption), pub.Config.ResumptionPSKs)
+	}
+	return nil
+}
+
+// clipPrivate clips the slices priv stores, so that appending to them
+// never writes into an array another state shares.
+func clipPrivate(priv Private) Private {
+	priv.SignatureKey = slices.Clip(priv.SignatureKey)
 	priv.Past = slices.Clip(priv.Past)
 	priv.Resumption = slices.Clip(priv.Resumption)
 	priv.OwnUpdates = slices.Clip(priv.OwnUpdates)
-	return GroupState{pub: &public{p: pub, ctxBytes: ctx}, priv: &private{p: priv}}, nil
+	return priv
 }
 
 // WithPrivate returns s with its private part replaced by priv, sharing
@@ -222,22 +244,10 @@ func (s GroupState) WithPrivate(priv Private) (GroupState, error) {
 	if s.pub == nil {
 		return GroupState{}, fmt.Errorf("%w: not in a group", ErrInvariant)
 	}
-	pub := &s.pub.p
-	if pub.Active {
-		if _, ok := pub.Tree.Leaf(priv.Self); !ok {
-			return GroupState{}, fmt.Errorf("%w: own leaf %d is blank", ErrInvariant, priv.Self)
-		}
+	if err := checkPrivate(&s.pub.p, priv); err != nil {
+		return GroupState{}, err
 	}
-	if len(priv.Past) > int(pub.Config.MaxPastEpochs) {
-		return GroupState{}, fmt.Errorf("%w: %d past epochs kept, at most %d", ErrInvariant, len(priv.Past), pub.Config.MaxPastEpochs)
-	}
-	if len(priv.Resumption) > int(pub.Config.ResumptionPSKs) {
-		return GroupState{}, fmt.Errorf("%w: %d resumption psks kept, at most %d", ErrInvariant, len(priv.Resumption), pub.Config.ResumptionPSKs)
-	}
-	priv.Past = slices.Clip(priv.Past)
-	priv.Resumption = slices.Clip(priv.Resumption)
-	priv.OwnUpdates = slices.Clip(priv.OwnUpdates)
-	return GroupState{pub: s.pub, priv: &private{p: priv}}, nil
+	return GroupState{pub: s.pub, priv: &private{p: clipPrivate(priv)}}, nil
 }
 
 // Joining returns the state of a client holding a staged join: it is in no
