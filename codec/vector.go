@@ -3,7 +3,6 @@ package codec
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -122,37 +121,16 @@ func AddOpaque(b *cryptobyte.Builder, data []byte) {
 }
 
 // AddVector appends a varint-length-prefixed vector whose content f writes.
-// The content is built in a scratch buffer (the minimal varint prefix is
-// known only at the end) taken from vectorScratch and returned to it once
-// copied, so that nested vectors do not allocate and grow a fresh buffer
-// each. The encoding does not depend on the buffer's history.
 func AddVector(b *cryptobyte.Builder, f func(b *cryptobyte.Builder)) {
-	sp := vectorScratch.Get().(*[]byte)
-	child := cryptobyte.NewBuilder((*sp)[:0])
-	f(child)
+	var child cryptobyte.Builder
+	f(&child)
 	body, err := child.Bytes()
 	if err != nil {
 		b.SetError(err)
-	} else {
-		AddOpaque(b, body)
+		return
 	}
-	if cap(body) <= maxScratch {
-		*sp = body[:0]
-		vectorScratch.Put(sp)
-	}
+	AddOpaque(b, body)
 }
-
-// maxScratch bounds the buffers that AddVector keeps for reuse: a tree or a
-// Welcome of a large group is encoded rarely and need not stay in memory.
-const maxScratch = 64 << 10
-
-// vectorScratch holds AddVector's scratch buffers. sync.Pool is safe for
-// the concurrent encoders of a fan-out, and which buffer an encoding gets
-// never changes its bytes.
-var vectorScratch = sync.Pool{New: func() any {
-	b := make([]byte, 0, 512)
-	return &b
-}}
 
 // DecodeError is a decoding failure: which structure, at which byte offset of
 // the input, and why (one of the Err* values above, or a more specific error).
