@@ -25,12 +25,7 @@ func (w *World) Pair(t *rapid.T) (from, recv *Member) {
 func (w *World) ValidCommit(t *rapid.T, from, recv *Member) []byte {
 	w.t.Helper()
 	choices := []string{"path", "add"}
-	var victims []*Member
-	for _, m := range w.Active() {
-		if m != from && m != recv {
-			victims = append(victims, m)
-		}
-	}
+	victims := w.activeExcept(from, recv)
 	if len(victims) > 0 {
 		choices = append(choices, "remove")
 	}
@@ -55,12 +50,7 @@ func (w *World) ValidCommit(t *rapid.T, from, recv *Member) []byte {
 func (w *World) ValidProposal(t *rapid.T, from, recv *Member) []byte {
 	w.t.Helper()
 	choices := []string{"update", "add"}
-	var victims []*Member
-	for _, m := range w.Active() {
-		if m != from && m != recv {
-			victims = append(victims, m)
-		}
-	}
+	victims := w.activeExcept(from, recv)
 	if len(victims) > 0 {
 		choices = append(choices, "remove")
 	}

@@ -376,14 +376,21 @@ func (w *World) Pick(t *rapid.T, label string) *Member {
 	return a[rapid.IntRange(0, len(a)-1).Draw(t, label)]
 }
 
-// PickOther draws an active member other than the given ones.
-func (w *World) PickOther(t *rapid.T, label string, not ...*Member) *Member {
-	var a []*Member
+// activeExcept returns the active members other than the given ones, in
+// creation order.
+func (w *World) activeExcept(not ...*Member) []*Member {
+	var out []*Member
 	for _, m := range w.Active() {
 		if !slices.Contains(not, m) {
-			a = append(a, m)
+			out = append(out, m)
 		}
 	}
+	return out
+}
+
+// PickOther draws an active member other than the given ones.
+func (w *World) PickOther(t *rapid.T, label string, not ...*Member) *Member {
+	a := w.activeExcept(not...)
 	if len(a) == 0 {
 		t.Fatalf("no active member left to pick for %s", label)
 	}
