@@ -163,15 +163,31 @@ type Member struct {
 	EncryptionKey []byte
 }
 
+// membersOf returns the members of s. Every byte string is a copy, so that
+// the caller cannot modify the leaf nodes of the state's tree.
 func membersOf(s state.GroupState) []Member {
 	var out []Member
 	for i, ln := range s.Members() {
 		out = append(out, Member{
-			Index: i, Credential: ln.Credential, Identity: bytes.Clone(ln.Credential.Identity),
+			Index: i, Credential: cloneCredential(ln.Credential), Identity: bytes.Clone(ln.Credential.Identity),
 			SignatureKey: bytes.Clone(ln.SignatureKey), EncryptionKey: bytes.Clone(ln.EncryptionKey),
 		})
 	}
 	return out
+}
+
+// cloneCredential returns a deep copy of c.
+func cloneCredential(c codec.Credential) codec.Credential {
+	c.Identity = bytes.Clone(c.Identity)
+	c.Data = bytes.Clone(c.Data)
+	if c.Certificates != nil {
+		certs := make([][]byte, len(c.Certificates))
+		for i, cert := range c.Certificates {
+			certs[i] = bytes.Clone(cert)
+		}
+		c.Certificates = certs
+	}
+	return c
 }
 
 // Members returns the group's members, in leaf order.
@@ -181,12 +197,31 @@ func (g *Group) Members() []Member {
 	return membersOf(g.st)
 }
 
-// PendingProposals returns the proposals stored for the next commit, in
-// arrival order.
+// PendingProposals returns copies of the proposals stored for the next
+// commit, in arrival order.
 func (g *Group) PendingProposals() []state.StoredProposal {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.st.PendingProposals()
+	out := g.st.PendingProposals()
+	for i := range out {
+		out[i].Ref = bytes.Clone(out[i].Ref)
+		out[i].Proposal = cloneProposal(out[i].Proposal)
+	}
+	return out
+}
+
+// cloneProposal returns a deep copy of a stored proposal, which shares its
+// byte strings with the group's state: decoding copies every one.
+func cloneProposal(p codec.Proposal) codec.Proposal {
+	enc, err := p.Encode()
+	if err == nil {
+		p, err = codec.DecodeProposal(enc)
+	}
+	if err != nil {
+		// A stored proposal was encoded for its ProposalRef.
+		panic("mls: stored proposal does not round-trip: " + err.Error())
+	}
+	return p
 }
 
 // HasPendingCommit reports whether this member's own commit (or external
