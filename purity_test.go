@@ -1,0 +1,85 @@
+package mls
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// readOnlyTables lists the package-level variables of the pure core that
+// are not errors: each is a table written once at initialisation and only
+// read afterwards. DESIGN.md forbids package-level mutable state in the
+// core (no caches, pools, counters or registries): a new entry here needs a
+// reviewer's agreement that the variable is never written after init.
+var readOnlyTables = []string{
+	"suite.suites",               // the seven suite descriptions
+	"keysched.NoPSK",             // the zero PSK secret
+	"keysched.externalInitLabel", // a constant label as bytes
+	"state.PureCiphertext",       // wire format policies
+	"state.PurePlaintext",        //
+	"state.MixedPlaintext",       //
+	"state.MixedCiphertext",      //
+	"state.encodingMagic",        // snapshot magic bytes
+	"state.publicMagic",          //
+	"transitions.tagNames",       // event names for messages
+	"transitions.extTagNames",    //
+	"transitions.placeholderKey", // a constant placeholder
+	"transitions.greaseValues",   // the RFC 9420 GREASE values
+}
+
+// TestNoPackageState fails if a core package declares a package-level
+// variable that is neither an error value nor a listed read-only table.
+func TestNoPackageState(t *testing.T) {
+	for _, dir := range core {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkg := filepath.Base(dir)
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			fs := token.NewFileSet()
+			af, err := parser.ParseFile(fs, f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range af.Decls {
+				g, ok := d.(*ast.GenDecl)
+				if !ok || g.Tok != token.VAR {
+					continue
+				}
+				for _, sp := range g.Specs {
+					vs := sp.(*ast.ValueSpec)
+					for i, n := range vs.Names {
+						if n.Name == "_" || (i < len(vs.Values) && isErrorValue(vs.Values[i])) {
+							continue
+						}
+						if !slices.Contains(readOnlyTables, pkg+"."+n.Name) {
+							t.Errorf("%s: package-level variable %s.%s in the pure core (DESIGN.md: no package-level mutable state)", fs.Position(n.Pos()), pkg, n.Name)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// isErrorValue reports whether e is errors.New(...) or fmt.Errorf(...).
+func isErrorValue(e ast.Expr) bool {
+	c, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	s, ok := c.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	x, ok := s.X.(*ast.Ident)
+	return ok && ((x.Name == "errors" && s.Sel.Name == "New") || (x.Name == "fmt" && s.Sel.Name == "Errorf"))
+}
