@@ -59,10 +59,6 @@ func (g *group) signer(env Env) (*suite.Signer, error) {
 	return sg, nil
 }
 
-func (g *group) with(pub state.Public, priv state.Private) (state.GroupState, error) {
-	return state.New(pub, priv)
-}
-
 func prefix(b []byte) []byte {
 	if len(b) > 8 {
 		return b[:8]
