@@ -140,7 +140,7 @@ func (t Tree) IsBlank(x treemath.NodeIndex) bool {
 }
 
 // EncryptionKey returns the HPKE public key of node x, or nil if x is blank
-// or outside the tree.
+// or outside the tree. The result must not be modified.
 func (t Tree) EncryptionKey(x treemath.NodeIndex) []byte {
 	n := t.lookup(x)
 	switch {
