@@ -2,6 +2,7 @@ package tree
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -90,7 +91,7 @@ func (p PrivatePath) with(drop func(treemath.NodeIndex) bool, add ...nodeKey) Pr
 		keys = append(keys, k)
 	}
 	keys = append(keys, add...)
-	slices.SortFunc(keys, func(a, b nodeKey) int { return int(a.node) - int(b.node) })
+	slices.SortFunc(keys, func(a, b nodeKey) int { return cmp.Compare(a.node, b.node) })
 	return PrivatePath{leaf: p.leaf, keys: keys}
 }
 

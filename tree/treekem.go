@@ -2,6 +2,7 @@ package tree
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -166,7 +167,7 @@ func (t Tree) GeneratePath(sender treemath.LeafIndex, template codec.LeafNode, g
 		return t, nil, err
 	}
 	priv := PrivatePath{leaf: sender, keys: append([]nodeKey{leafKey}, keys...)}
-	slices.SortFunc(priv.keys, func(a, b nodeKey) int { return int(a.node) - int(b.node) })
+	slices.SortFunc(priv.keys, func(a, b nodeKey) int { return cmp.Compare(a.node, b.node) })
 	return nt, &PathUpdate{
 		t: nt, sender: sender, fdp: fdp, copath: copath,
 		secrets: secrets, pubs: pubs, commitSecret: commit, priv: priv, leaf: &ln,
