@@ -212,7 +212,7 @@ func createGroup(s state.GroupState, e CreateGroup, env Env) (state.GroupState, 
 		return s, nil, err
 	}
 	next, err := state.New(
-		state.Public{Suite: cs, Context: ctx, Tree: t, Interim: interim, ConfirmationTag: tag, Config: e.Config, Active: true, Census: census(t)},
+		state.Public{Suite: cs, Context: ctx, Tree: t, Interim: interim, ConfirmationTag: tag, Config: e.Config, Active: true, Census: state.CensusOf(t)},
 		state.Private{Self: 0, SignatureKey: sg.Public(), Path: pp, Epoch: es, Secrets: st},
 	)
 	if err != nil {

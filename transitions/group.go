@@ -11,7 +11,6 @@ import (
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
-	"github.com/mlscore/mlscore/tree"
 	"github.com/mlscore/mlscore/treemath"
 )
 
@@ -104,17 +103,10 @@ func defaultCapabilities(c codec.Capabilities, cs suite.ID, ct codec.CredentialT
 	return c
 }
 
-// census computes the capability census of a tree in O(N).
-func census(t tree.Tree) state.Census {
-	var c state.Census
-	for _, ln := range t.Members() {
-		c = censusAdd(c, ln, 1)
-	}
-	return c
-}
-
 // censusAdd adds (delta = 1) or removes (delta = -1) one leaf's
-// contribution. It returns a new Census; c is unchanged.
+// contribution. It returns a new Census; c is unchanged. state.CensusOf
+// computes a whole tree's census; unlike its bump, the one here copies
+// the lists and can count down.
 func censusAdd(c state.Census, ln *codec.LeafNode, delta int) state.Census {
 	bump := func(l []state.TypeCount, t uint16) []state.TypeCount {
 		i, found := slices.BinarySearchFunc(l, t, func(tc state.TypeCount, t uint16) int { return int(tc.Type) - int(t) })

@@ -130,7 +130,7 @@ func (p parsedGroupInfo) verifiedTree(ext []byte, at uint64, env Env) (tree.Tree
 	if err != nil {
 		return tree.Tree{}, state.Census{}, fmt.Errorf("%w: %w", ErrInvalidGroupInfo, err)
 	}
-	cen := census(t)
+	cen := state.CensusOf(t)
 	for i, ln := range t.Members() {
 		if err := checkTreeLeaf(cs, ln, leafCheck{source: ln.LeafNodeSource, at: at, required: rc, census: cen}, env); err != nil {
 			return tree.Tree{}, state.Census{}, fmt.Errorf("leaf %d: %w", i, err)

@@ -164,7 +164,7 @@ func (sy *synth) member(tb testing.TB, i treemath.LeafIndex, cfg state.Config) (
 	}
 	ln, _ := sy.tree.Leaf(i)
 	s, err := state.New(
-		state.Public{Suite: cs, Context: ctx, Tree: sy.tree, Interim: interim, ConfirmationTag: tag, Config: cfg, Active: true, Census: census(sy.tree)},
+		state.Public{Suite: cs, Context: ctx, Tree: sy.tree, Interim: interim, ConfirmationTag: tag, Config: cfg, Active: true, Census: state.CensusOf(sy.tree)},
 		state.Private{Self: i, SignatureKey: ln.SignatureKey, Path: path, Epoch: es, Secrets: st})
 	if err != nil {
 		tb.Fatal(err)

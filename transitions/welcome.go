@@ -120,7 +120,7 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, fmt.Errorf("%w: %w", ErrInvalidWelcome, err)
 	}
-	cen := census(t)
+	cen := state.CensusOf(t)
 	var self treemath.LeafIndex
 	found := false
 	for i, ln := range t.Members() {
