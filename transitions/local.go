@@ -11,6 +11,7 @@ import (
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/tree"
+	"github.com/mlscore/mlscore/treemath"
 )
 
 // propose sends a standalone proposal by reference (RFC 9420, Section 12.1).
@@ -132,9 +133,15 @@ func confirmCommit(s state.GroupState, e ConfirmCommit, env Env) (state.GroupSta
 	if err != nil {
 		return s, nil, err
 	}
-	effs := append([]effects.Effect{effects.EpochAdvanced{Group: g.gid(), From: g.epoch(), To: next.Epoch(),
-		Authenticator: next.EpochAuthenticator(), Added: leaves(pc.Added), Removed: leaves(pc.Removed)}}, dels...)
+	effs := append([]effects.Effect{g.epochAdvanced(next, pc.Added, pc.Removed)}, dels...)
 	return next, effs, nil
+}
+
+// epochAdvanced reports the move from g's epoch to next's by merging a
+// commit that added and removed the given leaves.
+func (g *group) epochAdvanced(next state.GroupState, added, removed []treemath.LeafIndex) effects.EpochAdvanced {
+	return effects.EpochAdvanced{Group: g.gid(), From: g.epoch(), To: next.Epoch(),
+		Authenticator: next.EpochAuthenticator(), Added: leaves(added), Removed: leaves(removed)}
 }
 
 // abortCommit drops this member's pending commit.
@@ -148,7 +155,7 @@ func abortCommit(s state.GroupState, e AbortCommit, env Env) (state.GroupState, 
 	}
 	priv := g.priv
 	priv.Pending = nil
-	next, err := state.New(g.pub, priv)
+	next, err := s.WithPrivate(priv)
 	if err != nil {
 		return s, nil, err
 	}
@@ -173,8 +180,7 @@ func mergeStaged(s state.GroupState, e MergeStaged, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, err
 	}
-	effs := append([]effects.Effect{effects.EpochAdvanced{Group: g.gid(), From: g.epoch(), To: next.Epoch(),
-		Authenticator: next.EpochAuthenticator(), Added: leaves(sc.Added), Removed: leaves(sc.Removed)}}, dels...)
+	effs := append([]effects.Effect{g.epochAdvanced(next, sc.Added, sc.Removed)}, dels...)
 	return next, effs, nil
 }
 
@@ -189,7 +195,7 @@ func discardStaged(s state.GroupState, e DiscardStaged, env Env) (state.GroupSta
 	}
 	priv := g.priv
 	priv.Staged = nil
-	next, err := state.New(g.pub, priv)
+	next, err := s.WithPrivate(priv)
 	if err != nil {
 		return s, nil, err
 	}
