@@ -41,6 +41,27 @@ func newLeafKey(cs *suite.Suite, env Env, label entropy.Label) (priv, pub []byte
 	return cs.DeriveKeyPair(env.Entropy.Draw(label, cs.HashLen()))
 }
 
+// keyPackageLeaf builds, greases and signs (as leaf 0 of group groupID) a
+// leaf node with source key_package (RFC 9420, Section 7.2), for a new key
+// package or a new group's creator.
+func keyPackageLeaf(sg *suite.Signer, encPub []byte, cs suite.ID, cred codec.Credential, caps codec.Capabilities,
+	lt codec.Lifetime, exts codec.Extensions, groupID []byte, env Env) (codec.LeafNode, error) {
+	ln := codec.LeafNode{
+		EncryptionKey:  encPub,
+		SignatureKey:   sg.Public(),
+		Credential:     cred,
+		Capabilities:   defaultCapabilities(caps, cs, cred.CredentialType),
+		LeafNodeSource: codec.LeafNodeSourceKeyPackage,
+		Lifetime:       lt,
+		Extensions:     exts,
+	}
+	greaseLeaf(&ln, env)
+	if err := tree.SignLeaf(sg, &ln, groupID, 0); err != nil {
+		return codec.LeafNode{}, err
+	}
+	return ln, nil
+}
+
 // newKeyPackage builds and signs a KeyPackage (RFC 9420, Section 10).
 func newKeyPackage(s state.GroupState, e NewKeyPackage, env Env) (state.GroupState, []effects.Effect, error) {
 	cs, err := suite.Lookup(e.Suite)
@@ -62,17 +83,8 @@ func newKeyPackage(s state.GroupState, e NewKeyPackage, env Env) (state.GroupSta
 	if err != nil {
 		return s, nil, err
 	}
-	ln := codec.LeafNode{
-		EncryptionKey:  encPub,
-		SignatureKey:   sg.Public(),
-		Credential:     e.Credential,
-		Capabilities:   defaultCapabilities(e.Capabilities, e.Suite, e.Credential.CredentialType),
-		LeafNodeSource: codec.LeafNodeSourceKeyPackage,
-		Lifetime:       e.Lifetime,
-		Extensions:     e.LeafExtensions,
-	}
-	greaseLeaf(&ln, env)
-	if err := tree.SignLeaf(sg, &ln, nil, 0); err != nil {
+	ln, err := keyPackageLeaf(sg, encPub, e.Suite, e.Credential, e.Capabilities, e.Lifetime, e.LeafExtensions, nil, env)
+	if err != nil {
 		return s, nil, err
 	}
 	exts := e.Extensions
@@ -143,17 +155,8 @@ func createGroup(s state.GroupState, e CreateGroup, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, err
 	}
-	ln := codec.LeafNode{
-		EncryptionKey:  encPub,
-		SignatureKey:   sg.Public(),
-		Credential:     e.Credential,
-		Capabilities:   defaultCapabilities(e.Capabilities, e.Suite, e.Credential.CredentialType),
-		LeafNodeSource: codec.LeafNodeSourceKeyPackage,
-		Lifetime:       e.Lifetime,
-		Extensions:     e.LeafExtensions,
-	}
-	greaseLeaf(&ln, env)
-	if err := tree.SignLeaf(sg, &ln, gid, 0); err != nil {
+	ln, err := keyPackageLeaf(sg, encPub, e.Suite, e.Credential, e.Capabilities, e.Lifetime, e.LeafExtensions, gid, env)
+	if err != nil {
 		return s, nil, err
 	}
 	rc, err := requiredCapabilities(e.GroupContextExtensions)
