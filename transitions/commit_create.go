@@ -48,7 +48,7 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 	}
 	for i, p := range e.Inline {
 		if err := checkSendableProposal(p); err != nil {
-			return s, nil, fmt.Errorf("inline proposal %d: %w", i, err)
+			return s, nil, fmt.Errorf("%w (inline proposal %d)", err, i)
 		}
 		if p.ProposalType == codec.ProposalUpdate {
 			// ValSem111 in its inline form: a committer updates its leaf

@@ -133,7 +133,7 @@ func (p parsedGroupInfo) verifiedTree(ext []byte, at uint64, env Env) (tree.Tree
 	cen := state.CensusOf(t)
 	for i, ln := range t.Members() {
 		if err := checkTreeLeaf(cs, ln, leafCheck{source: ln.LeafNodeSource, at: at, required: rc, census: cen}, env); err != nil {
-			return tree.Tree{}, state.Census{}, fmt.Errorf("leaf %d: %w", i, err)
+			return tree.Tree{}, state.Census{}, fmt.Errorf("%w (leaf %d)", err, i)
 		}
 	}
 	return t, cen, nil

@@ -127,7 +127,7 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 		// Leaf validation (RFC 9420, Section 7.3) beyond the signatures
 		// that Validate checked; lifetimes are checked at the event time.
 		if err := checkTreeLeaf(cs, ln, leafCheck{source: ln.LeafNodeSource, at: e.At, required: rc, census: cen}, env); err != nil {
-			return s, nil, fmt.Errorf("leaf %d: %w", i, err)
+			return s, nil, fmt.Errorf("%w (leaf %d)", err, i)
 		}
 		if equalBytes(ln.EncryptionKey, kp.LeafNode.EncryptionKey) && equalBytes(ln.SignatureKey, kp.LeafNode.SignatureKey) {
 			self, found = i, true
