@@ -217,23 +217,56 @@ type AcceptJoin struct{ At uint64 }
 // RejectJoin drops the staged join.
 type RejectJoin struct{ At uint64 }
 
+// Time returns the event's At.
 func (e NewSignatureKey) Time() uint64 { return e.At }
-func (e NewKeyPackage) Time() uint64   { return e.At }
-func (e CreateGroup) Time() uint64     { return e.At }
-func (e Propose) Time() uint64         { return e.At }
-func (e Leave) Time() uint64           { return e.At }
-func (e Commit) Time() uint64          { return e.At }
-func (e ConfirmCommit) Time() uint64   { return e.At }
-func (e AbortCommit) Time() uint64     { return e.At }
-func (e Receive) Time() uint64         { return e.At }
-func (e MergeStaged) Time() uint64     { return e.At }
-func (e DiscardStaged) Time() uint64   { return e.At }
-func (e DropProposal) Time() uint64    { return e.At }
-func (e Protect) Time() uint64         { return e.At }
-func (e Export) Time() uint64          { return e.At }
-func (e JoinWelcome) Time() uint64     { return e.At }
-func (e AcceptJoin) Time() uint64      { return e.At }
-func (e RejectJoin) Time() uint64      { return e.At }
+
+// Time returns the event's At.
+func (e NewKeyPackage) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e CreateGroup) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e Propose) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e Leave) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e Commit) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e ConfirmCommit) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e AbortCommit) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e Receive) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e MergeStaged) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e DiscardStaged) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e DropProposal) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e Protect) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e Export) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e JoinWelcome) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e AcceptJoin) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e RejectJoin) Time() uint64 { return e.At }
 
 func (NewSignatureKey) tag() eventTag { return tagNewSignatureKey }
 func (NewKeyPackage) tag() eventTag   { return tagNewKeyPackage }

@@ -158,12 +158,23 @@ type NewGroup struct {
 	RatchetTree TreeOption
 }
 
-func (e PublishGroupInfo) Time() uint64   { return e.At }
-func (e ExternalJoin) Time() uint64       { return e.At }
+// Time returns the event's At.
+func (e PublishGroupInfo) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e ExternalJoin) Time() uint64 { return e.At }
+
+// Time returns the event's At.
 func (e ProposeAsNewMember) Time() uint64 { return e.At }
-func (e ExternalPropose) Time() uint64    { return e.At }
-func (e ReInitGroup) Time() uint64        { return e.At }
-func (e BranchGroup) Time() uint64        { return e.At }
+
+// Time returns the event's At.
+func (e ExternalPropose) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e ReInitGroup) Time() uint64 { return e.At }
+
+// Time returns the event's At.
+func (e BranchGroup) Time() uint64 { return e.At }
 
 func (PublishGroupInfo) tag() eventTag   { return tagPublishGroupInfo }
 func (ExternalJoin) tag() eventTag       { return tagExternalJoin }
