@@ -96,17 +96,17 @@ func checkRequired(ln *codec.LeafNode, rc *codec.RequiredCapabilities) error {
 	}
 	for _, t := range rc.ExtensionTypes {
 		if !isDefaultExtension(t) && !containsT(ln.Capabilities.Extensions, t) {
-			return fmt.Errorf("required extension type %d not supported", t)
+			return fmt.Errorf("mls: required extension type %d not supported", t)
 		}
 	}
 	for _, t := range rc.ProposalTypes {
 		if !t.IsDefault() && !containsT(ln.Capabilities.Proposals, t) {
-			return fmt.Errorf("required proposal type %d not supported", t)
+			return fmt.Errorf("mls: required proposal type %d not supported", t)
 		}
 	}
 	for _, t := range rc.CredentialTypes {
 		if !containsT(ln.Capabilities.Credentials, t) {
-			return fmt.Errorf("required credential type %d not supported", t)
+			return fmt.Errorf("mls: required credential type %d not supported", t)
 		}
 	}
 	return nil
