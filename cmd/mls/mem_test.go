@@ -1,0 +1,48 @@
+package main
+
+import (
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/mlscore/mlscore/suite"
+)
+
+// TestStateBytesPerMember measures the heap that one member's GroupState
+// holds per group member in a full synthetic group. DESIGN.md's target is
+// under 1 KiB per member at N = 65536; today's figure is about 1.5 KiB
+// (docs/performance.md), so this test guards against regressions past
+// maxBytesPerMember while the target is still open. N = 65536 runs only with
+// MLS_MEMORY_TEST=1 (it takes a while).
+func TestStateBytesPerMember(t *testing.T) {
+	const maxBytesPerMember = 2048
+	sizes := []int{256, 4096}
+	if os.Getenv("MLS_MEMORY_TEST") != "" {
+		sizes = append(sizes, 65536)
+	}
+	if testing.Short() {
+		sizes = sizes[:1]
+	}
+	for _, n := range sizes {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		sy, err := newSynthGroup(suite.X25519AES128GCMSHA256Ed25519, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _, err := sy.member(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sy = nil
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perMember := float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+		runtime.KeepAlive(s)
+		t.Logf("N=%d: %.0f bytes of state per member", n, perMember)
+		if perMember <= 0 || perMember > maxBytesPerMember {
+			t.Fatalf("N=%d: %.0f bytes of state per member, want at most %d", n, perMember, maxBytesPerMember)
+		}
+	}
+}
