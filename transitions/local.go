@@ -146,15 +146,24 @@ func (g *group) epochAdvanced(next state.GroupState, added, removed []treemath.L
 
 // abortCommit drops this member's pending commit.
 func abortCommit(s state.GroupState, e AbortCommit, env Env) (state.GroupState, []effects.Effect, error) {
+	return dropPrivate(s, "pending commit", func(p *state.Private) bool {
+		had := p.Pending != nil
+		p.Pending = nil
+		return had
+	})
+}
+
+// dropPrivate returns s with one item of its private part removed by drop,
+// which reports whether there was one; the public part is shared.
+func dropPrivate(s state.GroupState, what string, drop func(*state.Private) bool) (state.GroupState, []effects.Effect, error) {
 	g, err := inGroup(s)
 	if err != nil {
 		return s, nil, err
 	}
-	if g.priv.Pending == nil {
-		return s, nil, fmt.Errorf("%w: no pending commit", ErrWrongState)
+	priv := g.priv // a copy: s's private part is untouched
+	if !drop(&priv) {
+		return s, nil, fmt.Errorf("%w: no %s", ErrWrongState, what)
 	}
-	priv := g.priv
-	priv.Pending = nil
 	next, err := s.WithPrivate(priv)
 	if err != nil {
 		return s, nil, err
@@ -186,20 +195,11 @@ func mergeStaged(s state.GroupState, e MergeStaged, env Env) (state.GroupState, 
 
 // discardStaged drops the staged commit.
 func discardStaged(s state.GroupState, e DiscardStaged, env Env) (state.GroupState, []effects.Effect, error) {
-	g, err := inGroup(s)
-	if err != nil {
-		return s, nil, err
-	}
-	if g.priv.Staged == nil {
-		return s, nil, fmt.Errorf("%w: no staged commit", ErrWrongState)
-	}
-	priv := g.priv
-	priv.Staged = nil
-	next, err := s.WithPrivate(priv)
-	if err != nil {
-		return s, nil, err
-	}
-	return next, nil, nil
+	return dropPrivate(s, "staged commit", func(p *state.Private) bool {
+		had := p.Staged != nil
+		p.Staged = nil
+		return had
+	})
 }
 
 // dropProposal removes a stored proposal by reference.
