@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 	"time"
 
@@ -36,6 +37,14 @@ var (
 	ErrGroupOpen = errors.New("mls: group already open")
 	// ErrJoinDone reports a second Accept or Reject of a StagedWelcome.
 	ErrJoinDone = errors.New("mls: staged welcome already accepted or rejected")
+	// ErrGroupExists reports creating or joining a group whose id the
+	// client's Storage already holds, open or not. The shell never
+	// replaces a stored group silently: whoever can get a Welcome to this
+	// client (anyone holding one of its key packages) could otherwise wipe
+	// its membership of a group by sending a Welcome for a group of the
+	// same id. Delete the stored group first (OpenGroup, then
+	// Group.Delete) to reuse its id.
+	ErrGroupExists = errors.New("mls: group already stored")
 )
 
 // Secret kinds the shell stores besides the core's (effects.SecretKind
@@ -487,12 +496,15 @@ func (c *Client) startGroup(s state.GroupState, ev transitions.Event) (*Group, [
 	c.mu.Lock()
 	if _, open := c.groups[string(id)]; open {
 		c.mu.Unlock()
-		return nil, nil, fmt.Errorf("%w: %x", ErrGroupOpen, id)
+		return nil, nil, fmt.Errorf("%w: %w: %x", ErrGroupExists, ErrGroupOpen, id)
 	}
 	g := &Group{c: c, id: id, st: next}
-	c.groups[string(id)] = g // reserve the id while the log is written
+	c.groups[string(id)] = g // reserve the id while the log is checked and written
 	c.mu.Unlock()
-	g.log, err = newGroupLog(c.store, id, c.opts.PolicyID, c.opts.KeepRecords, c.signerSecret(), next)
+	err = c.checkNotStored(id)
+	if err == nil {
+		g.log, err = newGroupLog(c.store, id, c.opts.PolicyID, c.opts.KeepRecords, c.signerSecret(), next)
+	}
 	if err == nil {
 		err = c.persist(effs)
 	}
@@ -503,6 +515,19 @@ func (c *Client) startGroup(s state.GroupState, ev transitions.Event) (*Group, [
 		return nil, nil, err
 	}
 	return g, effs, nil
+}
+
+// checkNotStored fails with ErrGroupExists if the Storage holds a group
+// of id id.
+func (c *Client) checkNotStored(id []byte) error {
+	_, err := c.store.ReadLog(id)
+	switch {
+	case err == nil:
+		return fmt.Errorf("%w: %x", ErrGroupExists, id)
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	}
+	return err
 }
 
 // groupIDOf returns the id of the group s is in or joining.
@@ -596,6 +621,20 @@ func (c *Client) StageWelcome(welcome, ratchetTree []byte, cfg *state.Config) (*
 		transitions.JoinWelcome{At: c.now(), Welcome: welcome, RatchetTree: ratchetTree, Config: conf}, c.env(c.seed()))
 	if err != nil {
 		return nil, err
+	}
+	// Refuse early a Welcome for a group this client holds (Accept
+	// checks again: the group may be created in between).
+	if j, ok := next.StagedJoin(); ok {
+		id := j.Next.GroupID()
+		c.mu.Lock()
+		_, open := c.groups[string(id)]
+		c.mu.Unlock()
+		if open {
+			return nil, fmt.Errorf("%w: %w: %x", ErrGroupExists, ErrGroupOpen, id)
+		}
+		if err := c.checkNotStored(id); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.persist(effs); err != nil {
 		return nil, err
