@@ -1,0 +1,216 @@
+package transitions
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/keysched"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/treemath"
+	"github.com/mlscore/mlscore/valsem"
+)
+
+// Tests of the security checks that a single forged field reaches only
+// after every other check passed: the confirmation tag of an external
+// commit, the confirmation tag of a Welcome's GroupInfo, and the public
+// keys derived from a Welcome's path secret. Each forgery is otherwise
+// well formed (re-signed by the key the receiver expects, re-encrypted to
+// the joiner), so deleting the check under test makes the test fail:
+// internal/mutatecheck verifies that.
+
+// pendingWelcome has committer c add a new client name in a commit (with
+// a path when path is set) that the group does not see yet, and returns
+// the joiner and the Welcome.
+func pendingWelcome(t *testing.T, w *world, c *member, name string, path bool) (*member, []byte) {
+	t.Helper()
+	j := w.newMember(name)
+	kp := w.keyPackage(j)
+	effs := w.must(c, Commit{At: testAt, ForcePath: path, RatchetTree: TreeInclude,
+		Inline: []codec.Proposal{{ProposalType: codec.ProposalAdd, Add: &codec.Add{KeyPackage: kp}}}})
+	wel, ok := find[effects.SendWelcome](effs)
+	if !ok {
+		t.Fatal("no welcome")
+	}
+	return j, wel.Welcome
+}
+
+// rewelcome returns the Welcome msg addressed to joiner j with its
+// GroupInfo changed by mutGI (then signed again by signer) and its
+// GroupSecrets changed by mutGS, encrypted again to j's init key. The
+// Welcome keeps only j's entry.
+func rewelcome(t *testing.T, j *member, signer *suite.Signer, msg []byte, mutGI func(*codec.GroupInfo), mutGS func(*codec.GroupSecrets)) []byte {
+	t.Helper()
+	m, err := codec.DecodeMLSMessage(msg)
+	if err != nil || m.Welcome == nil {
+		t.Fatalf("not a welcome: %v", err)
+	}
+	wl := *m.Welcome
+	cs, err := suite.Lookup(suite.ID(wl.CipherSuite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref []byte
+	var bundle KeyPackageBundle
+	for _, egs := range wl.Secrets {
+		if b, ok := j.keys.KeyPackage(egs.NewMember); ok {
+			ref, bundle = egs.NewMember, b
+		}
+	}
+	if ref == nil {
+		t.Fatal("the welcome is not addressed to the joiner")
+	}
+	gs, err := keysched.DecryptGroupSecrets(cs, wl, ref, bundle.InitPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs.PSKs) != 0 {
+		t.Fatal("rewelcome handles welcomes without PSKs only")
+	}
+	js, err := keysched.NewJoinerSecret(cs, gs.JoinerSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := js.WithPSK(keysched.NoPSK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := inter.Welcome()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gi, err := ws.DecryptGroupInfo(wl.EncryptedGroupInfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mutGI != nil {
+		mutGI(&gi)
+		tbs, err := gi.TBS().Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gi.Signature, err = signer.SignWithLabel("GroupInfoTBS", tbs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mutGS != nil {
+		mutGS(&gs)
+	}
+	egi, err := ws.EncryptGroupInfo(gi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := keysched.EncryptGroupSecrets(cs, bundle.KeyPackage.InitKey, egi, gs, bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wl.EncryptedGroupInfo = egi
+	wl.Secrets = []codec.EncryptedGroupSecrets{{NewMember: ref, EncryptedGroupSecrets: ct}}
+	m.Welcome = &wl
+	out, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// rejectsWelcome checks that j refuses the Welcome msg with code and keeps
+// its state.
+func rejectsWelcome(t *testing.T, w *world, j *member, msg []byte, code error) {
+	t.Helper()
+	before := j.s.Digest()
+	next, effs, err := Apply(j.s, JoinWelcome{At: testAt, Welcome: msg, Config: w.cfg}, w.env(j))
+	if !errorsIs(err, code) {
+		t.Fatalf("got error %v, want %v", err, code)
+	}
+	if effs != nil || next.Digest() != before {
+		t.Fatal("rejection changed the state or returned effects")
+	}
+}
+
+// TestExternalCommitConfirmationTag: an external commit whose
+// confirmation tag is wrong, re-signed by the joiner (external commits
+// carry no membership tag), is rejected with ValSem205.
+func TestExternalCommitConfirmationTag(t *testing.T) {
+	w, a, b, _ := trio(t, codec.Capabilities{}, nil)
+	d, msg := externalCommit(t, w, a)
+	bad := resign(t, signerOf(t, d), b.s.GroupContext(), msg, func(pm *codec.PublicMessage) {
+		pm.Auth.ConfirmationTag = append([]byte(nil), pm.Auth.ConfirmationTag...)
+		pm.Auth.ConfirmationTag[len(pm.Auth.ConfirmationTag)-1] ^= 0x80
+	})
+	rejects(t, w, b, bad, valsem.ValSem205)
+	rejects(t, w, a, bad, valsem.ValSem205)
+	accepts(t, w, b, msg)
+}
+
+// TestWelcomeConfirmationTag: a Welcome whose GroupInfo carries a wrong
+// confirmation tag, signed again by the committer, is refused with
+// ValSem205; the original Welcome is accepted.
+func TestWelcomeConfirmationTag(t *testing.T) {
+	w, a, _, _ := trio(t, codec.Capabilities{}, nil)
+	d, msg := pendingWelcome(t, w, a, "dave", false)
+	bad := rewelcome(t, d, signerOf(t, a), msg, func(gi *codec.GroupInfo) {
+		gi.ConfirmationTag = append([]byte(nil), gi.ConfirmationTag...)
+		gi.ConfirmationTag[0] ^= 1
+	}, nil)
+	rejectsWelcome(t, w, d, bad, valsem.ValSem205)
+	// The re-encryption alone changes nothing.
+	w.must(d, JoinWelcome{At: testAt, Welcome: rewelcome(t, d, signerOf(t, a), msg, func(*codec.GroupInfo) {}, nil), Config: w.cfg})
+	w.must(d, RejectJoin{At: testAt})
+	w.must(d, JoinWelcome{At: testAt, Welcome: msg, Config: w.cfg})
+}
+
+// TestWelcomePathSecret: a Welcome whose path secret is not the one the
+// committer's path derived (so the keys derived from it differ from the
+// tree's) is refused with ValSem204, when the joiner's common ancestor
+// with the committer is the root and when it is lower; the original is
+// accepted and the joiner then holds the private keys of the common
+// ancestor and the root, matching the tree.
+func TestWelcomePathSecret(t *testing.T) {
+	for _, n := range []int{1, 3} {
+		w := newWorld(t, 1, state.DefaultConfig())
+		c := w.create("alice")
+		if n > 1 {
+			// carol (leaf 2) commits; dave gets leaf 3, below node 5.
+			c = w.add(c, "bob", "carol")[1]
+		}
+		d, msg := pendingWelcome(t, w, c, "dave", true)
+		cs, err := suite.Lookup(w.cs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, how := range []string{"other", "flip"} {
+			bad := rewelcome(t, d, nil, msg, nil, func(gs *codec.GroupSecrets) {
+				if gs.PathSecret == nil {
+					t.Fatal("no path secret in the welcome")
+				}
+				ps := append([]byte(nil), gs.PathSecret.PathSecret...)
+				if how == "flip" {
+					ps[len(ps)-1] ^= 1
+				} else {
+					ps = bytes.Repeat([]byte{0x5a}, cs.HashLen())
+				}
+				gs.PathSecret = &codec.PathSecret{PathSecret: ps}
+			})
+			rejectsWelcome(t, w, d, bad, valsem.ValSem204)
+		}
+		w.must(d, JoinWelcome{At: testAt, Welcome: msg, Config: w.cfg})
+		w.must(d, AcceptJoin{At: testAt})
+		tr := d.s.Tree()
+		path := d.s.Private().Path
+		if err := path.Check(tr); err != nil {
+			t.Fatalf("joiner's private path: %v", err)
+		}
+		x := treemath.CommonAncestor(d.s.OwnLeaf().Node(), c.s.OwnLeaf().Node())
+		for _, y := range []treemath.NodeIndex{x, treemath.Root(tr.LeafCount())} {
+			if _, ok := path.PublicKey(y); !ok {
+				t.Fatalf("%d members: the joiner holds no key for node %d", n, y)
+			}
+		}
+		if n > 1 && x == treemath.Root(tr.LeafCount()) {
+			t.Fatal("the common ancestor is the root")
+		}
+	}
+}
