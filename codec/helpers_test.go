@@ -67,6 +67,9 @@ func loadMessages(tb testing.TB) []map[string][]byte {
 		tb.Fatal(err)
 	}
 	if cases == nil {
+		if v := os.Getenv("MLS_REQUIRE_VECTORS"); v != "" && v != "0" {
+			tb.Fatalf("MLS_REQUIRE_VECTORS is set and messages.json is missing from %s", vectorsDir())
+		}
 		tb.Skipf("messages.json not found in %s; get the vectors from https://github.com/mlswg/mls-implementations/tree/main/test-vectors and set MLS_TEST_VECTORS", vectorsDir())
 	}
 	return cases

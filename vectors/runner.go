@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -28,6 +29,9 @@ import (
 type Result struct {
 	Passed, Failed, Skipped int
 	Messages                []string // "case 3: field root: got 7, want 3"
+	// Missing lists, in a run over a directory (RunDir), the expected
+	// vector files (ExpectedFiles) the directory lacks.
+	Missing []string
 }
 
 // Pass records a passing case.
@@ -45,7 +49,8 @@ func (r *Result) Skip(format string, args ...any) {
 	r.Messages = append(r.Messages, "SKIP "+fmt.Sprintf(format, args...))
 }
 
-// Add adds the counts of o to r (messages are not merged).
+// Add adds the counts of o to r (messages and missing files are not
+// merged).
 func (r *Result) Add(o Result) {
 	r.Passed += o.Passed
 	r.Failed += o.Failed
@@ -118,6 +123,48 @@ func DefaultDir() string {
 	}
 }
 
+// expectedFiles are the vector files of the working group's test-vectors
+// directory that mlscore implements: a conformance run that lacks one of
+// them has not shown conformance, and reports it (Result.Missing).
+var expectedFiles = []string{
+	"crypto-basics.json",
+	"deserialization.json",
+	"key-schedule.json",
+	"message-protection.json",
+	"messages.json",
+	"passive-client-handling-commit.json",
+	"passive-client-welcome.json",
+	"psk_secret.json",
+	"secret-tree.json",
+	"transcript-hashes.json",
+	"tree-math.json",
+	"tree-operations.json",
+	"tree-validation.json",
+	"treekem.json",
+	"welcome.json",
+}
+
+// ExpectedFiles returns the names of the vector files a complete
+// conformance run reads, in name order: one per kind mlscore implements
+// (the passive-client kind has two files).
+func ExpectedFiles() []string { return slices.Clone(expectedFiles) }
+
+// Known reports whether name (a file name or path) is a vector kind that
+// mlscore implements. Files of other kinds are reported and skipped.
+func Known(name string) bool {
+	_, ok := kindOf(name)
+	return ok
+}
+
+// Required reports whether $MLS_REQUIRE_VECTORS asks for a complete
+// conformance run (set to anything but "" or "0"): then the tests that
+// read vectors fail, instead of skipping, when a vector directory or file
+// is missing. CI sets it.
+func Required() bool {
+	v := os.Getenv("MLS_REQUIRE_VECTORS")
+	return v != "" && v != "0"
+}
+
 // ErrNoVectors reports that the vector directory is missing or empty.
 var ErrNoVectors = errors.New("mls: no test vectors found; get them from https://github.com/mlswg/mls-implementations/tree/main/test-vectors and set MLS_TEST_VECTORS")
 
@@ -134,7 +181,9 @@ func Files(dir string) ([]string, error) {
 	return m, nil
 }
 
-// RunFile runs one vector file. An unknown kind counts every case as skipped.
+// RunFile runs one vector file. An unknown kind counts every case as
+// skipped. In a kind mlscore implements, a case its runner skipped counts
+// as failed: an implemented kind runs every case.
 func RunFile(path string) (Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -152,26 +201,60 @@ func RunFile(path string) (Result, error) {
 		}
 		return r, nil
 	}
+	return runKnown(run, data), nil
+}
+
+// runKnown runs the cases of an implemented kind, turning its skips into
+// failures.
+func runKnown(run runFunc, data []byte) Result {
+	var r Result
 	run(data, &r)
-	return r, nil
+	if r.Skipped > 0 {
+		r.Failed += r.Skipped
+		r.Skipped = 0
+		for i, m := range r.Messages {
+			if rest, ok := strings.CutPrefix(m, "SKIP "); ok {
+				r.Messages[i] = "FAIL skipped in an implemented kind: " + rest
+			}
+		}
+	}
+	return r
 }
 
 // RunDir runs every vector file of dir, writing one line per file
-// ("FILE: N passed, M failed, K skipped") and a total line to w. With
-// verbose, the failure and skip messages follow each file's line. It returns
-// the total.
+// ("FILE: N passed, M failed, K skipped") and a total line to w. A file of
+// a kind mlscore does not implement is followed by a line saying so; an
+// expected file (ExpectedFiles) that dir lacks gets the line
+// "FILE: missing" and is listed in the total's Missing. With verbose, the
+// failure and skip messages follow each file's line. It returns the total.
 func RunDir(dir string, w io.Writer, verbose bool) (Result, error) {
 	files, err := Files(dir)
 	if err != nil {
 		return Result{}, err
 	}
+	return runFiles(files, expectedFiles, w, verbose)
+}
+
+// RunFiles runs the given vector files like RunDir, without checking that
+// the expected files are among them: for a file written elsewhere, such as
+// an exported history.
+func RunFiles(files []string, w io.Writer, verbose bool) (Result, error) {
+	return runFiles(files, nil, w, verbose)
+}
+
+func runFiles(files, expected []string, w io.Writer, verbose bool) (Result, error) {
 	var total Result
+	have := map[string]bool{}
 	for _, f := range files {
+		have[filepath.Base(f)] = true
 		r, err := RunFile(f)
 		if err != nil {
 			return total, err
 		}
 		fmt.Fprintf(w, "%s: %s\n", filepath.Base(f), r)
+		if !Known(f) {
+			fmt.Fprintf(w, "  unknown vector kind: not run\n")
+		}
 		if verbose || r.Failed > 0 {
 			for _, m := range r.Messages {
 				if verbose || strings.HasPrefix(m, "FAIL") {
@@ -181,7 +264,16 @@ func RunDir(dir string, w io.Writer, verbose bool) (Result, error) {
 		}
 		total.Add(r)
 	}
+	for _, e := range expected {
+		if !have[e] {
+			fmt.Fprintf(w, "%s: missing\n", e)
+			total.Missing = append(total.Missing, e)
+		}
+	}
 	fmt.Fprintf(w, "total: %s\n", total)
+	if len(total.Missing) > 0 {
+		fmt.Fprintf(w, "missing %d of the %d expected files: %s\n", len(total.Missing), len(expected), strings.Join(total.Missing, ", "))
+	}
 	return total, nil
 }
 

@@ -248,6 +248,9 @@ func TestInspectVectors(t *testing.T) {
 	dir := vectors.DefaultDir()
 	data, err := os.ReadFile(filepath.Join(dir, "messages.json"))
 	if err != nil {
+		if vectors.Required() {
+			t.Fatalf("MLS_REQUIRE_VECTORS is set: %v", err)
+		}
 		t.Skipf("messages.json not found in %s (set MLS_TEST_VECTORS; see https://github.com/mlswg/mls-implementations): %v", dir, err)
 	}
 	var cases []map[string]string

@@ -35,7 +35,7 @@ func commands() []command {
 		{"demo", "mls demo [-members N] [-ops K] [-suite S] [-seed X] [-out DIR] [-verify]", "simulate a group and write its members' event logs", runDemo},
 		{"inspect", "mls inspect [-json] [-full] [-in FORMAT] [-type TYPE] [FILE|-]", "decode and print an MLS message or ratchet tree", runInspect},
 		{"replay", "mls replay [-at SEQ] [-json] [-q] LOG", "replay an event log, verify it and show its history and a state", runReplay},
-		{"vectors", "mls vectors [-v] [DIR]", "run the MLS working group's JSON test vectors", runVectors},
+		{"vectors", "mls vectors [-v] [DIR | FILE...]", "run the MLS working group's JSON test vectors", runVectors},
 	}
 }
 
@@ -100,4 +100,18 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// usageError reports a usage error of command name: one line saying what
+// is wrong, then the command's short usage, on stderr. It returns exit
+// status 2.
+func usageError(stderr io.Writer, name, msg string) int {
+	fmt.Fprintf(stderr, "mls %s: %s\n", name, msg)
+	for _, c := range commands() {
+		if c.name == name {
+			fmt.Fprintf(stderr, "usage: %s\n", c.usage)
+		}
+	}
+	fmt.Fprintf(stderr, "Run 'mls help %s' for details.\n", name)
+	return 2
 }

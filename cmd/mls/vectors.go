@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"github.com/mlscore/mlscore/vectors"
 )
@@ -11,28 +13,55 @@ func runVectors(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("vectors", stderr)
 	verbose := fs.Bool("v", false, "print every failure and skip reason")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: mls vectors [-v] [DIR]\n\nDIR defaults to $MLS_TEST_VECTORS, else ../shared/vectors/mlswg.\n")
+		fmt.Fprintf(stderr, "usage: mls vectors [-v] [DIR | FILE...]\n\n"+
+			"DIR defaults to $MLS_TEST_VECTORS, else ../shared/vectors/mlswg. A directory must hold\n"+
+			"every expected file:\n  %s\n"+
+			"Given FILEs, runs only those. Exits 1 if a case failed or an expected file is missing.\n",
+			strings.Join(vectors.ExpectedFiles(), "\n  "))
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
 		return 2
 	}
 	dir := vectors.DefaultDir()
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		dir = fs.Arg(0)
+	var files []string
+	switch {
+	case len(pos) == 0:
+	case len(pos) == 1 && isDir(pos[0]):
+		dir = pos[0]
 	default:
-		fs.Usage()
-		return 2
+		for _, p := range pos {
+			if isDir(p) {
+				return usageError(stderr, "vectors", fmt.Sprintf("%s is a directory; give one directory or only files", p))
+			}
+		}
+		files = pos
 	}
-	total, err := vectors.RunDir(dir, stdout, *verbose)
+	var total vectors.Result
+	if files != nil {
+		total, err = vectors.RunFiles(files, stdout, *verbose)
+	} else {
+		total, err = vectors.RunDir(dir, stdout, *verbose)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mls vectors: %v\n", err)
 		return 1
 	}
-	if total.Failed > 0 {
-		return 1
+	status := 0
+	if len(total.Missing) > 0 {
+		fmt.Fprintf(stderr, "mls vectors: %s lacks expected vector files: %s\n", dir, strings.Join(total.Missing, ", "))
+		status = 1
 	}
-	return 0
+	if total.Failed > 0 {
+		fmt.Fprintf(stderr, "mls vectors: %d cases failed\n", total.Failed)
+		status = 1
+	}
+	return status
+}
+
+// isDir reports whether path names an existing directory.
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
