@@ -48,6 +48,13 @@
 // Encode(Decode(b)) == b whenever Decode(b) succeeds, and signatures and
 // MACs may be checked over re-encoded values.
 //
+// A length prefix cannot cost more than the input holds, but a vector of
+// small elements can: a blank ratchet-tree node is one byte on the wire
+// and much more in memory once the tree is built. Decoders whose caller
+// has a bound on an element count take it and enforce it while reading
+// (DecodeRatchetTreeMax: the node count), failing with a *LimitError
+// that names the bound, before anything beyond it is decoded.
+//
 // Closed enums (rejected when unknown): WireFormat, ContentType, SenderType,
 // LeafNodeSource, NodeType, ProposalOrRefType, PSKType, ResumptionPSKUsage.
 // Open enums (kept): ProtocolVersion, CipherSuite, ExtensionType,

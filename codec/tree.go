@@ -125,16 +125,34 @@ func (t RatchetTree) Marshal(b *cryptobyte.Builder) {
 	})
 }
 
-// Unmarshal reads a RatchetTree from d.
-func (t *RatchetTree) Unmarshal(d *Decoder) {
+// Unmarshal reads a RatchetTree from d, with no bound on its node count
+// but the input's length.
+func (t *RatchetTree) Unmarshal(d *Decoder) { t.unmarshalMax(d, MaxVarint) }
+
+// unmarshalMax reads a RatchetTree of at most max nodes. Every node takes
+// at least one byte (a blank node is its optional flag), so the vector's
+// byte length bounds the count: the node slice is allocated once, for
+// min(length, max) nodes, and decoding stops with a *LimitError (Limit
+// "nodes") at node max+1, before looking at the bytes after it.
+func (t *RatchetTree) unmarshalMax(d *Decoder, max uint64) {
 	*t = nil
-	d.VectorEach(func(d *Decoder) {
-		var n *Node
-		if d.Optional() {
-			n = new(Node)
-			n.Unmarshal(d)
+	d.Vector(func(d *Decoder) {
+		out := make(RatchetTree, 0, min(uint64(len(d.s)), max))
+		for d.err == nil && !d.Empty() {
+			if uint64(len(out)) >= max {
+				d.Fail(&LimitError{Limit: "nodes", Got: max + 1, Max: max})
+				break
+			}
+			var n *Node
+			if d.Optional() {
+				n = new(Node)
+				n.Unmarshal(d)
+			}
+			out = append(out, n)
 		}
-		*t = append(*t, n)
+		if len(out) > 0 {
+			*t = out
+		}
 	})
 }
 
@@ -142,9 +160,26 @@ func (t *RatchetTree) Unmarshal(d *Decoder) {
 func (t RatchetTree) Encode() ([]byte, error) { return encode(t) }
 
 // DecodeRatchetTree decodes a RatchetTree (the extension_data of a
-// ratchet_tree extension). See RatchetTree for what is not checked.
+// ratchet_tree extension). See RatchetTree for what is not checked, and
+// DecodeRatchetTreeMax to bound the node count.
 func DecodeRatchetTree(data []byte) (RatchetTree, error) {
 	return decode[RatchetTree]("RatchetTree", data)
+}
+
+// DecodeRatchetTreeMax is DecodeRatchetTree for a tree of at most maxNodes
+// nodes. Decoding fails with a *DecodeError wrapping a *LimitError (Limit
+// "nodes", Got maxNodes+1) as soon as it reaches node maxNodes+1, so that
+// the work and memory spent on a hostile vector of blank nodes is bounded
+// by maxNodes, whatever the input's length. It allocates at most 8 bytes
+// per input byte for the node slice, plus the decoded nodes themselves.
+func DecodeRatchetTreeMax(data []byte, maxNodes uint64) (RatchetTree, error) {
+	var t RatchetTree
+	d := NewDecoder(data)
+	t.unmarshalMax(d, maxNodes)
+	if err := d.Finish("RatchetTree"); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // Errors returned by RatchetTree.Wellformed.

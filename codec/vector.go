@@ -161,6 +161,23 @@ var (
 	ErrDuplicateExtension = errors.New("mls: duplicate extension type")
 )
 
+// LimitError reports input over a bound that the caller of a decoder set
+// (a node count, a leaf count, a vector's element count). Decoders check
+// the bound while reading, before allocating for what lies beyond it, and
+// stop at the first element over it: Got is then a lower bound of the
+// input's true count (usually Max+1). It arrives wrapped in a *DecodeError
+// (or in the error of the package that set the bound); use errors.As.
+type LimitError struct {
+	Limit string // the bound, named as the caller names it, e.g. "MaxLeaves"
+	Got   uint64 // the count of the input (a lower bound if decoding stopped)
+	Max   uint64 // the bound
+}
+
+// Error implements error.
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("mls: %s exceeded: %d > %d", e.Limit, e.Got, e.Max)
+}
+
 // Decoder reads RFC 9420 structures from a byte string. Like
 // cryptobyte.Builder, its error is sticky: after the first failure every read
 // returns a zero value and consumes nothing, and Err reports the failure with

@@ -224,7 +224,7 @@ func unmarshalTree(d *codec.Decoder, cs *suite.Suite) tree.Tree {
 	if !d.OK() {
 		return tree.Tree{}
 	}
-	t, err := tree.Decode(cs, enc)
+	t, err := tree.Decode(cs, enc, n)
 	if err != nil {
 		d.Fail(err)
 		return tree.Tree{}

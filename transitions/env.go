@@ -205,6 +205,18 @@ func checkConfig(c state.Config, env Env) error {
 	return nil
 }
 
+// limitFrom returns err with a *codec.LimitError it wraps (a bound that
+// this package passed to a decoder, named after the Limits field) turned
+// into a *LimitError, so that every limit is reported the same way; other
+// errors are returned unchanged.
+func limitFrom(err error) error {
+	var le *codec.LimitError
+	if errors.As(err, &le) {
+		return &LimitError{Limit: le.Limit, Got: le.Got, Max: le.Max}
+	}
+	return err
+}
+
 func checkLimit(name string, got, max uint64) error {
 	if got > max {
 		return &LimitError{Limit: name, Got: got, Max: max}

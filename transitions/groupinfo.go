@@ -8,6 +8,7 @@ import (
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/tree"
+	"github.com/mlscore/mlscore/treemath"
 )
 
 // ErrInvalidGroupInfo reports a GroupInfo that cannot be used to join or
@@ -108,12 +109,10 @@ func (p parsedGroupInfo) verifiedTree(ext []byte, at uint64, env Env) (tree.Tree
 	if treeBytes == nil {
 		return tree.Tree{}, state.Census{}, fmt.Errorf("%w: no ratchet tree in the group info and none given", ErrInvalidGroupInfo)
 	}
-	t, err := tree.Decode(cs, treeBytes)
+	// The leaf bound is checked while decoding, before the tree is built.
+	t, err := tree.Decode(cs, treeBytes, treemath.LeafCount(env.Limits.MaxLeaves))
 	if err != nil {
-		return tree.Tree{}, state.Census{}, err
-	}
-	if err := checkLimit("MaxLeaves", uint64(t.LeafCount()), uint64(env.Limits.MaxLeaves)); err != nil {
-		return tree.Tree{}, state.Census{}, err
+		return tree.Tree{}, state.Census{}, limitFrom(err)
 	}
 	signer, ok := t.Leaf(gi.Signer)
 	if !ok {

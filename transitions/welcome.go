@@ -97,12 +97,10 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	if treeBytes == nil {
 		return s, nil, fmt.Errorf("%w: no ratchet tree in the welcome and none given", ErrInvalidWelcome)
 	}
-	t, err := tree.Decode(cs, treeBytes)
+	// The leaf bound is checked while decoding, before the tree is built.
+	t, err := tree.Decode(cs, treeBytes, treemath.LeafCount(env.Limits.MaxLeaves))
 	if err != nil {
-		return s, nil, err
-	}
-	if err := checkLimit("MaxLeaves", uint64(t.LeafCount()), uint64(env.Limits.MaxLeaves)); err != nil {
-		return s, nil, err
+		return s, nil, limitFrom(err)
 	}
 	signerLeaf, ok := t.Leaf(gi.Signer)
 	if !ok {

@@ -38,6 +38,27 @@
 //     DecryptPath (a receiver), and PrivatePath.Join (a new member): the
 //     TreeKEM of Sections 7.4 to 7.6.
 //
+// # Bounds on hostile input
+//
+// A received ratchet tree costs memory for every node of the padded tree,
+// blank ones included, while a blank node costs one byte on the wire. So
+// Decode takes the caller's leaf bound and enforces it while decoding: it
+// counts nodes as it reads them and stops at the first node beyond
+// NodeWidth of the bound, before any tree node is built. The constants
+// (64-bit platforms, measured by TestDecodeBoundedByMaxLeaves):
+//
+//   - a tree over the bound is rejected after allocating at most 8 bytes
+//     per node of the bound's node width (the decoded node slice), and
+//     never more than 8 bytes per input byte: about 1 MiB for the default
+//     65536 leaves, whatever the input's length;
+//   - a tree within the bound costs about 150 bytes per node of the padded
+//     tree (the persistent node with its cached tree hash) plus the
+//     decoded content of its non-blank nodes, so at most 200 bytes per
+//     input byte, and at most 200 × NodeWidth(bound) bytes for its blank
+//     nodes (27 MiB for 65536 leaves). This is the cost of holding a
+//     sparse tree of that many leaves, which a group may legitimately
+//     have.
+//
 // The package is pure: it draws no randomness (GeneratePath takes the leaf
 // secret, Encrypt a seed from which every HPKE encapsulation is derived),
 // reads no clock and keeps no global state. PrivatePath, a member's HPKE

@@ -2,8 +2,10 @@ package tree
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"iter"
+	"math/bits"
 	"slices"
 
 	"github.com/mlscore/mlscore/codec"
@@ -592,15 +594,41 @@ func appendNodes(out codec.RatchetTree, n *node, level uint) codec.RatchetTree {
 func (t Tree) Encode() ([]byte, error) { return t.Nodes().Encode() }
 
 // Decode decodes a ratchet_tree extension [RFC 9420, Section 12.4.3.3]
-// into a Tree of suite s. A vector that is empty, ends with a blank node
-// or puts a node of the wrong type at some position is rejected with
-// ValSem300. Decode checks the shape only: call Validate before using a
-// received tree.
+// into a Tree of suite s with at most maxLeaves leaves. A vector that is
+// empty, ends with a blank node or puts a node of the wrong type at some
+// position is rejected with ValSem300. Decode checks the shape only: call
+// Validate before using a received tree.
+//
+// The leaf bound is enforced while decoding: a tree of more than
+// maxLeaves leaves (rounded up to a power of two, as the tree pads them)
+// fails with an error wrapping ErrTreeTooLarge and a *codec.LimitError
+// whose Limit is "MaxLeaves", as soon as the node past the largest
+// admissible node count is reached, before any node is built. Work and
+// memory are therefore bounded by the limit, not by the input's length;
+// see the package documentation for the constants.
 //
 // [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
-func Decode(s *suite.Suite, data []byte) (Tree, error) {
-	nodes, err := codec.DecodeRatchetTree(data)
+func Decode(s *suite.Suite, data []byte, maxLeaves treemath.LeafCount) (Tree, error) {
+	maxLeaves = min(maxLeaves, treemath.MaxLeaves)
+	// The tree pads its leaves to a power of two: the largest admissible
+	// padded leaf count is the largest power of two within the bound.
+	padded := treemath.LeafCount(0)
+	if maxLeaves > 0 {
+		padded = 1 << (bits.Len32(uint32(maxLeaves)) - 1)
+	}
+	maxNodes := uint64(0)
+	if padded > 0 {
+		maxNodes = uint64(treemath.NodeWidth(padded))
+	}
+	nodes, err := codec.DecodeRatchetTreeMax(data, maxNodes)
 	if err != nil {
+		var le *codec.LimitError
+		if errors.As(err, &le) {
+			// More nodes than a tree of padded leaves holds: the tree
+			// has at least twice as many leaves.
+			return Tree{}, fmt.Errorf("%w: %w", ErrTreeTooLarge,
+				&codec.LimitError{Limit: "MaxLeaves", Got: max(2*uint64(padded), 1), Max: uint64(maxLeaves)})
+		}
 		return Tree{}, err
 	}
 	return FromNodes(s, nodes)

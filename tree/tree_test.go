@@ -179,7 +179,7 @@ func (g *group) check(tb tester) {
 		tb.Fatalf("cached tree hash %x, recomputed %x", got, want)
 	}
 	enc := mustEncode(tb, t)
-	dt, err := tree.Decode(g.s, enc)
+	dt, err := tree.Decode(g.s, enc, treemath.MaxLeaves)
 	if err != nil {
 		tb.Fatalf("decode own encoding: %v", err)
 	}
@@ -367,7 +367,7 @@ func TestDecodeTrailingBlank(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tree.Decode(s, enc); !errors.Is(err, valsem.ValSem300) {
+		if _, err := tree.Decode(s, enc, treemath.MaxLeaves); !errors.Is(err, valsem.ValSem300) {
 			t.Errorf("decode of %d nodes ending blank: %v, want ValSem300", len(bad), err)
 		}
 	}

@@ -41,7 +41,7 @@ func checkTreeOperations(c treeOperationsCase) string {
 	if err != nil {
 		return sprintf("suite: %v", err)
 	}
-	before, err := tree.Decode(s, c.TreeBefore)
+	before, err := tree.Decode(s, c.TreeBefore, treemath.MaxLeaves)
 	if err != nil {
 		return sprintf("tree_before: %v", err)
 	}

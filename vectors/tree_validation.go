@@ -38,7 +38,7 @@ func checkTreeValidation(c treeValidationCase) string {
 	if err != nil {
 		return sprintf("suite: %v", err)
 	}
-	t, err := tree.Decode(s, c.Tree)
+	t, err := tree.Decode(s, c.Tree, treemath.MaxLeaves)
 	if err != nil {
 		return sprintf("tree: %v", err)
 	}

@@ -54,7 +54,7 @@ func checkTreeKEM(c treeKEMCase) string {
 	if err != nil {
 		return sprintf("suite: %v", err)
 	}
-	t, err := tree.Decode(s, c.RatchetTree)
+	t, err := tree.Decode(s, c.RatchetTree, treemath.MaxLeaves)
 	if err != nil {
 		return sprintf("ratchet_tree: %v", err)
 	}
