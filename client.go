@@ -13,6 +13,7 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/entropy/system"
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -72,7 +73,7 @@ type Options struct {
 	Clock func() time.Time
 	// Seed returns a fresh 32-byte seed for each event, from which the
 	// event draws all its randomness (entropy.FromSeed); nil means
-	// entropy.NewSeed, the operating system's randomness. Tests inject a
+	// system.Seed (package entropy/system), the operating system's randomness. Tests inject a
 	// deterministic sequence: the same seeds and clock give the same
 	// messages, bit for bit.
 	Seed func() [32]byte
@@ -270,7 +271,7 @@ func (c *Client) now() uint64 {
 // seed returns the next event's entropy seed.
 func (c *Client) seed() [32]byte {
 	if c.opts.Seed == nil {
-		return entropy.NewSeed()
+		return system.Seed()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -9,9 +9,11 @@ package mls
 // layering in a reviewed change to DESIGN.md first.
 
 import (
+	"fmt"
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -31,6 +33,7 @@ var layers = []string{
 	"internal/pds",
 	"codec",
 	"entropy",
+	"entropy/system",
 	"suite",
 	"tree",
 	"keysched",
@@ -46,16 +49,32 @@ var layers = []string{
 	"cmd/mls",
 }
 
-// core lists the pure packages and forbidden lists what they may not import.
+// core lists the pure packages. A core package imports, of this module,
+// only other core packages, so nothing outside the list (the system
+// entropy of entropy/system, the shell, the log files of replay) is
+// reachable from the core, directly or transitively.
 var core = []string{
-	"treemath", "valsem", "internal/pds", "codec", "suite", "tree", "keysched",
+	"treemath", "valsem", "internal/pds", "codec", "entropy", "suite", "tree", "keysched",
 	"state", "effects", "transitions",
 }
 
+// forbidden lists the standard packages the core may not import. Each entry
+// forbids the package and everything under it: "net" forbids net/http,
+// "os" forbids os/exec (but not "osx"), "math/rand" forbids math/rand/v2.
 var forbidden = []string{
-	"crypto/rand", "math/rand", "math/rand/v2", "time", "os", "os/exec", "net",
-	"crypto/hpke", "hash/maphash", "reflect", "unsafe", "log", "log/slog", "io/ioutil",
-	"syscall",
+	"crypto/rand", "math/rand", "time", "os", "net", "crypto/hpke", "hash/maphash",
+	"reflect", "unsafe", "log", "io/ioutil", "syscall", "runtime/cgo", "plugin",
+}
+
+// isForbidden reports whether the import path im is a forbidden package or
+// lies under one.
+func isForbidden(im string) bool {
+	for _, f := range forbidden {
+		if im == f || strings.HasPrefix(im, f+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func TestDependencyRules(t *testing.T) {
@@ -95,26 +114,111 @@ func TestDependencyRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for dir, ims := range imports {
+	for _, v := range dependencyViolations(imports) {
+		t.Error(v)
+	}
+}
+
+// dependencyViolations checks the imports of each package directory (a
+// path relative to the module root) against the layering, the core's
+// closure and the forbidden list, and returns one message per violation,
+// in a deterministic order.
+func dependencyViolations(imports map[string]map[string]bool) []string {
+	rank := map[string]int{}
+	for i, p := range layers {
+		rank[p] = i
+	}
+	var out []string
+	for _, dir := range slices.Sorted(maps.Keys(imports)) {
 		r, ok := rank[dir]
 		if !ok {
-			t.Errorf("package %q has no place in the layering of deps_test.go", dir)
+			out = append(out, fmt.Sprintf("package %q has no place in the layering of deps_test.go", dir))
 			continue
 		}
-		for im := range ims {
+		isCore := slices.Contains(core, dir)
+		for _, im := range slices.Sorted(maps.Keys(imports[dir])) {
 			if rel, ok := strings.CutPrefix(im, modulePath+"/"); ok {
 				ir, known := rank[rel]
-				if !known {
-					t.Errorf("%s imports %s, which has no place in the layering", dir, im)
-				} else if ir >= r {
-					t.Errorf("%s imports %s, which is not below it in the layering", dir, rel)
+				switch {
+				case !known:
+					out = append(out, fmt.Sprintf("%s imports %s, which has no place in the layering", dir, im))
+				case ir >= r:
+					out = append(out, fmt.Sprintf("%s imports %s, which is not below it in the layering", dir, rel))
+				case isCore && !slices.Contains(core, rel):
+					out = append(out, fmt.Sprintf("core package %s imports %s, which is not a core package", dir, rel))
 				}
 			} else if im == modulePath && dir != "cmd/mls" {
-				t.Errorf("%s imports the shell package mls", dir)
+				out = append(out, fmt.Sprintf("%s imports the shell package mls", dir))
 			}
-			if slices.Contains(core, dir) && slices.Contains(forbidden, im) {
-				t.Errorf("core package %s imports forbidden %s", dir, im)
+			if isCore && isForbidden(im) {
+				out = append(out, fmt.Sprintf("core package %s imports forbidden %s", dir, im))
 			}
 		}
+	}
+	return out
+}
+
+// TestDependencyViolations runs the checker on synthetic import lists: a
+// guard that cannot fail guards nothing.
+func TestDependencyViolations(t *testing.T) {
+	m := func(ims ...string) map[string]bool {
+		r := map[string]bool{}
+		for _, im := range ims {
+			r[im] = true
+		}
+		return r
+	}
+	tests := []struct {
+		name    string
+		imports map[string]map[string]bool
+		want    []string
+	}{
+		{"clean core", map[string]map[string]bool{
+			"tree": m("bytes", "crypto/sha256", modulePath+"/codec", modulePath+"/suite"),
+		}, nil},
+		{"net/http under net", map[string]map[string]bool{
+			"tree": m("net/http"),
+		}, []string{"core package tree imports forbidden net/http"}},
+		{"os/exec under os", map[string]map[string]bool{
+			"codec": m("os/exec"),
+		}, []string{"core package codec imports forbidden os/exec"}},
+		{"math/rand/v2 under math/rand", map[string]map[string]bool{
+			"keysched": m("math/rand/v2"),
+		}, []string{"core package keysched imports forbidden math/rand/v2"}},
+		{"log/slog under log", map[string]map[string]bool{
+			"state": m("log/slog"),
+		}, []string{"core package state imports forbidden log/slog"}},
+		{"prefix is by path element", map[string]map[string]bool{
+			"codec": m("osx", "timex/y", "netip", "logging"),
+		}, nil},
+		{"shell may use the forbidden", map[string]map[string]bool{
+			".": m("os", "net/http", "crypto/rand", modulePath+"/entropy/system"),
+		}, nil},
+		{"core reaches system entropy", map[string]map[string]bool{
+			"transitions": m(modulePath + "/entropy/system"),
+		}, []string{"core package transitions imports entropy/system, which is not a core package"}},
+		{"core reaches replay", map[string]map[string]bool{
+			"transitions": m(modulePath + "/replay"),
+		}, []string{"transitions imports replay, which is not below it in the layering"}},
+		{"entropy is core", map[string]map[string]bool{
+			"entropy": m("crypto/rand"),
+		}, []string{"core package entropy imports forbidden crypto/rand"}},
+		{"unknown package", map[string]map[string]bool{
+			"foo": m("fmt"),
+		}, []string{`package "foo" has no place in the layering of deps_test.go`}},
+		{"unknown import", map[string]map[string]bool{
+			"sim": m(modulePath + "/bar"),
+		}, []string{"sim imports " + modulePath + "/bar, which has no place in the layering"}},
+		{"shell import", map[string]map[string]bool{
+			"sim": m(modulePath),
+		}, []string{"sim imports the shell package mls"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := dependencyViolations(tt.imports)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("violations = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -5,13 +5,12 @@
 // of each event is recorded in the event log, which is what lets a replay
 // regenerate every key bit for bit.
 //
-// System is the only place in mlscore that reads the operating system's
-// randomness; the core packages never import crypto/rand.
+// Nothing here reads the operating system's randomness: package
+// entropy/system does, and the core packages may not import it.
 package entropy
 
 import (
 	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 )
@@ -87,20 +86,4 @@ func (s *seeded) Draw(label Label, n int) []byte {
 		out = append(out, b...)
 	}
 	return out
-}
-
-// System returns a Source seeded from the operating system's randomness,
-// together with the seed, which the caller records in the event log.
-func System() (Source, [32]byte) {
-	var seed [32]byte
-	if _, err := rand.Read(seed[:]); err != nil {
-		panic("entropy: crypto/rand failed: " + err.Error())
-	}
-	return FromSeed(seed), seed
-}
-
-// NewSeed returns a fresh 32-byte seed from the operating system.
-func NewSeed() [32]byte {
-	_, seed := System()
-	return seed
 }

@@ -19,7 +19,7 @@
 //  1. Build the event: a local intent (Commit, Protect, ...) or received
 //     bytes (Receive, JoinWelcome), with At set to the current time in
 //     seconds since the Unix epoch.
-//  2. Draw a fresh 32-byte seed (entropy.System) and set Env.Entropy to
+//  2. Draw a fresh 32-byte seed (package entropy/system: system.Seed) and set Env.Entropy to
 //     entropy.FromSeed(seed). Set Env.Keys to a read-only view of the
 //     secrets held outside the state (key package bundles, signature keys,
 //     external PSKs), Env.Policy and Env.Limits.

@@ -23,7 +23,7 @@ type party struct {
 
 // apply runs one event through the pure core. The seed is derived from the
 // member's name and step count here, so the example prints the same output
-// every time; a real embedder draws it with entropy.System and logs it.
+// every time; a real embedder draws it with system.Seed (package entropy/system) and logs it.
 func (p *party) apply(ev transitions.Event) []effects.Effect {
 	p.steps++
 	seed := sha256.Sum256(fmt.Appendf(nil, "%s/%d", p.name, p.steps))

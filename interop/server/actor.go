@@ -9,6 +9,7 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/entropy/system"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/transitions"
@@ -84,7 +85,7 @@ func (a *actor) clone() *actor {
 // apply runs ev through the core on the actor's state and carries out
 // the effects that concern the actor's secrets. On error nothing changes.
 func (a *actor) apply(ev transitions.Event, pol transitions.Policy) ([]effects.Effect, error) {
-	env := transitions.Env{Entropy: entropy.FromSeed(entropy.NewSeed()), Keys: a.keys, Policy: pol}
+	env := transitions.Env{Entropy: entropy.FromSeed(system.Seed()), Keys: a.keys, Policy: pol}
 	before := a.st.Epoch()
 	next, effs, err := transitions.Apply(a.st, ev, env)
 	if err != nil {
