@@ -78,10 +78,6 @@ func isForbidden(im string) bool {
 }
 
 func TestDependencyRules(t *testing.T) {
-	rank := map[string]int{}
-	for i, p := range layers {
-		rank[p] = i
-	}
 	imports := map[string]map[string]bool{} // package dir -> imports (non-test files)
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
