@@ -16,7 +16,7 @@ import (
 // core (no caches, pools, counters or registries): a new entry here needs a
 // reviewer's agreement that the variable is never written after init.
 var readOnlyTables = []string{
-	"suite.suites",               // the seven suite descriptions
+	"suite.suites",               // the suite descriptions
 	"keysched.NoPSK",             // the zero PSK secret
 	"keysched.externalInitLabel", // a constant label as bytes
 	"state.PureCiphertext",       // wire format policies

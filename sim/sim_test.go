@@ -146,7 +146,7 @@ func TestSimLogsReplay(t *testing.T) {
 }
 
 func TestSimSuites(t *testing.T) {
-	for _, id := range []uint16{2, 3} {
+	for _, id := range []uint16{2, 3, uint16(suite.XWingChaCha20Poly1305SHA256Ed25519)} {
 		run(t, sim.Config{Seed: uint64(id), Suite: suite.ID(id), Members: 4}, 4, 30)
 	}
 	if _, err := sim.New(sim.Config{Suite: 99}); err == nil {

@@ -51,7 +51,8 @@ func (s *Suite) HPKESeedLen() int { return s.kem.EncapsulationSeedSize() }
 
 // DeriveKeyPair derives an HPKE key pair from ikm as RFC 9180,
 // Section 7.1.3 specifies for the suite's DHKEM, for any ikm length (MLS
-// passes Nh-byte secrets). priv is in SerializePrivateKey form (the raw
+// passes Nh-byte secrets); for X-Wing, as its draft's HPKE binding does
+// (the 32-byte seed SHAKE256(ikm, 32) is the private key). priv is in SerializePrivateKey form (the raw
 // X25519/X448 scalar, or the big-endian NIST scalar of Nsk bytes) and pub in
 // SerializePublicKey form (raw, or uncompressed SEC1 for NIST curves).
 // The error, which RFC 9180 calls DeriveKeyPairError and which has
@@ -59,6 +60,10 @@ func (s *Suite) HPKESeedLen() int { return s.kem.EncapsulationSeedSize() }
 //
 // [RFC 9180, Section 7.1.3]: https://www.rfc-editor.org/rfc/rfc9180#section-7.1.3
 func (s *Suite) DeriveKeyPair(ikm []byte) (priv, pub []byte, err error) {
+	if s.kemID == kemXWing {
+		priv, pub = deriveXWingKeyPair(ikm)
+		return priv, pub, nil
+	}
 	dkpPRK := s.kemLabeledExtract(nil, "dkp_prk", ikm)
 	if s.ecdh == nil {
 		// X25519 and X448: sk = LabeledExpand(dkp_prk, "sk", "", Nsk).

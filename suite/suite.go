@@ -114,7 +114,8 @@ type Suite struct {
 	nsig  int            // signature private key (seed or scalar) length
 }
 
-// suites holds the seven suites, indexed by ID-1.
+// suites holds the seven suites of RFC 9420, indexed by ID-1, then the
+// X-Wing suite (ID 0x004D).
 var suites = [...]*Suite{
 	{
 		id: X25519AES128GCMSHA256Ed25519, name: "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
@@ -172,7 +173,11 @@ var suites = [...]*Suite{
 		kemID: kemP384, kem: hpke.KEM_P384_HKDF_SHA384.Scheme(), kemHash: sha512.New384, kemNh: 48, ecdh: ecdh.P384(), nsk: 48, npk: 97,
 		sig: sigECDSA, curve: elliptic.P384(), nsig: 48,
 	},
+	newXWingSuite(),
 }
+
+// rfcSuites is the number of RFC 9420 suites at the start of suites.
+const rfcSuites = 7
 
 // String returns the suite's IANA name (RFC 9420, Section 17.1), or
 // "CipherSuite(0x....)" for an unknown ID.
@@ -183,8 +188,9 @@ func (id ID) String() string {
 	return fmt.Sprintf("CipherSuite(0x%04x)", uint16(id))
 }
 
-// All returns the IDs of the seven supported suites, in ascending order.
-// The caller owns the returned slice.
+// All returns the IDs of the supported suites in ascending order: the seven
+// of RFC 9420 (RFC9420Suites) and the X-Wing suite
+// (XWingChaCha20Poly1305SHA256Ed25519). The caller owns the returned slice.
 func All() []ID {
 	ids := make([]ID, len(suites))
 	for i, s := range suites {
@@ -193,10 +199,24 @@ func All() []ID {
 	return ids
 }
 
+// RFC9420Suites returns the IDs of the seven suites of RFC 9420,
+// Section 17.1 (1 to 7), the ones the working group's test vectors cover.
+// The caller owns the returned slice.
+func RFC9420Suites() []ID {
+	ids := make([]ID, rfcSuites)
+	for i, s := range suites[:rfcSuites] {
+		ids[i] = s.id
+	}
+	return ids
+}
+
 // Lookup returns the suite for id. For an unknown id the error wraps
 // ErrUnsupportedSuite and names the id.
 func Lookup(id ID) (*Suite, error) {
-	if id == 0 || int(id) > len(suites) {
+	if id == XWingChaCha20Poly1305SHA256Ed25519 {
+		return suites[rfcSuites], nil
+	}
+	if id == 0 || int(id) > rfcSuites {
 		return nil, fmt.Errorf("%w: 0x%04x", ErrUnsupportedSuite, uint16(id))
 	}
 	return suites[id-1], nil

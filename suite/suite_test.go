@@ -32,9 +32,21 @@ func mustLookup(t testing.TB, id ID) *Suite {
 	return s
 }
 
-// forEachSuite runs f as a subtest "suite=N" for each of the seven suites.
+// forEachSuite runs f as a subtest "suite=N" for each supported suite,
+// X-Wing included.
 func forEachSuite(t *testing.T, f func(t *testing.T, s *Suite)) {
-	for _, id := range All() {
+	forSuites(t, All(), f)
+}
+
+// forEachRFCSuite runs f for each of the seven suites of RFC 9420 only,
+// for tests whose expected values cover those (test vectors, outputs of
+// RFC 9180 DHKEM implementations).
+func forEachRFCSuite(t *testing.T, f func(t *testing.T, s *Suite)) {
+	forSuites(t, RFC9420Suites(), f)
+}
+
+func forSuites(t *testing.T, ids []ID, f func(t *testing.T, s *Suite)) {
+	for _, id := range ids {
 		s := mustLookup(t, id)
 		t.Run(fmt.Sprintf("suite=%d", id), func(t *testing.T) { f(t, s) })
 	}
@@ -63,6 +75,9 @@ func TestLookup(t *testing.T) {
 		{5, "MLS_256_DHKEMP521_AES256GCM_SHA512_P521", 64, 32, 12, 66, 66, 133},
 		{6, "MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448", 64, 32, 12, 56, 57, 56},
 		{7, "MLS_256_DHKEMP384_AES256GCM_SHA384_P384", 48, 32, 12, 48, 48, 97},
+		// draft-connolly-cfrg-xwing-kem: 64-byte encapsulation seed,
+		// 1120-byte ciphertext.
+		{0x004D, "MLS_256_XWING_CHACHA20POLY1305_SHA256_Ed25519", 32, 32, 12, 64, 32, 1120},
 	}
 	var ids []ID
 	for _, tt := range tests {
@@ -93,7 +108,10 @@ func TestLookup(t *testing.T) {
 	if got := All(); !slices.Equal(got, ids) {
 		t.Errorf("All() = %v, want %v", got, ids)
 	}
-	for _, id := range []ID{0, 8, 0x0A0A, 0xF000, 0xffff} {
+	if got := RFC9420Suites(); !slices.Equal(got, ids[:7]) {
+		t.Errorf("RFC9420Suites() = %v, want %v", got, ids[:7])
+	}
+	for _, id := range []ID{0, 8, 0x004C, 0x004E, 0x0A0A, 0xF000, 0xffff} {
 		s, err := Lookup(id)
 		if s != nil || !errors.Is(err, ErrUnsupportedSuite) {
 			t.Errorf("Lookup(%d) = %v, %v; want ErrUnsupportedSuite", id, s, err)
@@ -262,6 +280,8 @@ func TestAEAD(t *testing.T) {
 		5: "083a1f20feae9c1494248626cf4969b3f692787af840bbceb880",
 		6: "e321177be05915a703357e5b4500958e9fcc4aa276f837292c2c",
 		7: "083a1f20feae9c1494248626cf4969b3f692787af840bbceb880",
+		// X-Wing's AEAD is ChaCha20Poly1305, as in suites 3 and 6.
+		XWingChaCha20Poly1305SHA256Ed25519: "e321177be05915a703357e5b4500958e9fcc4aa276f837292c2c",
 	}
 	forEachSuite(t, func(t *testing.T, s *Suite) {
 		key, nonce, aad, pt := seq(1, s.AEADKeyLen()), seq(100, s.AEADNonceLen()), []byte("mls aad"), []byte("hello, mls")

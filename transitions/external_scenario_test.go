@@ -19,7 +19,7 @@ import (
 // step all members agree on the epoch authenticator, tree hash and group
 // context, and read each other's application messages (world.check).
 
-var scenarioSuites = []suite.ID{1, 2, 3}
+var scenarioSuites = []suite.ID{1, 2, 3, suite.XWingChaCha20Poly1305SHA256Ed25519}
 
 func eachSuite(t *testing.T, f func(t *testing.T, cs suite.ID)) {
 	for _, cs := range scenarioSuites {
@@ -404,7 +404,7 @@ func TestScenarioReInit(t *testing.T) {
 				}
 				ri := codec.ReInit{GroupID: a.s.GroupID(), Version: codec.MLS10, CipherSuite: codec.CipherSuite(cs), Extensions: tc.exts}
 				if tc.suite {
-					ri.CipherSuite = codec.CipherSuite(map[suite.ID]suite.ID{1: 3, 2: 1, 3: 2}[cs])
+					ri.CipherSuite = codec.CipherSuite(map[suite.ID]suite.ID{1: 3, 2: 1, 3: 2, suite.XWingChaCha20Poly1305SHA256Ed25519: 1}[cs])
 				}
 				if tc.groupID {
 					ri.GroupID = []byte("reinit-" + tc.name)

@@ -431,7 +431,7 @@ func TestScenarioExternalReInit(t *testing.T) {
 		w, a := groupWith(t, cs, state.DefaultConfig(), "bob", "charlie")
 		ds := w.addExternalSigner(a, "ds")
 		ri := codec.ReInit{GroupID: []byte("external-reinit"), Version: codec.MLS10,
-			CipherSuite: codec.CipherSuite(map[suite.ID]suite.ID{1: 3, 2: 1, 3: 2}[cs]), Extensions: interopExts[:1]}
+			CipherSuite: codec.CipherSuite(map[suite.ID]suite.ID{1: 3, 2: 1, 3: 2, suite.XWingChaCha20Poly1305SHA256Ed25519: 1}[cs]), Extensions: interopExts[:1]}
 		w.externalProposal(ds, a, codec.Proposal{ProposalType: codec.ProposalReInit, ReInit: &ri})
 		effs := w.must(a, Commit{At: testAt})
 		w.deliver(a, sent(t, effs))

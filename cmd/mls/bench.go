@@ -98,7 +98,7 @@ type benchReport struct {
 
 func runBench(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("bench", stderr)
-	suiteID := fs.Uint("suite", 1, "cipher suite, 1 to 7")
+	suiteID := fs.Uint("suite", 1, "cipher suite: 1 to 7, or 77 (0x004D, X-Wing)")
 	sizesFlag := fs.String("sizes", "16,256,4096", "group sizes `N,...` (powers of two, 2 to 65536)")
 	ops := fs.Int("ops", 100, "timed operations per figure")
 	records := fs.Int("records", 1000, "records of the replayed log")

@@ -37,7 +37,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo", stderr)
 	members := fs.Int("members", 8, "members to grow the group to")
 	ops := fs.Int("ops", 100, "operations after the group has grown")
-	suiteID := fs.Uint("suite", 1, "cipher suite, 1 to 7")
+	suiteID := fs.Uint("suite", 1, "cipher suite: 1 to 7, or 77 (0x004D, X-Wing)")
 	seed := fs.Uint64("seed", 1, "seed of the simulation")
 	out := fs.String("out", "", "write the member logs to `DIR`")
 	verify := fs.Bool("verify", false, "replay every log at the end")

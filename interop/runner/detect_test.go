@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,7 +64,8 @@ const smoke = `[
 
 func TestSmokeScript(t *testing.T) {
 	clients := []pb.MLSClientClient{serve(t, server.New()), serve(t, server.New())}
-	for _, cs := range []uint32{1, 2, 3, 5, 7} {
+	// 0x004D: the X-Wing suite, as a runner asks for it with -suite 77.
+	for _, cs := range []uint32{1, 2, 3, 5, 7, 0x004D} {
 		for _, enc := range []bool{true, false} {
 			if err := (Run{Clients: clients, Suite: cs, Encrypt: enc}).RunScript(rawScript(t, smoke)); err != nil {
 				t.Errorf("suite %d encrypt %v: %v", cs, enc, err)
@@ -149,7 +151,7 @@ func TestServerErrors(t *testing.T) {
 		t.Errorf("freed state: %v", err)
 	}
 	sc, err := c.SupportedCiphersuites(ctx, &pb.SupportedCiphersuitesRequest{})
-	if err != nil || len(sc.Ciphersuites) < 3 {
-		t.Errorf("suites: %v %v", sc, err)
+	if err != nil || !slices.Equal(sc.Ciphersuites, []uint32{1, 2, 3, 4, 5, 6, 7, 0x004D}) {
+		t.Errorf("suites: %v %v; want 1 to 7 and 0x004D (X-Wing)", sc, err)
 	}
 }

@@ -36,7 +36,7 @@ func main() {
 	var clients list
 	flag.Var(&clients, "client", "host:port of an MLSClient server (repeatable)")
 	config := flag.String("config", "", "scenario config (JSON)")
-	suiteOpt := flag.Int("suite", 0, "only this cipher suite (default 1, 2 and 3)")
+	suiteOpt := flag.Int("suite", 0, "only this cipher suite (default 1, 2 and 3; 77 is X-Wing, 0x004D)")
 	private := flag.Bool("private", false, "only encrypted handshakes")
 	public := flag.Bool("public", false, "only plaintext handshakes")
 	flag.Parse()
