@@ -405,7 +405,8 @@ func (r *Recorder) Keys() transitions.KeyStore { return r.keys }
 // records written so far.
 func (r *Recorder) Next() uint64 { return r.w.Next() }
 
-// Last returns the last record written.
+// Last returns the last record written (the zero Record before the
+// first, also for a Recorder resumed from a snapshot).
 func (r *Recorder) Last() Record { return r.last }
 
 // RecordError reports that an event could not be logged (encoding or

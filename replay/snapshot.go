@@ -9,6 +9,7 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/transitions"
 )
 
 // snapshotMagic starts the body of a snapshot frame, so that a snapshot can
@@ -161,11 +162,36 @@ func (r *Result) SnapshotBefore(seq uint64) (Snapshot, error) {
 // store: the starting point for the records it writes next. It holds the
 // member's current secrets.
 func (r *Recorder) Snapshot() (Snapshot, error) {
-	var prev [32]byte
-	if r.w.Next() > 0 {
-		prev = Hash(r.last)
+	return newSnapshot(r.w.Next(), r.w.prev, r.state, r.secrets)
+}
+
+// ResumeRecorder returns a Recorder that continues from a snapshot — the
+// state and key store it holds — writing to w, which must continue the
+// snapshot's chain (NewSnapshotWriter or ResumeAfterSnapshot with snap).
+// This is how a member restarts from a stored snapshot; restarting from an
+// old one rolls its state back, which is what `mls diff` diagnoses. The
+// snapshot must decode and have its recorded digest. A Public writer is
+// refused: a Public log records the observer's view, which a snapshot does
+// not carry.
+func ResumeRecorder(w *Writer, base transitions.Env, snap Snapshot) (*Recorder, error) {
+	if w.mode == Public {
+		return nil, fmt.Errorf("mls: a public log cannot resume from a snapshot")
 	}
-	return newSnapshot(r.w.Next(), prev, r.state, r.secrets)
+	if w.seq != snap.Seq || w.prev != snap.Prev {
+		return nil, fmt.Errorf("mls: writer at record %d does not continue the snapshot of record %d", w.seq, snap.Seq)
+	}
+	s, secrets, err := DecodeSnapshotData(snap.Data)
+	if err != nil {
+		return nil, err
+	}
+	if d := s.Digest(); d != snap.State {
+		return nil, fmt.Errorf("%w: snapshot state digest %x, recorded %x", ErrCorrupt, short(d[:]), short(snap.State[:]))
+	}
+	keys, err := secretSet(secrets).store()
+	if err != nil {
+		return nil, err
+	}
+	return &Recorder{w: w, base: base, state: s, keys: keys, secrets: secrets}, nil
 }
 
 // Compact replays l (with env, see ReplayLog) and returns the encoding of
