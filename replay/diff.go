@@ -1,0 +1,1160 @@
+package replay
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/transitions"
+	"github.com/mlscore/mlscore/treemath"
+)
+
+// DiffInput is one member's log of a group, for Diff.
+type DiffInput struct {
+	Name string // how the report names the member, e.g. its log's file name
+	Log  *Log
+}
+
+// Cause names why two views of a group split (DiffSplit.Cause).
+type Cause string
+
+// The causes Diff tells apart.
+const (
+	// CauseMissingCommit: a member never received a commit the others
+	// merged, and stayed in the old epoch.
+	CauseMissingCommit Cause = "missing-commit"
+	// CauseRejectedCommit: a member received the commit the others merged
+	// and rejected it (the report gives the rule and its detail).
+	CauseRejectedCommit Cause = "rejected-commit"
+	// CauseDiscardedCommit: a member staged the commit the others merged,
+	// then discarded it.
+	CauseDiscardedCommit Cause = "discarded-commit"
+	// CauseUnmergedCommit: a member staged the commit the others merged and
+	// has not merged it yet.
+	CauseUnmergedCommit Cause = "staged-not-merged"
+	// CauseDoubleAccept: the delivery service accepted two commits for one
+	// epoch: each was received and merged by members other than its
+	// committer.
+	CauseDoubleAccept Cause = "double-accept"
+	// CauseMergedAfterLosing: a member merged its own pending commit
+	// although the delivery service had chosen another (the one the other
+	// members merged).
+	CauseMergedAfterLosing Cause = "merged-after-losing"
+	// CauseRaced: two committers each merged their own commit for the same
+	// epoch and no log shows which one the delivery service accepted.
+	CauseRaced Cause = "raced"
+	// CauseRolledBack: a member's state went back: the others merged a
+	// commit that member sent, which its own log does not hold (its state
+	// and log were restored from an older snapshot or backup).
+	CauseRolledBack Cause = "rolled-back"
+	// CauseBehind: a member is in an older epoch with no sign of a fault:
+	// its log ends before the commits the others merged arrived.
+	CauseBehind Cause = "behind"
+	// CauseUnknown: the logs do not tell why the views differ; the report
+	// lists what they show.
+	CauseUnknown Cause = "unknown"
+)
+
+// DiffReport is what Diff finds in members' logs of a group.
+type DiffReport struct {
+	// SameGroup reports that every log follows the same group; when it is
+	// false, Groups lists them and nothing else is compared.
+	SameGroup bool     `json:"same_group"`
+	Group     string   `json:"group,omitempty"` // hex group id, when SameGroup
+	Groups    []string `json:"groups,omitempty"`
+	// Agree reports that every member holds the same view: the same epoch
+	// with the same epoch authenticator (or, for public logs, the same
+	// confirmed transcript and tree hashes).
+	Agree   bool         `json:"agree"`
+	Members []DiffMember `json:"members"`
+	Views   []DiffView   `json:"views"`
+	Splits  []DiffSplit  `json:"splits,omitempty"`
+}
+
+// DiffMember summarizes one log.
+type DiffMember struct {
+	Name     string `json:"name"`
+	Mode     string `json:"mode"`
+	Records  int    `json:"records"`
+	Identity string `json:"identity,omitempty"` // credential identity of its leaf
+	Leaf     uint32 `json:"leaf"`
+	Group    string `json:"group,omitempty"`
+	Epoch    uint64 `json:"epoch"`
+	// Authenticator is the epoch authenticator of its last epoch (empty
+	// for a public log, which holds no secret).
+	Authenticator  string `json:"authenticator,omitempty"`
+	TranscriptHash string `json:"confirmed_transcript_hash,omitempty"`
+	InGroup        bool   `json:"in_group"`
+	// Notes say what the log cannot tell (a snapshot start, a public log,
+	// a replay that stopped).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// DiffView is a set of members holding the same view of the group.
+type DiffView struct {
+	Members        []string `json:"members"`
+	Epoch          uint64   `json:"epoch"`
+	Authenticator  string   `json:"authenticator,omitempty"`
+	TranscriptHash string   `json:"confirmed_transcript_hash,omitempty"`
+}
+
+// DiffCommit describes a commit as the members' logs show it.
+type DiffCommit struct {
+	Hash      string `json:"hash"`  // SHA-256 of the MLSMessage bytes
+	Epoch     uint64 `json:"epoch"` // the epoch it moves from
+	Sender    string `json:"sender"`
+	Wire      string `json:"wire_format"`
+	Proposals string `json:"proposals"`
+	// Message is the MLSMessage in hex, when a log holds its bytes (a
+	// received commit's event, or a replayed own commit's effect), with
+	// the log and record it was found in.
+	Message string `json:"message,omitempty"`
+	FoundIn string `json:"found_in,omitempty"`
+	Seq     uint64 `json:"seq"`
+
+	hash      [32]byte
+	senderKey []byte
+	msg       []byte
+}
+
+// DiffEvent is one member's record at the split: how it left the last
+// agreed epoch.
+type DiffEvent struct {
+	Member string      `json:"member"`
+	Seq    uint64      `json:"seq"`
+	Epoch  uint64      `json:"epoch"` // the epoch it entered
+	What   string      `json:"what"`
+	Commit *DiffCommit `json:"commit,omitempty"`
+}
+
+// DiffRejection is a message a member rejected after the split.
+type DiffRejection struct {
+	Member  string `json:"member"`
+	Seq     uint64 `json:"seq"`
+	Event   string `json:"event"`
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// DiffRecovery is one step of the recovery, as operations of the mls API.
+type DiffRecovery struct {
+	Member string `json:"member"`
+	// Action is "process-commits" (Commits, in order) or "resync" (an
+	// external commit from a GroupInfo of From).
+	Action  string       `json:"action"`
+	Commits []DiffCommit `json:"commits,omitempty"`
+	From    string       `json:"from,omitempty"`
+	// Alternative marks a step that replaces the steps before it for the
+	// same member, when they cannot be done.
+	Alternative bool     `json:"alternative,omitempty"`
+	API         []string `json:"api"`
+}
+
+// DiffSplit explains why two views differ.
+type DiffSplit struct {
+	Views [2]int `json:"views"` // indices into DiffReport.Views
+	// LastAgreed is the last epoch both views held with the same
+	// authenticator (nil if none is known), and the record of each member
+	// that entered it.
+	LastAgreed *DiffAgreed     `json:"last_agreed,omitempty"`
+	First      []DiffEvent     `json:"first_difference"`
+	Cause      Cause           `json:"cause"`
+	Summary    string          `json:"summary"`
+	Details    []string        `json:"details,omitempty"`
+	Afterwards []DiffRejection `json:"afterwards,omitempty"`
+	// Winner is the view the recovery keeps (index into Views).
+	Winner   int            `json:"winner"`
+	Recovery []DiffRecovery `json:"recovery"`
+}
+
+// DiffAgreed is the last epoch two views agreed on.
+type DiffAgreed struct {
+	Epoch          uint64            `json:"epoch"`
+	Authenticator  string            `json:"authenticator,omitempty"`
+	TranscriptHash string            `json:"confirmed_transcript_hash"`
+	Records        map[string]uint64 `json:"records"` // member → record that entered it
+	// FromSnapshot lists the members whose log starts in that epoch, from
+	// a snapshot of the state before their record in Records.
+	FromSnapshot []string `json:"from_snapshot,omitempty"`
+}
+
+// fingerprint identifies an epoch of a view: its number, confirmed
+// transcript hash (which chains every commit) and tree hash, and the epoch
+// authenticator when the log holds secrets.
+type fingerprint struct {
+	epoch            uint64
+	transcript, tree []byte
+	auth             []byte
+}
+
+func (a fingerprint) matches(b fingerprint) bool {
+	return a.epoch == b.epoch && bytes.Equal(a.transcript, b.transcript) && bytes.Equal(a.tree, b.tree) &&
+		(len(a.auth) == 0 || len(b.auth) == 0 || bytes.Equal(a.auth, b.auth))
+}
+
+// how a member entered an epoch
+type entryKind uint8
+
+const (
+	entrySnapshot entryKind = iota // the log starts there
+	entryCreated
+	entryWelcome
+	entryMerged    // a received commit
+	entryConfirmed // its own commit
+	entryExternal  // its own external commit
+	entryOther
+)
+
+type epochEntry struct {
+	fp     fingerprint
+	seq    uint64
+	kind   entryKind
+	commit *DiffCommit
+}
+
+type sentCommit struct {
+	commit             *DiffCommit
+	confirmed, aborted bool
+}
+
+type recvCommit struct {
+	seq                       uint64
+	outcome                   Outcome
+	detail                    string
+	staged, merged, discarded bool
+}
+
+// timeline is what one member's log tells.
+type timeline struct {
+	name    string
+	log     *Log
+	res     *Result
+	member  DiffMember
+	group   []byte
+	inGroup bool
+	ownKey  []byte // own signature key
+	entries []epochEntry
+	sent    map[[32]byte]*sentCommit
+	recv    map[[32]byte][]*recvCommit
+	rejects []DiffRejection
+	final   fingerprint
+}
+
+// Diff compares members' logs of one group and explains where and why
+// their views split: it replays each log (with env, as ReplayLog does) to
+// recover the epochs each member went through with their authenticators,
+// the commits it sent, confirmed, received, merged, rejected or discarded,
+// and the messages it rejected; groups the members into views; and for
+// each pair of views finds the last epoch they agreed on, what each did
+// next, the cause, what the members saw afterwards, and the recovery, as
+// operations of the mls API.
+//
+// A log that does not replay to its end is used up to where it stops,
+// with a note. A SnapshotAndTail log knows nothing before its snapshot,
+// and a Public log knows no secret (no authenticator, no content of
+// PrivateMessages, no own commit): the report says so where it matters.
+// Logs of different groups are reported as such (SameGroup false).
+func Diff(logs []DiffInput, env EnvFunc) (*DiffReport, error) {
+	if len(logs) < 2 {
+		return nil, errors.New("mls: diff needs at least two logs")
+	}
+	var tls []*timeline
+	for _, in := range logs {
+		if in.Log == nil {
+			return nil, fmt.Errorf("mls: diff: no log for %s", in.Name)
+		}
+		tls = append(tls, buildTimeline(in, env))
+	}
+	rep := &DiffReport{SameGroup: true}
+	for _, t := range tls {
+		rep.Members = append(rep.Members, t.member)
+	}
+	for _, t := range tls {
+		g := hex.EncodeToString(t.group)
+		if !slices.Contains(rep.Groups, g) {
+			rep.Groups = append(rep.Groups, g)
+		}
+	}
+	if len(rep.Groups) != 1 || len(tls[0].group) == 0 {
+		rep.SameGroup = false
+		return rep, nil
+	}
+	rep.Group, rep.Groups = rep.Groups[0], nil
+
+	// Views: members whose final epochs match.
+	var views [][]*timeline
+	for _, t := range tls {
+		placed := false
+		for i, v := range views {
+			if v[0].inGroup && t.inGroup && v[0].final.matches(t.final) {
+				views[i] = append(v, t)
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			views = append(views, []*timeline{t})
+		}
+	}
+	for _, v := range views {
+		dv := DiffView{Epoch: v[0].final.epoch, TranscriptHash: hex.EncodeToString(v[0].final.transcript)}
+		for _, t := range v {
+			dv.Members = append(dv.Members, t.name)
+			if dv.Authenticator == "" && len(t.final.auth) > 0 {
+				dv.Authenticator = hex.EncodeToString(t.final.auth)
+			}
+		}
+		rep.Views = append(rep.Views, dv)
+	}
+	rep.Agree = len(views) == 1 && tls[0].inGroup
+	for i := range views {
+		for j := i + 1; j < len(views); j++ {
+			rep.Splits = append(rep.Splits, explain(tls, views, i, j))
+		}
+	}
+	return rep, nil
+}
+
+func buildTimeline(in DiffInput, env EnvFunc) *timeline {
+	t := &timeline{name: in.Name, log: in.Log, sent: map[[32]byte]*sentCommit{}, recv: map[[32]byte][]*recvCommit{}}
+	t.member = DiffMember{Name: in.Name, Mode: in.Log.Header.Mode.String(), Records: len(in.Log.Records)}
+	res, err := ReplayLog(in.Log, env)
+	if res == nil {
+		t.member.Notes = append(t.member.Notes, fmt.Sprintf("does not replay: %v", err))
+		return t
+	}
+	t.res = res
+	if err != nil {
+		var d *Divergence
+		if errors.As(err, &d) {
+			t.member.Notes = append(t.member.Notes, fmt.Sprintf("replays only up to record %d: %v; later records are not used", d.Seq, err))
+		} else {
+			t.member.Notes = append(t.member.Notes, fmt.Sprintf("replay stopped: %v; later records are not used", err))
+		}
+	}
+	if in.Log.Snapshot != nil {
+		t.member.Notes = append(t.member.Notes, fmt.Sprintf("starts from a snapshot of the state before record %d: what the member did before it is not knowable from this log", in.Log.Snapshot.Seq))
+	}
+	if res.Public {
+		if res.Observed {
+			t.member.Notes = append(t.member.Notes, "public log: epochs are compared by confirmed transcript and tree hash (no authenticator); own commits and PrivateMessage contents are not knowable")
+		} else {
+			t.member.Notes = append(t.member.Notes, "public log without public digests (format before 3): no epoch is knowable")
+		}
+	}
+	t.walk()
+	if n := len(t.entries); n > 0 {
+		t.final = t.entries[n-1].fp
+		t.member.Epoch = t.final.epoch
+		t.member.Authenticator = hex.EncodeToString(t.final.auth)
+		t.member.TranscriptHash = hex.EncodeToString(t.final.transcript)
+	}
+	t.member.InGroup = t.inGroup
+	t.member.Group = hex.EncodeToString(t.group)
+	return t
+}
+
+// stepView is what a timeline needs of a state: a full member state, or
+// an observer's public state.
+type stepView struct {
+	in       bool
+	fp       fingerprint
+	group    []byte
+	tree     func(treemath.LeafIndex) (*codec.LeafNode, bool)
+	self     treemath.LeafIndex
+	hasSelf  bool
+	activeIn bool
+}
+
+func viewOfState(s state.GroupState) stepView {
+	if !s.InGroup() {
+		return stepView{}
+	}
+	ctx := s.GroupContext()
+	tr := s.Tree()
+	return stepView{in: true, group: ctx.GroupID, tree: tr.Leaf, self: s.OwnLeaf(), hasSelf: true, activeIn: s.Active(),
+		fp: fingerprint{epoch: ctx.Epoch, transcript: ctx.ConfirmedTranscriptHash, tree: ctx.TreeHash, auth: s.EpochAuthenticator()}}
+}
+
+func viewOfPublic(p state.Public) stepView {
+	if p.Suite == nil {
+		return stepView{}
+	}
+	tr := p.Tree
+	return stepView{in: true, group: p.Context.GroupID, tree: tr.Leaf, activeIn: p.Active,
+		fp: fingerprint{epoch: p.Context.Epoch, transcript: p.Context.ConfirmedTranscriptHash, tree: p.Context.TreeHash}}
+}
+
+func (t *timeline) viewAt(i int) stepView {
+	if i < 0 {
+		if t.res.Public {
+			return stepView{}
+		}
+		return viewOfState(t.res.Start)
+	}
+	st := t.res.Steps[i]
+	if t.res.Public {
+		return viewOfPublic(st.Observed)
+	}
+	return viewOfState(st.State)
+}
+
+func leafName(v stepView, l treemath.LeafIndex) (string, []byte) {
+	if v.tree != nil {
+		if ln, ok := v.tree(l); ok {
+			if ln.Credential.CredentialType == codec.CredentialBasic {
+				return fmt.Sprintf("leaf %d (%s)", l, ln.Credential.Identity), ln.SignatureKey
+			}
+			return fmt.Sprintf("leaf %d", l), ln.SignatureKey
+		}
+	}
+	return fmt.Sprintf("leaf %d", l), nil
+}
+
+// member_ notes the group and the member's own leaf of a state.
+func (t *timeline) noteSelf(v stepView) {
+	t.group, t.inGroup = v.group, v.activeIn
+	if v.hasSelf {
+		t.member.Leaf = uint32(v.self)
+		if ln, ok := v.tree(v.self); ok {
+			t.ownKey = ln.SignatureKey
+			if ln.Credential.CredentialType == codec.CredentialBasic {
+				t.member.Identity = string(ln.Credential.Identity)
+			}
+		}
+	}
+}
+
+// walk reads the replayed steps into the timeline.
+func (t *timeline) walk() {
+	prev := t.viewAt(-1)
+	if prev.in {
+		t.entries = append(t.entries, epochEntry{fp: prev.fp, seq: t.res.First, kind: entrySnapshot})
+		t.noteSelf(prev)
+	}
+	var pending, staged, external *DiffCommit
+	for i, st := range t.res.Steps {
+		r := st.Record
+		cur := t.viewAt(i)
+		kind, var0 := entryOther, (*DiffCommit)(nil)
+		entered := &var0
+		switch ev := st.Event.(type) {
+		case transitions.CreateGroup:
+			kind = entryCreated
+		case transitions.Commit, transitions.ExternalJoin:
+			if st.Err != nil {
+				break
+			}
+			c := t.ownCommit(st, prev, cur)
+			if c == nil {
+				break
+			}
+			t.sent[c.hash] = &sentCommit{commit: c}
+			if _, ok := ev.(transitions.ExternalJoin); ok {
+				external = c
+			} else {
+				pending = c
+			}
+		case transitions.ConfirmCommit:
+			if st.Err == nil {
+				kind = entryConfirmed
+				*entered = pending
+				if pending != nil {
+					t.sent[pending.hash].confirmed = true
+				}
+				pending = nil
+			}
+		case transitions.AbortCommit:
+			if st.Err == nil && pending != nil {
+				t.sent[pending.hash].aborted = true
+				pending = nil
+			}
+		case transitions.Receive:
+			msg, ct, wire := messageKind(ev.Message)
+			if st.Err != nil {
+				t.rejects = append(t.rejects, DiffRejection{Member: t.name, Seq: r.Seq, Event: Describe(ev), Outcome: r.Outcome.String(), Detail: errText(st.Err)})
+			}
+			if ct != codec.ContentTypeCommit {
+				break
+			}
+			h := sha256.Sum256(ev.Message)
+			rc := &recvCommit{seq: r.Seq, outcome: r.Outcome, detail: errText(st.Err)}
+			t.recv[h] = append(t.recv[h], rc)
+			if r.Outcome.Class == OK {
+				rc.staged = true
+				staged = t.receivedCommit(st, prev, h, ev.Message, msg, wire)
+			}
+		case transitions.MergeStaged:
+			if st.Err == nil && staged != nil {
+				kind = entryMerged
+				*entered = staged
+				if rs := t.recv[staged.hash]; len(rs) > 0 {
+					rs[len(rs)-1].merged = true
+				}
+				staged = nil
+			}
+		case transitions.DiscardStaged:
+			if st.Err == nil && staged != nil {
+				if rs := t.recv[staged.hash]; len(rs) > 0 {
+					rs[len(rs)-1].discarded = true
+				}
+				staged = nil
+			}
+		case transitions.AcceptJoin:
+			if st.Err == nil {
+				if external != nil {
+					kind, *entered = entryExternal, external
+					t.sent[external.hash].confirmed = true
+				} else {
+					kind = entryWelcome
+				}
+				external = nil
+			}
+		case transitions.RejectJoin:
+			if st.Err == nil && external != nil {
+				t.sent[external.hash].aborted = true
+				external = nil
+			}
+		}
+		if cur.in {
+			t.noteSelf(cur)
+			if n := len(t.entries); n == 0 || !t.entries[n-1].fp.matches(cur.fp) || !bytes.Equal(t.entries[n-1].fp.auth, cur.fp.auth) {
+				t.entries = append(t.entries, epochEntry{fp: cur.fp, seq: r.Seq, kind: kind, commit: *entered})
+			}
+		}
+		prev = cur
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// messageKind decodes a received message's framing: its content type and
+// wire format (a PrivateMessage's content type is in the clear too).
+func messageKind(b []byte) (*codec.MLSMessage, codec.ContentType, string) {
+	m, err := codec.DecodeMLSMessage(b)
+	if err != nil {
+		return nil, 0, "undecodable"
+	}
+	switch {
+	case m.PublicMessage != nil:
+		return &m, m.PublicMessage.Content.ContentType, m.WireFormat.String()
+	case m.PrivateMessage != nil:
+		return &m, m.PrivateMessage.ContentType, m.WireFormat.String()
+	}
+	return &m, 0, m.WireFormat.String()
+}
+
+// ownCommit describes the commit a Commit or ExternalJoin step sent.
+func (t *timeline) ownCommit(st Step, prev, cur stepView) *DiffCommit {
+	var msg []byte
+	for _, e := range st.Effects {
+		if s, ok := e.(effects.SendToGroup); ok && s.Kind == effects.KindCommit {
+			msg = s.Message
+		}
+	}
+	if msg == nil {
+		return nil
+	}
+	_, _, wire := messageKind(msg)
+	c := &DiffCommit{hash: sha256.Sum256(msg), msg: msg, Wire: wire, FoundIn: t.name, Seq: st.Record.Seq, Message: hex.EncodeToString(msg)}
+	c.Hash = hex.EncodeToString(c.hash[:])
+	switch st.Event.(type) {
+	case transitions.Commit:
+		c.Epoch = prev.fp.epoch
+		c.Sender, c.senderKey = leafName(prev, prev.self)
+		if pc, ok := st.State.PendingCommit(); ok {
+			c.Proposals = strings.Join(changeList(pc.Added, pc.Removed, nil), " ")
+		}
+	case transitions.ExternalJoin:
+		if j, ok := st.State.StagedJoin(); ok {
+			c.Epoch = j.Next.Epoch() - 1
+			nv := viewOfState(j.Next)
+			c.Sender, c.senderKey = leafName(nv, j.Next.OwnLeaf())
+			c.Sender = "external commit by " + c.Sender
+		}
+		c.Proposals = "external_init, remove of its prior leaf"
+		if ev, _ := st.Event.(transitions.ExternalJoin); !ev.RemovePrior {
+			c.Proposals = "external_init"
+		}
+	}
+	if c.Proposals == "" {
+		c.Proposals = "none"
+	}
+	return c
+}
+
+// receivedCommit describes a received commit that was staged.
+func (t *timeline) receivedCommit(st Step, prev stepView, h [32]byte, raw []byte, msg *codec.MLSMessage, wire string) *DiffCommit {
+	c := &DiffCommit{hash: h, msg: raw, Hash: hex.EncodeToString(h[:]), Wire: wire, Epoch: prev.fp.epoch,
+		FoundIn: t.name, Seq: st.Record.Seq, Message: hex.EncodeToString(raw), Proposals: "none"}
+	var cs *effects.CommitStaged
+	for _, e := range st.Effects {
+		if x, ok := e.(effects.CommitStaged); ok {
+			cs = &x
+		}
+	}
+	var snd codec.Sender
+	var haveSender bool
+	if cs != nil {
+		if s, err := codec.DecodeSender(cs.Sender); err == nil {
+			snd, haveSender = s, true
+		}
+		if parts := changeList(cs.Added, cs.Removed, cs.Updated); len(parts) > 0 {
+			c.Proposals = strings.Join(parts, " ")
+		}
+	} else if msg != nil && msg.PublicMessage != nil {
+		snd, haveSender = msg.PublicMessage.Content.Sender, true
+	}
+	switch {
+	case !haveSender:
+		c.Sender = "unknown sender"
+	case snd.SenderType == codec.SenderTypeMember:
+		c.Sender, c.senderKey = leafName(prev, snd.LeafIndex)
+	case snd.SenderType == codec.SenderTypeNewMemberCommit:
+		c.Sender = "external commit"
+		if sc, ok := st.State.StagedCommit(); ok {
+			// The joiner's leaf is the one its path fills: the added leaf
+			// of the next epoch's tree whose key is not in this one.
+			nv := viewOfState(sc.Next)
+			for _, l := range sc.Added {
+				name, key := leafName(nv, l)
+				c.Sender, c.senderKey = "external commit by "+name, key
+			}
+		}
+	default:
+		c.Sender = fmt.Sprintf("sender type %d", snd.SenderType)
+	}
+	return c
+}
+
+func changeList(added, removed, updated []treemath.LeafIndex) []string {
+	var out []string
+	for _, l := range added {
+		out = append(out, fmt.Sprintf("+leaf %d", l))
+	}
+	for _, l := range removed {
+		out = append(out, fmt.Sprintf("-leaf %d", l))
+	}
+	for _, l := range updated {
+		out = append(out, fmt.Sprintf("~leaf %d", l))
+	}
+	return out
+}
+
+// entryAt returns the member's entry of the epoch fp names.
+func (t *timeline) entryAt(fp fingerprint) (epochEntry, bool) {
+	for _, e := range t.entries {
+		if e.fp.matches(fp) {
+			return e, true
+		}
+	}
+	return epochEntry{}, false
+}
+
+// nextEntry returns the entry after the one matching fp.
+func (t *timeline) nextEntry(fp fingerprint) (epochEntry, bool) {
+	for i, e := range t.entries {
+		if e.fp.matches(fp) && i+1 < len(t.entries) {
+			return t.entries[i+1], true
+		}
+	}
+	return epochEntry{}, false
+}
+
+func (k entryKind) String() string {
+	switch k {
+	case entrySnapshot:
+		return "its log starts from a snapshot of it"
+	case entryCreated:
+		return "created the group"
+	case entryWelcome:
+		return "joined by a Welcome"
+	case entryMerged:
+		return "merged a commit"
+	case entryConfirmed:
+		return "confirmed its own commit"
+	case entryExternal:
+		return "joined by its own external commit"
+	}
+	return "entered it"
+}
+
+func short8(s string) string { return s[:min(len(s), 16)] }
+
+func (c *DiffCommit) String() string {
+	return fmt.Sprintf("commit %s… (epoch %d→%d, %s, %s, proposals: %s)", short8(c.Hash), c.Epoch, c.Epoch+1, c.Sender, c.Wire, c.Proposals)
+}
+
+// explain compares views i and j.
+func explain(tls []*timeline, views [][]*timeline, i, j int) DiffSplit {
+	sp := DiffSplit{Views: [2]int{i, j}, Winner: i}
+	vi, vj := views[i], views[j]
+
+	// The last agreed epoch: the highest epoch entered by a member of each
+	// view with matching fingerprints.
+	var agreed *fingerprint
+	for _, a := range vi {
+		for _, ea := range a.entries {
+			for _, b := range vj {
+				if eb, ok := b.entryAt(ea.fp); ok && (agreed == nil || ea.fp.epoch > agreed.epoch) {
+					fp := ea.fp
+					if len(fp.auth) == 0 {
+						fp.auth = eb.fp.auth
+					}
+					agreed = &fp
+				}
+			}
+		}
+	}
+	names := func(v []*timeline) string {
+		var n []string
+		for _, t := range v {
+			n = append(n, t.name)
+		}
+		return strings.Join(n, ", ")
+	}
+	if agreed == nil {
+		sp.Cause = CauseUnknown
+		sp.Summary = fmt.Sprintf("the logs show no epoch that %s and %s both held", names(vi), names(vj))
+		for _, v := range [][]*timeline{vi, vj} {
+			for _, t := range v {
+				if len(t.entries) > 0 {
+					e := t.entries[0]
+					sp.Details = append(sp.Details, fmt.Sprintf("%s's log knows epochs %d to %d (the first: %s)", t.name, e.fp.epoch, t.final.epoch, e.kind))
+				} else {
+					sp.Details = append(sp.Details, fmt.Sprintf("%s's log knows no epoch of the group", t.name))
+				}
+			}
+		}
+		sp.Winner = larger(views, i, j)
+		sp.Recovery = resyncAll(views, sp.Winner, other(sp.Winner, i, j))
+		return sp
+	}
+	sp.LastAgreed = &DiffAgreed{Epoch: agreed.epoch, Authenticator: hex.EncodeToString(agreed.auth),
+		TranscriptHash: hex.EncodeToString(agreed.transcript), Records: map[string]uint64{}}
+	for _, t := range append(slices.Clone(vi), vj...) {
+		if e, ok := t.entryAt(*agreed); ok {
+			sp.LastAgreed.Records[t.name] = e.seq
+			if e.kind == entrySnapshot {
+				sp.LastAgreed.FromSnapshot = append(sp.LastAgreed.FromSnapshot, t.name)
+			}
+		}
+	}
+
+	// What each member did next.
+	next := func(v []*timeline) []DiffEvent {
+		var out []DiffEvent
+		for _, t := range v {
+			if e, ok := t.nextEntry(*agreed); ok {
+				what := e.kind.String()
+				if e.commit != nil && (e.kind == entryMerged || e.kind == entryConfirmed || e.kind == entryExternal) {
+					what = strings.TrimSuffix(strings.TrimSuffix(what, " a commit"), " commit") + " " + e.commit.String()
+				}
+				out = append(out, DiffEvent{Member: t.name, Seq: e.seq, Epoch: e.fp.epoch, What: what, Commit: e.commit})
+			}
+		}
+		return out
+	}
+	ni, nj := next(vi), next(vj)
+	sp.First = append(ni, nj...)
+	afterwards(&sp, append(slices.Clone(vi), vj...), *agreed)
+
+	switch {
+	case len(ni) > 0 && len(nj) > 0:
+		fork(&sp, tls, views, i, j, ni, nj, *agreed)
+	case len(ni) > 0 || len(nj) > 0:
+		ahead, behind := i, j
+		na := ni
+		if len(ni) == 0 {
+			ahead, behind, na = j, i, nj
+		}
+		lag(&sp, tls, views, ahead, behind, na, *agreed)
+	default:
+		sp.Cause = CauseUnknown
+		sp.Summary = fmt.Sprintf("%s and %s both hold epoch %d, but their final states differ in a way the epochs do not show", names(vi), names(vj), agreed.epoch)
+		sp.Recovery = resyncAll(views, i, j)
+	}
+	return sp
+}
+
+func other(w, i, j int) int {
+	if w == i {
+		return j
+	}
+	return i
+}
+
+// larger returns the view with more members (i on a tie).
+func larger(views [][]*timeline, i, j int) int {
+	if len(views[j]) > len(views[i]) {
+		return j
+	}
+	return i
+}
+
+// afterwards lists the messages the members rejected after the last
+// agreed epoch.
+func afterwards(sp *DiffSplit, ms []*timeline, agreed fingerprint) {
+	for _, t := range ms {
+		// After the record that entered the agreed epoch, or from the first
+		// record when the log starts there (or later).
+		first := true
+		var cut uint64
+		if e, ok := t.entryAt(agreed); ok && e.kind != entrySnapshot {
+			first, cut = false, e.seq
+		}
+		for _, r := range t.rejects {
+			if first || r.Seq > cut {
+				sp.Afterwards = append(sp.Afterwards, r)
+			}
+		}
+	}
+}
+
+// who lists which members of the logs received, merged or sent a commit.
+type commitFacts struct {
+	sentBy    *timeline
+	sent      *sentCommit
+	mergedBy  []*timeline // received and merged
+	received  map[*timeline][]*recvCommit
+	notSeenBy []*timeline
+}
+
+func factsOf(tls []*timeline, h [32]byte) commitFacts {
+	f := commitFacts{received: map[*timeline][]*recvCommit{}}
+	for _, t := range tls {
+		if s, ok := t.sent[h]; ok {
+			f.sentBy, f.sent = t, s
+		}
+		rs := t.recv[h]
+		if len(rs) > 0 {
+			f.received[t] = rs
+			for _, r := range rs {
+				if r.merged {
+					f.mergedBy = append(f.mergedBy, t)
+					break
+				}
+			}
+		}
+		if len(rs) == 0 && t.sent[h] == nil {
+			f.notSeenBy = append(f.notSeenBy, t)
+		}
+	}
+	return f
+}
+
+func memberNames(ts []*timeline) string {
+	var n []string
+	for _, t := range ts {
+		n = append(n, t.name)
+	}
+	return strings.Join(n, ", ")
+}
+
+// fork explains two views that each entered a different next epoch.
+func fork(sp *DiffSplit, tls []*timeline, views [][]*timeline, i, j int, ni, nj []DiffEvent, agreed fingerprint) {
+	ci, cj := commitOf(ni), commitOf(nj)
+	if ci == nil || cj == nil {
+		sp.Cause = CauseUnknown
+		sp.Summary = fmt.Sprintf("after epoch %d the views entered different epochs, not both by a commit the logs show", agreed.epoch)
+		sp.Winner = larger(views, i, j)
+		sp.Recovery = resyncAll(views, sp.Winner, other(sp.Winner, i, j))
+		return
+	}
+	fi, fj := factsOf(tls, ci.hash), factsOf(tls, cj.hash)
+	describe := func(c *DiffCommit, f commitFacts) {
+		s := fmt.Sprintf("%s", c)
+		if f.sentBy != nil {
+			state := "never confirmed"
+			switch {
+			case f.sent.confirmed:
+				state = "merged it with ConfirmCommit (Group.MergePendingCommit)"
+			case f.sent.aborted:
+				state = "aborted it"
+			}
+			s += fmt.Sprintf(": sent by %s, who %s", f.sentBy.name, state)
+		}
+		if len(f.mergedBy) > 0 {
+			s += fmt.Sprintf("; received and merged by %s", memberNames(f.mergedBy))
+		}
+		sp.Details = append(sp.Details, s)
+		for t, rs := range sortedReceipts(f, tls) {
+			for _, r := range rs {
+				if !r.merged {
+					sp.Details = append(sp.Details, fmt.Sprintf("%s received it at record %d: %s", t.name, r.seq, receiptText(r)))
+				}
+			}
+		}
+	}
+	describe(ci, fi)
+	describe(cj, fj)
+	distributedI, distributedJ := len(fi.mergedBy) > 0, len(fj.mergedBy) > 0
+	switch {
+	case distributedI && distributedJ:
+		sp.Cause = CauseDoubleAccept
+		sp.Summary = fmt.Sprintf("the delivery service accepted two commits for epoch %d: %s… (merged by %s) and %s… (merged by %s)",
+			agreed.epoch, short8(ci.Hash), memberNames(append(committers(fi), fi.mergedBy...)), short8(cj.Hash), memberNames(append(committers(fj), fj.mergedBy...)))
+		sp.Winner = larger(views, i, j)
+		sp.Details = append(sp.Details, fmt.Sprintf("only one can stand; the recovery keeps view %d, the one with more members (view %d on a tie)", sp.Winner+1, i+1))
+	case distributedI != distributedJ:
+		win, lose, cw, cl, fw, fl := i, j, ci, cj, fi, fj
+		if distributedJ {
+			win, lose, cw, cl, fw, fl = j, i, cj, ci, fj, fi
+		}
+		_ = fw
+		sp.Winner = win
+		if fl.sentBy != nil && fl.sent.confirmed {
+			sp.Cause = CauseMergedAfterLosing
+			sp.Summary = fmt.Sprintf("%s merged its own pending commit %s… for epoch %d, but the delivery service chose %s… (%s), which the other members merged",
+				fl.sentBy.name, short8(cl.Hash), agreed.epoch, short8(cw.Hash), cw.Sender)
+			loser := fl.sentBy.name
+			sp.Details = slices.DeleteFunc(sp.Details, func(d string) bool { return strings.HasPrefix(d, loser+" received it at record") })
+			if rs := fw.received[fl.sentBy]; len(rs) > 0 {
+				sp.Details = append(sp.Details, fmt.Sprintf("%s did receive the winning commit (record %d: %s): it should have called Group.ClearPendingCommit and merged that one",
+					fl.sentBy.name, rs[0].seq, receiptText(rs[0])))
+			} else {
+				sp.Details = append(sp.Details, fmt.Sprintf("%s's log never received the winning commit; nobody else in these logs received %s's: it should have called Group.ClearPendingCommit when the delivery service refused it", fl.sentBy.name, fl.sentBy.name))
+			}
+		} else {
+			sp.Cause = CauseUnknown
+			sp.Summary = fmt.Sprintf("view %d entered epoch %d with %s…, which no other member received", lose+1, agreed.epoch+1, short8(cl.Hash))
+		}
+	default:
+		sp.Cause = CauseRaced
+		sp.Summary = fmt.Sprintf("two members each merged their own commit for epoch %d (%s… and %s…) and no other log received either: the delivery service accepted at most one", agreed.epoch, short8(ci.Hash), short8(cj.Hash))
+		sp.Winner = larger(views, i, j)
+	}
+	sp.Recovery = resyncAll(views, sp.Winner, other(sp.Winner, i, j))
+}
+
+func committers(f commitFacts) []*timeline {
+	if f.sentBy != nil && f.sent.confirmed {
+		return []*timeline{f.sentBy}
+	}
+	return nil
+}
+
+// sortedReceipts iterates over f.received in log order.
+func sortedReceipts(f commitFacts, tls []*timeline) func(func(*timeline, []*recvCommit) bool) {
+	return func(yield func(*timeline, []*recvCommit) bool) {
+		for _, t := range tls {
+			if rs, ok := f.received[t]; ok && !yield(t, rs) {
+				return
+			}
+		}
+	}
+}
+
+func receiptText(r *recvCommit) string {
+	switch {
+	case r.outcome.Class != OK:
+		if r.detail != "" {
+			return "rejected: " + r.detail
+		}
+		return "rejected: " + r.outcome.String()
+	case r.merged:
+		return "merged"
+	case r.discarded:
+		return "staged, then discarded (Group.DiscardStagedCommit)"
+	case r.staged:
+		return "staged, never merged"
+	}
+	return "accepted"
+}
+
+func commitOf(evs []DiffEvent) *DiffCommit {
+	// Prefer a received commit: its bytes are what the group saw.
+	for _, e := range evs {
+		if e.Commit != nil && strings.HasPrefix(e.What, "merged") {
+			return e.Commit
+		}
+	}
+	for _, e := range evs {
+		if e.Commit != nil {
+			return e.Commit
+		}
+	}
+	return nil
+}
+
+// lag explains a view that stayed in the last agreed epoch while the other
+// went on.
+func lag(sp *DiffSplit, tls []*timeline, views [][]*timeline, ahead, behind int, na []DiffEvent, agreed fingerprint) {
+	sp.Winner = ahead
+	va, vb := views[ahead], views[behind]
+	c := commitOf(na)
+	if c == nil {
+		sp.Cause = CauseUnknown
+		sp.Summary = fmt.Sprintf("%s went on from epoch %d (%s); the logs do not show by which commit", memberNames(va), agreed.epoch, na[0].What)
+		sp.Recovery = resyncAll(views, ahead, behind)
+		return
+	}
+	f := factsOf(tls, c.hash)
+	// The path of the ahead view from the agreed epoch: the commits the
+	// others need, in order.
+	path := commitPath(va, agreed)
+
+	// A member of the behind view sent a commit of that path that its own
+	// log does not hold: its state went back.
+	for _, pc := range path {
+		for _, t := range vb {
+			if len(pc.senderKey) > 0 && bytes.Equal(pc.senderKey, t.ownKey) && t.sent[pc.hash] == nil {
+				sp.Cause = CauseRolledBack
+				sp.Summary = fmt.Sprintf("%s's state was rolled back: the others merged %s, which %s sent, but %s's log does not hold it and is back in epoch %d",
+					t.name, pc, t.name, t.name, t.final.epoch)
+				if t.log.Snapshot != nil {
+					sp.Details = append(sp.Details, fmt.Sprintf("%s's log starts from a snapshot of epoch %d (before record %d): it was restored from a snapshot older than its own commit", t.name, firstEpoch(t), t.log.Snapshot.Seq))
+				} else {
+					sp.Details = append(sp.Details, fmt.Sprintf("%s's log and state were restored from a copy older than its own commit", t.name))
+				}
+				sp.Details = append(sp.Details, fmt.Sprintf("its keys of the epochs after %d are gone: processing the missing commits cannot work, it must re-join", t.final.epoch))
+				sp.Recovery = resyncAll(views, ahead, behind)
+				return
+			}
+		}
+	}
+
+	var missing, rejected, discarded, unmerged []*timeline
+	for _, t := range vb {
+		rs := f.received[t]
+		switch {
+		case len(rs) == 0:
+			missing = append(missing, t)
+		case rs[len(rs)-1].outcome.Class != OK:
+			rejected = append(rejected, t)
+		case rs[len(rs)-1].discarded:
+			discarded = append(discarded, t)
+		default:
+			unmerged = append(unmerged, t)
+		}
+	}
+	sp.Details = append(sp.Details, fmt.Sprintf("%s went from epoch %d to %d with %s", memberNames(va), agreed.epoch, agreed.epoch+1, c))
+	for _, t := range vb {
+		for _, r := range f.received[t] {
+			sp.Details = append(sp.Details, fmt.Sprintf("%s received it at record %d: %s", t.name, r.seq, receiptText(r)))
+		}
+	}
+	switch {
+	case len(rejected) > 0:
+		sp.Cause = CauseRejectedCommit
+		rs := f.received[rejected[0]]
+		sp.Summary = fmt.Sprintf("%s rejected %s: %s", memberNames(rejected), c, receiptText(rs[len(rs)-1]))
+	case len(discarded) > 0:
+		sp.Cause = CauseDiscardedCommit
+		sp.Summary = fmt.Sprintf("%s staged %s and discarded it", memberNames(discarded), c)
+	case len(unmerged) > 0:
+		sp.Cause = CauseUnmergedCommit
+		sp.Summary = fmt.Sprintf("%s staged %s and has not merged it (Group.MergeStagedCommit)", memberNames(unmerged), c)
+	case len(sp.Afterwards) > 0:
+		sp.Cause = CauseMissingCommit
+		sp.Summary = fmt.Sprintf("%s never received %s", memberNames(missing), c)
+	default:
+		sp.Cause = CauseBehind
+		sp.Summary = fmt.Sprintf("%s has not received %s yet, and its log shows no message it could not read", memberNames(missing), c)
+	}
+	if len(f.mergedBy) > 0 || (f.sent != nil && f.sent.confirmed) {
+		sp.Details = append(sp.Details, fmt.Sprintf("the delivery service distributed it: merged by %s", memberNames(append(committers(f), f.mergedBy...))))
+	}
+
+	known := true
+	for _, pc := range path {
+		known = known && pc.msg != nil
+	}
+	if sp.Cause != CauseRejectedCommit && known && len(path) > 0 {
+		for _, t := range vb {
+			var cs []DiffCommit
+			for _, pc := range path {
+				cs = append(cs, *pc)
+			}
+			sp.Recovery = append(sp.Recovery, DiffRecovery{Member: t.name, Action: "process-commits", Commits: cs,
+				API: []string{fmt.Sprintf("%s: for each of the %d commits below, in order (from the delivery service, or from the log named with it): group.ProcessMessage(commit), then group.MergeStagedCommit()", t.name, len(cs))}})
+		}
+		for _, r := range resyncAll(views, ahead, behind) {
+			r.Alternative = true
+			sp.Recovery = append(sp.Recovery, r)
+		}
+		return
+	}
+	sp.Recovery = resyncAll(views, ahead, behind)
+}
+
+func firstEpoch(t *timeline) uint64 {
+	if len(t.entries) == 0 {
+		return 0
+	}
+	return t.entries[0].fp.epoch
+}
+
+// commitPath returns the commits a view went through after the agreed
+// epoch, in order, as its members' logs show them (nil entries are
+// epochs entered without a known commit).
+func commitPath(v []*timeline, agreed fingerprint) []*DiffCommit {
+	var out []*DiffCommit
+	fp := agreed
+	for {
+		var nc *DiffCommit
+		var nfp *fingerprint
+		for _, t := range v {
+			if e, ok := t.nextEntry(fp); ok {
+				if nfp == nil {
+					f := e.fp
+					nfp = &f
+				}
+				// Prefer a commit whose bytes the log holds.
+				if e.commit != nil && (nc == nil || nc.msg == nil) {
+					nc = e.commit
+				}
+			}
+		}
+		if nfp == nil {
+			return out
+		}
+		if nc == nil {
+			nc = &DiffCommit{Epoch: fp.epoch, Sender: "unknown", Proposals: "unknown"}
+		}
+		out = append(out, nc)
+		fp = *nfp
+	}
+}
+
+// resyncAll has every member of view lose re-join the view win by an
+// external commit, one after the other.
+func resyncAll(views [][]*timeline, win, lose int) []DiffRecovery {
+	from := views[win][0].name
+	var out []DiffRecovery
+	for k, t := range views[lose] {
+		others := []string{}
+		for _, o := range views[win] {
+			if o.name != from {
+				others = append(others, o.name)
+			}
+		}
+		for _, o := range views[lose][:k] {
+			others = append(others, o.name)
+		}
+		api := []string{
+			fmt.Sprintf("%s: gi, err := group.GroupInfo(true)  // a GroupInfo of the current epoch, with the ratchet tree", from),
+			fmt.Sprintf("%s: out, err := group.Resync(gi, nil)  // an external commit that replaces its leaf; send out.Commit to the group", t.name),
+			fmt.Sprintf("%s: group.MergePendingCommit() once the delivery service accepts it (group.ClearPendingCommit() if it refuses, then try again with a new GroupInfo)", t.name),
+		}
+		if len(others) > 0 {
+			api = append(api, fmt.Sprintf("%s, %s: group.ProcessMessage(out.Commit), then group.MergeStagedCommit()", from, strings.Join(others, ", ")))
+		} else {
+			api = append(api, fmt.Sprintf("%s: group.ProcessMessage(out.Commit), then group.MergeStagedCommit()", from))
+		}
+		out = append(out, DiffRecovery{Member: t.name, Action: "resync", From: from, API: api})
+	}
+	return out
+}

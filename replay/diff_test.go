@@ -1,0 +1,288 @@
+package replay_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/mlscore/mlscore/replay"
+	"github.com/mlscore/mlscore/sim"
+)
+
+// grown returns a simulation whose group has n members (member-000 to
+// member-n-1, in join order), with no traffic pending.
+func grown(t *testing.T, seed uint64, n int) *sim.Sim {
+	t.Helper()
+	s, err := sim.New(sim.Config{Seed: seed, Members: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Grow(n); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func member(t *testing.T, s *sim.Sim, name string) *sim.Member {
+	t.Helper()
+	m := s.Member(name)
+	if m == nil {
+		t.Fatalf("no %s", name)
+	}
+	return m
+}
+
+// diff runs replay.Diff over the named members' logs.
+func diff(t *testing.T, s *sim.Sim, names ...string) *replay.DiffReport {
+	t.Helper()
+	var in []replay.DiffInput
+	for _, n := range names {
+		l, err := replay.ReadLog(member(t, s, n).Log())
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		in = append(in, replay.DiffInput{Name: n, Log: l})
+	}
+	rep, err := replay.Diff(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := rep.Text(&b); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + b.String())
+	return rep
+}
+
+// oneSplit checks that the report has two views split for cause, whose
+// summary names want.
+func oneSplit(t *testing.T, rep *replay.DiffReport, cause replay.Cause, want ...string) replay.DiffSplit {
+	t.Helper()
+	if !rep.SameGroup || rep.Agree || len(rep.Views) != 2 || len(rep.Splits) != 1 {
+		t.Fatalf("same group %v, agree %v, %d views, %d splits; want one split", rep.SameGroup, rep.Agree, len(rep.Views), len(rep.Splits))
+	}
+	sp := rep.Splits[0]
+	if sp.Cause != cause {
+		t.Fatalf("cause %s (%s), want %s", sp.Cause, sp.Summary, cause)
+	}
+	for _, w := range want {
+		if !strings.Contains(sp.Summary, w) {
+			t.Errorf("summary %q does not name %q", sp.Summary, w)
+		}
+	}
+	return sp
+}
+
+// recover performs the recovery of a split through the simulator, which
+// does what the named mls API operations do; alternatives too if alt.
+func recover(t *testing.T, s *sim.Sim, sp replay.DiffSplit, alt bool) {
+	t.Helper()
+	if len(sp.Recovery) == 0 {
+		t.Fatal("no recovery")
+	}
+	hasAlt := false
+	for _, r := range sp.Recovery {
+		hasAlt = hasAlt || r.Alternative
+	}
+	for _, r := range sp.Recovery {
+		if hasAlt && r.Alternative != alt {
+			continue
+		}
+		m := member(t, s, r.Member)
+		switch r.Action {
+		case "process-commits":
+			for _, c := range r.Commits {
+				msg, err := hex.DecodeString(c.Message)
+				if err != nil || len(msg) == 0 {
+					t.Fatalf("commit %s has no bytes", c.Hash)
+				}
+				if err := s.ProcessCommit(m, msg); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case "resync":
+			if err := s.Resync(m, member(t, s, r.From)); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			t.Fatalf("recovery action %q", r.Action)
+		}
+	}
+	if err := s.Check(); err != nil {
+		t.Fatalf("after the recovery: %v", err)
+	}
+}
+
+// sendFails has from send a message and checks that exactly the members
+// in want cannot read it.
+func sendFails(t *testing.T, s *sim.Sim, from string, want ...string) {
+	t.Helper()
+	failed, err := s.SendNow(member(t, s, from))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) != len(want) {
+		t.Fatalf("%d members could not read %s's message (%v), want %v", len(failed), from, failed, want)
+	}
+	for _, w := range want {
+		if failed[w] == nil {
+			t.Fatalf("%s read %s's message", w, from)
+		}
+	}
+}
+
+func agreeAll(t *testing.T, s *sim.Sim, names ...string) {
+	t.Helper()
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	sendFails(t, s, names[0])
+	rep := diff(t, s, names...)
+	if !rep.Agree || len(rep.Splits) != 0 {
+		t.Fatalf("after the recovery: agree %v, %d splits", rep.Agree, len(rep.Splits))
+	}
+}
+
+func TestDiffAgree(t *testing.T) {
+	s := grown(t, 1, 3)
+	for _, names := range [][]string{{"member-000", "member-001", "member-002"}, {"member-001", "member-001"}} {
+		rep := diff(t, s, names...)
+		if !rep.SameGroup || !rep.Agree || len(rep.Views) != 1 || len(rep.Splits) != 0 {
+			t.Fatalf("%v: same group %v, agree %v, %d views", names, rep.SameGroup, rep.Agree, len(rep.Views))
+		}
+		if rep.Views[0].Authenticator != hex.EncodeToString(member(t, s, "member-000").State().EpochAuthenticator()) {
+			t.Fatalf("view authenticator %s", rep.Views[0].Authenticator)
+		}
+	}
+}
+
+func TestDiffDifferentGroups(t *testing.T) {
+	a, b := grown(t, 1, 2), grown(t, 2, 2)
+	var in []replay.DiffInput
+	for _, m := range []*sim.Member{member(t, a, "member-000"), member(t, b, "member-000")} {
+		l, err := replay.ReadLog(m.Log())
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = append(in, replay.DiffInput{Name: m.Name, Log: l})
+	}
+	rep, err := replay.Diff(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.SameGroup || rep.Agree || len(rep.Groups) != 2 {
+		t.Fatalf("same group %v, agree %v, groups %v", rep.SameGroup, rep.Agree, rep.Groups)
+	}
+	var b2 strings.Builder
+	if err := rep.Text(&b2); err != nil || !strings.Contains(b2.String(), "not of the same group") {
+		t.Fatalf("text %q, %v", b2.String(), err)
+	}
+	if _, err := replay.Diff(in[:1], nil); err == nil {
+		t.Fatal("diff of one log")
+	}
+}
+
+// A commit lost for one member: it stays in the old epoch and cannot read
+// the next epoch's messages; processing the commit heals it, and so does a
+// resync.
+func TestDiffDroppedCommit(t *testing.T) {
+	for _, alt := range []bool{false, true} {
+		s := grown(t, 3, 3)
+		msg, err := s.DropCommit(member(t, s, "member-000"), member(t, s, "member-001"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sendFails(t, s, "member-000", "member-001")
+		rep := diff(t, s, "member-000", "member-001", "member-002")
+		sp := oneSplit(t, rep, replay.CauseMissingCommit, "member-001 never received")
+		if len(sp.Afterwards) != 1 || sp.Afterwards[0].Member != "member-001" || sp.Afterwards[0].Outcome != "ValSem003" {
+			t.Fatalf("afterwards %+v", sp.Afterwards)
+		}
+		if r := sp.Recovery[0]; r.Action != "process-commits" || len(r.Commits) != 1 || r.Commits[0].Message != hex.EncodeToString(msg) {
+			t.Fatalf("recovery %+v", sp.Recovery)
+		}
+		if sp.LastAgreed == nil || sp.LastAgreed.Epoch != member(t, s, "member-001").State().Epoch() {
+			t.Fatalf("last agreed %+v", sp.LastAgreed)
+		}
+		recover(t, s, sp, alt)
+		agreeAll(t, s, "member-000", "member-001", "member-002")
+	}
+}
+
+// A delivery service that accepts two commits for one epoch splits the
+// group in two; the smaller side (or, on a tie, the second view) resyncs.
+func TestDiffDoubleAccept(t *testing.T) {
+	s := grown(t, 4, 4)
+	if err := s.AcceptBoth(member(t, s, "member-000"), member(t, s, "member-001"), member(t, s, "member-002")); err != nil {
+		t.Fatal(err)
+	}
+	sendFails(t, s, "member-000", "member-001", "member-003")
+	rep := diff(t, s, "member-000", "member-001", "member-002", "member-003")
+	sp := oneSplit(t, rep, replay.CauseDoubleAccept, "accepted two commits")
+	if got := strings.Join(rep.Views[0].Members, " "); got != "member-000 member-002" {
+		t.Fatalf("view 1 %s", got)
+	}
+	if len(sp.Afterwards) != 2 {
+		t.Fatalf("afterwards %+v", sp.Afterwards)
+	}
+	if len(sp.Recovery) != 2 || sp.Recovery[0].Action != "resync" || sp.Recovery[1].Action != "resync" {
+		t.Fatalf("recovery %+v", sp.Recovery)
+	}
+	recover(t, s, sp, false)
+	agreeAll(t, s, "member-000", "member-001", "member-002", "member-003")
+}
+
+// A committer that merges its pending commit after losing the race is
+// alone in its epoch; it resyncs.
+func TestDiffMergedAfterLosing(t *testing.T) {
+	s := grown(t, 5, 3)
+	if err := s.MergeAfterLosing(member(t, s, "member-002"), member(t, s, "member-001")); err != nil {
+		t.Fatal(err)
+	}
+	sendFails(t, s, "member-000", "member-001")
+	rep := diff(t, s, "member-000", "member-001", "member-002")
+	sp := oneSplit(t, rep, replay.CauseMergedAfterLosing, "member-001 merged its own pending commit")
+	if sp.Winner != 0 || len(sp.Recovery) != 1 || sp.Recovery[0].Member != "member-001" || sp.Recovery[0].Action != "resync" {
+		t.Fatalf("winner %d, recovery %+v", sp.Winner, sp.Recovery)
+	}
+	found := false
+	for _, d := range sp.Details {
+		found = found || strings.Contains(d, "member-001 did receive the winning commit") && strings.Contains(d, "ValSem003")
+	}
+	if !found {
+		t.Fatalf("details %q do not say the loser rejected the winner", sp.Details)
+	}
+	recover(t, s, sp, false)
+	agreeAll(t, s, "member-000", "member-001", "member-002")
+}
+
+// A member restored from a snapshot older than its own last commit is
+// back in an epoch the group left; it resyncs.
+func TestDiffRolledBack(t *testing.T) {
+	s := grown(t, 6, 3)
+	m1 := member(t, s, "member-001")
+	snap, err := s.Backup(m1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := bytes.Clone(m1.Log())
+	if err := s.CommitUpdate(m1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Restore(m1, snap); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(before, m1.Log()) {
+		t.Fatal("restore left the log as it was")
+	}
+	sendFails(t, s, "member-002", "member-001")
+	rep := diff(t, s, "member-000", "member-001", "member-002")
+	sp := oneSplit(t, rep, replay.CauseRolledBack, "member-001's state was rolled back")
+	if len(sp.Recovery) != 1 || sp.Recovery[0].Action != "resync" || sp.Recovery[0].Member != "member-001" {
+		t.Fatalf("recovery %+v", sp.Recovery)
+	}
+	recover(t, s, sp, false)
+	agreeAll(t, s, "member-000", "member-001", "member-002")
+}
