@@ -9,6 +9,7 @@ import (
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/tree"
 	"github.com/mlscore/mlscore/treemath"
 	"github.com/mlscore/mlscore/valsem"
 )
@@ -213,4 +214,115 @@ func TestWelcomePathSecret(t *testing.T) {
 			t.Fatal("the common ancestor is the root")
 		}
 	}
+}
+
+// TestWelcomeGroupInfoSignature: a Welcome whose GroupInfo is signed by a
+// member other than the one it names as signer is refused.
+func TestWelcomeGroupInfoSignature(t *testing.T) {
+	w, a, b, _ := trio(t, codec.Capabilities{}, nil)
+	d, msg := pendingWelcome(t, w, a, "dave", false)
+	bad := rewelcome(t, d, signerOf(t, b), msg, func(*codec.GroupInfo) {}, nil)
+	rejectsWelcome(t, w, d, bad, keysched.ErrGroupInfoSignature)
+	w.must(d, JoinWelcome{At: testAt, Welcome: msg, Config: w.cfg})
+}
+
+// flipTreeSignature changes the last byte of the ratchet_tree extension of
+// gi: the signature of the tree's last leaf (the member just added).
+func flipTreeSignature(t *testing.T, exts codec.Extensions) {
+	t.Helper()
+	for i := range exts {
+		if exts[i].ExtensionType == codec.ExtensionRatchetTree {
+			d := append([]byte(nil), exts[i].ExtensionData...)
+			d[len(d)-1] ^= 1
+			exts[i].ExtensionData = d
+			return
+		}
+	}
+	t.Fatal("no ratchet_tree extension")
+}
+
+// TestWelcomeTreeValidation: a Welcome whose ratchet tree differs from the
+// one the group context's tree hash commits to (here: the new member's
+// leaf signature changed), in a GroupInfo signed again by the committer,
+// is refused.
+func TestWelcomeTreeValidation(t *testing.T) {
+	w, a, _, _ := trio(t, codec.Capabilities{}, nil)
+	d, msg := pendingWelcome(t, w, a, "dave", false)
+	bad := rewelcome(t, d, signerOf(t, a), msg, func(gi *codec.GroupInfo) { flipTreeSignature(t, gi.Extensions) }, nil)
+	rejectsWelcome(t, w, d, bad, tree.ErrTreeHash)
+	w.must(d, JoinWelcome{At: testAt, Welcome: msg, Config: w.cfg})
+}
+
+// TestExternalJoinGroupInfoChecks: a client refuses to join externally
+// from a GroupInfo whose signature does not verify, or whose ratchet tree
+// is not the one its tree hash commits to (the GroupInfo signed again by
+// its signer).
+func TestExternalJoinGroupInfoChecks(t *testing.T) {
+	w, a, _, _ := trio(t, codec.Capabilities{}, nil)
+	good := w.groupInfo(a, true)
+	regi := func(mut func(gi *codec.GroupInfo), resign bool) []byte {
+		m, err := codec.DecodeMLSMessage(good)
+		if err != nil || m.GroupInfo == nil {
+			t.Fatalf("not a group info: %v", err)
+		}
+		gi := *m.GroupInfo
+		gi.Extensions = append(codec.Extensions(nil), gi.Extensions...)
+		mut(&gi)
+		if resign {
+			tbs, err := gi.TBS().Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gi.Signature, err = signerOf(t, a).SignWithLabel("GroupInfoTBS", tbs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m.GroupInfo = &gi
+		out, err := m.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		gi   []byte
+		want error
+	}{
+		{"signature", regi(func(gi *codec.GroupInfo) {
+			gi.Signature = append([]byte(nil), gi.Signature...)
+			gi.Signature[0] ^= 1
+		}, false), ErrInvalidGroupInfo},
+		{"tree", regi(func(gi *codec.GroupInfo) { flipTreeSignature(t, gi.Extensions) }, true), tree.ErrTreeHash},
+	}
+	for _, tt := range tests {
+		d := w.newMember("dave-" + tt.name)
+		before := d.s.Digest()
+		next, effs, err := Apply(d.s, ExternalJoin{At: testAt, GroupInfo: tt.gi, SignatureKey: d.sig, Credential: w.credential(d), Config: w.cfg}, w.env(d))
+		if !errorsIs(err, tt.want) {
+			t.Fatalf("%s: got %v, want %v", tt.name, err, tt.want)
+		}
+		if effs != nil || next.Digest() != before {
+			t.Fatalf("%s: rejection changed the state or returned effects", tt.name)
+		}
+	}
+	d := w.newMember("dave")
+	w.must(d, ExternalJoin{At: testAt, GroupInfo: good, SignatureKey: d.sig, Credential: w.credential(d), Config: w.cfg})
+}
+
+// TestLeafNodeSignatures: an Update proposal, and a commit's path, whose
+// leaf node signature does not verify (the message itself signed and
+// tagged again) are rejected.
+func TestLeafNodeSignatures(t *testing.T) {
+	flip := func(ln *codec.LeafNode) {
+		ln.Signature = append([]byte(nil), ln.Signature...)
+		ln.Signature[len(ln.Signature)-1] ^= 1
+	}
+	w, a, b, c := trio(t, codec.Capabilities{}, nil)
+	up := sent(t, w.must(a, Propose{At: testAt, Proposal: codec.Proposal{ProposalType: codec.ProposalUpdate, Update: &codec.Update{}}}))
+	rejects(t, w, b, reframe(t, a, up, func(pm *codec.PublicMessage) { flip(&pm.Content.Proposal.Update.LeafNode) }), tree.ErrLeafSignature)
+	accepts(t, w, b, up)
+	cm := commitMsg(t, w, c, Commit{ForcePath: true})
+	rejects(t, w, b, reframe(t, c, cm, func(pm *codec.PublicMessage) { flip(&pm.Content.Commit.Path.LeafNode) }), tree.ErrLeafSignature)
+	accepts(t, w, b, cm)
 }
