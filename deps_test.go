@@ -30,6 +30,7 @@ var layers = []string{
 	"treemath",
 	"valsem",
 	"valsem/internal/gendoc",
+	"internal/mutatecheck", // a tool (go run): reads the catalog, runs go test on mutants
 	"internal/pds",
 	"codec",
 	"entropy",

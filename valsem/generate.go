@@ -1,3 +1,3 @@
 package valsem
 
-//go:generate go run ./internal/gendoc -o ../docs/validation.md
+//go:generate go run ./internal/gendoc -o ../docs/validation.md -mutation testdata/mutation.txt

@@ -1,0 +1,423 @@
+// Command mutatecheck checks that the properties of the validation rules,
+// and the tests of the security checks outside the catalog, can fail.
+//
+// For every rule of valsem.Catalog it finds each enforcement site — the if
+// statement (or switch case) whose body builds the rule's error with
+// valsem.Errorf or valsem.Wrap — and, one site at a time, disables it (the
+// condition becomes false) in an overlay of the file (go test -overlay:
+// the tree is never written) and runs the rule's property, props.TestValSemNNN,
+// with a bounded number of checks. A mutant the property does not kill
+// means a hollow property or a redundant check. The security checks of the
+// extras list are disabled the same way and run against their tests.
+//
+// Usage:
+//
+//	go run ./internal/mutatecheck [-sample K -seed S] [-rules ValSem205,...] [-checks N] [-list] [-write valsem/testdata/mutation.txt]
+//
+// It prints a Markdown table (rule, site, killed or survived, by which
+// test) and exits 1 when a mutant survives that the committed table
+// (valsem/testdata/mutation.txt) does not record as a known survivor with
+// a reason, or when a test fails before any mutation. -write writes the
+// table of a full run, keeping the reasons of known survivors; go generate
+// ./valsem includes it in docs/validation.md.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mlscore/mlscore/valsem"
+)
+
+func main() {
+	var (
+		root     = flag.String("root", ".", "module root")
+		sample   = flag.Int("sample", 0, "check only this many sites, drawn with -seed (0: all)")
+		seed     = flag.Uint64("seed", 0, "seed of -sample (0: from the clock, printed)")
+		only     = flag.String("rules", "", "comma-separated rules (ValSemNNN) or check names to restrict to; \"extras\": the checks outside the catalog")
+		checks   = flag.Int("checks", 30, "rapid checks per property run")
+		timeout  = flag.Duration("timeout", 5*time.Minute, "go test timeout per mutant")
+		list     = flag.Bool("list", false, "list the sites and exit")
+		write    = flag.String("write", "", "write the table to this file (a full run; partial if -deadline stops it)")
+		known    = flag.String("known", "valsem/testdata/mutation.txt", "committed table with the known survivors and their reasons")
+		deadline = flag.String("deadline", "", "stop starting mutants after this RFC 3339 time; the table is marked partial")
+	)
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: mutatecheck [-sample K -seed S] [-rules LIST] [-checks N] [-list] [-write FILE]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() != 0 {
+		fmt.Fprintf(os.Stderr, "mutatecheck: unexpected argument %q\n", flag.Arg(0))
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := run(*root, *sample, *seed, *only, *checks, *timeout, *list, *write, *known, *deadline, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "mutatecheck:", err)
+		os.Exit(1)
+	}
+}
+
+// result is the outcome of one site's mutant.
+type result struct {
+	s       *site
+	killed  bool
+	by      []string // tests that failed
+	errText string   // the mutant did not build, or the run failed otherwise
+	reason  string   // known survivor's reason, from the committed table
+}
+
+func run(root string, sample int, seed uint64, only string, checks int, timeout time.Duration, list bool, write, knownPath, deadline string, out io.Writer) error {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	rules := map[string]string{}
+	for _, r := range valsem.Catalog() {
+		rules[r.Code.String()] = r.Property
+	}
+	sites, unguarded, err := findSites(root, rules)
+	if err != nil {
+		return err
+	}
+	for _, u := range unguarded {
+		fmt.Fprintln(os.Stderr, "mutatecheck: rule error outside any if or case (not mutated):", u)
+	}
+	if only != "" {
+		want := strings.Split(only, ",")
+		sites = slices.DeleteFunc(sites, func(s *site) bool {
+			for _, w := range want {
+				w = strings.TrimSpace(w)
+				if slices.Contains(s.Rules, w) || s.Check == w || (w == "extras" && s.Check != "") {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	full := sample == 0 && only == ""
+	if sample > 0 && sample < len(sites) {
+		if seed == 0 {
+			seed = uint64(time.Now().UnixNano())
+		}
+		fmt.Fprintf(out, "sample of %d of %d sites, -seed %d\n\n", sample, len(sites), seed)
+		r := rand.New(rand.NewPCG(seed, 0x6d75746174650000))
+		r.Shuffle(len(sites), func(i, j int) { sites[i], sites[j] = sites[j], sites[i] })
+		sites = sites[:sample]
+		slices.SortStableFunc(sites, func(a, b *site) int { return strings.Compare(a.ID, b.ID) })
+	}
+	if list {
+		for _, s := range sites {
+			fmt.Fprintf(out, "%s:%d\t%s\t%s\t%s\n", s.File, s.Line, s.ID, s.label(), testNames(s.Tests))
+		}
+		return nil
+	}
+	if write != "" && !full {
+		return errors.New("-write needs a full run (no -sample, no -rules)")
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	var stop time.Time
+	if deadline != "" {
+		if stop, err = time.Parse(time.RFC3339, deadline); err != nil {
+			return fmt.Errorf("-deadline: %w", err)
+		}
+	}
+	knownRows, err := readKnown(filepath.Join(root, knownPath))
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "mutatecheck")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	r := &runner{ctx: ctx, root: root, tmp: tmp, checks: checks, timeout: timeout}
+
+	// Baseline: every test the chosen sites name passes unmutated.
+	fmt.Fprintln(os.Stderr, "mutatecheck: baseline run of the tests unmutated")
+	if failed, text := r.runTests(mergeRefs(sites), ""); len(failed) > 0 || text != "" {
+		return fmt.Errorf("the tests fail without any mutation: %v %s", failed, text)
+	}
+	// One site of each rule and check first, so that a run stopped at
+	// its deadline has covered as many rules as it could.
+	order := slices.Clone(sites)
+	firstOf := map[string]bool{}
+	var first, rest []*site
+	for _, s := range order {
+		if !firstOf[s.label()] {
+			firstOf[s.label()] = true
+			first = append(first, s)
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	order = append(first, rest...)
+	var results []result
+	partial := false
+	for i, s := range order {
+		if ctx.Err() != nil || (!stop.IsZero() && time.Now().After(stop)) {
+			partial = true
+			break
+		}
+		start := time.Now()
+		res := r.mutant(s)
+		if k, ok := knownRows[s.ID+" "+s.label()]; ok && !res.killed {
+			res.reason = k
+		}
+		verdict := "killed"
+		if !res.killed {
+			verdict = "SURVIVED"
+		}
+		fmt.Fprintf(os.Stderr, "mutatecheck: [%d/%d] %s %s: %s %v %s (%s)\n", i+1, len(sites), s.ID, s.label(), verdict, res.by,
+			res.errText, time.Since(start).Round(time.Second))
+		if ctx.Err() != nil {
+			partial = true
+			break
+		}
+		results = append(results, res)
+		if write != "" && i+1 < len(order) {
+			// The table so far, marked partial, in case the run is stopped.
+			if err := os.WriteFile(write, []byte(render(sortResults(results), false, true, checks)), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	results = sortResults(results)
+	table := render(results, full && !partial, partial, checks)
+	fmt.Fprint(out, table)
+	if write != "" {
+		if err := os.WriteFile(write, []byte(table), 0o644); err != nil {
+			return err
+		}
+	}
+	var bad []string
+	for _, res := range results {
+		if res.errText != "" {
+			bad = append(bad, res.s.ID+": "+res.errText)
+		} else if !res.killed && res.reason == "" {
+			bad = append(bad, res.s.ID+" ("+res.s.label()+") survived")
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d unexpected result(s):\n  %s", len(bad), strings.Join(bad, "\n  "))
+	}
+	return nil
+}
+
+type runner struct {
+	ctx       context.Context // interrupted: stop
+	root, tmp string
+	checks    int
+	timeout   time.Duration
+	n         int
+}
+
+// mutant disables s in an overlay and runs its tests; it stops at the
+// first package whose tests kill the mutant only after running all of
+// them, so the table names every killer.
+func (r *runner) mutant(s *site) result {
+	src, err := os.ReadFile(filepath.Join(r.root, s.File))
+	if err != nil {
+		return result{s: s, errText: err.Error()}
+	}
+	r.n++
+	mut := filepath.Join(r.tmp, fmt.Sprintf("m%d_%s", r.n, filepath.Base(s.File)))
+	if err := os.WriteFile(mut, mutate(src, s.edits), 0o644); err != nil {
+		return result{s: s, errText: err.Error()}
+	}
+	ov, err := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(r.root, s.File): mut}})
+	if err != nil {
+		return result{s: s, errText: err.Error()}
+	}
+	ovPath := filepath.Join(r.tmp, fmt.Sprintf("m%d.json", r.n))
+	if err := os.WriteFile(ovPath, ov, 0o644); err != nil {
+		return result{s: s, errText: err.Error()}
+	}
+	failed, text := r.runTests(s.Tests, ovPath)
+	return result{s: s, killed: len(failed) > 0, by: failed, errText: text}
+}
+
+var failRE = regexp.MustCompile(`(?m)^\s*--- FAIL: (\S+)`)
+
+// runTests runs the tests of refs (with the overlay ov, if any) and
+// returns the failed tests; text is set when go test failed otherwise
+// (the build failed, or the run timed out: then the package is named).
+func (r *runner) runTests(refs []testRef, ov string) (failed []string, text string) {
+	for _, ref := range mergeRefs2(refs) {
+		args := []string{"test", "-count=1", "-vet=off", "-timeout", r.timeout.String()}
+		if ov != "" {
+			args = append(args, "-overlay", ov)
+		}
+		args = append(args, "-run", "^("+strings.Join(ref.Names, "|")+")$", ref.Pkg)
+		if ref.Pkg == "./props" {
+			args = append(args, "-rapid.checks", fmt.Sprint(r.checks), "-rapid.nofailfile", "-rapid.shrinktime", "1s")
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, r.timeout+time.Minute)
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = r.root
+		cmd.Env = append(os.Environ(), "MLS_PROPS_LONG=")
+		var buf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		err := cmd.Run()
+		cancel()
+		outText := buf.String()
+		var names []string
+		for _, m := range failRE.FindAllStringSubmatch(outText, -1) {
+			name := m[1]
+			if !strings.Contains(name, "/") && !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+		for _, n := range names {
+			failed = append(failed, strings.TrimPrefix(ref.Pkg, "./")+"."+n)
+		}
+		switch {
+		case r.ctx.Err() != nil:
+			return failed, "interrupted"
+		case err == nil:
+		case strings.Contains(outText, "[build failed]") || strings.Contains(outText, "[setup failed]"):
+			return failed, "build failed: " + firstLines(outText, 5)
+		case strings.Contains(outText, "panic: test timed out"):
+			failed = append(failed, strings.TrimPrefix(ref.Pkg, "./")+" (timeout)")
+		case len(names) == 0:
+			if ov == "" {
+				return failed, firstLines(outText, 10)
+			}
+			failed = append(failed, strings.TrimPrefix(ref.Pkg, "./")+" (exit: "+err.Error()+")")
+		}
+	}
+	return failed, ""
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, " / ")
+}
+
+// mergeRefs returns the tests of all sites, one entry per package.
+func mergeRefs(sites []*site) []testRef {
+	var refs []testRef
+	for _, s := range sites {
+		refs = append(refs, s.Tests...)
+	}
+	return mergeRefs2(refs)
+}
+
+func mergeRefs2(refs []testRef) []testRef {
+	var out []testRef
+	for _, r := range refs {
+		i := slices.IndexFunc(out, func(o testRef) bool { return o.Pkg == r.Pkg })
+		if i < 0 {
+			out = append(out, testRef{Pkg: r.Pkg})
+			i = len(out) - 1
+		}
+		for _, n := range r.Names {
+			if !slices.Contains(out[i].Names, n) {
+				out[i].Names = append(out[i].Names, n)
+			}
+		}
+	}
+	return out
+}
+
+func testNames(refs []testRef) string {
+	var out []string
+	for _, r := range refs {
+		for _, n := range r.Names {
+			out = append(out, strings.TrimPrefix(r.Pkg, "./")+"."+n)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// sortResults orders results by file and line.
+func sortResults(rs []result) []result {
+	out := slices.Clone(rs)
+	slices.SortStableFunc(out, func(a, b result) int {
+		if c := strings.Compare(a.s.File, b.s.File); c != 0 {
+			return c
+		}
+		return a.s.Line - b.s.Line
+	})
+	return out
+}
+
+// rowRE parses a row of the table: site ID, check, file:line, verdict,
+// killers, reason.
+var rowRE = regexp.MustCompile("^\\| `([^`]+)` \\| (.*) \\| [^|]* \\| (killed|survived) \\| [^|]* \\| (.*) \\|$")
+
+// readKnown returns the reasons of the survivors of the committed table,
+// keyed by site ID and label.
+func readKnown(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		m := rowRE.FindStringSubmatch(sc.Text())
+		if m != nil && m[3] == "survived" && strings.TrimSpace(m[4]) != "" {
+			out[m[1]+" "+m[2]] = strings.TrimSpace(m[4])
+		}
+	}
+	return out, sc.Err()
+}
+
+// render returns the Markdown table of results.
+func render(results []result, full, partial bool, checks int) string {
+	var b strings.Builder
+	killed, survived := 0, 0
+	for _, r := range results {
+		if r.killed {
+			killed++
+		} else {
+			survived++
+		}
+	}
+	switch {
+	case partial:
+		fmt.Fprintf(&b, "**Partial run** (stopped at its deadline): %d sites checked, %d killed, %d survived; the remaining sites were not checked.\n\n", len(results), killed, survived)
+	case full:
+		fmt.Fprintf(&b, "Full run: %d sites, %d mutants killed, %d survived (%d rapid checks per property run).\n\n", len(results), killed, survived, checks)
+	default:
+		fmt.Fprintf(&b, "%d sites checked: %d killed, %d survived.\n\n", len(results), killed, survived)
+	}
+	b.WriteString("| Site | Rule or check | File:line | Mutant | Killed by | Why it survives |\n")
+	b.WriteString("|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		verdict, by := "killed", strings.Join(r.by, ", ")
+		if !r.killed {
+			verdict, by = "survived", "—"
+		}
+		if r.errText != "" {
+			by = "error: " + strings.ReplaceAll(r.errText, "|", `\|`)
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s:%d | %s | %s | %s |\n", r.s.ID, r.s.label(), r.s.File, r.s.Line, verdict, by, r.reason)
+	}
+	return b.String()
+}
