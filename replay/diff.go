@@ -74,8 +74,12 @@ type DiffReport struct {
 	// confirmed transcript and tree hashes).
 	Agree   bool         `json:"agree"`
 	Members []DiffMember `json:"members"`
-	Views   []DiffView   `json:"views"`
-	Splits  []DiffSplit  `json:"splits,omitempty"`
+	// Outside lists the logs of clients that were never in a group, and
+	// Removed the members removed from it: neither is compared.
+	Outside []string      `json:"outside,omitempty"`
+	Removed []DiffRemoved `json:"removed,omitempty"`
+	Views   []DiffView    `json:"views"`
+	Splits  []DiffSplit   `json:"splits,omitempty"`
 }
 
 // DiffMember summarizes one log.
@@ -95,6 +99,14 @@ type DiffMember struct {
 	// Notes say what the log cannot tell (a snapshot start, a public log,
 	// a replay that stopped).
 	Notes []string `json:"notes,omitempty"`
+}
+
+// DiffRemoved is a member whose log ends with its removal from the group.
+type DiffRemoved struct {
+	Member string      `json:"member"`
+	Epoch  uint64      `json:"epoch"` // the epoch it was removed from
+	Seq    uint64      `json:"seq"`   // the record of the removal
+	By     *DiffCommit `json:"by,omitempty"`
 }
 
 // DiffView is a set of members holding the same view of the group.
@@ -138,9 +150,12 @@ type DiffEvent struct {
 type DiffRejection struct {
 	Member  string `json:"member"`
 	Seq     uint64 `json:"seq"`
+	Epoch   uint64 `json:"epoch"` // the epoch the message names`
 	Event   string `json:"event"`
 	Outcome string `json:"outcome"`
 	Detail  string `json:"detail,omitempty"`
+
+	commit bool
 }
 
 // DiffRecovery is one step of the recovery, as operations of the mls API.
@@ -245,6 +260,9 @@ type timeline struct {
 	recv    map[[32]byte][]*recvCommit
 	rejects []DiffRejection
 	final   fingerprint
+
+	removedAt uint64
+	removedBy *DiffCommit
 }
 
 // Diff compares members' logs of one group and explains where and why
@@ -273,27 +291,42 @@ func Diff(logs []DiffInput, env EnvFunc) (*DiffReport, error) {
 		tls = append(tls, buildTimeline(in, env))
 	}
 	rep := &DiffReport{SameGroup: true}
+	var members []*timeline
 	for _, t := range tls {
 		rep.Members = append(rep.Members, t.member)
-	}
-	for _, t := range tls {
-		g := hex.EncodeToString(t.group)
-		if !slices.Contains(rep.Groups, g) {
+		if len(t.group) == 0 {
+			rep.Outside = append(rep.Outside, t.name)
+			continue
+		}
+		members = append(members, t)
+		if g := hex.EncodeToString(t.group); !slices.Contains(rep.Groups, g) {
 			rep.Groups = append(rep.Groups, g)
 		}
 	}
-	if len(rep.Groups) != 1 || len(tls[0].group) == 0 {
+	if len(rep.Groups) != 1 {
 		rep.SameGroup = false
 		return rep, nil
 	}
 	rep.Group, rep.Groups = rep.Groups[0], nil
 
+	// Removed members hold the epoch they were removed in, inactive: they
+	// are listed, not compared.
+	var active []*timeline
+	for _, t := range members {
+		if t.inGroup {
+			active = append(active, t)
+			continue
+		}
+		r := DiffRemoved{Member: t.name, Epoch: t.final.epoch, Seq: t.removedAt, By: t.removedBy}
+		rep.Removed = append(rep.Removed, r)
+	}
+
 	// Views: members whose final epochs match.
 	var views [][]*timeline
-	for _, t := range tls {
+	for _, t := range active {
 		placed := false
 		for i, v := range views {
-			if v[0].inGroup && t.inGroup && v[0].final.matches(t.final) {
+			if v[0].final.matches(t.final) {
 				views[i] = append(v, t)
 				placed = true
 				break
@@ -313,10 +346,18 @@ func Diff(logs []DiffInput, env EnvFunc) (*DiffReport, error) {
 		}
 		rep.Views = append(rep.Views, dv)
 	}
-	rep.Agree = len(views) == 1 && tls[0].inGroup
+	rep.Agree = len(views) == 1
+	// Each other view is explained against the largest (the first on a
+	// tie), so that the recoveries add up to one plan.
+	ref := 0
 	for i := range views {
-		for j := i + 1; j < len(views); j++ {
-			rep.Splits = append(rep.Splits, explain(tls, views, i, j))
+		if len(views[i]) > len(views[ref]) {
+			ref = i
+		}
+	}
+	for i := range views {
+		if i != ref {
+			rep.Splits = append(rep.Splits, explain(members, views, min(ref, i), max(ref, i)))
 		}
 	}
 	return rep, nil
@@ -479,7 +520,8 @@ func (t *timeline) walk() {
 		case transitions.Receive:
 			msg, ct, wire := messageKind(ev.Message)
 			if st.Err != nil {
-				t.rejects = append(t.rejects, DiffRejection{Member: t.name, Seq: r.Seq, Event: Describe(ev), Outcome: r.Outcome.String(), Detail: errText(st.Err)})
+				t.rejects = append(t.rejects, DiffRejection{Member: t.name, Seq: r.Seq, Epoch: messageEpoch(msg), Event: Describe(ev),
+					Outcome: r.Outcome.String(), Detail: errText(st.Err), commit: ct == codec.ContentTypeCommit})
 			}
 			if ct != codec.ContentTypeCommit {
 				break
@@ -492,6 +534,11 @@ func (t *timeline) walk() {
 				staged = t.receivedCommit(st, prev, h, ev.Message, msg, wire)
 			}
 		case transitions.MergeStaged:
+			for _, e := range st.Effects {
+				if _, ok := e.(effects.RemovedFromGroup); ok {
+					t.removedAt, t.removedBy = r.Seq, staged
+				}
+			}
 			if st.Err == nil && staged != nil {
 				kind = entryMerged
 				*entered = staged
@@ -554,6 +601,18 @@ func messageKind(b []byte) (*codec.MLSMessage, codec.ContentType, string) {
 		return &m, m.PrivateMessage.ContentType, m.WireFormat.String()
 	}
 	return &m, 0, m.WireFormat.String()
+}
+
+// messageEpoch returns the epoch a message names (0 if none).
+func messageEpoch(m *codec.MLSMessage) uint64 {
+	switch {
+	case m == nil:
+	case m.PublicMessage != nil:
+		return m.PublicMessage.Content.Epoch
+	case m.PrivateMessage != nil:
+		return m.PrivateMessage.Epoch
+	}
+	return 0
 }
 
 // ownCommit describes the commit a Commit or ExternalJoin step sent.
@@ -804,19 +863,20 @@ func larger(views [][]*timeline, i, j int) int {
 	return i
 }
 
-// afterwards lists the messages the members rejected after the last
-// agreed epoch.
+// afterwards lists the messages the members rejected because of the
+// split: after the record that entered the last agreed epoch E (from the
+// first record when the log starts there or later), a message of an epoch
+// after E, or a commit of epoch E. Rejections of older messages (late
+// copies, duplicates) are not the split's doing and are left out.
 func afterwards(sp *DiffSplit, ms []*timeline, agreed fingerprint) {
 	for _, t := range ms {
-		// After the record that entered the agreed epoch, or from the first
-		// record when the log starts there (or later).
 		first := true
 		var cut uint64
 		if e, ok := t.entryAt(agreed); ok && e.kind != entrySnapshot {
 			first, cut = false, e.seq
 		}
 		for _, r := range t.rejects {
-			if first || r.Seq > cut {
+			if (first || r.Seq > cut) && (r.Epoch > agreed.epoch || r.commit && r.Epoch == agreed.epoch) {
 				sp.Afterwards = append(sp.Afterwards, r)
 			}
 		}

@@ -42,6 +42,21 @@ func (r *DiffReport) Text(w io.Writer) error {
 			fmt.Fprintf(&b, "  %-20s note: %s\n", "", n)
 		}
 	}
+	for _, o := range r.Outside {
+		fmt.Fprintf(&b, "not compared: %s was never in the group\n", o)
+	}
+	for _, x := range r.Removed {
+		by := ""
+		if x.By != nil {
+			by = " by " + x.By.String()
+		}
+		fmt.Fprintf(&b, "not compared: %s was removed from the group in epoch %d%s (record %d)\n", x.Member, x.Epoch, by, x.Seq)
+	}
+	if len(r.Views) == 0 {
+		b.WriteString("\nno member of the group is in it\n")
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	if r.Agree {
 		v := r.Views[0]
 		fmt.Fprintf(&b, "\nagree: every member is in epoch %d", v.Epoch)

@@ -31,6 +31,13 @@ application message must decrypt. At the end, demo prints a summary.
 With -out, each member's event log is written to DIR/member-NNN.mlslog;
 "mls replay" replays one. The same seed gives the same logs, byte for byte.
 With -verify, every log is also replayed and checked before demo exits.
+
+With -fault F, the run ends with a fault that splits the group, for
+"mls diff" to explain: dropped-commit (a commit never reaches a member),
+double-accept (the delivery service accepts two commits for one epoch),
+merged-after-losing (a committer merges its pending commit after another
+won) or rolled-back (a member restored from a snapshot older than its last
+commit). The logs are written after the fault.
 `
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
@@ -41,6 +48,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "seed of the simulation")
 	out := fs.String("out", "", "write the member logs to `DIR`")
 	verify := fs.Bool("verify", false, "replay every log at the end")
+	fault := fs.String("fault", "", "end with a fault that splits the group: "+strings.Join(demoFaults, ", "))
 	fs.Usage = func() {
 		fmt.Fprint(stderr, demoUsage)
 		fmt.Fprintln(stderr)
@@ -112,6 +120,13 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	timing[sim.OpDeliver] += time.Since(t0)
 	bar.done()
 	elapsed := time.Since(start)
+	var faulted string
+	if *fault != "" {
+		if faulted, err = injectFault(s, *fault); err != nil {
+			fmt.Fprintf(stderr, "mls demo: -fault %s: %v\n", *fault, err)
+			return 1
+		}
+	}
 
 	var logBytes int
 	for _, m := range s.Members() {
@@ -123,7 +138,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	printSummary(stdout, s, *seed, suite.ID(*suiteID), elapsed, timing[:], logBytes, *out)
+	printSummary(stdout, s, *seed, suite.ID(*suiteID), elapsed, timing[:], logBytes, *out, faulted)
 
 	if *verify {
 		t0 := time.Now()
@@ -146,7 +161,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func printSummary(w io.Writer, s *sim.Sim, seed uint64, id suite.ID, elapsed time.Duration, timing []time.Duration, logBytes int, out string) {
+func printSummary(w io.Writer, s *sim.Sim, seed uint64, id suite.ID, elapsed time.Duration, timing []time.Duration, logBytes int, out, faulted string) {
 	st := s.Stats()
 	act := s.Active()
 	fmt.Fprintf(w, "mls demo: seed %d, cipher suite %d (%s)\n", seed, id, id)
@@ -154,8 +169,12 @@ func printSummary(w io.Writer, s *sim.Sim, seed uint64, id suite.ID, elapsed tim
 		v := act[0].State().View()
 		fmt.Fprintf(w, "group     %s…, epoch %d, %d members (%d joined, %d removed)\n",
 			v.GroupID[:min(16, len(v.GroupID))], v.Epoch, len(act), st.Joined, st.Removed)
-		fmt.Fprintf(w, "agree     all %d members: tree hash %s…, epoch authenticator %s…\n",
-			len(act), v.TreeHash[:16], v.EpochAuthenticator[:16])
+		if faulted == "" {
+			fmt.Fprintf(w, "agree     all %d members: tree hash %s…, epoch authenticator %s…\n",
+				len(act), v.TreeHash[:16], v.EpochAuthenticator[:16])
+		} else {
+			fmt.Fprintf(w, "%s\nsplit     the members no longer agree: run mls diff on their logs\n", faulted)
+		}
 	}
 	fmt.Fprintf(w, "commits   %d accepted, %d lost a race, %d proposals by reference\n", st.Commits, st.Aborted, st.Proposals)
 	fmt.Fprintf(w, "messages  %d application messages sent; %d copies decrypted (%d in a later epoch), %d dropped, %d duplicates rejected\n",

@@ -10,6 +10,8 @@
 //	                          measure the key operations against their crypto floor
 //	demo [-members N] [-ops K] [-seed X] [-out DIR]
 //	                          simulate a group and write its members' event logs
+//	diff [-json] LOG LOG [LOG...]
+//	                          explain why members' views of a group split
 //	inspect [-json] [FILE|-]  decode and print an MLS message or ratchet tree
 //	replay [-at SEQ] [-json] LOG
 //	                          replay an event log, verify it, show its history
@@ -32,7 +34,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"bench", "mls bench [-suite S] [-sizes 16,256,4096] [-ops K] [-records R] [-json]", "measure the key operations and their ratio to the crypto floor", runBench},
-		{"demo", "mls demo [-members N] [-ops K] [-suite S] [-seed X] [-out DIR] [-verify]", "simulate a group and write its members' event logs", runDemo},
+		{"demo", "mls demo [-members N] [-ops K] [-suite S] [-seed X] [-out DIR] [-verify] [-fault F]", "simulate a group and write its members' event logs", runDemo},
+		{"diff", "mls diff [-json] LOG LOG [LOG...]", "explain why members' views of a group split, and how to heal it", runDiff},
 		{"inspect", "mls inspect [-json] [-full] [-in FORMAT] [-type TYPE] [FILE|-]", "decode and print an MLS message or ratchet tree", runInspect},
 		{"replay", "mls replay [-at SEQ] [-json] [-q] LOG", "replay an event log, verify it and show its history and a state", runReplay},
 		{"vectors", "mls vectors [-v] [DIR | FILE...]", "run the MLS working group's JSON test vectors", runVectors},

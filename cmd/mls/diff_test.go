@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlscore/mlscore/replay"
+)
+
+// faultDir runs a small demo ending with a fault into a new directory.
+func faultDir(t *testing.T, seed, fault string) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, errOut, code := runCmd("demo", "-members", "4", "-ops", "0", "-seed", seed, "-fault", fault, "-out", dir)
+	if code != 0 {
+		t.Fatalf("demo -fault %s: exit %d\n%s%s", fault, code, out, errOut)
+	}
+	for _, w := range []string{"fault     ", "split     the members no longer agree"} {
+		if !strings.Contains(out, w) {
+			t.Fatalf("summary lacks %q:\n%s", w, out)
+		}
+	}
+	return dir
+}
+
+func logs(dir string, names ...string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, filepath.Join(dir, n+".mlslog"))
+	}
+	return out
+}
+
+func TestDiffCommand(t *testing.T) {
+	all := []string{"member-000", "member-001", "member-002", "member-003"}
+	tests := []struct {
+		fault string
+		cause replay.Cause
+		words []string
+	}{
+		{"dropped-commit", replay.CauseMissingCommit, []string{"member-001 never received commit", "ValSem003", "group.ProcessMessage(commit)"}},
+		{"double-accept", replay.CauseDoubleAccept, []string{"accepted two commits for epoch", "ValSem006", "group.Resync(gi, nil)"}},
+		{"merged-after-losing", replay.CauseMergedAfterLosing, []string{"member-001 merged its own pending commit", "group.Resync(gi, nil)"}},
+		{"rolled-back", replay.CauseRolledBack, []string{"member-001's state was rolled back", "starts from a snapshot", "group.Resync(gi, nil)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fault, func(t *testing.T) {
+			dir := faultDir(t, "2", tt.fault)
+			out, errOut, code := runCmd(append([]string{"diff"}, logs(dir, all...)...)...)
+			if code != diffSplit {
+				t.Fatalf("exit %d, want %d\n%s%s", code, diffSplit, out, errOut)
+			}
+			for _, w := range append([]string{"cause: " + string(tt.cause)}, tt.words...) {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			out, _, code = runCmd(append([]string{"diff", "-json"}, logs(dir, all...)...)...)
+			var rep replay.DiffReport
+			if err := json.Unmarshal([]byte(out), &rep); err != nil || code != diffSplit {
+				t.Fatalf("-json: exit %d, %v\n%s", code, err, out)
+			}
+			if len(rep.Splits) != 1 || rep.Splits[0].Cause != tt.cause || len(rep.Splits[0].Recovery) == 0 {
+				t.Fatalf("-json: %+v", rep.Splits)
+			}
+		})
+	}
+}
+
+func TestDiffCommandAgreeAndOtherGroups(t *testing.T) {
+	a := faultDir(t, "2", "dropped-commit")
+	b := faultDir(t, "3", "dropped-commit")
+	out, errOut, code := runCmd(append([]string{"diff"}, logs(a, "member-000", "member-002")...)...)
+	if code != diffAgree || !strings.Contains(out, "agree: every member is in epoch") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	// The same log twice agrees with itself.
+	if _, _, code := runCmd(append([]string{"diff"}, logs(a, "member-001", "member-001")...)...); code != diffAgree {
+		t.Fatalf("same log twice: exit %d", code)
+	}
+	out, _, code = runCmd("diff", filepath.Join(a, "member-000.mlslog"), filepath.Join(b, "member-000.mlslog"))
+	if code != diffOtherGroups || !strings.Contains(out, "not of the same group") {
+		t.Fatalf("other groups: exit %d\n%s", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.mlslog")
+	if err := os.WriteFile(bad, []byte("not a log"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := runCmd("diff", filepath.Join(a, "member-000.mlslog"), bad); code != diffTrouble || !strings.Contains(errOut, "not an mlscore event log") {
+		t.Fatalf("not a log: exit %d, %s", code, errOut)
+	}
+	if _, _, code := runCmd("diff", filepath.Join(a, "member-000.mlslog")); code != diffTrouble {
+		t.Fatalf("one log: exit %d", code)
+	}
+	if _, errOut, code := runCmd("demo", "-members", "4", "-ops", "0", "-fault", "gremlins"); code != 1 || !strings.Contains(errOut, "unknown fault") {
+		t.Fatalf("unknown fault: exit %d, %s", code, errOut)
+	}
+}
