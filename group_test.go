@@ -402,6 +402,11 @@ func TestRestart(t *testing.T) {
 				t.Fatalf("send on a closed group: %v", err)
 			}
 
+			if _, err := OpenDirStorage(filepath.Join(dir, "alice")); !errors.Is(err, ErrLocked) {
+				t.Fatalf("second OpenDirStorage of an open directory: %v", err)
+			}
+			check(t, alice.store.(*DirStorage).Close())
+			check(t, bob.store.(*DirStorage).Close())
 			alice.store, bob.store = open("alice"), open("bob")
 			alice.c = must[*Client](t)(OpenClient(alice.store, opts("alice-2")))
 			bob.c = must[*Client](t)(OpenClient(bob.store, opts("bob-2")))

@@ -21,6 +21,7 @@ func chat(dir string, bobsKeyPackage []byte, send func(msgs ...[]byte), receive 
 	if err != nil {
 		return err
 	}
+	defer store.Close() // releases the directory's lock
 	alice, err := mls.NewClient(store, []byte("alice"), nil)
 	if err != nil {
 		return err

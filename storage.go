@@ -189,26 +189,57 @@ func (m *MemoryStorage) Groups() ([][]byte, error) {
 // file system or an SSD's flash translation keeps; use full-disk encryption
 // for those.) Group ids longer than 120 bytes are not supported.
 //
-// A DirStorage is safe for concurrent use by one process; two processes
-// must not use the same directory at once.
+// A DirStorage is safe for concurrent use. It holds the directory for
+// itself until Close: OpenDirStorage takes an exclusive lock on DIR/LOCK
+// (flock on Unix systems, an unshared handle on Windows), and a second
+// OpenDirStorage of the same directory — from another process or from
+// this one — fails with ErrLocked. The operating system releases the lock
+// when the process dies, so a crash leaves no stale lock.
 type DirStorage struct {
-	dir string
-	mu  sync.Mutex // serializes appends and renames per process
+	dir  string
+	lock *os.File   // holds the directory's lock; nil once closed
+	mu   sync.Mutex // serializes appends and renames per process
 }
+
+// ErrLocked reports opening a storage that another DirStorage (in this
+// process or another) holds open.
+var ErrLocked = errors.New("mls: storage is locked by another user")
 
 // maxDirGroupID bounds group ids in DirStorage file names (hex doubles
 // them; file names are limited to 255 bytes).
 const maxDirGroupID = 120
 
 // OpenDirStorage returns a DirStorage in dir, creating dir and its
-// subdirectories (mode 0700) if needed.
+// subdirectories (mode 0700) if needed, and locks the directory until
+// Close (ErrLocked if it is held).
 func OpenDirStorage(dir string) (*DirStorage, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	lock, err := lockFile(filepath.Join(dir, "LOCK"))
+	if err != nil {
+		return nil, err
+	}
 	for _, sub := range []string{"secrets", "groups"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			lock.Close()
 			return nil, err
 		}
 	}
-	return &DirStorage{dir: dir}, nil
+	return &DirStorage{dir: dir, lock: lock}, nil
+}
+
+// Close releases the directory's lock. The DirStorage must not be used
+// afterwards.
+func (d *DirStorage) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.lock == nil {
+		return nil
+	}
+	err := d.lock.Close()
+	d.lock = nil
+	return err
 }
 
 // Dir returns the storage's directory.
