@@ -15,23 +15,30 @@ import (
 // passiveClientCase is one case of the passive-client-*.json files
 // (FORMAT.md, "Passive Client Scenarios").
 type passiveClientCase struct {
-	CipherSuite  uint16 `json:"cipher_suite"`
-	ExternalPSKs []struct {
-		PSKID HexBytes `json:"psk_id"`
-		PSK   HexBytes `json:"psk"`
-	} `json:"external_psks"`
-	KeyPackage                HexBytes `json:"key_package"`
-	SignaturePriv             HexBytes `json:"signature_priv"`
-	EncryptionPriv            HexBytes `json:"encryption_priv"`
-	InitPriv                  HexBytes `json:"init_priv"`
-	Welcome                   HexBytes `json:"welcome"`
-	RatchetTree               HexBytes `json:"ratchet_tree"`
-	InitialEpochAuthenticator HexBytes `json:"initial_epoch_authenticator"`
-	Epochs                    []struct {
-		Proposals          []HexBytes `json:"proposals"`
-		Commit             HexBytes   `json:"commit"`
-		EpochAuthenticator HexBytes   `json:"epoch_authenticator"`
-	} `json:"epochs"`
+	CipherSuite               uint16         `json:"cipher_suite"`
+	ExternalPSKs              []externalPSK  `json:"external_psks"`
+	KeyPackage                HexBytes       `json:"key_package"`
+	SignaturePriv             HexBytes       `json:"signature_priv"`
+	EncryptionPriv            HexBytes       `json:"encryption_priv"`
+	InitPriv                  HexBytes       `json:"init_priv"`
+	Welcome                   HexBytes       `json:"welcome"`
+	RatchetTree               HexBytes       `json:"ratchet_tree"`
+	InitialEpochAuthenticator HexBytes       `json:"initial_epoch_authenticator"`
+	Epochs                    []passiveEpoch `json:"epochs"`
+}
+
+// externalPSK is an external PSK of a passive-client case.
+type externalPSK struct {
+	PSKID HexBytes `json:"psk_id"`
+	PSK   HexBytes `json:"psk"`
+}
+
+// passiveEpoch is one epoch of a passive-client case: the proposals and
+// the commit received, and the epoch authenticator after the commit.
+type passiveEpoch struct {
+	Proposals          []HexBytes `json:"proposals"`
+	Commit             HexBytes   `json:"commit"`
+	EpochAuthenticator HexBytes   `json:"epoch_authenticator"`
 }
 
 // runPassiveClient runs a passive client through each case with the state

@@ -16,6 +16,8 @@
 //	replay [-at SEQ] [-json] LOG
 //	                          replay an event log, verify it, show its history
 //	vectors [-v] [DIR]        run the MLS working group's JSON test vectors
+//	vectors export [-o FILE] LOG
+//	                          write a member's history as a passive-client test vector
 //	help [command]            show help
 package main
 
@@ -38,7 +40,7 @@ func commands() []command {
 		{"diff", "mls diff [-json] LOG LOG [LOG...]", "explain why members' views of a group split, and how to heal it", runDiff},
 		{"inspect", "mls inspect [-json] [-full] [-in FORMAT] [-type TYPE] [FILE|-]", "decode and print an MLS message or ratchet tree", runInspect},
 		{"replay", "mls replay [-at SEQ] [-json] [-q] LOG", "replay an event log, verify it and show its history and a state", runReplay},
-		{"vectors", "mls vectors [-v] [DIR | FILE...]", "run the MLS working group's JSON test vectors", runVectors},
+		{"vectors", "mls vectors [-v] [DIR | FILE...] | mls vectors export [-o FILE] LOG", "run the MLS working group's JSON test vectors; export a history as one", runVectors},
 	}
 }
 

@@ -10,13 +10,21 @@ import (
 )
 
 func runVectors(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "export" {
+		return runVectorsExport(args[1:], stdout, stderr)
+	}
 	fs := newFlagSet("vectors", stderr)
 	verbose := fs.Bool("v", false, "print every failure and skip reason")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: mls vectors [-v] [DIR | FILE...]\n\n"+
 			"DIR defaults to $MLS_TEST_VECTORS, else ../shared/vectors/mlswg. A directory must hold\n"+
 			"every expected file:\n  %s\n"+
-			"Given FILEs, runs only those. Exits 1 if a case failed or an expected file is missing.\n",
+			"Given FILEs, runs only those; a file of another name whose cases are passive-client\n"+
+			"cases (mls vectors export writes them) runs as one. Exits 1 if a case failed or an\n"+
+			"expected file is missing.\n\n"+
+			"usage: "+vectorsExportUsage+"\n\n"+
+			"Writes a member's history from a Full event log as a passive-client vector\n"+
+			"(mls vectors export -h says more).\n",
 			strings.Join(vectors.ExpectedFiles(), "\n  "))
 		fs.PrintDefaults()
 	}
