@@ -57,6 +57,11 @@ const (
 	// CauseBehind: a member is in an older epoch with no sign of a fault:
 	// its log ends before the commits the others merged arrived.
 	CauseBehind Cause = "behind"
+	// CauseNotKnowable: the logs hold no epoch both views held, because a
+	// log starts from a snapshot taken after the split: the records that
+	// would show it are gone (a snapshot-and-tail log keeps only its last
+	// records).
+	CauseNotKnowable Cause = "not-knowable"
 	// CauseUnknown: the logs do not tell why the views differ; the report
 	// lists what they show.
 	CauseUnknown Cause = "unknown"
@@ -424,12 +429,12 @@ func viewOfState(s state.GroupState) stepView {
 		fp: fingerprint{epoch: ctx.Epoch, transcript: ctx.ConfirmedTranscriptHash, tree: ctx.TreeHash, auth: s.EpochAuthenticator()}}
 }
 
-func viewOfPublic(p state.Public) stepView {
+func viewOfPublic(p state.Public, self treemath.LeafIndex) stepView {
 	if p.Suite == nil {
 		return stepView{}
 	}
 	tr := p.Tree
-	return stepView{in: true, group: p.Context.GroupID, tree: tr.Leaf, activeIn: p.Active,
+	return stepView{in: true, group: p.Context.GroupID, tree: tr.Leaf, activeIn: p.Active, self: self, hasSelf: true,
 		fp: fingerprint{epoch: p.Context.Epoch, transcript: p.Context.ConfirmedTranscriptHash, tree: p.Context.TreeHash}}
 }
 
@@ -442,7 +447,7 @@ func (t *timeline) viewAt(i int) stepView {
 	}
 	st := t.res.Steps[i]
 	if t.res.Public {
-		return viewOfPublic(st.Observed)
+		return viewOfPublic(st.Observed, st.observedSelf)
 	}
 	return viewOfState(st.State)
 }
@@ -519,7 +524,7 @@ func (t *timeline) walk() {
 			}
 		case transitions.Receive:
 			msg, ct, wire := messageKind(ev.Message)
-			if st.Err != nil {
+			if r.Outcome.Class != OK {
 				t.rejects = append(t.rejects, DiffRejection{Member: t.name, Seq: r.Seq, Epoch: messageEpoch(msg), Event: Describe(ev),
 					Outcome: r.Outcome.String(), Detail: errText(st.Err), commit: ct == codec.ContentTypeCommit})
 			}
@@ -789,15 +794,28 @@ func explain(tls []*timeline, views [][]*timeline, i, j int) DiffSplit {
 		sp.Summary = fmt.Sprintf("the logs show no epoch that %s and %s both held", names(vi), names(vj))
 		for _, v := range [][]*timeline{vi, vj} {
 			for _, t := range v {
-				if len(t.entries) > 0 {
-					e := t.entries[0]
-					sp.Details = append(sp.Details, fmt.Sprintf("%s's log knows epochs %d to %d (the first: %s)", t.name, e.fp.epoch, t.final.epoch, e.kind))
-				} else {
+				if len(t.entries) == 0 {
 					sp.Details = append(sp.Details, fmt.Sprintf("%s's log knows no epoch of the group", t.name))
+					continue
+				}
+				e := t.entries[0]
+				sp.Details = append(sp.Details, fmt.Sprintf("%s's log knows epochs %d to %d (the first: %s)", t.name, e.fp.epoch, t.final.epoch, e.kind))
+				if e.kind == entrySnapshot {
+					sp.Cause = CauseNotKnowable
 				}
 			}
 		}
+		if sp.Cause == CauseNotKnowable {
+			sp.Summary += ": a log starts from a snapshot taken after the views split, so the records that would show why are not in the logs (keep more records: Options.KeepRecords, replay.Retain)"
+		}
+		// The view in the later epoch survives; the other re-joins it.
 		sp.Winner = larger(views, i, j)
+		if vi[0].final.epoch != vj[0].final.epoch {
+			sp.Winner = i
+			if vj[0].final.epoch > vi[0].final.epoch {
+				sp.Winner = j
+			}
+		}
 		sp.Recovery = resyncAll(views, sp.Winner, other(sp.Winner, i, j))
 		return sp
 	}
@@ -818,8 +836,11 @@ func explain(tls []*timeline, views [][]*timeline, i, j int) DiffSplit {
 		for _, t := range v {
 			if e, ok := t.nextEntry(*agreed); ok {
 				what := e.kind.String()
-				if e.commit != nil && (e.kind == entryMerged || e.kind == entryConfirmed || e.kind == entryExternal) {
+				switch {
+				case e.commit != nil && (e.kind == entryMerged || e.kind == entryConfirmed || e.kind == entryExternal):
 					what = strings.TrimSuffix(strings.TrimSuffix(what, " a commit"), " commit") + " " + e.commit.String()
+				case e.kind == entryConfirmed || e.kind == entryExternal:
+					what += " (its log does not hold the commit's bytes: a public log)"
 				}
 				out = append(out, DiffEvent{Member: t.name, Seq: e.seq, Epoch: e.fp.epoch, What: what, Commit: e.commit})
 			}

@@ -286,3 +286,70 @@ func TestDiffRolledBack(t *testing.T) {
 	recover(t, s, sp, false)
 	agreeAll(t, s, "member-000", "member-001", "member-002")
 }
+
+// Logs that keep only a snapshot of the current state (the shell's
+// default) cannot tell why members split: Diff says so, and the member in
+// the older epoch resyncs.
+func TestDiffSnapshotOnly(t *testing.T) {
+	s := grown(t, 7, 3)
+	if _, err := s.DropCommit(member(t, s, "member-002"), member(t, s, "member-001")); err != nil {
+		t.Fatal(err)
+	}
+	var in []replay.DiffInput
+	for _, n := range []string{"member-000", "member-001"} {
+		l, err := replay.ReadLog(member(t, s, n).Log())
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := replay.Compact(l, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, err = replay.ReadLog(data); err != nil || l.Snapshot == nil || len(l.Records) != 0 {
+			t.Fatalf("compacted log: %v", err)
+		}
+		in = append(in, replay.DiffInput{Name: n, Log: l})
+	}
+	rep, err := replay.Diff(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := oneSplit(t, rep, replay.CauseNotKnowable, "snapshot")
+	if sp.LastAgreed != nil || len(sp.Recovery) != 1 || sp.Recovery[0].Member != "member-001" || sp.Recovery[0].From != "member-000" {
+		t.Fatalf("last agreed %+v, recovery %+v", sp.LastAgreed, sp.Recovery)
+	}
+	recover(t, s, sp, false)
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Public logs hold no secret: Diff compares epochs by transcript and tree
+// hash, still finds the commit a member missed in the others' logs, and
+// gives the rules (without detail) of what it rejected.
+func TestDiffPublicLogs(t *testing.T) {
+	s, err := sim.New(sim.Config{Seed: 8, Members: 3, Mode: replay.Public, PublicHandshake: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Grow(3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DropCommit(member(t, s, "member-000"), member(t, s, "member-002")); err != nil {
+		t.Fatal(err)
+	}
+	sendFails(t, s, "member-001", "member-002")
+	rep := diff(t, s, "member-000", "member-001", "member-002")
+	sp := oneSplit(t, rep, replay.CauseMissingCommit, "member-002 never received")
+	if rep.Views[0].Authenticator != "" || rep.Views[0].TranscriptHash == "" {
+		t.Fatalf("a public view with an authenticator: %+v", rep.Views[0])
+	}
+	if len(sp.Afterwards) != 1 || sp.Afterwards[0].Outcome != "ValSem003" || sp.Afterwards[0].Detail != "" {
+		t.Fatalf("afterwards %+v", sp.Afterwards)
+	}
+	recover(t, s, sp, false)
+	rep = diff(t, s, "member-000", "member-001", "member-002")
+	if !rep.Agree {
+		t.Fatal("the public logs disagree after the recovery")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/transitions"
+	"github.com/mlscore/mlscore/treemath"
 )
 
 // Divergence reports the first record whose replay does not reproduce what
@@ -91,7 +92,8 @@ type Step struct {
 	Observed             state.Public
 	Followed, Checkpoint bool
 
-	secrets secretSet // the live persisted secrets after the record, for Snapshot
+	secrets      secretSet          // the live persisted secrets after the record, for Snapshot
+	observedSelf treemath.LeafIndex // the member's own leaf, with Observed
 }
 
 // Result is a replayed log. Its states share structure, so keeping one per
@@ -318,7 +320,7 @@ func observe(obs Observer, r Record, ev transitions.Event, step *Step) (Observer
 		}
 		obs, step.Followed = next, followed
 	}
-	step.Observed = obs.Public()
+	step.Observed, step.observedSelf = obs.Public(), obs.self
 	return obs, nil
 }
 
