@@ -40,6 +40,8 @@
 // mutated message is rejected with that rule as the outermost error
 // (Rejects: errors.Is, input digest unchanged, no effects) and the valid
 // one is accepted (Accepts). TestCatalogCoverage fails if a rule lacks its
-// property. TestProp* are the global invariants. MLS_PROPS_LONG=1 makes
-// the long run (1000 checks per property, longer histories).
+// property. TestProp* are the global invariants. By default each property
+// runs 10 checks (rapid's -rapid.checks chooses another number);
+// MLS_PROPS_LONG=1 makes the long run (1000 checks per property,
+// MLS_PROPS_LONG=N for N, and longer histories).
 package props

@@ -26,21 +26,28 @@ import (
 
 // long is set by MLS_PROPS_LONG: longer histories and, unless
 // -rapid.checks is given, MLS_PROPS_LONG checks per property (1000 for
-// MLS_PROPS_LONG=1).
+// MLS_PROPS_LONG=1). Without it, and without -rapid.checks, each property
+// runs defaultChecks checks, so that go test ./... stays fast.
 var long bool
+
+// defaultChecks is the number of checks per property of the default run.
+const defaultChecks = 10
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	checks := defaultChecks
 	if v := os.Getenv("MLS_PROPS_LONG"); v != "" && v != "0" {
 		long = true
-		checks := 1000
+		checks = 1000
 		if n, err := strconv.Atoi(v); err == nil && n > 1 {
 			checks = n
 		}
-		set := false
-		flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
-		if !set {
-			flag.Set("rapid.checks", strconv.Itoa(checks))
+	}
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
+	if !set {
+		if err := flag.Set("rapid.checks", strconv.Itoa(checks)); err != nil {
+			panic(err)
 		}
 	}
 	os.Exit(m.Run())

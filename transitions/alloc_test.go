@@ -16,10 +16,10 @@ import (
 // the committer's side (ConfirmCommit) and on a receiver's (Receive, then
 // MergeStaged); every other node is shared with the previous epoch's tree.
 // The count is tree.FreshNodes, a walk of the new tree that stops at every
-// shared subtree. N = 65536 runs unless -short.
+// shared subtree. N = 65536 runs in the long run (MLS_LONG=1).
 func TestCommitAllocatesLogNodes(t *testing.T) {
 	sizes := []int{16, 256, 4096}
-	if !testing.Short() {
+	if longRun() {
 		sizes = append(sizes, 65536)
 	}
 	const c = 1 // exactly the leaf and its direct path are new

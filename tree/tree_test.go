@@ -292,10 +292,10 @@ func TestPersistence(t *testing.T) {
 // TestPathUpdateAllocatesLogNodes counts the tree nodes built by each
 // single-leaf operation and asserts at most c·(log₂N+1), with c = 1: only
 // the changed leaf and its direct path are new, every copath subtree is
-// shared.
+// shared. N = 65536 runs in the long run (MLS_LONG=1).
 func TestPathUpdateAllocatesLogNodes(t *testing.T) {
 	sizes := []int{16, 256, 4096}
-	if !testing.Short() {
+	if longRun() {
 		sizes = append(sizes, 65536)
 	}
 	const c = 1
