@@ -99,3 +99,29 @@ func TestDiffCommandAgreeAndOtherGroups(t *testing.T) {
 		t.Fatalf("unknown fault: exit %d, %s", code, errOut)
 	}
 }
+
+// TestDebuggingDocOutput: the mls diff output shown in docs/debugging.md
+// is what the command prints for the demo the page runs.
+func TestDebuggingDocOutput(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "debugging.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cmd = "go run ./cmd/mls diff /tmp/fork/member-000.mlslog /tmp/fork/member-001.mlslog /tmp/fork/member-002.mlslog\n```\n\n```\n"
+	_, after, ok := strings.Cut(string(doc), cmd)
+	if !ok {
+		t.Fatal("docs/debugging.md lost its mls diff example")
+	}
+	want, _, ok := strings.Cut(after, "```\n")
+	if !ok {
+		t.Fatal("unterminated output block")
+	}
+	dir := t.TempDir()
+	if _, errOut, code := runCmd("demo", "-members", "3", "-ops", "10", "-seed", "6", "-fault", "dropped-commit", "-out", dir); code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, errOut)
+	}
+	got, _, code := runCmd(append([]string{"diff"}, logs(dir, "member-000", "member-001", "member-002")...)...)
+	if code != diffSplit || got != want {
+		t.Fatalf("exit %d; docs/debugging.md shows\n%s\nmls diff prints\n%s", code, want, got)
+	}
+}
