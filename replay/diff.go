@@ -757,6 +757,13 @@ func (k entryKind) String() string {
 
 func short8(s string) string { return s[:min(len(s), 16)] }
 
+// short names the commit in a sentence: its hash, epochs and sender.
+func (c *DiffCommit) short() string {
+	return fmt.Sprintf("commit %s… (epoch %d→%d, from %s)", short8(c.Hash), c.Epoch, c.Epoch+1, c.Sender)
+}
+
+// String describes the commit fully: hash, epochs, sender, wire format
+// and the changes of its proposals.
 func (c *DiffCommit) String() string {
 	return fmt.Sprintf("commit %s… (epoch %d→%d, %s, %s, proposals: %s)", short8(c.Hash), c.Epoch, c.Epoch+1, c.Sender, c.Wire, c.Proposals)
 }
@@ -1094,7 +1101,7 @@ func lag(sp *DiffSplit, tls []*timeline, views [][]*timeline, ahead, behind int,
 			if len(pc.senderKey) > 0 && bytes.Equal(pc.senderKey, t.ownKey) && t.sent[pc.hash] == nil {
 				sp.Cause = CauseRolledBack
 				sp.Summary = fmt.Sprintf("%s's state was rolled back: the others merged %s, which %s sent, but %s's log does not hold it and is back in epoch %d",
-					t.name, pc, t.name, t.name, t.final.epoch)
+					t.name, pc.short(), t.name, t.name, t.final.epoch)
 				if t.log.Snapshot != nil {
 					sp.Details = append(sp.Details, fmt.Sprintf("%s's log starts from a snapshot of epoch %d (before record %d): it was restored from a snapshot older than its own commit", t.name, firstEpoch(t), t.log.Snapshot.Seq))
 				} else {
@@ -1121,7 +1128,6 @@ func lag(sp *DiffSplit, tls []*timeline, views [][]*timeline, ahead, behind int,
 			unmerged = append(unmerged, t)
 		}
 	}
-	sp.Details = append(sp.Details, fmt.Sprintf("%s went from epoch %d to %d with %s", memberNames(va), agreed.epoch, agreed.epoch+1, c))
 	for _, t := range vb {
 		for _, r := range f.received[t] {
 			sp.Details = append(sp.Details, fmt.Sprintf("%s received it at record %d: %s", t.name, r.seq, receiptText(r)))
@@ -1131,22 +1137,25 @@ func lag(sp *DiffSplit, tls []*timeline, views [][]*timeline, ahead, behind int,
 	case len(rejected) > 0:
 		sp.Cause = CauseRejectedCommit
 		rs := f.received[rejected[0]]
-		sp.Summary = fmt.Sprintf("%s rejected %s: %s", memberNames(rejected), c, receiptText(rs[len(rs)-1]))
+		sp.Summary = fmt.Sprintf("%s rejected %s: %s", memberNames(rejected), c.short(), receiptText(rs[len(rs)-1]))
 	case len(discarded) > 0:
 		sp.Cause = CauseDiscardedCommit
-		sp.Summary = fmt.Sprintf("%s staged %s and discarded it", memberNames(discarded), c)
+		sp.Summary = fmt.Sprintf("%s staged %s and discarded it", memberNames(discarded), c.short())
 	case len(unmerged) > 0:
 		sp.Cause = CauseUnmergedCommit
-		sp.Summary = fmt.Sprintf("%s staged %s and has not merged it (Group.MergeStagedCommit)", memberNames(unmerged), c)
+		sp.Summary = fmt.Sprintf("%s staged %s and has not merged it (Group.MergeStagedCommit)", memberNames(unmerged), c.short())
 	case len(sp.Afterwards) > 0:
 		sp.Cause = CauseMissingCommit
-		sp.Summary = fmt.Sprintf("%s never received %s", memberNames(missing), c)
+		sp.Summary = fmt.Sprintf("%s never received %s", memberNames(missing), c.short())
 	default:
 		sp.Cause = CauseBehind
-		sp.Summary = fmt.Sprintf("%s has not received %s yet, and its log shows no message it could not read", memberNames(missing), c)
+		sp.Summary = fmt.Sprintf("%s has not received %s yet, and its log shows no message it could not read", memberNames(missing), c.short())
 	}
-	if len(f.mergedBy) > 0 || (f.sent != nil && f.sent.confirmed) {
-		sp.Details = append(sp.Details, fmt.Sprintf("the delivery service distributed it: merged by %s", memberNames(append(committers(f), f.mergedBy...))))
+	switch {
+	case len(f.mergedBy) > 0:
+		sp.Details = append(sp.Details, fmt.Sprintf("the delivery service distributed it: %s received and merged it", memberNames(f.mergedBy)))
+	case f.sent != nil && f.sent.confirmed:
+		sp.Details = append(sp.Details, fmt.Sprintf("%s merged it when the delivery service accepted it (Group.MergePendingCommit); no other log shows it received", f.sentBy.name))
 	}
 
 	known := true
