@@ -4,22 +4,27 @@
 // For every rule of valsem.Catalog it finds each enforcement site — the if
 // statement (or switch case) whose body builds the rule's error with
 // valsem.Errorf or valsem.Wrap — and, one site at a time, disables it (the
-// condition becomes false) in an overlay of the file (go test -overlay:
-// the tree is never written) and runs the rule's property, props.TestValSemNNN,
-// with a bounded number of checks. A mutant the property does not kill
-// means a hollow property or a redundant check. The security checks of the
-// extras list are disabled the same way and run against their tests.
+// condition becomes false) and runs the rule's property,
+// props.TestValSemNNN, with a bounded number of checks. A mutant the
+// property does not kill means a hollow property or a redundant check. The
+// security checks of the extras list (sites.go) are disabled the same way
+// and run against their tests.
+//
+// The tree is never written: every mutant is compiled in at once through a
+// go build overlay (each condition becomes "mutatecheckActive != N &&
+// (condition)", the variable read from $MLS_MUTANT), the test binaries are
+// built once, and each mutant is a run of them with its number set.
 //
 // Usage:
 //
 //	go run ./internal/mutatecheck [-sample K -seed S] [-rules ValSem205,...] [-checks N] [-list] [-write valsem/testdata/mutation.txt]
 //
-// It prints a Markdown table (rule, site, killed or survived, by which
-// test) and exits 1 when a mutant survives that the committed table
-// (valsem/testdata/mutation.txt) does not record as a known survivor with
-// a reason, or when a test fails before any mutation. -write writes the
-// table of a full run, keeping the reasons of known survivors; go generate
-// ./valsem includes it in docs/validation.md.
+// It prints a Markdown table (site, rule or check, file:line, killed or
+// survived, by which tests) and exits 1 when a mutant survives that the
+// committed table (valsem/testdata/mutation.txt) does not record as a
+// known survivor with a reason, or when a test fails with no mutant on.
+// -write writes the table of a full run, keeping the reasons of known
+// survivors; go generate ./valsem includes it in docs/validation.md.
 package main
 
 import (
@@ -30,6 +35,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -149,10 +156,14 @@ func run(root string, sample int, seed uint64, only string, checks int, timeout 
 	}
 	defer os.RemoveAll(tmp)
 	r := &runner{ctx: ctx, root: root, tmp: tmp, checks: checks, timeout: timeout}
+	fmt.Fprintf(os.Stderr, "mutatecheck: building the test binaries with %d mutants\n", len(sites))
+	if err := r.build(sites); err != nil {
+		return err
+	}
 
-	// Baseline: every test the chosen sites name passes unmutated.
-	fmt.Fprintln(os.Stderr, "mutatecheck: baseline run of the tests unmutated")
-	if failed, text := r.runTests(mergeRefs(sites), ""); len(failed) > 0 || text != "" {
+	// Baseline: every test the chosen sites name passes with no mutant on.
+	fmt.Fprintln(os.Stderr, "mutatecheck: baseline run of the tests, no mutant on")
+	if failed, text := r.runTests(mergeRefs(sites), 0); len(failed) > 0 || text != "" {
 		return fmt.Errorf("the tests fail without any mutation: %v %s", failed, text)
 	}
 	// One site of each rule and check first, so that a run stopped at
@@ -226,53 +237,105 @@ type runner struct {
 	root, tmp string
 	checks    int
 	timeout   time.Duration
-	n         int
+	bins      map[string]string // test package -> its test binary, built with every mutant
+	ids       map[*site]int     // the number that switches a site's mutant on
 }
 
-// mutant disables s in an overlay and runs its tests; it stops at the
-// first package whose tests kill the mutant only after running all of
-// them, so the table names every killer.
-func (r *runner) mutant(s *site) result {
-	src, err := os.ReadFile(filepath.Join(r.root, s.File))
+// schemaVar is the package-level variable that the overlay adds to every
+// package holding a site: the number of the mutant switched on, read from
+// $MLS_MUTANT (0: none).
+const schemaVar = "mutatecheckActive"
+
+// build writes the overlay that holds every mutant of sites at once, each
+// switched on at run time by its number (its condition becomes
+// "mutatecheckActive != N && (condition)"), and builds the test binary of
+// every package the sites' tests are in. Building once instead of once per
+// mutant is what makes the full run affordable.
+func (r *runner) build(sites []*site) error {
+	r.ids = map[*site]int{}
+	byFile := map[string][]*site{}
+	var files []string
+	for i, s := range sites {
+		r.ids[s] = i + 1
+		if byFile[s.File] == nil {
+			files = append(files, s.File)
+		}
+		byFile[s.File] = append(byFile[s.File], s)
+	}
+	replace := map[string]string{}
+	dirs := map[string]string{} // package dir -> package name
+	for i, f := range files {
+		src, err := os.ReadFile(filepath.Join(r.root, f))
+		if err != nil {
+			return err
+		}
+		var es []edit
+		for _, s := range byFile[f] {
+			es = append(es, withGuard(s.edits, fmt.Sprintf("%s != %d", schemaVar, r.ids[s]))...)
+		}
+		mut := filepath.Join(r.tmp, fmt.Sprintf("f%d_%s", i, filepath.Base(f)))
+		if err := os.WriteFile(mut, mutate(src, es), 0o644); err != nil {
+			return err
+		}
+		replace[filepath.Join(r.root, f)] = mut
+		pf, err := parser.ParseFile(token.NewFileSet(), f, src, parser.PackageClauseOnly)
+		if err != nil {
+			return err
+		}
+		dirs[filepath.Dir(f)] = pf.Name.Name
+	}
+	for dir, name := range dirs {
+		zz := filepath.Join(r.tmp, "zz_"+strings.ReplaceAll(dir, "/", "_")+".go")
+		src := fmt.Sprintf("package %s\n\nimport (\n\t\"os\"\n\t\"strconv\"\n)\n\nvar %s, _ = strconv.Atoi(os.Getenv(\"MLS_MUTANT\"))\n", name, schemaVar)
+		if err := os.WriteFile(zz, []byte(src), 0o644); err != nil {
+			return err
+		}
+		replace[filepath.Join(r.root, dir, "zz_mutatecheck.go")] = zz
+	}
+	ov, err := json.Marshal(map[string]map[string]string{"Replace": replace})
 	if err != nil {
-		return result{s: s, errText: err.Error()}
+		return err
 	}
-	r.n++
-	mut := filepath.Join(r.tmp, fmt.Sprintf("m%d_%s", r.n, filepath.Base(s.File)))
-	if err := os.WriteFile(mut, mutate(src, s.edits), 0o644); err != nil {
-		return result{s: s, errText: err.Error()}
-	}
-	ov, err := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(r.root, s.File): mut}})
-	if err != nil {
-		return result{s: s, errText: err.Error()}
-	}
-	ovPath := filepath.Join(r.tmp, fmt.Sprintf("m%d.json", r.n))
+	ovPath := filepath.Join(r.tmp, "overlay.json")
 	if err := os.WriteFile(ovPath, ov, 0o644); err != nil {
-		return result{s: s, errText: err.Error()}
+		return err
 	}
-	failed, text := r.runTests(s.Tests, ovPath)
+	r.bins = map[string]string{}
+	for _, ref := range mergeRefs(sites) {
+		bin := filepath.Join(r.tmp, strings.ReplaceAll(strings.TrimPrefix(ref.Pkg, "./"), "/", "_")+".test")
+		cmd := exec.CommandContext(r.ctx, "go", "test", "-c", "-vet=off", "-overlay", ovPath, "-o", bin, ref.Pkg)
+		cmd.Dir = r.root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building the mutants of %s: %v\n%s", ref.Pkg, err, out)
+		}
+		r.bins[ref.Pkg] = bin
+	}
+	return nil
+}
+
+// mutant switches s's mutant on and runs all of its tests, so that the
+// table names every test that kills it.
+func (r *runner) mutant(s *site) result {
+	failed, text := r.runTests(s.Tests, r.ids[s])
 	return result{s: s, killed: len(failed) > 0, by: failed, errText: text}
 }
 
 var failRE = regexp.MustCompile(`(?m)^\s*--- FAIL: (\S+)`)
 
-// runTests runs the tests of refs (with the overlay ov, if any) and
-// returns the failed tests; text is set when go test failed otherwise
-// (the build failed, or the run timed out: then the package is named).
-func (r *runner) runTests(refs []testRef, ov string) (failed []string, text string) {
+// runTests runs the tests of refs with mutant id switched on (0: none) and
+// returns the failed tests (a package's run that failed without naming a
+// test, a timeout or a crash, counts as its package failing); text is set
+// when the run could not be made.
+func (r *runner) runTests(refs []testRef, id int) (failed []string, text string) {
 	for _, ref := range mergeRefs2(refs) {
-		args := []string{"test", "-count=1", "-vet=off", "-timeout", r.timeout.String()}
-		if ov != "" {
-			args = append(args, "-overlay", ov)
-		}
-		args = append(args, "-run", "^("+strings.Join(ref.Names, "|")+")$", ref.Pkg)
+		args := []string{"-test.count=1", "-test.timeout", r.timeout.String(), "-test.run", "^(" + strings.Join(ref.Names, "|") + ")$"}
 		if ref.Pkg == "./props" {
 			args = append(args, "-rapid.checks", fmt.Sprint(r.checks), "-rapid.nofailfile", "-rapid.shrinktime", "1s")
 		}
 		ctx, cancel := context.WithTimeout(r.ctx, r.timeout+time.Minute)
-		cmd := exec.CommandContext(ctx, "go", args...)
-		cmd.Dir = r.root
-		cmd.Env = append(os.Environ(), "MLS_PROPS_LONG=")
+		cmd := exec.CommandContext(ctx, r.bins[ref.Pkg], args...)
+		cmd.Dir = filepath.Join(r.root, ref.Pkg)
+		cmd.Env = append(os.Environ(), "MLS_PROPS_LONG=", fmt.Sprintf("MLS_MUTANT=%d", id))
 		var buf bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		err := cmd.Run()
@@ -285,22 +348,21 @@ func (r *runner) runTests(refs []testRef, ov string) (failed []string, text stri
 				names = append(names, name)
 			}
 		}
+		pkg := strings.TrimPrefix(ref.Pkg, "./")
 		for _, n := range names {
-			failed = append(failed, strings.TrimPrefix(ref.Pkg, "./")+"."+n)
+			failed = append(failed, pkg+"."+n)
 		}
 		switch {
 		case r.ctx.Err() != nil:
 			return failed, "interrupted"
 		case err == nil:
-		case strings.Contains(outText, "[build failed]") || strings.Contains(outText, "[setup failed]"):
-			return failed, "build failed: " + firstLines(outText, 5)
 		case strings.Contains(outText, "panic: test timed out"):
-			failed = append(failed, strings.TrimPrefix(ref.Pkg, "./")+" (timeout)")
+			failed = append(failed, pkg+" (timeout)")
 		case len(names) == 0:
-			if ov == "" {
+			if id == 0 {
 				return failed, firstLines(outText, 10)
 			}
-			failed = append(failed, strings.TrimPrefix(ref.Pkg, "./")+" (exit: "+err.Error()+")")
+			failed = append(failed, pkg+" (crashed: "+err.Error()+")")
 		}
 	}
 	return failed, ""

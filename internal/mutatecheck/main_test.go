@@ -52,7 +52,7 @@ func TestSites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mut := mutate(src, s.edits)
+		mut := mutate(src, withGuard(s.edits, "false"))
 		if string(mut) == string(src) {
 			t.Errorf("%s: the mutant is the original", s.ID)
 		}
@@ -129,7 +129,7 @@ func f(a, b int) error {
 		if len(s.Rules) != 1 || s.Rules[0] != w.rule {
 			t.Errorf("site %d: rules %v, want %s", i, s.Rules, w.rule)
 		}
-		if got := string(mutate([]byte(src), s.edits)); !strings.Contains(got, w.mutant) {
+		if got := string(mutate([]byte(src), withGuard(s.edits, "false"))); !strings.Contains(got, w.mutant) {
 			t.Errorf("site %d (%s): mutant lacks %q:\n%s", i, w.rule, w.mutant, got)
 		}
 		if s.Func != "f" || s.ID != "p.go:f#"+string(rune('1'+i)) {

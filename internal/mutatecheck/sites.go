@@ -236,11 +236,11 @@ func (g guard) edits(fset *token.FileSet) []edit {
 	switch g.kind {
 	case guardIf:
 		for _, e := range g.exprs {
-			out = append(out, edit{off(e.Pos()), "false && ("}, edit{off(e.End()), ")"})
+			out = append(out, edit{off(e.Pos()), guardMark + " && ("}, edit{off(e.End()), ")"})
 		}
 	case guardWrap:
 		if len(g.body) > 0 {
-			out = append(out, edit{off(g.body[0].Pos()), "if false {\n"}, edit{off(g.body[len(g.body)-1].End()), "\n}"})
+			out = append(out, edit{off(g.body[0].Pos()), "if " + guardMark + " {\n"}, edit{off(g.body[len(g.body)-1].End()), "\n}"})
 		}
 	}
 	return out
@@ -361,6 +361,20 @@ func matchingIfs(f *ast.File, src []byte, fset *token.FileSet, sub string) []*as
 		}
 		return true
 	})
+	return out
+}
+
+// guardMark stands, in an edit, for the expression that is false when the
+// mutant is on: "false" for a lone mutant, "mutatecheckActive != N" when
+// every mutant is built in at once.
+const guardMark = "\x00guard\x00"
+
+// withGuard returns edits with guardMark replaced by guard.
+func withGuard(edits []edit, guard string) []edit {
+	out := slices.Clone(edits)
+	for i := range out {
+		out[i].ins = strings.ReplaceAll(out[i].ins, guardMark, guard)
+	}
 	return out
 }
 

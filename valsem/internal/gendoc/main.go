@@ -97,13 +97,15 @@ Run the properties with ` + "`go test ./props`" + ` (bounded, for CI) or
 A property that cannot fail proves nothing. ` + "`go run ./internal/mutatecheck`" + ` finds
 every enforcement site of every rule — the ` + "`if`" + ` statement (or switch case)
 whose body builds the rule's error with ` + "`valsem.Errorf`" + ` or ` + "`valsem.Wrap`" + ` — and,
-one site at a time, disables it (its condition becomes ` + "`false`" + `) in a
-` + "`go test -overlay`" + ` copy of the file, then runs the rule's property with a
-bounded number of checks. It does the same for the security checks outside
-the catalog (signatures, confirmation and membership tags, the keys a
-Welcome's path secret derives, tree validation), each against the tests
-named in ` + "`internal/mutatecheck/sites.go`" + `. A surviving mutant is a hollow
-property or a redundant check: the table says which, and why.
+one site at a time, disables it (its condition becomes false) and runs the
+rule's property with a bounded number of rapid checks. It does the same for
+the security checks outside the catalog (signatures, confirmation and
+membership tags, the keys a Welcome's path secret derives, tree validation),
+each against the tests named in ` + "`internal/mutatecheck/sites.go`" + `. The tree is
+never written: all mutants are compiled in at once through a ` + "`go build`" + `
+overlay, each switched on at run time by its number. "Killed by" lists every
+test that failed; a surviving mutant is a hollow property or a redundant
+check, and the table says which, and why.
 
 CI (` + "`.ci/run`" + ` with ` + "`CI=true`" + `) checks a random sample of sites on every run and
 fails on a survivor the table below does not explain. The table is the last
