@@ -547,8 +547,10 @@ func (m *PrivateMessage) Unmarshal(d *Decoder) {
 	m.Epoch = d.Uint64()
 	m.ContentType = readContentType(d)
 	m.AuthenticatedData = d.Opaque()
-	m.EncryptedSenderData = d.Opaque()
-	m.Ciphertext = d.Opaque()
+	// A shared decoder's ciphertexts alias the input (they are decrypted
+	// at once and never kept).
+	m.EncryptedSenderData = d.sharedOpaque()
+	m.Ciphertext = d.sharedOpaque()
 }
 
 // Encode returns the encoding of m.

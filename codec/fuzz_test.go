@@ -94,6 +94,26 @@ func FuzzDecodeMLSMessage(f *testing.F) {
 		"public_message_application", "public_message_proposal", "public_message_commit", "private_message")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRoundTrip(t, data, DecodeMLSMessage)
+		// The shared decoder accepts exactly the same inputs, and a
+		// PublicMessage's received parts are its re-encoded ones.
+		_, errCopy := DecodeMLSMessage(data)
+		m := fuzzRoundTrip(t, data, DecodeMLSMessageShared)
+		if _, errShared := DecodeMLSMessageShared(data); (errCopy == nil) != (errShared == nil) {
+			t.Fatalf("copying decoder: %v, shared decoder: %v", errCopy, errShared)
+		}
+		if m.PublicMessage != nil {
+			got, err := m.PublicMessage.ReceivedWire(data[4:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := WireOf(m.PublicMessage.AuthenticatedContent())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Head, want.Head) || !bytes.Equal(got.Body, want.Body) || !bytes.Equal(got.Auth, want.Auth) {
+				t.Fatalf("received parts differ from the re-encoded ones")
+			}
+		}
 	})
 }
 

@@ -233,10 +233,11 @@ func (c HPKECiphertext) Marshal(b *cryptobyte.Builder) {
 	AddOpaque(b, c.Ciphertext)
 }
 
-// Unmarshal reads an HPKECiphertext from d.
+// Unmarshal reads an HPKECiphertext from d. A shared decoder's
+// ciphertexts alias its input.
 func (c *HPKECiphertext) Unmarshal(d *Decoder) {
-	c.KEMOutput = d.Opaque()
-	c.Ciphertext = d.Opaque()
+	c.KEMOutput = d.sharedOpaque()
+	c.Ciphertext = d.sharedOpaque()
 }
 
 // Encode returns the encoding of c.
@@ -271,11 +272,37 @@ func (n UpdatePathNode) Marshal(b *cryptobyte.Builder) {
 func (n *UpdatePathNode) Unmarshal(d *Decoder) {
 	n.EncryptionKey = d.Opaque()
 	n.EncryptedPathSecret = nil
-	d.VectorEach(func(d *Decoder) {
-		var c HPKECiphertext
-		c.Unmarshal(d)
-		n.EncryptedPathSecret = append(n.EncryptedPathSecret, c)
+	d.Vector(func(sub *Decoder) {
+		// The vector holds one ciphertext per member of a resolution, up
+		// to every member after a bulk add: count them first and allocate
+		// once, instead of growing the slice (2× the bytes, and copies).
+		if k := countCiphertexts(sub.s); k > 0 {
+			n.EncryptedPathSecret = make([]HPKECiphertext, 0, k)
+		}
+		for sub.OK() && !sub.Empty() {
+			var c HPKECiphertext
+			c.Unmarshal(sub)
+			n.EncryptedPathSecret = append(n.EncryptedPathSecret, c)
+		}
 	})
+}
+
+// countCiphertexts returns how many well-formed HPKECiphertexts (two
+// opaque<V>) s starts with. It only reads lengths; the decoder reports
+// malformed input.
+func countCiphertexts(s cryptobyte.String) int {
+	k := 0
+	for len(s) > 0 {
+		for range 2 {
+			n, err := readVarint(&s)
+			if err != nil || uint64(n) > uint64(len(s)) {
+				return k
+			}
+			s = s[n:]
+		}
+		k++
+	}
+	return k
 }
 
 // UpdatePath is the new leaf node and path of a committer [RFC 9420,

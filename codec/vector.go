@@ -185,12 +185,14 @@ func (e *LimitError) Error() string {
 // happened. Sub-decoders for vectors report offsets in the same coordinates.
 //
 // Byte slices returned by a Decoder are copies: decoded values never alias
-// the input.
+// the input, except the HPKE ciphertexts of a shared decoder
+// (DecodeMLSMessageShared, DecodePrivateMessageContentShared).
 type Decoder struct {
-	s   cryptobyte.String
-	end int   // offset, in the top-level input, just past s
-	err error // the first failure
-	off int   // where it happened
+	s     cryptobyte.String
+	end   int   // offset, in the top-level input, just past s
+	err   error // the first failure
+	off   int   // where it happened
+	share bool  // HPKE ciphertexts alias the input instead of copying it
 }
 
 // NewDecoder returns a Decoder reading data.
@@ -321,6 +323,22 @@ func (d *Decoder) Opaque() []byte {
 	return clone(d.rawOpaque())
 }
 
+// sharedOpaque reads an opaque<V> like Opaque, but a shared decoder
+// returns a sub-slice of its input (capacity clipped, so that appending to
+// it cannot write into the input) instead of a copy. Only values that no
+// state retains are read this way: the HPKE ciphertexts, which can make up
+// nearly all of a commit's bytes.
+func (d *Decoder) sharedOpaque() []byte {
+	b := d.rawOpaque()
+	if !d.share {
+		return clone(b)
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return b[:len(b):len(b)]
+}
+
 func (d *Decoder) rawOpaque() []byte {
 	n := d.Varint()
 	if d.err != nil {
@@ -356,7 +374,7 @@ func (d *Decoder) Vector(f func(sub *Decoder)) {
 	if d.err != nil {
 		return
 	}
-	sub := Decoder{s: body, end: d.Offset()}
+	sub := Decoder{s: body, end: d.Offset(), share: d.share}
 	f(&sub)
 	if sub.err == nil && !sub.Empty() {
 		sub.Fail(ErrTrailingData)
@@ -414,8 +432,12 @@ type unmarshaler[T any] interface {
 
 // decode decodes a whole T from data, rejecting trailing bytes.
 func decode[T any, PT unmarshaler[T]](name string, data []byte) (T, error) {
+	return decodeWith[T, PT](NewDecoder(data), name)
+}
+
+// decodeWith decodes a whole T from d, rejecting trailing bytes.
+func decodeWith[T any, PT unmarshaler[T]](d *Decoder, name string) (T, error) {
 	var v T
-	d := NewDecoder(data)
 	PT(&v).Unmarshal(d)
 	if err := d.Finish(name); err != nil {
 		var zero T

@@ -2,6 +2,7 @@ package keysched
 
 import (
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -49,11 +50,6 @@ func ratchetKindOf(ct codec.ContentType) RatchetKind {
 	return Handshake
 }
 
-// tbsFor returns the encoded FramedContentTBS of ac in the group context ctx.
-func tbsFor(ac codec.AuthenticatedContent, ctx *codec.GroupContext) ([]byte, error) {
-	return ac.TBS(ctx).Encode()
-}
-
 // SignContent signs content as it will be sent in wire format wf: the
 // signature of [RFC 9420, Section 6.1] is SignWithLabel(.,
 // "FramedContentTBS", FramedContentTBS), where the TBS includes ctx for
@@ -65,7 +61,7 @@ func tbsFor(ac codec.AuthenticatedContent, ctx *codec.GroupContext) ([]byte, err
 // [RFC 9420, Section 6.1]: https://www.rfc-editor.org/rfc/rfc9420#section-6.1
 func SignContent(signer Signer, wf codec.WireFormat, content codec.FramedContent, ctx *codec.GroupContext) (codec.AuthenticatedContent, error) {
 	ac := codec.AuthenticatedContent{WireFormat: wf, Content: content}
-	tbs, err := tbsFor(ac, ctx)
+	tbs, err := ac.TBS(ctx).Encode()
 	if err != nil {
 		return codec.AuthenticatedContent{}, err
 	}
@@ -80,11 +76,56 @@ func SignContent(signer Signer, wf codec.WireFormat, content codec.FramedContent
 // VerifySignature checks ac's signature with the sender's signature public
 // key (ValSem010).
 func VerifySignature(cs *suite.Suite, senderPub []byte, ac codec.AuthenticatedContent, ctx *codec.GroupContext) error {
-	tbs, err := tbsFor(ac, ctx)
+	w, err := codec.WireOf(ac)
 	if err != nil {
 		return err
 	}
-	if err := cs.VerifyWithLabel(senderPub, labelFramedContent, tbs, ac.Auth.Signature); err != nil {
+	buf, off, err := layoutTBS(w, ac.Content.Sender.SenderType, ctx)
+	if err != nil {
+		return err
+	}
+	return verifyTBS(cs, senderPub, buf, off, ac.Auth.Signature)
+}
+
+// hasContext reports whether the FramedContentTBS of a message from a
+// sender of type t includes the GroupContext (RFC 9420, Section 6.1).
+func hasContext(t codec.SenderType) bool {
+	return t == codec.SenderTypeMember || t == codec.SenderTypeNewMemberCommit
+}
+
+// contextBytes returns the encoded GroupContext that the FramedContentTBS
+// of a sender of type t includes, or nil.
+func contextBytes(t codec.SenderType, ctx *codec.GroupContext) ([]byte, error) {
+	if !hasContext(t) {
+		return nil, nil
+	}
+	if ctx == nil {
+		return nil, fmt.Errorf("%w: FramedContentTBS of a %v sender without group context", codec.ErrInvalidValue, t)
+	}
+	return ctx.Encode()
+}
+
+// layoutTBS returns a buffer holding the FramedContentTBS of w at buf[off:],
+// after headroom for the SignContent prefix (suite.VerifyWithLabelAt): one
+// copy of the content, however large.
+func layoutTBS(w codec.FramedWire, t codec.SenderType, ctx *codec.GroupContext) (buf []byte, off int, err error) {
+	cb, err := contextBytes(t, ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	off = suite.LabelHeadroom(labelFramedContent)
+	buf = make([]byte, off, off+4+w.ContentLen()+len(cb))
+	buf = binary.BigEndian.AppendUint16(buf, uint16(codec.MLS10))
+	buf = binary.BigEndian.AppendUint16(buf, uint16(w.WireFormat))
+	buf = append(buf, w.Head...)
+	buf = append(buf, w.Body...)
+	buf = append(buf, cb...)
+	return buf, off, nil
+}
+
+// verifyTBS checks sig over the FramedContentTBS at buf[off:] (ValSem010).
+func verifyTBS(cs *suite.Suite, senderPub, buf []byte, off int, sig []byte) error {
+	if err := cs.VerifyWithLabelAt(senderPub, labelFramedContent, buf, off, sig); err != nil {
 		// ValSem010: the signature must verify.
 		return valsem.Wrap(valsem.ValSem010, err, "FramedContentTBS signature")
 	}
@@ -96,25 +137,42 @@ func VerifySignature(cs *suite.Suite, senderPub []byte, ac codec.AuthenticatedCo
 //
 // [RFC 9420, Section 6.2]: https://www.rfc-editor.org/rfc/rfc9420#section-6.2
 func MembershipTag(cs *suite.Suite, membershipKey []byte, ac codec.AuthenticatedContent, ctx *codec.GroupContext) ([]byte, error) {
-	tbm, err := codec.AuthenticatedContentTBM{ContentTBS: ac.TBS(ctx), Auth: ac.Auth}.Encode()
+	w, err := codec.WireOf(ac)
 	if err != nil {
 		return nil, err
 	}
-	return cs.MAC(membershipKey, tbm), nil
+	cb, err := contextBytes(ac.Content.Sender.SenderType, ctx)
+	if err != nil {
+		return nil, err
+	}
+	var hdr [4]byte
+	binary.BigEndian.PutUint16(hdr[:], uint16(codec.MLS10))
+	binary.BigEndian.PutUint16(hdr[2:], uint16(w.WireFormat))
+	return cs.MACParts(membershipKey, hdr[:], w.Head, w.Body, cb, w.Auth), nil
 }
 
 // VerifyMembershipTag checks a member PublicMessage's membership tag in
 // constant time: a missing tag is ValSem007, a wrong one ValSem008.
 func VerifyMembershipTag(cs *suite.Suite, membershipKey []byte, pm codec.PublicMessage, ctx *codec.GroupContext) error {
-	if len(pm.MembershipTag) == 0 {
-		// ValSem007: a PublicMessage from a member must carry a membership tag.
-		return valsem.Errorf(valsem.ValSem007, "member message without membership tag")
-	}
-	want, err := MembershipTag(cs, membershipKey, pm.AuthenticatedContent(), ctx)
+	w, err := codec.WireOf(pm.AuthenticatedContent())
 	if err != nil {
 		return err
 	}
-	if subtle.ConstantTimeCompare(want, pm.MembershipTag) != 1 {
+	buf, off, err := layoutTBS(w, pm.Content.Sender.SenderType, ctx)
+	if err != nil {
+		return err
+	}
+	return verifyMembershipTag(cs, membershipKey, pm.MembershipTag, buf[off:], w.Auth)
+}
+
+// verifyMembershipTag checks tag against MAC(key, tbs || auth), the
+// AuthenticatedContentTBM (ValSem007, ValSem008).
+func verifyMembershipTag(cs *suite.Suite, key, tag, tbs, auth []byte) error {
+	if len(tag) == 0 {
+		// ValSem007: a PublicMessage from a member must carry a membership tag.
+		return valsem.Errorf(valsem.ValSem007, "member message without membership tag")
+	}
+	if subtle.ConstantTimeCompare(cs.MACParts(key, tbs, auth), tag) != 1 {
 		// ValSem008: the membership tag must verify.
 		return valsem.Errorf(valsem.ValSem008, "membership tag does not verify")
 	}
@@ -151,24 +209,41 @@ func ProtectPublic(cs *suite.Suite, membershipKey []byte, ac codec.Authenticated
 // confirmation tag (ValSem009); the signature must verify with senderPub
 // (ValSem010). The group-id, epoch and sender checks (ValSem002–004), which
 // need the group state, are the caller's, as is verifying the confirmation
-// tag itself.
+// tag itself. The tag and signature cover pm's encoding; a receiver that
+// has the bytes pm arrived in uses UnprotectPublicWire.
 //
 // [RFC 9420, Section 6.2]: https://www.rfc-editor.org/rfc/rfc9420#section-6.2
 func UnprotectPublic(cs *suite.Suite, membershipKey []byte, pm codec.PublicMessage, ctx *codec.GroupContext, senderPub []byte) (codec.AuthenticatedContent, error) {
+	w, err := codec.WireOf(pm.AuthenticatedContent())
+	if err != nil {
+		return codec.AuthenticatedContent{}, err
+	}
+	return UnprotectPublicWire(cs, membershipKey, pm, w, ctx, senderPub)
+}
+
+// UnprotectPublicWire is UnprotectPublic over the bytes pm arrived in: w
+// is pm.ReceivedWire of its encoding, and the membership tag and the
+// signature are checked over w, with a single copy of the content (the
+// signed message) however large it is.
+func UnprotectPublicWire(cs *suite.Suite, membershipKey []byte, pm codec.PublicMessage, w codec.FramedWire, ctx *codec.GroupContext, senderPub []byte) (codec.AuthenticatedContent, error) {
 	ac := pm.AuthenticatedContent()
 	if ac.Content.ContentType == codec.ContentTypeApplication {
 		// ValSem005: application messages must use PrivateMessage.
 		return codec.AuthenticatedContent{}, valsem.Errorf(valsem.ValSem005, "application data in a PublicMessage")
 	}
+	buf, off, err := layoutTBS(w, ac.Content.Sender.SenderType, ctx)
+	if err != nil {
+		return codec.AuthenticatedContent{}, err
+	}
 	if ac.Content.Sender.SenderType == codec.SenderTypeMember {
-		if err := VerifyMembershipTag(cs, membershipKey, pm, ctx); err != nil {
+		if err := verifyMembershipTag(cs, membershipKey, pm.MembershipTag, buf[off:], w.Auth); err != nil {
 			return codec.AuthenticatedContent{}, err
 		}
 	}
 	if err := checkConfirmationTagPresent(ac); err != nil {
 		return codec.AuthenticatedContent{}, err
 	}
-	if err := VerifySignature(cs, senderPub, ac, ctx); err != nil {
+	if err := verifyTBS(cs, senderPub, buf, off, ac.Auth.Signature); err != nil {
 		return codec.AuthenticatedContent{}, err
 	}
 	return ac, nil
@@ -309,56 +384,97 @@ type SenderKeyFunc func(leaf treemath.LeafIndex) ([]byte, error)
 //
 // [RFC 9420, Section 6.3]: https://www.rfc-editor.org/rfc/rfc9420#section-6.3
 func UnprotectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, pm codec.PrivateMessage, ctx *codec.GroupContext, senderKey SenderKeyFunc) (codec.AuthenticatedContent, SecretTree, Consumed, error) {
+	r, err := UnprotectPrivateWire(cs, st, senderDataSecret, pm, ctx, senderKey)
+	return r.Content, r.Secrets, r.Consumed, err
+}
+
+// Unprotected is a PrivateMessage decrypted and authenticated by
+// UnprotectPrivateWire.
+type Unprotected struct {
+	Content  codec.AuthenticatedContent
+	Wire     codec.FramedWire // the content's bytes as decrypted
+	Secrets  SecretTree       // the secret tree without the key used
+	Consumed Consumed         // the key used
+}
+
+// UnprotectPrivateWire is UnprotectPrivate that also returns the content's
+// FramedWire: the content body is the decrypted bytes, which the signature
+// check and later the transcript hash and proposal reference cover without
+// re-encoding. The plaintext is decrypted into a buffer laid out as the
+// signed SignContent (prefix, FramedContentTBS head, body, GroupContext),
+// so a large commit costs one buffer. The HPKE ciphertexts of the content
+// (an UpdatePath's) alias that buffer, and when pm was decoded by
+// codec.DecodeMLSMessageShared, its ciphertexts alias the message.
+func UnprotectPrivateWire(cs *suite.Suite, st SecretTree, senderDataSecret []byte, pm codec.PrivateMessage, ctx *codec.GroupContext, senderKey SenderKeyFunc) (Unprotected, error) {
+	out := Unprotected{Secrets: st}
 	sd, err := DecryptSenderData(cs, senderDataSecret, pm)
 	if err != nil {
-		return codec.AuthenticatedContent{}, st, Consumed{}, err
+		return out, err
 	}
 	kind := ratchetKindOf(pm.ContentType)
 	rk, nst, err := st.Key(sd.LeafIndex, kind, sd.Generation)
 	if err != nil {
 		// ValSem006: no key for this sender and generation.
-		return codec.AuthenticatedContent{}, st, Consumed{}, valsem.Wrap(valsem.ValSem006, err, "content key")
+		return out, valsem.Wrap(valsem.ValSem006, err, "content key")
 	}
 	aad, err := pm.ContentAAD().Encode()
 	if err != nil {
-		return codec.AuthenticatedContent{}, st, Consumed{}, err
+		return out, err
 	}
-	pt, err := cs.Open(rk.Key, ApplyReuseGuard(rk.Nonce, sd.ReuseGuard), aad, pm.Ciphertext)
+	fc := codec.FramedContent{GroupID: pm.GroupID, Epoch: pm.Epoch, Sender: codec.MemberSender(sd.LeafIndex),
+		AuthenticatedData: pm.AuthenticatedData, ContentType: pm.ContentType}
+	cb, err := contextBytes(fc.Sender.SenderType, ctx)
+	if err != nil {
+		return out, err
+	}
+	// buf: [SignContent prefix][version wire_format head][plaintext ... ]
+	// with room for the GroupContext after the plaintext.
+	hl := codec.HeadLen(fc)
+	off := suite.LabelHeadroom(labelFramedContent)
+	start := off + 4 + hl
+	buf := make([]byte, start, start+len(pm.Ciphertext)+len(cb))
+	buf, err = cs.OpenTo(buf, rk.Key, ApplyReuseGuard(rk.Nonce, sd.ReuseGuard), aad, pm.Ciphertext)
 	if err != nil {
 		// ValSem006: decryption of a PrivateMessage must succeed.
-		return codec.AuthenticatedContent{}, st, Consumed{}, valsem.Wrap(valsem.ValSem006, err, "content")
+		return out, valsem.Wrap(valsem.ValSem006, err, "content")
 	}
-	pmc, err := codec.DecodePrivateMessageContent(pt, pm.ContentType)
+	pmc, body, auth, err := codec.DecodePrivateMessageContentShared(buf[start:], pm.ContentType)
 	if errors.Is(err, codec.ErrNonZeroPadding) {
 		// ValSem011: PrivateMessageContent padding must be all zero.
-		return codec.AuthenticatedContent{}, st, Consumed{}, valsem.Wrap(valsem.ValSem011, err, "padding")
+		return out, valsem.Wrap(valsem.ValSem011, err, "padding")
 	}
 	if err != nil {
-		return codec.AuthenticatedContent{}, st, Consumed{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return out, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	ac := codec.AuthenticatedContent{
-		WireFormat: codec.WireFormatPrivateMessage,
-		Content: codec.FramedContent{
-			GroupID:           pm.GroupID,
-			Epoch:             pm.Epoch,
-			Sender:            codec.MemberSender(sd.LeafIndex),
-			AuthenticatedData: pm.AuthenticatedData,
-			ContentType:       pm.ContentType,
-			ApplicationData:   pmc.ApplicationData,
-			Proposal:          pmc.Proposal,
-			Commit:            pmc.Commit,
-		},
-		Auth: pmc.Auth,
-	}
+	fc.ApplicationData, fc.Proposal, fc.Commit = pmc.ApplicationData, pmc.Proposal, pmc.Commit
+	ac := codec.AuthenticatedContent{WireFormat: codec.WireFormatPrivateMessage, Content: fc, Auth: pmc.Auth}
 	if err := checkConfirmationTagPresent(ac); err != nil {
-		return codec.AuthenticatedContent{}, st, Consumed{}, err
+		return out, err
 	}
 	pub, err := senderKey(sd.LeafIndex)
 	if err != nil {
-		return codec.AuthenticatedContent{}, st, Consumed{}, err
+		return out, err
 	}
-	if err := VerifySignature(cs, pub, ac, ctx); err != nil {
-		return codec.AuthenticatedContent{}, st, Consumed{}, err
+	// Lay the FramedContentTBS out around the body: version, wire format
+	// and head before it, the GroupContext after it (over the auth data,
+	// kept as a copy, and the padding).
+	auth = append([]byte(nil), auth...)
+	tbs := binary.BigEndian.AppendUint16(buf[off:off:start], uint16(codec.MLS10))
+	tbs = binary.BigEndian.AppendUint16(tbs, uint16(codec.WireFormatPrivateMessage))
+	if tbs, err = codec.AppendFramedHead(tbs, fc.GroupID, fc.Epoch, fc.Sender, fc.AuthenticatedData, fc.ContentType); err != nil {
+		return out, err
 	}
-	return ac, nst, Consumed{Leaf: sd.LeafIndex, Kind: kind, Generation: rk.Generation}, nil
+	if len(tbs) != start-off || &tbs[0] != &buf[off] {
+		return out, fmt.Errorf("mls: framed content head of %d bytes, want %d", len(tbs)-4, hl)
+	}
+	end := start + len(body)
+	buf = append(buf[:end], cb...)
+	if err := verifyTBS(cs, pub, buf, off, ac.Auth.Signature); err != nil {
+		return out, err
+	}
+	out.Content = ac
+	out.Wire = codec.FramedWire{WireFormat: codec.WireFormatPrivateMessage, Head: buf[off+4 : start : start], Body: buf[start:end:end], Auth: auth}
+	out.Secrets = nst
+	out.Consumed = Consumed{Leaf: sd.LeafIndex, Kind: kind, Generation: rk.Generation}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package keysched
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -72,9 +73,26 @@ func ConfirmedTranscriptHashOf(cs *suite.Suite, interimBefore []byte, ac codec.A
 	if ac.Content.ContentType != codec.ContentTypeCommit {
 		return nil, fmt.Errorf("%w: %v", ErrNotCommit, ac.Content.ContentType)
 	}
-	input, err := ac.ConfirmedTranscriptHashInput().Encode()
+	w, err := codec.WireOf(ac)
 	if err != nil {
 		return nil, err
 	}
-	return ConfirmedTranscriptHash(cs, interimBefore, input), nil
+	return ConfirmedTranscriptHashWire(cs, interimBefore, w)
+}
+
+// ConfirmedTranscriptHashWire is ConfirmedTranscriptHashOf over the bytes
+// of a received Commit (codec.FramedWire): the ConfirmedTranscriptHashInput
+// {wire_format, content, signature} is hashed from those parts, never
+// re-encoded or copied. w must hold a Commit (ErrNotCommit).
+func ConfirmedTranscriptHashWire(cs *suite.Suite, interimBefore []byte, w codec.FramedWire) ([]byte, error) {
+	if len(w.Head) == 0 || codec.ContentType(w.Head[len(w.Head)-1]) != codec.ContentTypeCommit {
+		return nil, fmt.Errorf("%w: framed content of another type", ErrNotCommit)
+	}
+	sig := w.SignaturePart()
+	if sig == nil {
+		return nil, fmt.Errorf("%w: malformed authentication data", codec.ErrInvalidValue)
+	}
+	var wf [2]byte
+	binary.BigEndian.PutUint16(wf[:], uint16(w.WireFormat))
+	return cs.HashParts(interimBefore, wf[:], w.Head, w.Body, sig), nil
 }

@@ -50,6 +50,14 @@ func (s *Suite) Seal(key, nonce, aad, plaintext []byte) ([]byte, error) {
 // suite's AEAD. A wrong key length wraps ErrBadKey and a wrong nonce length
 // ErrLength; any authentication failure wraps ErrDecrypt.
 func (s *Suite) Open(key, nonce, aad, ciphertext []byte) ([]byte, error) {
+	return s.OpenTo(nil, key, nonce, aad, ciphertext)
+}
+
+// OpenTo is Open that appends the plaintext to dst and returns the
+// extended slice; dst must not overlap ciphertext. With room in dst the
+// plaintext is written there, so a caller that lays it out in a buffer of
+// its own saves an allocation and a copy.
+func (s *Suite) OpenTo(dst, key, nonce, aad, ciphertext []byte) ([]byte, error) {
 	if len(nonce) != s.nn {
 		return nil, fmt.Errorf("%w: AEAD nonce of %d bytes, want %d", ErrLength, len(nonce), s.nn)
 	}
@@ -57,7 +65,7 @@ func (s *Suite) Open(key, nonce, aad, ciphertext []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	pt, err := a.Open(nil, nonce, ciphertext, aad)
+	pt, err := a.Open(dst, nonce, ciphertext, aad)
 	if err != nil {
 		return nil, fmt.Errorf("%w: AEAD authentication failed", ErrDecrypt)
 	}

@@ -167,6 +167,11 @@ func (s *Suite) VerifyWithLabel(pub []byte, label string, content, sig []byte) e
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
+	return s.verifySignContent(pub, msg, sig)
+}
+
+// verifySignContent verifies sig over an encoded SignContent.
+func (s *Suite) verifySignContent(pub, msg, sig []byte) error {
 	ok := false
 	switch s.sig {
 	case sigEd25519:

@@ -112,7 +112,11 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 	if err != nil {
 		return s, nil, err
 	}
-	r, err := g.keySchedule(cov, t, commitSecret, ac, env)
+	w, err := codec.WireOf(ac)
+	if err != nil {
+		return s, nil, err
+	}
+	r, err := g.keySchedule(cov, t, commitSecret, w, env)
 	if err != nil {
 		return s, nil, err
 	}

@@ -36,9 +36,9 @@ func (g *group) provisionalContext(t tree.Tree, exts codec.Extensions) ([]byte, 
 // keySchedule derives the next epoch from the commit ac (signed, confirmation
 // tag not needed), the new tree and the commit secret (nil for a commit
 // without path).
-func (g *group) keySchedule(cov covered, t tree.Tree, commitSecret []byte, ac codec.AuthenticatedContent, env Env) (epochResult, error) {
+func (g *group) keySchedule(cov covered, t tree.Tree, commitSecret []byte, w codec.FramedWire, env Env) (epochResult, error) {
 	var r epochResult
-	confirmed, err := keysched.ConfirmedTranscriptHashOf(g.cs, g.pub.Interim, ac)
+	confirmed, err := keysched.ConfirmedTranscriptHashWire(g.cs, g.pub.Interim, w)
 	if err != nil {
 		return r, err
 	}

@@ -160,7 +160,11 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	if err != nil {
 		return s, nil, err
 	}
-	r, err := deriveEpoch(cs, interimBefore, ctx, ctx.Extensions, t, init, pu.CommitSecret(), pskSecret, ac)
+	w, err := codec.WireOf(ac)
+	if err != nil {
+		return s, nil, err
+	}
+	r, err := deriveEpoch(cs, interimBefore, ctx, ctx.Extensions, t, init, pu.CommitSecret(), pskSecret, w)
 	if err != nil {
 		return s, nil, err
 	}
@@ -217,11 +221,11 @@ func removeProposal(l treemath.LeafIndex) codec.Proposal {
 
 // deriveEpoch runs the key schedule of a new epoch from an explicit init
 // secret (RFC 9420, Section 8): the transcript hash over the signed commit
-// ac, the new GroupContext, joiner secret, PSK secret and epoch secrets.
+// (its bytes w), the new GroupContext, joiner secret, PSK secret and epoch secrets.
 func deriveEpoch(cs *suite.Suite, interimBefore []byte, old codec.GroupContext, exts codec.Extensions, t tree.Tree, init keysched.InitSecret,
-	commitSecret []byte, psk keysched.PSKSecret, ac codec.AuthenticatedContent) (epochResult, error) {
+	commitSecret []byte, psk keysched.PSKSecret, w codec.FramedWire) (epochResult, error) {
 	var r epochResult
-	confirmed, err := keysched.ConfirmedTranscriptHashOf(cs, interimBefore, ac)
+	confirmed, err := keysched.ConfirmedTranscriptHashWire(cs, interimBefore, w)
 	if err != nil {
 		return r, err
 	}
@@ -357,7 +361,7 @@ func (g *group) receiveExternalCommit(a authenticatedMessage, at uint64, env Env
 		if err != nil {
 			return state.GroupState{}, nil, err
 		}
-		r, err := deriveEpoch(g.cs, g.pub.Interim, g.pub.Context, cov.exts, t, init, commitSecret, psk, ac)
+		r, err := deriveEpoch(g.cs, g.pub.Interim, g.pub.Context, cov.exts, t, init, commitSecret, psk, a.wire)
 		if err != nil {
 			return state.GroupState{}, nil, err
 		}
@@ -478,17 +482,22 @@ func (g *group) publicSenderKey(f framedMessage) ([]byte, error) {
 // unprotectPublic authenticates a PublicMessage (RFC 9420, Section 6.2);
 // an external commit whose signature does not verify with its path leaf's
 // key breaks ValSem246.
-func (g *group) unprotectPublic(f framedMessage) (codec.AuthenticatedContent, error) {
+func (g *group) unprotectPublic(f framedMessage) (codec.AuthenticatedContent, codec.FramedWire, error) {
 	key, err := g.publicSenderKey(f)
 	if err != nil {
-		return codec.AuthenticatedContent{}, err
+		return codec.AuthenticatedContent{}, codec.FramedWire{}, err
 	}
-	ac, err := keysched.UnprotectPublic(g.cs, g.priv.Epoch.MembershipKey(), *f.pub, f.keys.ctx, key)
+	// The PublicMessage follows the MLSMessage's version and wire_format.
+	w, err := f.pub.ReceivedWire(f.raw[4:])
+	if err != nil {
+		return codec.AuthenticatedContent{}, codec.FramedWire{}, err
+	}
+	ac, err := keysched.UnprotectPublicWire(g.cs, g.priv.Epoch.MembershipKey(), *f.pub, w, f.keys.ctx, key)
 	if err != nil && f.pub.Content.Sender.SenderType == codec.SenderTypeNewMemberCommit && errors.Is(err, valsem.ValSem010) {
 		// ValSem246: the external commit is signed by its path leaf.
-		return codec.AuthenticatedContent{}, valsem.Wrap(valsem.ValSem246, err, "external commit signature does not verify with the path leaf's key")
+		return codec.AuthenticatedContent{}, codec.FramedWire{}, valsem.Wrap(valsem.ValSem246, err, "external commit signature does not verify with the path leaf's key")
 	}
-	return ac, err
+	return ac, w, err
 }
 
 // checkExternalProposal runs the Policy on a stored proposal from outside

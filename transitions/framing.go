@@ -1,6 +1,7 @@
 package transitions
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/mlscore/mlscore/codec"
@@ -83,13 +84,16 @@ func (g *group) padding(ac codec.AuthenticatedContent) int {
 // MLSMessage of version mls10 carrying a PublicMessage or PrivateMessage.
 type decodedMessage struct {
 	msg codec.MLSMessage
+	raw []byte // the bytes it arrived in, which its HPKE ciphertexts alias
 }
 
 func decodeMessage(raw []byte, env Env) (decodedMessage, error) {
 	if err := checkLimit("MaxMessageBytes", uint64(len(raw)), uint64(env.Limits.MaxMessageBytes)); err != nil {
 		return decodedMessage{}, err
 	}
-	m, err := codec.DecodeMLSMessage(raw)
+	// The message is processed within this event: its ciphertexts may
+	// alias the event's bytes instead of being copied.
+	m, err := codec.DecodeMLSMessageShared(raw)
 	if err != nil {
 		return decodedMessage{}, err
 	}
@@ -99,7 +103,7 @@ func decodeMessage(raw []byte, env Env) (decodedMessage, error) {
 	if m.WireFormat != codec.WireFormatPublicMessage && m.WireFormat != codec.WireFormatPrivateMessage {
 		return decodedMessage{}, fmt.Errorf("%w: a %s is not a group message", ErrInvalidMessage, m.WireFormat)
 	}
-	return decodedMessage{msg: m}, nil
+	return decodedMessage{msg: m, raw: raw}, nil
 }
 
 // epochKeys is what decrypting and authenticating a message of one epoch
@@ -115,6 +119,7 @@ type epochKeys struct {
 // framedMessage is a message whose group id, epoch and sender fit this
 // group (ValSem002–ValSem004) and whose framing the policy accepts.
 type framedMessage struct {
+	raw  []byte // the MLSMessage bytes
 	wf   codec.WireFormat
 	pub  *codec.PublicMessage
 	priv *codec.PrivateMessage
@@ -123,7 +128,7 @@ type framedMessage struct {
 }
 
 func (g *group) frame(d decodedMessage) (framedMessage, error) {
-	f := framedMessage{wf: d.msg.WireFormat, pub: d.msg.PublicMessage, priv: d.msg.PrivateMessage}
+	f := framedMessage{raw: d.raw, wf: d.msg.WireFormat, pub: d.msg.PublicMessage, priv: d.msg.PrivateMessage}
 	var gid []byte
 	var epoch uint64
 	if f.pub != nil {
@@ -189,6 +194,7 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 type authenticatedMessage struct {
 	wf       codec.WireFormat
 	ac       codec.AuthenticatedContent
+	wire     codec.FramedWire // ac's bytes as received
 	keys     epochKeys
 	secrets  keysched.SecretTree // keys.secrets without the key used
 	consumed *keysched.Consumed
@@ -197,11 +203,11 @@ type authenticatedMessage struct {
 func (g *group) authenticate(f framedMessage) (authenticatedMessage, error) {
 	a := authenticatedMessage{wf: f.wf, keys: f.keys, secrets: f.keys.secrets}
 	if f.pub != nil {
-		ac, err := g.unprotectPublic(f)
+		ac, w, err := g.unprotectPublic(f)
 		if err != nil {
 			return a, err
 		}
-		a.ac = ac
+		a.ac, a.wire = ac, w
 		return a, nil
 	}
 	senderKey := func(l treemath.LeafIndex) ([]byte, error) {
@@ -215,20 +221,27 @@ func (g *group) authenticate(f framedMessage) (authenticatedMessage, error) {
 		}
 		return ln.SignatureKey, nil
 	}
-	ac, st, used, err := keysched.UnprotectPrivate(g.cs, f.keys.secrets, f.keys.senderDataSecret, *f.priv, f.keys.ctx, senderKey)
+	u, err := keysched.UnprotectPrivateWire(g.cs, f.keys.secrets, f.keys.senderDataSecret, *f.priv, f.keys.ctx, senderKey)
 	if err != nil {
 		return a, err
 	}
-	a.ac, a.secrets, a.consumed = ac, st, &used
+	a.ac, a.wire, a.secrets, a.consumed = u.Content, u.Wire, u.Secrets, &u.Consumed
 	return a, nil
 }
 
 // proposalRef computes RefHash("MLS 1.0 Proposal Reference",
-// AuthenticatedContent) (RFC 9420, Section 5.2).
+// AuthenticatedContent) (RFC 9420, Section 5.2) of a proposal framed here.
 func proposalRef(cs *suite.Suite, ac codec.AuthenticatedContent) ([]byte, error) {
-	b, err := ac.Encode()
+	w, err := codec.WireOf(ac)
 	if err != nil {
 		return nil, err
 	}
-	return cs.RefHash("MLS 1.0 Proposal Reference", b), nil
+	return proposalRefWire(cs, w), nil
+}
+
+// proposalRefWire is proposalRef over the bytes a proposal arrived in.
+func proposalRefWire(cs *suite.Suite, w codec.FramedWire) []byte {
+	var wf [2]byte
+	binary.BigEndian.PutUint16(wf[:], uint16(w.WireFormat))
+	return cs.RefHashParts("MLS 1.0 Proposal Reference", wf[:], w.Head, w.Body, w.Auth)
 }

@@ -91,10 +91,7 @@ func (g *group) receiveApplication(a authenticatedMessage) (state.GroupState, []
 // reference (RFC 9420, Section 12.1).
 func (g *group) receiveProposal(a authenticatedMessage, at uint64, env Env) (state.GroupState, []effects.Effect, error) {
 	c := a.ac.Content
-	ref, err := proposalRef(g.cs, a.ac)
-	if err != nil {
-		return state.GroupState{}, nil, err
-	}
+	ref := proposalRefWire(g.cs, a.wire)
 	if _, err := g.cover(nil, []entry{{p: *c.Proposal, sender: c.Sender, ref: ref}}, modeReceiver, at, env); err != nil {
 		return state.GroupState{}, nil, err
 	}
@@ -211,7 +208,7 @@ func (g *group) receiveCommit(a authenticatedMessage, at uint64, env Env) (state
 			return state.GroupState{}, nil, err
 		}
 	} else {
-		r, err := g.keySchedule(cov, t, commitSecret, ac, env)
+		r, err := g.keySchedule(cov, t, commitSecret, a.wire, env)
 		if err != nil {
 			return state.GroupState{}, nil, err
 		}

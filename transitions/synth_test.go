@@ -3,6 +3,7 @@ package transitions
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -20,6 +21,7 @@ import (
 // parent chains to its left child), so a commit's path encrypts to one node
 // per level, as in a group where everybody has committed.
 type synth struct {
+	bulk  bool // every parent blank: the tree one bulk add leaves
 	cs    *suite.Suite
 	gid   []byte
 	n     int
@@ -52,11 +54,31 @@ func enc(f func(b *cryptobyte.Builder)) []byte {
 }
 
 func newSynth(tb testing.TB, id suite.ID, n int) *synth {
+	return buildSynth(tb, id, n, false)
+}
+
+// newBulkSynth is a synthetic group of n members in the shape one bulk add
+// leaves: every leaf set (from a key package), every parent blank, so a
+// commit's path encrypts to every other member and is O(n) bytes.
+func newBulkSynth(tb testing.TB, id suite.ID, n int) *synth {
+	return buildSynth(tb, id, n, true)
+}
+
+func buildSynth(tb testing.TB, id suite.ID, n int, bulk bool) *synth {
 	cs, _ := suite.Lookup(id)
-	sy := &synth{cs: cs, gid: []byte("synthetic group"), n: n, sigs: make([][]byte, n), encs: make([][]byte, n),
+	sy := &synth{bulk: bulk, cs: cs, gid: []byte("synthetic group"), n: n, sigs: make([][]byte, n), encs: make([][]byte, n),
 		nodes: make(codec.RatchetTree, 2*n-1)}
 	var build func(x treemath.NodeIndex, ph []byte) []byte
 	build = func(x treemath.NodeIndex, ph []byte) []byte {
+		if x.IsLeaf() && int(x.Leaf()) >= n {
+			// A blank leaf right of the last member (bulk trees of
+			// n members that is not a power of two).
+			return cs.Hash(enc(func(b *cryptobyte.Builder) {
+				b.AddUint8(1)
+				b.AddUint32(uint32(x.Leaf()))
+				b.AddUint8(0)
+			}))
+		}
 		if x.IsLeaf() {
 			i := x.Leaf()
 			sp, spub, err := cs.GenerateSignatureKey(seedOf("sig", uint32(i), cs.SignatureSeedLen()))
@@ -88,6 +110,15 @@ func newSynth(tb testing.TB, id suite.ID, n int) *synth {
 				ln.Marshal(b)
 			}))
 		}
+		if bulk {
+			lh, rh := build(treemath.Left(x), nil), build(treemath.Right(x), nil)
+			return cs.Hash(enc(func(b *cryptobyte.Builder) {
+				b.AddUint8(2)
+				b.AddUint8(0)
+				codec.AddOpaque(b, lh)
+				codec.AddOpaque(b, rh)
+			}))
+		}
 		_, pub, err := cs.DeriveKeyPair(nodeSecret(cs, x))
 		if err != nil {
 			tb.Fatal(err)
@@ -112,7 +143,14 @@ func newSynth(tb testing.TB, id suite.ID, n int) *synth {
 			codec.AddOpaque(b, rh)
 		}))
 	}
-	build(treemath.Root(treemath.LeafCount(n)), nil)
+	width := 1
+	for width < n {
+		width *= 2
+	}
+	if width != n && !bulk {
+		tb.Fatalf("synthetic full tree of %d members: not a power of two", n)
+	}
+	build(treemath.Root(treemath.LeafCount(width)), nil)
 	t, err := tree.FromNodes(cs, sy.nodes)
 	if err != nil {
 		tb.Fatal(err)
@@ -158,6 +196,9 @@ func (sy *synth) member(tb testing.TB, i treemath.LeafIndex, cfg state.Config) (
 		tb.Fatal(err)
 	}
 	for _, x := range treemath.DirectPath(i.Node(), sy.tree.LeafCount()) {
+		if sy.bulk {
+			break
+		}
 		if path, err = path.WithPathSecret(cs, x, pathSecret(cs, x)); err != nil {
 			tb.Fatal(err)
 		}
@@ -177,24 +218,29 @@ func (sy *synth) member(tb testing.TB, i treemath.LeafIndex, cfg state.Config) (
 }
 
 // TestSynthGroup checks the synthetic group is a valid MLS group: the tree
-// validates, and a commit by one member is processed by another.
+// validates, and a commit by one member is processed by another, in both
+// shapes (full tree, and the blank-parent tree of one bulk add).
 func TestSynthGroup(t *testing.T) {
-	sy := newSynth(t, 1, 16)
-	if err := sy.tree.Validate(sy.gid, sy.tree.Hash()); err != nil {
-		t.Fatal(err)
-	}
-	cfg := state.DefaultConfig()
-	a, ak := sy.member(t, 0, cfg)
-	b, bk := sy.member(t, 13, cfg)
-	_, effs, err := Apply(a, Commit{At: testAt, ForcePath: true}, Env{Entropy: entropySeed(1), Keys: ak})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b2, _, err := Apply(b, Receive{At: testAt, Message: sent(t, effs)}, Env{Entropy: entropySeed(2), Keys: bk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := Apply(b2, MergeStaged{At: testAt}, Env{Entropy: entropySeed(3), Keys: bk}); err != nil {
-		t.Fatal(err)
+	for _, bulk := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) {
+			sy := buildSynth(t, 1, 16, bulk)
+			if err := sy.tree.Validate(sy.gid, sy.tree.Hash()); err != nil {
+				t.Fatal(err)
+			}
+			cfg := state.DefaultConfig()
+			a, ak := sy.member(t, 0, cfg)
+			b, bk := sy.member(t, 13, cfg)
+			_, effs, err := Apply(a, Commit{At: testAt, ForcePath: true}, Env{Entropy: entropySeed(1), Keys: ak})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b2, _, err := Apply(b, Receive{At: testAt, Message: sent(t, effs)}, Env{Entropy: entropySeed(2), Keys: bk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := Apply(b2, MergeStaged{At: testAt}, Env{Entropy: entropySeed(3), Keys: bk}); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
