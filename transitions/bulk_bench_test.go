@@ -151,4 +151,3 @@ func BenchmarkCommitProcessBulkFloor(b *testing.B) {
 		}
 	})
 }
-
