@@ -354,3 +354,44 @@ func BenchmarkUnprotectFloor(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNewKeyPackage: a client builds and signs a key package (two
+// fresh HPKE key pairs, the leaf node's and the key package's signatures,
+// its reference, the message and the bundle).
+func BenchmarkNewKeyPackage(b *testing.B) {
+	w := newWorld(b, 1, state.DefaultConfig())
+	m := w.newMember("alice")
+	ev := NewKeyPackage{At: testAt, Suite: 1, SignatureKey: m.sig, Credential: w.credential(m), Lifetime: testLifetime}
+	env := Env{Keys: m.keys}
+	b.ReportAllocs()
+	for b.Loop() {
+		env.Entropy = entropy.FromSeed([32]byte{7})
+		if _, _, err := Apply(state.GroupState{}, ev, env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNewKeyPackageFloor is the floor of BenchmarkNewKeyPackage in the
+// same run: two HPKE key pair derivations and two signatures (with the
+// parsed signer) over inputs of a key package's size.
+func BenchmarkNewKeyPackageFloor(b *testing.B) {
+	sy := synthOf(b, 16)
+	cs := sy.cs
+	sg, err := cs.NewSigner(sy.sigs[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	seed, tbs := make([]byte, cs.HashLen()), make([]byte, 250)
+	b.ReportAllocs()
+	for b.Loop() {
+		for range 2 {
+			if _, _, err := cs.DeriveKeyPair(seed); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := sg.SignWithLabel("KeyPackageTBS", tbs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
