@@ -166,8 +166,9 @@ type DiffRejection struct {
 // DiffRecovery is one step of the recovery, as operations of the mls API.
 type DiffRecovery struct {
 	Member string `json:"member"`
-	// Action is "process-commits" (Commits, in order) or "resync" (an
-	// external commit from a GroupInfo of From).
+	// Action is "process-commits" (Commits, in order), "merge-staged"
+	// (merge the commit the member holds staged, then process Commits in
+	// order) or "resync" (an external commit from a GroupInfo of From).
 	Action  string       `json:"action"`
 	Commits []DiffCommit `json:"commits,omitempty"`
 	From    string       `json:"from,omitempty"`
@@ -1115,11 +1116,17 @@ func lag(sp *DiffSplit, tls []*timeline, views [][]*timeline, ahead, behind int,
 	}
 
 	var missing, rejected, discarded, unmerged []*timeline
+	var damaged []DiffRejection // commits of the agreed epoch rejected instead
 	for _, t := range vb {
 		rs := f.received[t]
 		switch {
 		case len(rs) == 0:
 			missing = append(missing, t)
+			for _, r := range sp.Afterwards {
+				if r.Member == t.name && r.commit && r.Epoch == agreed.epoch {
+					damaged = append(damaged, r)
+				}
+			}
 		case rs[len(rs)-1].outcome.Class != OK:
 			rejected = append(rejected, t)
 		case rs[len(rs)-1].discarded:
@@ -1138,12 +1145,38 @@ func lag(sp *DiffSplit, tls []*timeline, views [][]*timeline, ahead, behind int,
 		sp.Cause = CauseRejectedCommit
 		rs := f.received[rejected[0]]
 		sp.Summary = fmt.Sprintf("%s rejected %s: %s", memberNames(rejected), c.short(), receiptText(rs[len(rs)-1]))
+	case len(damaged) > 0:
+		sp.Cause = CauseRejectedCommit
+		d := damaged[0]
+		why := d.Detail
+		if why == "" {
+			why = d.Outcome
+		}
+		sp.Summary = fmt.Sprintf("%s never received %s intact: at record %d it rejected a commit for epoch %d whose bytes differ (%s) — a damaged or forged copy",
+			d.Member, c.short(), d.Seq, agreed.epoch, why)
 	case len(discarded) > 0:
 		sp.Cause = CauseDiscardedCommit
 		sp.Summary = fmt.Sprintf("%s staged %s and discarded it", memberNames(discarded), c.short())
 	case len(unmerged) > 0:
 		sp.Cause = CauseUnmergedCommit
 		sp.Summary = fmt.Sprintf("%s staged %s and has not merged it (Group.MergeStagedCommit)", memberNames(unmerged), c.short())
+		// Staged means its keys are spent: merge it, then process the rest.
+		for _, t := range unmerged {
+			var rest []DiffCommit
+			for _, pc := range path[1:] {
+				rest = append(rest, *pc)
+			}
+			api := []string{fmt.Sprintf("%s: group.MergeStagedCommit()  // the staged %s", t.name, c.short())}
+			if len(rest) > 0 {
+				api = append(api, fmt.Sprintf("%s: then for each of the %d commits below, in order: group.ProcessMessage(commit), then group.MergeStagedCommit()", t.name, len(rest)))
+			}
+			sp.Recovery = append(sp.Recovery, DiffRecovery{Member: t.name, Action: "merge-staged", Commits: rest, API: api})
+		}
+		for _, r := range resyncAll(views, ahead, behind) {
+			r.Alternative = true
+			sp.Recovery = append(sp.Recovery, r)
+		}
+		return
 	case len(sp.Afterwards) > 0:
 		sp.Cause = CauseMissingCommit
 		sp.Summary = fmt.Sprintf("%s never received %s", memberNames(missing), c.short())
@@ -1162,7 +1195,13 @@ func lag(sp *DiffSplit, tls []*timeline, views [][]*timeline, ahead, behind int,
 	for _, pc := range path {
 		known = known && pc.msg != nil
 	}
-	if sp.Cause != CauseRejectedCommit && known && len(path) > 0 {
+	// A discarded PrivateMessage commit cannot be decrypted again: its
+	// key was used and deleted.
+	reprocessable := len(rejected) == 0 && !(sp.Cause == CauseDiscardedCommit && c.Wire == codec.WireFormatPrivateMessage.String())
+	if sp.Cause == CauseDiscardedCommit && !reprocessable {
+		sp.Details = append(sp.Details, "a discarded PrivateMessage commit cannot be processed again (its key is deleted): re-join")
+	}
+	if reprocessable && known && len(path) > 0 {
 		for _, t := range vb {
 			var cs []DiffCommit
 			for _, pc := range path {

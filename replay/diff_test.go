@@ -3,11 +3,13 @@ package replay_test
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/sim"
+	"github.com/mlscore/mlscore/transitions"
 )
 
 // grown returns a simulation whose group has n members (member-000 to
@@ -92,6 +94,19 @@ func recover(t *testing.T, s *sim.Sim, sp replay.DiffSplit, alt bool) {
 		}
 		m := member(t, s, r.Member)
 		switch r.Action {
+		case "merge-staged":
+			if _, err := s.Apply(m, transitions.MergeStaged{At: s.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range r.Commits {
+				msg, err := hex.DecodeString(c.Message)
+				if err != nil || len(msg) == 0 {
+					t.Fatalf("commit %s has no bytes", c.Hash)
+				}
+				if err := s.ProcessCommit(m, msg); err != nil {
+					t.Fatal(err)
+				}
+			}
 		case "process-commits":
 			for _, c := range r.Commits {
 				msg, err := hex.DecodeString(c.Message)
@@ -352,4 +367,70 @@ func TestDiffPublicLogs(t *testing.T) {
 	if !rep.Agree {
 		t.Fatal("the public logs disagree after the recovery")
 	}
+}
+
+// A member that staged the commit and never merged it, one that
+// discarded it, and one that received a damaged copy: each is named, and
+// the recovery the report gives (merge; process again or re-join; process
+// the intact commit) heals it.
+func TestDiffCommitMishandled(t *testing.T) {
+	tests := []struct {
+		name   string
+		handle func(s *sim.Sim, m *sim.Member, msg []byte) error
+		cause  replay.Cause
+		want   string
+	}{
+		{"staged", func(s *sim.Sim, m *sim.Member, msg []byte) error {
+			_, err := s.Apply(m, transitions.Receive{At: s.Now(), Message: msg})
+			return err
+		}, replay.CauseUnmergedCommit, "has not merged it"},
+		{"discarded", func(s *sim.Sim, m *sim.Member, msg []byte) error {
+			if _, err := s.Apply(m, transitions.Receive{At: s.Now(), Message: msg}); err != nil {
+				return err
+			}
+			_, err := s.Apply(m, transitions.DiscardStaged{At: s.Now()})
+			return err
+		}, replay.CauseDiscardedCommit, "discarded it"},
+		{"damaged", func(s *sim.Sim, m *sim.Member, msg []byte) error {
+			bad := bytes.Clone(msg)
+			bad[len(bad)-1] ^= 1
+			if _, err := s.Apply(m, transitions.Receive{At: s.Now(), Message: bad}); err == nil {
+				return errors.New("a damaged commit was accepted")
+			}
+			return nil
+		}, replay.CauseRejectedCommit, "a damaged or forged copy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for seed := range uint64(2) {
+				s := grown(t, 10+seed, 3)
+				victim := member(t, s, "member-002")
+				msg, err := s.DropCommit(member(t, s, "member-001"), victim)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tt.handle(s, victim, msg); err != nil {
+					t.Fatal(err)
+				}
+				sp := oneSplit(t, diff(t, s, "member-000", "member-001", "member-002"), tt.cause, tt.want)
+				recover(t, s, sp, false)
+				agreeAll(t, s, "member-000", "member-001", "member-002")
+			}
+		})
+	}
+}
+
+// Two members alone in a group each merge their own commit for the same
+// epoch: no log shows which one the delivery service took; one re-joins.
+func TestDiffRaced(t *testing.T) {
+	s := grown(t, 12, 2)
+	if err := s.AcceptBoth(member(t, s, "member-000"), member(t, s, "member-001")); err != nil {
+		t.Fatal(err)
+	}
+	sp := oneSplit(t, diff(t, s, "member-000", "member-001"), replay.CauseRaced, "merged their own commit")
+	if len(sp.Recovery) != 1 || sp.Recovery[0].Member != "member-001" {
+		t.Fatalf("recovery %+v", sp.Recovery)
+	}
+	recover(t, s, sp, false)
+	agreeAll(t, s, "member-000", "member-001")
 }

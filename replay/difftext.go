@@ -131,7 +131,7 @@ func (r *DiffReport) Text(w io.Writer) error {
 		fmt.Fprintf(&b, "  recovery (keeps view %d):\n", sp.Winner+1)
 		for _, rc := range sp.Recovery {
 			if rc.Alternative {
-				fmt.Fprintf(&b, "    or, if the delivery service no longer holds them, re-join by external commit:\n")
+				fmt.Fprintf(&b, "    or, if that cannot be done (the delivery service no longer holds the commits), re-join by external commit:\n")
 			}
 			for _, a := range rc.API {
 				fmt.Fprintf(&b, "    %s\n", a)

@@ -290,3 +290,16 @@ func (s *Sim) Resync(m, from *Member) error {
 	m.joined, m.removed = true, false
 	return nil
 }
+
+// Apply applies one event to m's state machine and logs it, as m's
+// application would: for tests that script a member by hand (stage a
+// commit and not merge it, discard it, receive a damaged copy). It does
+// not advance the clock; a rejected event is logged and its error
+// returned.
+func (s *Sim) Apply(m *Member, ev transitions.Event) ([]effects.Effect, error) {
+	return s.apply(OpDeliver, m, ev)
+}
+
+// Now returns the simulation's clock, in seconds since the Unix epoch:
+// the At of the events it applies.
+func (s *Sim) Now() uint64 { return s.now }
