@@ -83,8 +83,11 @@ type DiffReport struct {
 	// Removed the members removed from it: neither is compared.
 	Outside []string      `json:"outside,omitempty"`
 	Removed []DiffRemoved `json:"removed,omitempty"`
-	Views   []DiffView    `json:"views"`
-	Splits  []DiffSplit   `json:"splits,omitempty"`
+	// Lineages lists pairs of logs of one member whose histories part:
+	// a restore from an older copy.
+	Lineages []DiffLineage `json:"lineages,omitempty"`
+	Views    []DiffView    `json:"views"`
+	Splits   []DiffSplit   `json:"splits,omitempty"`
 }
 
 // DiffMember summarizes one log.
@@ -112,6 +115,20 @@ type DiffRemoved struct {
 	Epoch  uint64      `json:"epoch"` // the epoch it was removed from
 	Seq    uint64      `json:"seq"`   // the record of the removal
 	By     *DiffCommit `json:"by,omitempty"`
+}
+
+// DiffLineage reports two logs of one member (the same signature key)
+// whose hash chains part: one was restored from an older copy of the
+// other and went on differently.
+type DiffLineage struct {
+	Members [2]string `json:"members"`
+	// Shared is the number of leading records both logs hold identically
+	// (0 when none is known to both), and Fork the first record number
+	// whose records differ.
+	Shared uint64 `json:"shared"`
+	Fork   uint64 `json:"fork"`
+	// Epochs are the final epochs of the two logs.
+	Epochs [2]uint64 `json:"epochs"`
 }
 
 // DiffView is a set of members holding the same view of the group.
@@ -325,6 +342,16 @@ func Diff(logs []DiffInput, env EnvFunc) (*DiffReport, error) {
 		}
 		r := DiffRemoved{Member: t.name, Epoch: t.final.epoch, Seq: t.removedAt, By: t.removedBy}
 		rep.Removed = append(rep.Removed, r)
+	}
+
+	for i, a := range members {
+		for _, b := range members[i+1:] {
+			if sameMember(a, b) {
+				if l, ok := lineage(a, b); ok {
+					rep.Lineages = append(rep.Lineages, l)
+				}
+			}
+		}
 	}
 
 	// Views: members whose final epochs match.
@@ -1261,17 +1288,28 @@ func commitPath(v []*timeline, agreed fingerprint) []*DiffCommit {
 // resyncAll has every member of view lose re-join the view win by an
 // external commit, one after the other.
 func resyncAll(views [][]*timeline, win, lose int) []DiffRecovery {
-	from := views[win][0].name
 	var out []DiffRecovery
 	for k, t := range views[lose] {
+		// The GroupInfo comes from a live member of the surviving view:
+		// not another log of the member that re-joins.
+		fromT := views[win][0]
+		for _, o := range views[win] {
+			if !sameMember(o, t) {
+				fromT = o
+				break
+			}
+		}
+		from := fromT.name
 		others := []string{}
 		for _, o := range views[win] {
-			if o.name != from {
+			if o != fromT && !sameMember(o, t) {
 				others = append(others, o.name)
 			}
 		}
 		for _, o := range views[lose][:k] {
-			others = append(others, o.name)
+			if !sameMember(o, t) {
+				others = append(others, o.name)
+			}
 		}
 		api := []string{
 			fmt.Sprintf("%s: gi, err := group.GroupInfo(true)  // a GroupInfo of the current epoch, with the ratchet tree", from),
@@ -1286,4 +1324,62 @@ func resyncAll(views [][]*timeline, win, lose int) []DiffRecovery {
 		out = append(out, DiffRecovery{Member: t.name, Action: "resync", From: from, API: api})
 	}
 	return out
+}
+
+// sameMember reports whether two logs are of the same member: the same
+// own signature key.
+func sameMember(a, b *timeline) bool {
+	return a != b && len(a.ownKey) > 0 && bytes.Equal(a.ownKey, b.ownKey)
+}
+
+// recordHashes maps the sequence numbers a log knows to the hashes of
+// their records: its records, and the record its snapshot follows.
+func recordHashes(l *Log) map[uint64][32]byte {
+	m := map[uint64][32]byte{}
+	if l.Snapshot != nil && l.Snapshot.Seq > 0 {
+		m[l.Snapshot.Seq-1] = l.Snapshot.Prev
+	}
+	for _, r := range l.Records {
+		m[r.Seq] = Hash(r)
+	}
+	return m
+}
+
+// lineage compares two logs of the same member: where their hash chains
+// part. A log restored from an older copy continues from a record the
+// other log also holds, with different records after it.
+func lineage(a, b *timeline) (DiffLineage, bool) {
+	ha, hb := recordHashes(a.log), recordHashes(b.log)
+	l := DiffLineage{Members: [2]string{a.name, b.name}}
+	common := false
+	var last uint64
+	fork := false
+	var at uint64
+	var seqs []uint64
+	for q := range ha {
+		if _, ok := hb[q]; ok {
+			seqs = append(seqs, q)
+		}
+	}
+	slices.Sort(seqs)
+	for _, q := range seqs {
+		if ha[q] == hb[q] {
+			if !fork {
+				common, last = true, q
+			}
+			continue
+		}
+		if !fork {
+			fork, at = true, q
+		}
+	}
+	if !fork {
+		return l, false
+	}
+	l.Fork = at
+	if common {
+		l.Shared = last + 1
+	}
+	l.Epochs = [2]uint64{a.final.epoch, b.final.epoch}
+	return l, true
 }

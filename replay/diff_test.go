@@ -286,6 +286,7 @@ func TestDiffRolledBack(t *testing.T) {
 	if err := s.CommitUpdate(m1); err != nil {
 		t.Fatal(err)
 	}
+	lost := bytes.Clone(m1.Log()) // what m1's log held before the restore
 	if err := s.Restore(m1, snap); err != nil {
 		t.Fatal(err)
 	}
@@ -297,6 +298,36 @@ func TestDiffRolledBack(t *testing.T) {
 	sp := oneSplit(t, rep, replay.CauseRolledBack, "member-001's state was rolled back")
 	if len(sp.Recovery) != 1 || sp.Recovery[0].Action != "resync" || sp.Recovery[0].Member != "member-001" {
 		t.Fatalf("recovery %+v", sp.Recovery)
+	}
+
+	// With the log member-001 had before the restore, the two logs of one
+	// member show where its history parted.
+	var in []replay.DiffInput
+	for _, x := range []struct {
+		name string
+		data []byte
+	}{{"member-001-before", lost}, {"member-001", m1.Log()}, {"member-000", member(t, s, "member-000").Log()}} {
+		l, err := replay.ReadLog(x.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = append(in, replay.DiffInput{Name: x.name, Log: l})
+	}
+	rep2, err := replay.Diff(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	if err := rep2.Text(&text); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + text.String())
+	if len(rep2.Lineages) != 1 || rep2.Lineages[0].Fork != snap.Seq || rep2.Lineages[0].Shared != snap.Seq {
+		t.Fatalf("lineages %+v, the restore was at record %d", rep2.Lineages, snap.Seq)
+	}
+	sp2 := oneSplit(t, rep2, replay.CauseRolledBack, "member-001's state was rolled back")
+	if sp2.Recovery[0].From != "member-000" {
+		t.Fatalf("the GroupInfo comes from %s, another log of the member that re-joins", sp2.Recovery[0].From)
 	}
 	recover(t, s, sp, false)
 	agreeAll(t, s, "member-000", "member-001", "member-002")

@@ -52,6 +52,14 @@ func (r *DiffReport) Text(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "not compared: %s was removed from the group in epoch %d%s (record %d)\n", x.Member, x.Epoch, by, x.Seq)
 	}
+	for _, l := range r.Lineages {
+		shared := "no record in common"
+		if l.Shared > 0 {
+			shared = fmt.Sprintf("the same records up to record %d", l.Shared-1)
+		}
+		fmt.Fprintf(&b, "same member: %s and %s are logs of one member (one signature key) with %s, then different records from record %d on (epochs %d and %d): one was restored from an older copy and went on — its state was rolled back\n",
+			l.Members[0], l.Members[1], shared, l.Fork, l.Epochs[0], l.Epochs[1])
+	}
 	if len(r.Views) == 0 {
 		b.WriteString("\nno member of the group is in it\n")
 		_, err := io.WriteString(w, b.String())
