@@ -2,9 +2,13 @@ package mls
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sync"
 	"time"
 
@@ -121,28 +125,112 @@ type Client struct {
 	pub   []byte // signature public key
 	cred  codec.Credential
 
-	mu        sync.Mutex
-	keys      transitions.KeyStore
-	groups    map[string]*Group
-	undeleted []effects.SecretRef // deletions to retry
-	closed    bool
+	mu      sync.Mutex
+	keys    transitions.KeyStore
+	groups  map[string]*Group
+	damaged []error // secrets OpenClient could not read
+	closed  bool
+}
+
+// ctx is the context of the shell's Storage calls. The shell's methods
+// take none (every operation is short and local), so none is cancelled.
+var ctx = context.Background()
+
+// secretKey is the Storage key of a secret: "s/", its kind, the SHA-256
+// of its id (ids of post-quantum keys are too long for a key).
+func secretKey(ref effects.SecretRef) []byte {
+	h := sha256.Sum256(ref.ID)
+	return append([]byte{'s', '/', byte(ref.Kind)}, h[:]...)
+}
+
+// secretValue is the stored value of a secret: its id (4-byte length
+// first), then the secret.
+func secretValue(ref effects.SecretRef, secret []byte) []byte {
+	v := make([]byte, 0, 4+len(ref.ID)+len(secret))
+	v = binary.BigEndian.AppendUint32(v, uint32(len(ref.ID)))
+	v = append(v, ref.ID...)
+	return append(v, secret...)
+}
+
+// parseSecret parses a stored secret under key k.
+func parseSecret(k, v []byte) (effects.PersistSecret, error) {
+	if len(k) != 3+sha256.Size || len(v) < 4 || uint64(len(v)-4) < uint64(binary.BigEndian.Uint32(v)) {
+		return effects.PersistSecret{}, fmt.Errorf("%w: secret %x does not parse", ErrDamaged, k)
+	}
+	n := binary.BigEndian.Uint32(v)
+	ref := effects.SecretRef{Kind: effects.SecretKind(k[2]), ID: v[4 : 4+n]}
+	if !bytes.Equal(secretKey(ref), k) {
+		return effects.PersistSecret{}, fmt.Errorf("%w: secret %x stored under another key", ErrDamaged, k)
+	}
+	return effects.PersistSecret{Ref: ref, Secret: v[4+n:]}, nil
+}
+
+// secretOps puts into b the secrets the effects persist and the deletion
+// of those they delete, in order.
+func secretOps(b *Batch, effs []effects.Effect) {
+	for _, e := range effs {
+		switch e := e.(type) {
+		case effects.PersistSecret:
+			b.Put(secretKey(e.Ref), secretValue(e.Ref, e.Secret))
+		case effects.DeleteSecret:
+			b.Delete(secretKey(e.Ref))
+		}
+	}
+}
+
+// applyKeys carries the effects' PersistSecret and DeleteSecret into the
+// key store, once their batch is committed.
+func (c *Client) applyKeys(effs []effects.Effect) error {
+	var ks []effects.Effect
+	for _, e := range effs {
+		switch e.(type) {
+		case effects.PersistSecret, effects.DeleteSecret:
+			ks = append(ks, e)
+		}
+	}
+	if len(ks) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k, err := c.keys.With(ks)
+	if err != nil {
+		return err
+	}
+	c.keys = k
+	return nil
+}
+
+// commitSecrets stores and deletes the effects' secrets in one batch,
+// then updates the key store.
+func (c *Client) commitSecrets(effs []effects.Effect, extra ...BatchOp) error {
+	var b Batch
+	secretOps(&b, effs)
+	b.ops = append(b.ops, extra...)
+	if b.Len() > 0 {
+		if err := c.store.Commit(ctx, &b); err != nil {
+			return err
+		}
+	}
+	return c.applyKeys(effs)
 }
 
 // NewClient creates a client with a new signature key and a basic
 // credential for identity, in a Storage that holds no client yet
 // (ErrClientExists otherwise). opts may be nil.
 func NewClient(store Storage, identity []byte, opts *Options) (*Client, error) {
-	c, secrets, err := newClient(store, opts)
+	c, err := newClient(store, opts)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range secrets {
-		if p.Ref.Kind == secretIdentity {
-			return nil, ErrClientExists
-		}
+	switch _, err := store.Get(ctx, secretKey(effects.SecretRef{Kind: secretIdentity, ID: identityID})); {
+	case err == nil:
+		return nil, ErrClientExists
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
 	}
 	c.cred = codec.Credential{CredentialType: codec.CredentialBasic, Identity: bytes.Clone(identity)}
-	effs, err := c.applyClient(transitions.NewSignatureKey{At: c.now(), Suite: c.cs})
+	_, effs, err := transitions.Apply(state.GroupState{}, transitions.NewSignatureKey{At: c.now(), Suite: c.cs}, c.env(c.seed()))
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +243,9 @@ func NewClient(store Storage, identity []byte, opts *Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := store.StoreSecret(effects.SecretRef{Kind: secretIdentity, ID: identityID}, rec); err != nil {
+	// The signature key and the identity record go in one batch.
+	idRef := effects.SecretRef{Kind: secretIdentity, ID: identityID}
+	if err := c.commitSecrets(effs, BatchOp{Key: secretKey(idRef), Value: secretValue(idRef, rec)}); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -165,36 +255,88 @@ func NewClient(store Storage, identity []byte, opts *Options) (*Client, error) {
 // with its signature key, key packages and external PSKs. Its groups are
 // reopened with OpenGroup. opts may be nil; Options.Suite is ignored (the
 // stored client's suite applies).
+//
+// A secret that cannot be read back (ErrDamaged: the storage's data were
+// corrupted) or does not decode stops only what depends on it — a key
+// package, an external PSK — not the client: it is left out, and Damaged
+// reports it. A damaged identity record or signature key does stop it.
 func OpenClient(store Storage, opts *Options) (*Client, error) {
-	c, secrets, err := newClient(store, opts)
+	c, err := newClient(store, opts)
 	if err != nil {
 		return nil, err
 	}
-	found := false
-	var core []effects.Effect
-	for _, p := range secrets {
-		switch p.Ref.Kind {
-		case secretIdentity:
-			if c.cs, c.pub, c.cred, err = decodeIdentity(p.Secret); err != nil {
-				return nil, err
-			}
-			found = true
-		case secretExternalPSK:
-			c.keys = c.keys.WithExternalPSK(p.Ref.ID, p.Secret)
-		default:
-			core = append(core, p)
-		}
-	}
-	if !found {
+	idKey := secretKey(effects.SecretRef{Kind: secretIdentity, ID: identityID})
+	rec, err := store.Get(ctx, idKey)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNoClient
 	}
-	if c.keys, err = c.keys.With(core); err != nil {
+	if err != nil {
 		return nil, err
+	}
+	p, err := parseSecret(idKey, rec)
+	if err != nil {
+		return nil, err
+	}
+	if c.cs, c.pub, c.cred, err = decodeIdentity(p.Secret); err != nil {
+		return nil, fmt.Errorf("%w: client identity: %w", ErrDamaged, err)
+	}
+	keys, err := store.Keys(ctx, []byte("s/"))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if bytes.Equal(k, idKey) {
+			continue
+		}
+		ref := effects.SecretRef{Kind: effects.SecretKind(k[2])}
+		v, err := store.Get(ctx, k)
+		var p effects.PersistSecret
+		if err == nil {
+			p, err = parseSecret(k, v)
+		}
+		if err == nil {
+			ref = p.Ref
+			if ref.Kind == secretExternalPSK {
+				c.keys = c.keys.WithExternalPSK(ref.ID, p.Secret)
+				continue
+			}
+			var ks transitions.KeyStore
+			if ks, err = c.keys.With([]effects.Effect{p}); err == nil {
+				c.keys = ks
+				continue
+			}
+		}
+		if ref.Kind == effects.SecretSignatureKey && (ref.ID == nil || bytes.Equal(ref.ID, c.pub)) {
+			return nil, fmt.Errorf("mls: the client's signature key: %w", err)
+		}
+		c.damaged = append(c.damaged, &SecretError{Ref: ref, Err: err})
 	}
 	return c, nil
 }
 
-func newClient(store Storage, opts *Options) (*Client, []effects.PersistSecret, error) {
+// SecretError reports a stored secret that OpenClient could not load.
+type SecretError struct {
+	Ref effects.SecretRef
+	Err error
+}
+
+// Error implements error.
+func (e *SecretError) Error() string {
+	return fmt.Sprintf("mls: stored secret of kind %d, id %x: %v", e.Ref.Kind, e.Ref.ID, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *SecretError) Unwrap() error { return e.Err }
+
+// Damaged returns the errors (each a *SecretError) of the secrets
+// OpenClient could not load and left out; nil if there were none.
+func (c *Client) Damaged() []error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.damaged)
+}
+
+func newClient(store Storage, opts *Options) (*Client, error) {
 	c := &Client{store: store, groups: map[string]*Group{}}
 	if opts != nil {
 		c.opts = *opts
@@ -204,7 +346,7 @@ func newClient(store Storage, opts *Options) (*Client, []effects.PersistSecret, 
 		c.cs = suite.X25519AES128GCMSHA256Ed25519
 	}
 	if _, err := suite.Lookup(c.cs); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	c.cfg = state.DefaultConfig()
 	if c.opts.Config != nil {
@@ -214,13 +356,9 @@ func newClient(store Storage, opts *Options) (*Client, []effects.PersistSecret, 
 		c.opts.Lifetime = DefaultLifetime
 	}
 	if c.opts.KeepRecords < KeepAllRecords {
-		return nil, nil, fmt.Errorf("mls: Options.KeepRecords %d", c.opts.KeepRecords)
+		return nil, fmt.Errorf("mls: Options.KeepRecords %d", c.opts.KeepRecords)
 	}
-	secrets, err := store.Secrets()
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, secrets, nil
+	return c, nil
 }
 
 func encodeIdentity(cs suite.ID, pub []byte, cred codec.Credential) ([]byte, error) {
@@ -286,16 +424,16 @@ func (c *Client) lifetime() codec.Lifetime {
 // signerSecret returns the PersistSecret of the client's signature key,
 // as NewSignatureKey made it.
 func (c *Client) signerSecret() []effects.PersistSecret {
-	secrets, err := c.store.Secrets()
+	ref := effects.SecretRef{Kind: effects.SecretSignatureKey, ID: c.pub}
+	v, err := c.store.Get(ctx, secretKey(ref))
 	if err != nil {
 		return nil
 	}
-	for _, p := range secrets {
-		if p.Ref.Kind == effects.SecretSignatureKey && bytes.Equal(p.Ref.ID, c.pub) {
-			return []effects.PersistSecret{p}
-		}
+	p, err := parseSecret(secretKey(ref), v)
+	if err != nil {
+		return nil
 	}
-	return nil
+	return []effects.PersistSecret{p}
 }
 
 // keyStore returns the current key store (an immutable value).
@@ -314,67 +452,6 @@ func (c *Client) replayEnv(replay.Record) transitions.Env {
 	return transitions.Env{Keys: c.keyStore(), Policy: c.opts.Policy, Limits: c.opts.Limits}
 }
 
-// persist carries out the PersistSecret effects (step 2 of the effects
-// order): into the Storage, then into the key store.
-func (c *Client) persist(effs []effects.Effect) error {
-	var ps []effects.Effect
-	for _, e := range effs {
-		if p, ok := e.(effects.PersistSecret); ok {
-			if err := c.store.StoreSecret(p.Ref, p.Secret); err != nil {
-				return err
-			}
-			ps = append(ps, p)
-		}
-	}
-	if len(ps) == 0 {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ks, err := c.keys.With(ps)
-	if err != nil {
-		return err
-	}
-	c.keys = ks
-	return nil
-}
-
-// erase carries out the DeleteSecret effects (step 5 of the effects
-// order, after the new state is durable): from the key store, then from
-// the Storage. A deletion the Storage fails is retried at the next
-// operation of any of the client's groups and by Close, which reports it.
-func (c *Client) erase(effs []effects.Effect) {
-	var ds []effects.Effect
-	for _, e := range effs {
-		if d, ok := e.(effects.DeleteSecret); ok {
-			ds = append(ds, d)
-		}
-	}
-	c.mu.Lock()
-	if len(ds) > 0 {
-		if ks, err := c.keys.With(ds); err == nil {
-			c.keys = ks
-		}
-	}
-	refs := c.undeleted
-	c.undeleted = nil
-	c.mu.Unlock()
-	for _, d := range ds {
-		refs = append(refs, d.(effects.DeleteSecret).Ref)
-	}
-	var failed []effects.SecretRef
-	for _, r := range refs {
-		if err := c.store.DeleteSecret(r); err != nil {
-			failed = append(failed, r)
-		}
-	}
-	if len(failed) > 0 {
-		c.mu.Lock()
-		c.undeleted = append(c.undeleted, failed...)
-		c.mu.Unlock()
-	}
-}
-
 // applyClient runs a client-level event (the zero state in, the zero
 // state out: key packages and signature keys) and carries out its
 // effects. It keeps no log: there is no group state to recover, and the
@@ -387,10 +464,9 @@ func (c *Client) applyClient(ev transitions.Event) ([]effects.Effect, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.persist(effs); err != nil {
+	if err := c.commitSecrets(effs); err != nil {
 		return nil, err
 	}
-	c.erase(effs)
 	return effs, nil
 }
 
@@ -434,7 +510,10 @@ func (c *Client) keyPackage(lastResort bool) ([]byte, error) {
 // 8.4) under psk_id id, for ProposeExternalPSK and for processing commits
 // that inject it.
 func (c *Client) AddExternalPSK(id, secret []byte) error {
-	if err := c.store.StoreSecret(effects.SecretRef{Kind: secretExternalPSK, ID: id}, secret); err != nil {
+	var b Batch
+	ref := effects.SecretRef{Kind: secretExternalPSK, ID: id}
+	b.Put(secretKey(ref), secretValue(ref, secret))
+	if err := c.store.Commit(ctx, &b); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -473,18 +552,17 @@ func (c *Client) CreateGroup(opts *GroupOptions) (*Group, error) {
 		Capabilities: c.opts.Capabilities, Lifetime: c.lifetime(), LeafExtensions: o.LeafExtensions,
 		GroupContextExtensions: o.Extensions, Config: cfg,
 	}
-	g, effs, err := c.startGroup(state.GroupState{}, ev)
+	g, _, err := c.startGroup(state.GroupState{}, ev)
 	if err != nil {
 		return nil, err
 	}
-	c.erase(effs)
 	return g, nil
 }
 
 // startGroup applies the event that founds a group object (CreateGroup,
-// ExternalJoin, AcceptJoin) to s, creates the group's log from the new
-// state (step 1), and carries out the effects' persist step. The caller
-// collects outgoing messages and then calls erase.
+// ExternalJoin, AcceptJoin) to s, and stores the group's first snapshot
+// with the effects' secrets (created and deleted) in one batch. The
+// caller collects the outgoing messages.
 func (c *Client) startGroup(s state.GroupState, ev transitions.Event) (*Group, []effects.Effect, error) {
 	if c.isClosed() {
 		return nil, nil, ErrClosed
@@ -503,11 +581,18 @@ func (c *Client) startGroup(s state.GroupState, ev transitions.Event) (*Group, [
 	c.groups[string(id)] = g // reserve the id while the log is checked and written
 	c.mu.Unlock()
 	err = c.checkNotStored(id)
+	var b Batch
+	var done func()
 	if err == nil {
-		g.log, err = newGroupLog(c.store, id, c.opts.PolicyID, c.opts.KeepRecords, c.signerSecret(), next)
+		g.log, done, err = newGroupLog(&b, c.store, id, c.opts.PolicyID, c.opts.KeepRecords, next)
 	}
 	if err == nil {
-		err = c.persist(effs)
+		secretOps(&b, effs)
+		err = c.store.Commit(ctx, &b)
+	}
+	if err == nil {
+		done()
+		err = c.applyKeys(effs)
 	}
 	if err != nil {
 		c.mu.Lock()
@@ -521,7 +606,7 @@ func (c *Client) startGroup(s state.GroupState, ev transitions.Event) (*Group, [
 // checkNotStored fails with ErrGroupExists if the Storage holds a group
 // of id id.
 func (c *Client) checkNotStored(id []byte) error {
-	_, err := c.store.ReadLog(id)
+	_, err := c.store.Get(ctx, groupKey("g/", id))
 	switch {
 	case err == nil:
 		return fmt.Errorf("%w: %x", ErrGroupExists, id)
@@ -553,7 +638,7 @@ func (c *Client) OpenGroup(groupID []byte) (*Group, error) {
 		return g, nil
 	}
 	c.mu.Unlock()
-	l, s, err := openGroupLog(c.store, groupID, c.opts.PolicyID, c.opts.KeepRecords, c.replayEnv)
+	l, s, err := openGroupLog(ctx, c.store, groupID, c.opts.PolicyID, c.opts.KeepRecords, c.logSigner(), c.replayEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -567,9 +652,55 @@ func (c *Client) OpenGroup(groupID []byte) (*Group, error) {
 	return g, nil
 }
 
-// Groups returns the ids of the groups in the client's storage.
+// logSigner returns the secrets a log's exported snapshot carries: the
+// signature key for a KeepAllRecords log (so that it replays on its own),
+// none otherwise.
+func (c *Client) logSigner() []effects.PersistSecret {
+	if c.opts.KeepRecords != KeepAllRecords {
+		return nil
+	}
+	return c.signerSecret()
+}
+
+// Groups returns the ids of the groups in the client's storage, in
+// increasing byte order.
 func (c *Client) Groups() ([][]byte, error) {
-	return c.store.Groups()
+	keys, err := c.store.Keys(ctx, []byte("g/"))
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, k := range keys {
+		id, err := groupIDOfKey(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	slices.SortFunc(out, bytes.Compare)
+	return out, nil
+}
+
+// ExportLog returns the log of a stored group in package replay's format
+// (a SnapshotAndTail log: the snapshot, then the records Options.KeepRecords
+// kept), for mls replay and the other tools of package replay. Like the
+// storage, it holds the member's current secrets. The group must not be
+// open in another Client.
+func (c *Client) ExportLog(groupID []byte) ([]byte, error) {
+	g, err := c.OpenGroup(groupID)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil, ErrClosed
+	}
+	recs, err := g.log.records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return g.log.export(recs, c.logSigner())
 }
 
 // Close closes every open group of the client and retries any secret
@@ -584,13 +715,9 @@ func (c *Client) Close() error {
 	for _, g := range gs {
 		g.Close()
 	}
-	c.erase(nil)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
-	if len(c.undeleted) > 0 {
-		return fmt.Errorf("mls: %d secrets could not be deleted from storage", len(c.undeleted))
-	}
 	return nil
 }
 
@@ -637,7 +764,7 @@ func (c *Client) StageWelcome(welcome, ratchetTree []byte, cfg *state.Config) (*
 			return nil, err
 		}
 	}
-	if err := c.persist(effs); err != nil {
+	if err := c.commitSecrets(effs); err != nil {
 		return nil, err
 	}
 	sw := &StagedWelcome{c: c, st: next}
@@ -646,7 +773,6 @@ func (c *Client) StageWelcome(welcome, ratchetTree []byte, cfg *state.Config) (*
 			sw.info = ws
 		}
 	}
-	c.erase(effs)
 	return sw, nil
 }
 
@@ -695,12 +821,11 @@ func (w *StagedWelcome) Accept() (*Group, error) {
 	if w.done {
 		return nil, ErrJoinDone
 	}
-	g, effs, err := w.c.startGroup(w.st, transitions.AcceptJoin{At: w.c.now()})
+	g, _, err := w.c.startGroup(w.st, transitions.AcceptJoin{At: w.c.now()})
 	if err != nil {
 		return nil, err
 	}
 	w.done = true
-	w.c.erase(effs)
 	return g, nil
 }
 
@@ -753,9 +878,7 @@ func (c *Client) JoinExternal(groupInfo []byte, opts *ExternalJoinOptions) (*Gro
 	if err != nil {
 		return nil, Outgoing{}, err
 	}
-	out := outgoingOf(effs)
-	c.erase(effs)
-	return g, out, nil
+	return g, outgoingOf(effs), nil
 }
 
 // forget drops g from the open groups.

@@ -41,19 +41,17 @@
 // nothing written and the group unchanged. Otherwise the shell carries out
 // the effects in the order package effects prescribes:
 //
-//  1. Make the new state durable: write the group's log (see below)
-//     through the Storage. If that fails, the operation fails and the
-//     group stays in the state before it.
-//  2. Store every secret a PersistSecret effect names (key packages'
-//     private keys, signature keys).
+//  1. Make the new state durable and (2) store every secret a
+//     PersistSecret effect names (key packages' private keys, signature
+//     keys) and (5) erase every secret a DeleteSecret effect names: all
+//     three go into one Storage Batch, committed atomically. If the commit
+//     fails, the operation fails and the group stays in the state before
+//     it; a crash leaves the old state or the new one, never a mixture,
+//     and never a deleted key that a stored state still needs.
 //  3. Return the outgoing messages (SendToGroup, SendWelcome,
 //     PublishGroupInfo effects) to the caller as an Outgoing value or
 //     bytes: the shell does no networking.
 //  4. Return what was received: the ProcessedMessage of ProcessMessage.
-//  5. Erase every secret a DeleteSecret effect names — only now that the
-//     new state is durable, so a crash never loses a key a stored state
-//     still needs. A deletion the Storage fails is retried at the next
-//     operation and reported by Client.Close.
 //
 // For an own commit the application then waits for the delivery
 // service: MergePendingCommit if it accepted the commit (only then send
@@ -65,18 +63,24 @@
 //
 // # Storage and forward secrecy
 //
-// A Storage keeps the client's secrets and one event log per group, in the
-// format of package replay: a snapshot of the group's state (state.Encode)
-// followed by the records of the events since, each with its entropy
-// seed. Reopening a group (Client.OpenGroup after OpenClient) reads its
-// log and replays the records from the snapshot. MemoryStorage keeps
-// everything in memory; DirStorage keeps files in a directory, written
-// atomically and synced, and overwrites a deleted secret's file with zeros
-// before removing it.
+// A Storage is a small transactional key-value store (see Storage and
+// docs/storage.md). It keeps the client's secrets and, per group, a
+// snapshot of the group's state stored incrementally: the state without
+// its ratchet trees (state.EncodeSplit: the secrets, small), and the
+// trees' nodes one key each, addressed by their tree hash. Trees are
+// persistent values and so is their storage: a commit writes only the
+// nodes on its changed paths and deletes the ones no tree references any
+// more, and an application message, which changes no tree, rewrites only
+// the small part. Reopening a group (Client.OpenGroup after OpenClient)
+// reads its snapshot and replays the records kept after it;
+// Client.ExportLog writes the whole in package replay's log format.
+// MemoryStorage keeps everything in memory; DirStorage keeps one
+// append-only data file in a locked directory, overwriting replaced and
+// deleted values with zeros; SealedStorage encrypts any backend's values.
 //
-// The default is forward secret. A group's log then keeps no record at
-// all: it is only the snapshot of the current state, replaced on every
-// change (the replaced snapshot is overwritten), so the keys of past
+// The default is forward secret. A group then keeps no record at all:
+// only the snapshot of the current state, updated on every change (the
+// replaced values are overwritten), so the keys of past
 // epochs and used message keys are gone from storage as soon as the
 // core deletes them — as forward secrecy (RFC 9420, Section 9.2) demands.
 // Options.KeepRecords = k keeps up to k records after the snapshot; their

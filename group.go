@@ -8,6 +8,7 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/keysched"
+	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
 	"github.com/mlscore/mlscore/treemath"
@@ -79,9 +80,12 @@ func sentMessage(effs []effects.Effect) []byte {
 }
 
 // run applies ev to the group and carries out its effects in the order
-// of package effects: log (1) and persist (2) in apply, then collect
-// gathers the messages to return (3) and the content to deliver (4),
-// then the deleted secrets are erased (5). The caller holds g.mu.
+// of package effects: (1) the log's new snapshot or record, and (2) the
+// secrets the event created, together with (5) the deletion of those it
+// consumed, go into one Batch committed atomically — a crash leaves the
+// group at the old state or the new one, never a mixture; then collect
+// gathers the messages to return (3) and the content to deliver (4). The
+// caller holds g.mu.
 func (g *Group) run(ev transitions.Event, collect func(effs []effects.Effect)) error {
 	if g.closed {
 		return ErrClosed
@@ -89,20 +93,32 @@ func (g *Group) run(ev transitions.Event, collect func(effs []effects.Effect)) e
 	before := g.st
 	seed := g.c.seed()
 	next, effs, err := transitions.Apply(before, ev, g.c.env(seed))
-	if lerr := g.log.record(ev, seed, before, next, effs, err); lerr != nil {
+	var b Batch
+	done, lerr := g.log.record(&b, ev, seed, before, next, effs, err)
+	if lerr != nil {
 		return lerr // the state did not advance
+	}
+	if err == nil {
+		secretOps(&b, effs)
+	}
+	if b.Len() > 0 {
+		if cerr := g.c.store.Commit(ctx, &b); cerr != nil {
+			return &replay.RecordError{Err: cerr}
+		}
+	}
+	if done != nil {
+		done()
 	}
 	if err != nil {
 		return err
 	}
 	g.st = next
-	if err := g.c.persist(effs); err != nil {
+	if err := g.c.applyKeys(effs); err != nil {
 		return err
 	}
 	if collect != nil {
 		collect(effs)
 	}
-	g.c.erase(effs)
 	return nil
 }
 
@@ -349,7 +365,7 @@ func (g *Group) ClearPendingCommit() error {
 		if !g.st.InGroup() {
 			g.closed = true
 			g.c.forget(g)
-			return g.log.remove()
+			return g.remove()
 		}
 		return nil
 	}
@@ -530,5 +546,14 @@ func (g *Group) Delete() error {
 	defer g.mu.Unlock()
 	g.closed = true
 	g.c.forget(g)
-	return g.log.remove()
+	return g.remove()
+}
+
+// remove erases everything the group stored, in one batch.
+func (g *Group) remove() error {
+	var b Batch
+	if err := g.log.remove(ctx, &b); err != nil {
+		return err
+	}
+	return g.c.store.Commit(ctx, &b)
 }

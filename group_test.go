@@ -2,6 +2,7 @@ package mls
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -435,7 +436,7 @@ func TestRestart(t *testing.T) {
 			agree(t, alice, bob, carol)
 
 			// The log keeps at most keep records after its snapshot.
-			data := must[[]byte](t)(alice.store.ReadLog(id))
+			data := must[[]byte](t)(alice.c.ExportLog(id))
 			l := must[*replay.Log](t)(replay.ReadLog(data))
 			if keep >= 0 && len(l.Records) > keep {
 				t.Fatalf("log keeps %d records, want at most %d", len(l.Records), keep)
@@ -459,33 +460,54 @@ func TestRestart(t *testing.T) {
 }
 
 // TestTornLogTail checks that a record torn by a crash during its append
-// is dropped on reopening, and the group continues from the state before.
+// is dropped on reopening (its bytes erased), and the group continues
+// from the state before.
 func TestTornLogTail(t *testing.T) {
-	store := NewMemoryStorage()
-	o := testOptions("alice")
-	o.KeepRecords = 10
-	c := must[*Client](t)(NewClient(store, []byte("alice"), o))
-	g := must[*Group](t)(c.CreateGroup(nil))
-	must[[]byte](t)(g.Send([]byte("one")))
-	digest := g.State().Digest()
-	must[[]byte](t)(g.Send([]byte("two")))
-	check(t, c.Close())
-	data := must[[]byte](t)(store.ReadLog(g.ID()))
-	check(t, store.ReplaceLog(g.ID(), data[:len(data)-5])) // torn last record
-	c = must[*Client](t)(OpenClient(store, o))
-	g = must[*Group](t)(c.OpenGroup(g.ID()))
-	if g.State().Digest() != digest {
-		t.Fatal("reopened state is not the one before the torn record")
+	for _, keep := range []int{0, 10} {
+		t.Run(fmt.Sprintf("keep=%d", keep), func(t *testing.T) {
+			dir := t.TempDir()
+			store := must[*DirStorage](t)(OpenDirStorage(dir))
+			o := testOptions("alice")
+			o.KeepRecords = keep
+			c := must[*Client](t)(NewClient(store, []byte("alice"), o))
+			g := must[*Group](t)(c.CreateGroup(nil))
+			must[[]byte](t)(g.Send([]byte("one")))
+			digest := g.State().Digest()
+			// The file as it was before "two", and with "two"'s record
+			// torn: what a crash during its append leaves.
+			path := filepath.Join(dir, dirDataFile)
+			before, err := os.ReadFile(path)
+			check(t, err)
+			must[[]byte](t)(g.Send([]byte("two")))
+			check(t, c.Close())
+			check(t, store.Close())
+			data, err := os.ReadFile(path)
+			check(t, err)
+			torn := data[len(before) : len(data)-5]
+			check(t, os.WriteFile(path, append(before, torn...), 0o600))
+			store = must[*DirStorage](t)(OpenDirStorage(dir))
+			after, err := os.ReadFile(path)
+			check(t, err)
+			if len(after) != len(before) || bytes.Contains(after, torn[len(torn)/2:]) {
+				t.Fatalf("the torn record is still in the file (%d bytes, want %d)", len(after), len(before))
+			}
+			c = must[*Client](t)(OpenClient(store, o))
+			g = must[*Group](t)(c.OpenGroup(g.ID()))
+			if g.State().Digest() != digest {
+				t.Fatal("reopened state is not the one before the torn record")
+			}
+			must[[]byte](t)(g.Send([]byte("three")))
+			check(t, c.Close())
+			c = must[*Client](t)(OpenClient(store, o))
+			must[*Group](t)(c.OpenGroup(g.ID()))
+			check(t, store.Close())
+		})
 	}
-	must[[]byte](t)(g.Send([]byte("three")))
-	check(t, c.Close())
-	c = must[*Client](t)(OpenClient(store, o))
-	must[*Group](t)(c.OpenGroup(g.ID()))
 }
 
-// TestDeleteSecretErasesFiles checks that the key package's files are
-// erased once the join is durable, and that only then: the file is still
-// there while the Welcome is merely staged.
+// TestDeleteSecretErasesFiles checks that the key package's secret is
+// erased from the files once the join is durable, and only then: it is
+// still there while the Welcome is merely staged.
 func TestDeleteSecretErasesFiles(t *testing.T) {
 	dir := t.TempDir()
 	store, err := OpenDirStorage(dir)
@@ -493,61 +515,65 @@ func TestDeleteSecretErasesFiles(t *testing.T) {
 	bob := must[*Client](t)(NewClient(store, []byte("bob"), testOptions("bob")))
 	alice := must[*Client](t)(NewClient(NewMemoryStorage(), []byte("alice"), testOptions("alice")))
 	kp := must[[]byte](t)(bob.KeyPackage())
-	kpFiles := func() []string {
-		var out []string
-		ents, err := os.ReadDir(filepath.Join(dir, "secrets"))
-		check(t, err)
-		for _, e := range ents {
-			if e.Name()[:2] == fmt.Sprintf("%02x", uint8(effects.SecretKeyPackage)) {
-				out = append(out, e.Name())
-			}
-		}
-		return out
+	kpPrefix := []byte{'s', '/', byte(effects.SecretKeyPackage)}
+	kpKeys := func() [][]byte { return must[[][]byte](t)(store.Keys(ctx, kpPrefix)) }
+	keys := kpKeys()
+	if len(keys) != 1 {
+		t.Fatalf("%d key package secrets after KeyPackage, want 1", len(keys))
 	}
-	if n := len(kpFiles()); n != 1 {
-		t.Fatalf("%d key package files after KeyPackage, want 1", n)
+	secret := must[[]byte](t)(store.Get(ctx, keys[0]))
+	inFile := func() bool {
+		data, err := os.ReadFile(filepath.Join(dir, dirDataFile))
+		check(t, err)
+		return bytes.Contains(data, secret)
+	}
+	if !inFile() {
+		t.Fatal("the key package's secret is not in the data file")
 	}
 	ag := must[*Group](t)(alice.CreateGroup(nil))
 	out := must[Outgoing](t)(ag.AddMembers(kp))
 	check(t, ag.MergePendingCommit())
 	sw := must[*StagedWelcome](t)(bob.StageWelcome(out.Welcome, must[[]byte](t)(ag.RatchetTree()), nil))
-	if n := len(kpFiles()); n != 1 {
-		t.Fatalf("the key package was erased before the join was accepted (%d files)", n)
+	if n := len(kpKeys()); n != 1 {
+		t.Fatalf("the key package was erased before the join was accepted (%d left)", n)
 	}
-	// Make the log write fail: the join does not happen and nothing is
+	// Make the commit fail: the join does not happen and nothing is
 	// erased.
 	failing := &failStorage{Storage: store, failLog: true}
 	bob.store = failing
 	if _, err := sw.Accept(); err == nil {
 		t.Fatal("accept succeeded without a durable log")
 	}
-	if n := len(kpFiles()); n != 1 {
-		t.Fatalf("the key package was erased although the state is not durable (%d files)", n)
+	if n := len(kpKeys()); n != 1 || !inFile() {
+		t.Fatalf("the key package was erased although the state is not durable (%d left)", n)
 	}
 	bob.store = store
 	bg := must[*Group](t)(sw.Accept())
-	if n := len(kpFiles()); n != 0 {
-		t.Fatalf("%d key package files after the join, want 0", n)
+	if n := len(kpKeys()); n != 0 {
+		t.Fatalf("%d key package secrets after the join, want 0", n)
 	}
-	// The erased file's bytes are gone from the secrets, the log is there.
-	secrets := must[[]effects.PersistSecret](t)(store.Secrets())
-	for _, s := range secrets {
-		if s.Ref.Kind == effects.SecretKeyPackage {
-			t.Fatal("key package still in storage")
-		}
+	// The erased secret's bytes are gone from the file, the group is there.
+	if inFile() {
+		t.Fatal("the key package's secret is still in the data file")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "groups", fmt.Sprintf("%x.mlslog", bg.ID()))); err != nil {
-		t.Fatal(err)
+	if ids := must[[][]byte](t)(bob.Groups()); len(ids) != 1 || !bytes.Equal(ids[0], bg.ID()) {
+		t.Fatalf("bob's groups: %x", ids)
 	}
 	// A reopened client cannot use the key package again.
 	check(t, bob.Close())
+	check(t, store.Close())
+	store = must[*DirStorage](t)(OpenDirStorage(dir))
+	if inFile() {
+		t.Fatal("the key package's secret is in the data file after reopening")
+	}
 	bob = must[*Client](t)(OpenClient(store, testOptions("bob-2")))
 	if _, err := bob.StageWelcome(out.Welcome, must[[]byte](t)(ag.RatchetTree()), nil); err == nil {
 		t.Fatal("joined again with an erased key package")
 	}
+	check(t, store.Close())
 }
 
-// failStorage fails log writes on demand.
+// failStorage fails commits on demand.
 type failStorage struct {
 	Storage
 	failLog bool
@@ -555,18 +581,11 @@ type failStorage struct {
 
 var errInjected = errors.New("injected storage failure")
 
-func (f *failStorage) ReplaceLog(id, data []byte) error {
+func (f *failStorage) Commit(ctx context.Context, b *Batch) error {
 	if f.failLog {
 		return errInjected
 	}
-	return f.Storage.ReplaceLog(id, data)
-}
-
-func (f *failStorage) AppendLog(id, data []byte) error {
-	if f.failLog {
-		return errInjected
-	}
-	return f.Storage.AppendLog(id, data)
+	return f.Storage.Commit(ctx, b)
 }
 
 // TestLogFailureLeavesGroupUnchanged checks step 1 of the effects order:

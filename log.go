@@ -2,146 +2,457 @@ package mls
 
 import (
 	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/transitions"
+	"github.com/mlscore/mlscore/tree"
+	"github.com/mlscore/mlscore/treemath"
 )
 
-// moduleName goes into the header of the logs the shell writes.
+// moduleName goes into the header of the logs the shell exports.
 const moduleName = "github.com/mlscore/mlscore"
 
 // KeepAllRecords is the Options.KeepRecords value that keeps every record
 // of a group's log, each with its entropy seed: a debugging log that is
 // NOT forward secret (the seeds regenerate every key the member had since
-// the group's first snapshot). Its snapshot also carries the client's
-// signature private key, so that the log replays on its own
-// (replay.ReplayLog, mls replay).
+// the group's first snapshot). Its exported snapshot (Client.ExportLog)
+// also carries the client's signature private key, so that the log
+// replays on its own (replay.ReplayLog, mls replay).
 const KeepAllRecords = -1
 
-// groupLog keeps one group's event log in a Storage. The log is a
-// SnapshotAndTail log of package replay: a snapshot of the group's state
-// (state.Encode, without key store secrets: the shell supplies those from
-// the Client when it replays; only a KeepAllRecords log's snapshot carries
-// the signature key, so that the debugging log replays on its own)
-// followed by at most keep records, each with its entropy seed. When a record would make the tail longer than keep, the
-// whole log is replaced by a snapshot of the new state, so that the
-// records — and the old keys their seeds could regenerate — are gone.
-// With keep = 0 (the default) the log is always just the snapshot of the
-// current state.
+// The keys of a group in the Storage. gid is the group id with a 2-byte
+// length before it, so that no group's keys are a prefix of another's.
+//
+//	"g/" gid                  the group: its snapshot (state.EncodeSplit
+//	                          with the log position)
+//	"n/" gid tree-hash        one node of a stored ratchet tree
+//	"r/" gid seq (8 bytes)    one event record after the snapshot
+func groupKey(kind string, id []byte, suffix ...byte) []byte {
+	k := make([]byte, 0, len(kind)+2+len(id)+len(suffix))
+	k = append(k, kind...)
+	k = binary.BigEndian.AppendUint16(k, uint16(len(id)))
+	k = append(k, id...)
+	return append(k, suffix...)
+}
+
+// maxGroupID bounds group ids so that every key fits MaxKeyLen.
+const maxGroupID = MaxKeyLen - 2 - 2 - 64
+
+func recordKey(id []byte, seq uint64) []byte {
+	return groupKey("r/", id, binary.BigEndian.AppendUint64(nil, seq)...)
+}
+
+// groupLog keeps one group's state in a Storage, incrementally: the
+// group's snapshot (its state without the ratchet trees, which hold the
+// secrets and is small) under "g/", the nodes of the snapshot's ratchet
+// trees one key each under "n/" keyed by their tree hash (RFC 9420,
+// Section 7.8), and up to keep event records after the snapshot under
+// "r/". The trees are persistent structures, and so is their storage: a
+// new tree shares every unchanged subtree with the old one, so a commit
+// writes only the nodes of the changed paths (O(log N) of them in a full
+// tree) and deletes those no tree of the state references any more; an
+// application message changes no tree and rewrites only the snapshot.
+// Everything an operation changes goes into one Batch, committed
+// atomically together with the secrets the operation created or deleted.
+//
+// With keep = 0 (the default) every change rewrites the snapshot and no
+// record is kept: forward secret. With keep > 0, records (each with its
+// entropy seed) accumulate after the snapshot until there would be more
+// than keep, when the snapshot is rewritten to the current state and the
+// records are deleted. The group's state is the snapshot's state with the
+// records replayed.
 type groupLog struct {
 	store  Storage
 	id     []byte
 	header replay.Header
 	keep   int
-	// signer is the member's signature key secret, which the snapshot of
-	// a KeepAllRecords log carries so that the log replays on its own
-	// (mls replay); nil otherwise.
-	signer []effects.PersistSecret
 
-	snap replay.Snapshot // the log's snapshot
-	last *replay.Record  // the last record after it; nil if none
-	tail int             // records after the snapshot
+	snap      replay.Snapshot  // Seq, Prev, Group, State of the snapshot (no Data)
+	snapState state.GroupState // the snapshot's state
+	trees     []tree.Tree      // the trees of snapState, as EncodeSplit listed them
+	refs      map[string]int   // tree hash → references from stored nodes and trees
+	last      *replay.Record   // the last record after the snapshot; nil if none
+	tail      int              // records after the snapshot
 }
 
 func logHeader(policyID string) replay.Header {
 	return replay.Header{Format: replay.FormatVersion, Mode: replay.SnapshotAndTail, Module: moduleName, PolicyID: policyID}
 }
 
-// newGroupLog creates (or replaces) the log of group id, starting from a
-// snapshot of s.
-func newGroupLog(store Storage, id []byte, policyID string, keep int, signer []effects.PersistSecret, s state.GroupState) (*groupLog, error) {
-	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep}
-	if keep == KeepAllRecords {
-		l.signer = signer
+// snapshotVersion versions the value under "g/".
+const snapshotVersion = 1
+
+func encodeSnapshotValue(snap replay.Snapshot, split []byte) []byte {
+	v := make([]byte, 0, 1+8+32+32+len(split))
+	v = append(v, snapshotVersion)
+	v = binary.BigEndian.AppendUint64(v, snap.Seq)
+	v = append(v, snap.Prev[:]...)
+	v = append(v, snap.State[:]...)
+	return append(v, split...)
+}
+
+func decodeSnapshotValue(id, v []byte) (replay.Snapshot, []byte, error) {
+	if len(v) < 1+8+32+32 || v[0] != snapshotVersion {
+		return replay.Snapshot{}, nil, fmt.Errorf("%w: group %x: snapshot of an unknown version", ErrDamaged, id)
 	}
-	if err := l.compact(0, [32]byte{}, s); err != nil {
+	snap := replay.Snapshot{Seq: binary.BigEndian.Uint64(v[1:]), Group: bytes.Clone(id)}
+	copy(snap.Prev[:], v[9:41])
+	copy(snap.State[:], v[41:73])
+	return snap, v[73:], nil
+}
+
+// The kinds of a stored tree node.
+const (
+	nodeBlankLeaf   = 0
+	nodeLeaf        = 1
+	nodeBlankParent = 2
+	nodeParent      = 3
+)
+
+// nodeValue encodes node x of t: its kind, its content, and for a parent
+// the tree hashes of its children.
+func nodeValue(t tree.Tree, x treemath.NodeIndex) ([]byte, error) {
+	var b cryptobyte.Builder
+	if x.IsLeaf() {
+		if ln, ok := t.Leaf(x.Leaf()); ok {
+			b.AddUint8(nodeLeaf)
+			ln.Marshal(&b)
+		} else {
+			b.AddUint8(nodeBlankLeaf)
+		}
+		return b.Bytes()
+	}
+	if p, ok := t.Parent(x); ok {
+		b.AddUint8(nodeParent)
+		p.Marshal(&b)
+	} else {
+		b.AddUint8(nodeBlankParent)
+	}
+	l, _ := t.NodeHash(treemath.Left(x))
+	r, _ := t.NodeHash(treemath.Right(x))
+	codec.AddOpaque(&b, l)
+	codec.AddOpaque(&b, r)
+	return b.Bytes()
+}
+
+// refDelta is the change an operation makes to groupLog.refs; it applies
+// only once the operation's batch is committed.
+type refDelta map[string]int
+
+// addTree references t's root from b: its new nodes are put into b.
+func (l *groupLog) addTree(b *Batch, d refDelta, t tree.Tree) error {
+	if t.LeafCount() == 0 {
+		return nil
+	}
+	return l.addRef(b, d, t, treemath.Root(t.LeafCount()))
+}
+
+func (l *groupLog) addRef(b *Batch, d refDelta, t tree.Tree, x treemath.NodeIndex) error {
+	h, _ := t.NodeHash(x)
+	k := string(h)
+	n := l.refs[k] + d[k]
+	d[k]++
+	if n > 0 {
+		return nil // stored, with its whole subtree
+	}
+	if b != nil {
+		v, err := nodeValue(t, x)
+		if err != nil {
+			return err
+		}
+		b.Put(groupKey("n/", l.id, h...), v)
+	}
+	if x.IsLeaf() {
+		return nil
+	}
+	if err := l.addRef(b, d, t, treemath.Left(x)); err != nil {
+		return err
+	}
+	return l.addRef(b, d, t, treemath.Right(x))
+}
+
+// dropTree removes a reference to t's root, deleting the nodes no longer
+// referenced.
+func (l *groupLog) dropTree(b *Batch, d refDelta, t tree.Tree) {
+	if t.LeafCount() > 0 {
+		l.dropRef(b, d, t, treemath.Root(t.LeafCount()))
+	}
+}
+
+func (l *groupLog) dropRef(b *Batch, d refDelta, t tree.Tree, x treemath.NodeIndex) {
+	h, _ := t.NodeHash(x)
+	k := string(h)
+	n := l.refs[k] + d[k]
+	d[k]--
+	if n != 1 {
+		return
+	}
+	b.Delete(groupKey("n/", l.id, h...))
+	if !x.IsLeaf() {
+		l.dropRef(b, d, t, treemath.Left(x))
+		l.dropRef(b, d, t, treemath.Right(x))
+	}
+}
+
+func (l *groupLog) applyDelta(d refDelta) {
+	for k, n := range d {
+		if m := l.refs[k] + n; m > 0 {
+			l.refs[k] = m
+		} else {
+			delete(l.refs, k)
+		}
+	}
+}
+
+// loadTree reads the tree of the given leaf count and root hash from the
+// stored nodes.
+func loadTree(ctx context.Context, store Storage, id []byte, cs *suite.Suite, leaves treemath.LeafCount, hash []byte) (tree.Tree, error) {
+	if leaves > treemath.MaxLeaves {
+		return tree.Tree{}, fmt.Errorf("%w: tree of %d leaves", ErrDamaged, leaves)
+	}
+	nodes := make(codec.RatchetTree, treemath.NodeWidth(leaves))
+	var walk func(x treemath.NodeIndex, h []byte) error
+	walk = func(x treemath.NodeIndex, h []byte) error {
+		v, err := store.Get(ctx, groupKey("n/", id, h...))
+		if err != nil {
+			return fmt.Errorf("mls: group %x: tree node %d: %w", id, x, err)
+		}
+		d := codec.NewDecoder(v)
+		kind := d.Uint8()
+		switch {
+		case !d.OK():
+		case x.IsLeaf() && kind == nodeLeaf:
+			ln := new(codec.LeafNode)
+			ln.Unmarshal(d)
+			nodes[x] = &codec.Node{NodeType: codec.NodeTypeLeaf, Leaf: ln}
+		case x.IsLeaf() && kind == nodeBlankLeaf:
+		case !x.IsLeaf() && (kind == nodeParent || kind == nodeBlankParent):
+			if kind == nodeParent {
+				p := new(codec.ParentNode)
+				p.Unmarshal(d)
+				nodes[x] = &codec.Node{NodeType: codec.NodeTypeParent, Parent: p}
+			}
+			lh, rh := d.Opaque(), d.Opaque()
+			if err := d.Finish("tree node"); err != nil {
+				return fmt.Errorf("%w: group %x: tree node %d: %w", ErrDamaged, id, x, err)
+			}
+			if err := walk(treemath.Left(x), lh); err != nil {
+				return err
+			}
+			return walk(treemath.Right(x), rh)
+		default:
+			d.Failf(codec.ErrInvalidValue, "node kind %d at node %d", kind, x)
+		}
+		if err := d.Finish("tree node"); err != nil {
+			return fmt.Errorf("%w: group %x: tree node %d: %w", ErrDamaged, id, x, err)
+		}
+		return nil
+	}
+	if err := walk(treemath.Root(leaves), hash); err != nil {
+		return tree.Tree{}, err
+	}
+	for len(nodes) > 0 && nodes[len(nodes)-1] == nil {
+		nodes = nodes[:len(nodes)-1]
+	}
+	t, err := tree.FromNodes(cs, nodes)
+	if err != nil {
+		return tree.Tree{}, fmt.Errorf("%w: group %x: stored tree: %w", ErrDamaged, id, err)
+	}
+	if !bytes.Equal(t.Hash(), hash) {
+		return tree.Tree{}, fmt.Errorf("%w: group %x: stored tree hashes to %x, not %x", ErrDamaged, id, t.Hash(), hash)
+	}
+	return t, nil
+}
+
+// newGroupLog returns the log of a new group whose first state is s, and
+// puts its snapshot into b. The log is usable once b is committed and
+// the returned function called.
+func newGroupLog(b *Batch, store Storage, id []byte, policyID string, keep int, s state.GroupState) (*groupLog, func(), error) {
+	if len(id) > maxGroupID {
+		return nil, nil, fmt.Errorf("mls: group id of %d bytes, the shell stores at most %d", len(id), maxGroupID)
+	}
+	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, refs: map[string]int{}}
+	done, err := l.snapshot(b, 0, [32]byte{}, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, done, nil
+}
+
+// snapshot puts into b the snapshot of s as the starting point of record
+// seq, whose Prev is prev: the split state, the new tree nodes, the
+// deletion of the nodes and records it makes unreachable. The returned
+// function updates l once b is committed.
+func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupState) (func(), error) {
+	var trees []tree.Tree
+	split, err := state.EncodeSplit(s, func(t tree.Tree) { trees = append(trees, t) })
+	if err != nil {
 		return nil, err
 	}
-	return l, nil
+	d := refDelta{}
+	for _, t := range trees {
+		if err := l.addTree(b, d, t); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range l.trees {
+		l.dropTree(b, d, t)
+	}
+	snap := replay.Snapshot{Seq: seq, Prev: prev, Group: l.id, State: s.Digest()}
+	b.Put(groupKey("g/", l.id), encodeSnapshotValue(snap, split))
+	for i := range l.tail {
+		b.Delete(recordKey(l.id, l.snap.Seq+uint64(i)))
+	}
+	return func() {
+		l.applyDelta(d)
+		l.snap, l.snapState, l.trees, l.last, l.tail = snap, s, trees, nil, 0
+	}, nil
 }
 
-// compact replaces the stored log by a snapshot of s as the starting point
-// of record seq, whose Prev is prev.
-func (l *groupLog) compact(seq uint64, prev [32]byte, s state.GroupState) error {
-	data, err := replay.EncodeSnapshotData(s, l.signer)
-	if err != nil {
-		return err
-	}
-	snap := replay.Snapshot{Seq: seq, Prev: prev, Group: l.id, State: s.Digest(), Data: data}
-	var buf bytes.Buffer
-	if _, err := replay.NewSnapshotWriter(&buf, l.header, snap); err != nil {
-		return err
-	}
-	clear(data)
-	if err := l.store.ReplaceLog(l.id, buf.Bytes()); err != nil {
-		return err
-	}
-	clear(buf.Bytes())
-	l.snap, l.last, l.tail = snap, nil, 0
-	return nil
-}
-
-// openGroupLog reads the log of group id, drops a torn final record (a
-// crash during the last append: its effects were never carried out),
-// and replays it to the group's current state. keys supplies the key
-// store the records were applied with.
-func openGroupLog(store Storage, id []byte, policyID string, keep int, env replay.EnvFunc) (*groupLog, state.GroupState, error) {
-	data, err := store.ReadLog(id)
+// openGroupLog reads group id's snapshot, trees and records, and replays
+// the records to the group's current state. env supplies the key store
+// the records were applied with.
+func openGroupLog(ctx context.Context, store Storage, id []byte, policyID string, keep int, signer []effects.PersistSecret, env replay.EnvFunc) (*groupLog, state.GroupState, error) {
+	v, err := store.Get(ctx, groupKey("g/", id))
 	if err != nil {
 		return nil, state.GroupState{}, err
 	}
+	defer clear(v)
+	snap, split, err := decodeSnapshotValue(id, v)
+	if err != nil {
+		return nil, state.GroupState{}, err
+	}
+	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, snap: snap, refs: map[string]int{}}
+	l.snapState, err = state.DecodeSplit(split, func(cs *suite.Suite, leaves treemath.LeafCount, hash []byte) (tree.Tree, error) {
+		t, err := loadTree(ctx, store, id, cs, leaves, hash)
+		if err == nil {
+			l.trees = append(l.trees, t)
+		}
+		return t, err
+	})
+	if err != nil {
+		return nil, state.GroupState{}, fmt.Errorf("%w: group %x: %w", ErrDamaged, id, err)
+	}
+	if l.snapState.Digest() != snap.State {
+		return nil, state.GroupState{}, fmt.Errorf("%w: group %x: the snapshot's state does not match its digest", ErrDamaged, id)
+	}
+	d := refDelta{}
+	for _, t := range l.trees {
+		if err := l.addTree(nil, d, t); err != nil {
+			return nil, state.GroupState{}, err
+		}
+	}
+	l.applyDelta(d)
+	recs, err := l.records(ctx)
+	if err != nil {
+		return nil, state.GroupState{}, err
+	}
+	if len(recs) == 0 {
+		return l, l.snapState, nil
+	}
+	data, err := l.export(recs, signer)
+	if err != nil {
+		return nil, state.GroupState{}, err
+	}
+	defer clear(data)
 	lg, err := replay.ReadLog(data)
 	if err != nil {
 		return nil, state.GroupState{}, err
-	}
-	if lg.Snapshot == nil {
-		return nil, state.GroupState{}, fmt.Errorf("mls: the log of group %x has no snapshot: not written by this shell", id)
-	}
-	if lg.Recovery.DroppedBytes > 0 {
-		if err := store.ReplaceLog(id, data[:lg.Recovery.ValidBytes]); err != nil {
-			return nil, state.GroupState{}, err
-		}
 	}
 	res, err := replay.ReplayLog(lg, env)
 	if err != nil {
 		return nil, state.GroupState{}, err
 	}
-	l := &groupLog{store: store, id: bytes.Clone(id), header: lg.Header, keep: keep, snap: *lg.Snapshot, tail: len(lg.Records)}
-	l.header.PolicyID = policyID
-	if n := len(lg.Records); n > 0 {
-		r := lg.Records[n-1]
-		l.last = &r
-	}
+	l.last, l.tail = &recs[len(recs)-1], len(recs)
 	return l, res.Final(), nil
 }
 
-// writer returns a replay.Writer that continues the log into w.
-func (l *groupLog) writer(w *bytes.Buffer) *replay.Writer {
-	if l.last != nil {
-		return replay.ResumeWriter(w, l.header, l.last)
+// records reads the records after the snapshot, checking their chain.
+func (l *groupLog) records(ctx context.Context) ([]replay.Record, error) {
+	keys, err := l.store.Keys(ctx, groupKey("r/", l.id))
+	if err != nil {
+		return nil, err
 	}
-	return replay.ResumeAfterSnapshot(w, l.header, l.snap)
+	var out []replay.Record
+	prev := l.snap.Prev
+	for i, k := range keys {
+		v, err := l.store.Get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		r, err := replay.DecodeRecord(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: group %x: record %d: %w", ErrDamaged, l.id, i, err)
+		}
+		if r.Seq != l.snap.Seq+uint64(i) || r.Prev != prev || !bytes.Equal(k, recordKey(l.id, r.Seq)) {
+			return nil, fmt.Errorf("%w: group %x: record %d does not continue the log", ErrDamaged, l.id, r.Seq)
+		}
+		prev = replay.Hash(r)
+		out = append(out, r)
+	}
+	return out, nil
 }
 
-// record makes the outcome of one event durable: step 1 of the effects
-// order. It appends the event's record, or replaces the log by a snapshot
-// of next when the tail is full. With keep = 0 an event that did not change
-// the state (a rejected input, an export) writes nothing: there is nothing
-// to recover.
-func (l *groupLog) record(ev transitions.Event, seed [32]byte, before, next state.GroupState, effs []effects.Effect, applyErr error) error {
+// export returns the log in package replay's format: the snapshot (with
+// the state encoded whole, and signer's secrets) and recs.
+func (l *groupLog) export(recs []replay.Record, signer []effects.PersistSecret) ([]byte, error) {
+	data, err := replay.EncodeSnapshotData(l.snapState, signer)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(data)
+	snap := l.snap
+	snap.Data = data
+	var buf bytes.Buffer
+	w, err := replay.NewSnapshotWriter(&buf, l.header, snap)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if _, err := w.Append(r); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// record puts into b the outcome of one event, step 1 of the effects
+// order: its record, or a new snapshot of next when the tail is full.
+// With keep = 0 an event that did not change the state (a rejected input,
+// an export) writes nothing: there is nothing to recover. The returned
+// function (nil if nothing was written) updates l once b is committed.
+func (l *groupLog) record(b *Batch, ev transitions.Event, seed [32]byte, before, next state.GroupState, effs []effects.Effect, applyErr error) (func(), error) {
 	changed := applyErr == nil && next.Digest() != before.Digest()
-	if l.keep == 0 && !changed {
-		return nil
+	if l.keep == 0 {
+		if !changed {
+			return nil, nil
+		}
+		// No record is kept: the snapshot is the state, and the chain's
+		// position does not move.
+		return l.snapshot(b, l.snap.Seq, l.snap.Prev, next)
 	}
 	evb, err := transitions.EncodeEvent(ev)
 	if err != nil {
-		return &replay.RecordError{Err: err}
+		return nil, &replay.RecordError{Err: err}
 	}
-	var buf bytes.Buffer
-	rec, err := l.writer(&buf).Append(replay.Record{
+	var w *replay.Writer
+	if l.last != nil {
+		w = replay.ResumeWriter(io.Discard, l.header, l.last)
+	} else {
+		w = replay.ResumeAfterSnapshot(io.Discard, l.header, l.snap)
+	}
+	rec, err := w.Append(replay.Record{
 		Group:   l.id,
 		Event:   evb,
 		Seed:    seed,
@@ -150,27 +461,43 @@ func (l *groupLog) record(ev transitions.Event, seed [32]byte, before, next stat
 		Effects: effects.Digest(effs),
 	})
 	if err != nil {
-		return &replay.RecordError{Err: err}
+		return nil, &replay.RecordError{Err: err}
 	}
-	if l.keep >= 0 && l.tail+1 > l.keep {
+	if l.keep > 0 && l.tail+1 > l.keep {
 		if !changed {
 			// Nothing to snapshot, and the record would overflow the
 			// tail: dropping it keeps the retention promise.
-			return nil
+			return nil, nil
 		}
-		if err := l.compact(rec.Seq+1, replay.Hash(rec), next); err != nil {
-			return &replay.RecordError{Err: err}
+		done, err := l.snapshot(b, rec.Seq+1, replay.Hash(rec), next)
+		if err != nil {
+			return nil, &replay.RecordError{Err: err}
 		}
-		return nil
+		return done, nil
 	}
-	if err := l.store.AppendLog(l.id, buf.Bytes()); err != nil {
-		return &replay.RecordError{Err: err}
+	b.Put(recordKey(l.id, rec.Seq), replay.EncodeRecord(rec))
+	return func() { l.last, l.tail = &rec, l.tail+1 }, nil
+}
+
+// remove puts into b the deletion of everything the group stored.
+func (l *groupLog) remove(ctx context.Context, b *Batch) error {
+	for _, kind := range []string{"n/", "r/"} {
+		keys, err := l.store.Keys(ctx, groupKey(kind, l.id))
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			b.Delete(k)
+		}
 	}
-	l.last, l.tail = &rec, l.tail+1
+	b.Delete(groupKey("g/", l.id))
 	return nil
 }
 
-// remove deletes the log.
-func (l *groupLog) remove() error {
-	return l.store.DeleteLog(l.id)
+// groupIDOfKey returns the group id of a "g/" key.
+func groupIDOfKey(k []byte) ([]byte, error) {
+	if len(k) < 4 || int(binary.BigEndian.Uint16(k[2:])) != len(k)-4 {
+		return nil, errors.New("mls: storage key under g/ is not a group's")
+	}
+	return k[4:], nil
 }

@@ -2,465 +2,202 @@ package mls
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/mlscore/mlscore/effects"
 )
 
-// Storage is where a Client keeps what must survive a restart: its secrets
-// (signature keys, key package bundles, external PSKs, and its own identity
-// record) and one event log per group, in the format of package replay.
-// The group's state is recovered from its log (a snapshot and the records
-// after it), so a log is as sensitive as the member's current keys.
+// Storage is where a Client keeps what must survive a restart: a small
+// transactional key-value store. The shell writes, in one atomic Batch
+// per operation, everything the operation changed: the group state's new
+// parts, the nodes of new ratchet trees, the secrets created and those
+// deleted, and (with Options.KeepRecords) the event record. See
+// docs/storage.md for the layout of the keys and for how to write a
+// backend; package storagetest is the conformance suite every backend
+// must pass.
 //
-// A Client calls its Storage from one goroutine at a time per group, but
-// the groups of a Client may call it concurrently: implementations must be
-// safe for concurrent use. Every method that writes must have made the
-// write durable when it returns: the shell carries out an operation's
-// effects (sending, delivering, deleting secrets) only after its log write
-// returned.
+// What each method must guarantee:
 //
-// MemoryStorage and DirStorage are the two implementations of this package.
+//   - Get returns a copy of the value stored under key, an error wrapping
+//     ErrNotFound (and so fs.ErrNotExist) if there is none, or one wrapping
+//     ErrDamaged if the backend detects that the value was corrupted.
+//   - Keys returns the keys that start with prefix, sorted in increasing
+//     byte order (bytes.Compare), each a copy.
+//   - Commit applies the batch's operations in order, atomically and
+//     durably: when it returns nil, all of them survive a crash or a
+//     power loss; if it fails or the process dies during it, after
+//     reopening either all of them or none are visible. A later operation
+//     on a key overrides an earlier one of the same batch. A value that a
+//     Put replaces or a Delete removes must be erased: no byte of it may
+//     remain in the backend's files once Commit returned (after a crash,
+//     once the store is reopened). Forward secrecy depends on this: old
+//     values hold old epoch secrets and deleted private keys. Commit must
+//     not keep references to the batch's slices.
+//   - Every method returns ctx.Err() without effect if ctx is done when
+//     it is called; a Commit that ctx cancels midway must leave the store
+//     as if it had not been called.
+//
+// Keys are 1 to MaxKeyLen bytes, values at most MaxValueLen bytes (Batch
+// checks both). Keys are not secret (group ids, public key hashes, tree
+// hashes); values are. A Storage must be safe for concurrent use; the
+// shell serializes the operations of one group but the groups of a
+// Client commit concurrently.
+//
+// MemoryStorage and DirStorage are this package's backends, SealedStorage
+// encrypts the values of any backend.
 type Storage interface {
-	// StoreSecret durably stores secret under ref, replacing any previous
-	// value.
-	StoreSecret(ref effects.SecretRef, secret []byte) error
-	// DeleteSecret erases the secret under ref, and every copy of it the
-	// storage holds. Deleting a secret that is not stored is not an error:
-	// most DeleteSecret effects name secrets that live only inside the
-	// group state, whose older versions the log rewrite already replaced.
-	DeleteSecret(ref effects.SecretRef) error
-	// Secrets returns every stored secret.
-	Secrets() ([]effects.PersistSecret, error)
+	Get(ctx context.Context, key []byte) ([]byte, error)
+	Keys(ctx context.Context, prefix []byte) ([][]byte, error)
+	Commit(ctx context.Context, b *Batch) error
+}
 
-	// ReadLog returns the whole log of group groupID, or an error wrapping
-	// fs.ErrNotExist if there is none.
-	ReadLog(groupID []byte) ([]byte, error)
-	// ReplaceLog atomically replaces the log of group groupID by data
-	// (creating it if needed): after a crash, either the old log or the new
-	// one is stored, never a mixture, and the old contents are gone.
-	ReplaceLog(groupID []byte, data []byte) error
-	// AppendLog durably appends data to the existing log of group groupID.
-	AppendLog(groupID []byte, data []byte) error
-	// DeleteLog erases the log of group groupID.
-	DeleteLog(groupID []byte) error
-	// Groups returns the ids of the groups that have a log, in a
-	// deterministic order.
-	Groups() ([][]byte, error)
+// Storage limits.
+const (
+	// MaxKeyLen is the longest key a Storage must accept.
+	MaxKeyLen = 1024
+	// MaxValueLen is the longest value a Storage must accept.
+	MaxValueLen = 1 << 30
+)
+
+// Storage errors.
+var (
+	// ErrNotFound reports a key that is not stored. It wraps
+	// fs.ErrNotExist.
+	ErrNotFound = fmt.Errorf("mls: not found: %w", fs.ErrNotExist)
+	// ErrDamaged reports a stored value (or a group, or a secret) that
+	// cannot be read back because the storage's data were corrupted. Only
+	// what depends on that value fails.
+	ErrDamaged = errors.New("mls: stored data damaged")
+	// ErrLocked reports opening a storage that another user (another
+	// process, or another open store of this process) holds.
+	ErrLocked = errors.New("mls: storage is locked by another user")
+)
+
+// BatchOp is one operation of a Batch: a Put of Value under Key, or a
+// Delete of Key.
+type BatchOp struct {
+	Key, Value []byte
+	Delete     bool
+}
+
+// Batch is a list of puts and deletes that Storage.Commit applies
+// atomically. The zero value is an empty batch. The slices given to Put
+// and Delete must not be modified until Commit returns.
+type Batch struct {
+	ops []BatchOp
+}
+
+// Put adds a put of value under key.
+func (b *Batch) Put(key, value []byte) {
+	b.ops = append(b.ops, BatchOp{Key: key, Value: value})
+}
+
+// Delete adds the deletion of key (which need not be stored).
+func (b *Batch) Delete(key []byte) {
+	b.ops = append(b.ops, BatchOp{Key: key, Delete: true})
+}
+
+// Ops returns the batch's operations, in order. The caller must not
+// modify them.
+func (b *Batch) Ops() []BatchOp { return b.ops }
+
+// Len returns the number of operations.
+func (b *Batch) Len() int { return len(b.ops) }
+
+// Check reports a key or value outside the limits of Storage.
+func (b *Batch) Check() error {
+	for _, op := range b.ops {
+		if err := CheckKey(op.Key); err != nil {
+			return err
+		}
+		if len(op.Value) > MaxValueLen {
+			return fmt.Errorf("mls: storage value of %d bytes, limit %d", len(op.Value), MaxValueLen)
+		}
+	}
+	return nil
+}
+
+// CheckKey reports a key outside the limits of Storage.
+func CheckKey(key []byte) error {
+	if len(key) == 0 || len(key) > MaxKeyLen {
+		return fmt.Errorf("mls: storage key of %d bytes, want 1 to %d", len(key), MaxKeyLen)
+	}
+	return nil
+}
+
+// notFound returns the error of Get for a key that is not stored.
+func notFound(key []byte) error {
+	return fmt.Errorf("%w: %q", ErrNotFound, key)
 }
 
 // MemoryStorage is a Storage held in memory, for tests and for clients
 // whose state need not survive the process. The zero value is not ready to
-// use; call NewMemoryStorage. It is safe for concurrent use.
+// use; call NewMemoryStorage. It is safe for concurrent use. Replaced and
+// deleted values are overwritten with zeros.
 type MemoryStorage struct {
-	mu      sync.Mutex
-	secrets map[string]effects.PersistSecret
-	logs    map[string][]byte
+	mu sync.Mutex
+	kv map[string][]byte
 }
 
 // NewMemoryStorage returns an empty MemoryStorage.
 func NewMemoryStorage() *MemoryStorage {
-	return &MemoryStorage{secrets: map[string]effects.PersistSecret{}, logs: map[string][]byte{}}
+	return &MemoryStorage{kv: map[string][]byte{}}
 }
 
-func secretKey(ref effects.SecretRef) string {
-	return string(append([]byte{byte(ref.Kind)}, ref.ID...))
-}
-
-// StoreSecret implements Storage.
-func (m *MemoryStorage) StoreSecret(ref effects.SecretRef, secret []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.secrets[secretKey(ref)] = effects.PersistSecret{
-		Ref:    effects.SecretRef{Kind: ref.Kind, ID: bytes.Clone(ref.ID)},
-		Secret: bytes.Clone(secret),
+// Get implements Storage.
+func (m *MemoryStorage) Get(ctx context.Context, key []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return nil
-}
-
-// DeleteSecret implements Storage. The secret's bytes are overwritten with
-// zeros before the entry is dropped.
-func (m *MemoryStorage) DeleteSecret(ref effects.SecretRef) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k := secretKey(ref)
-	if p, ok := m.secrets[k]; ok {
-		clear(p.Secret)
-		delete(m.secrets, k)
-	}
-	return nil
-}
-
-// Secrets implements Storage. The result is sorted by kind and id.
-func (m *MemoryStorage) Secrets() ([]effects.PersistSecret, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	keys := slices.Sorted(maps.Keys(m.secrets))
-	out := make([]effects.PersistSecret, 0, len(keys))
-	for _, k := range keys {
-		p := m.secrets[k]
-		out = append(out, effects.PersistSecret{
-			Ref:    effects.SecretRef{Kind: p.Ref.Kind, ID: bytes.Clone(p.Ref.ID)},
-			Secret: bytes.Clone(p.Secret),
-		})
-	}
-	return out, nil
-}
-
-// ReadLog implements Storage.
-func (m *MemoryStorage) ReadLog(groupID []byte) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l, ok := m.logs[string(groupID)]
+	v, ok := m.kv[string(key)]
 	if !ok {
-		return nil, fmt.Errorf("mls: no log for group %x: %w", groupID, fs.ErrNotExist)
+		return nil, notFound(key)
 	}
-	return bytes.Clone(l), nil
+	return bytes.Clone(v), nil
 }
 
-// ReplaceLog implements Storage.
-func (m *MemoryStorage) ReplaceLog(groupID []byte, data []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if old, ok := m.logs[string(groupID)]; ok {
-		clear(old)
+// Keys implements Storage.
+func (m *MemoryStorage) Keys(ctx context.Context, prefix []byte) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	m.logs[string(groupID)] = bytes.Clone(data)
-	return nil
-}
-
-// AppendLog implements Storage.
-func (m *MemoryStorage) AppendLog(groupID []byte, data []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l, ok := m.logs[string(groupID)]
-	if !ok {
-		return fmt.Errorf("mls: no log for group %x: %w", groupID, fs.ErrNotExist)
-	}
-	m.logs[string(groupID)] = append(l, data...)
-	return nil
-}
-
-// DeleteLog implements Storage.
-func (m *MemoryStorage) DeleteLog(groupID []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if old, ok := m.logs[string(groupID)]; ok {
-		clear(old)
-		delete(m.logs, string(groupID))
-	}
-	return nil
-}
-
-// Groups implements Storage.
-func (m *MemoryStorage) Groups() ([][]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out [][]byte
-	for _, k := range slices.Sorted(maps.Keys(m.logs)) {
-		out = append(out, []byte(k))
+	for _, k := range slices.Sorted(maps.Keys(m.kv)) {
+		if strings.HasPrefix(k, string(prefix)) {
+			out = append(out, []byte(k))
+		}
 	}
 	return out, nil
 }
 
-// DirStorage is a Storage in a directory of the file system:
-//
-//	DIR/secrets/KK-HHHH…   one file per secret: kind KK (hex), HHHH… the
-//	                       SHA-256 of its id; the file holds the id and
-//	                       the secret
-//	DIR/groups/GGGG….mlslog one event log per group (package replay's
-//	                       format), GGGG… the hex group id
-//
-// Every write goes through a temporary file that is synced and renamed
-// into place (and the directory synced), appends are synced, and
-// DeleteSecret overwrites a secret's file with zeros, syncs it and removes
-// it. (Overwriting cannot reach copies that a journaling or copy-on-write
-// file system or an SSD's flash translation keeps; use full-disk encryption
-// for those.) Group ids longer than 120 bytes are not supported.
-//
-// A DirStorage is safe for concurrent use. It holds the directory for
-// itself until Close: OpenDirStorage takes an exclusive lock on DIR/LOCK
-// (flock on Unix systems, an unshared handle on Windows), and a second
-// OpenDirStorage of the same directory — from another process or from
-// this one — fails with ErrLocked. The operating system releases the lock
-// when the process dies, so a crash leaves no stale lock.
-type DirStorage struct {
-	dir  string
-	lock *os.File   // holds the directory's lock; nil once closed
-	mu   sync.Mutex // serializes appends and renames per process
-}
-
-// ErrLocked reports opening a storage that another DirStorage (in this
-// process or another) holds open.
-var ErrLocked = errors.New("mls: storage is locked by another user")
-
-// maxDirGroupID bounds group ids in DirStorage file names (hex doubles
-// them; file names are limited to 255 bytes).
-const maxDirGroupID = 120
-
-// OpenDirStorage returns a DirStorage in dir, creating dir and its
-// subdirectories (mode 0700) if needed, and locks the directory until
-// Close (ErrLocked if it is held).
-func OpenDirStorage(dir string) (*DirStorage, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+// Commit implements Storage.
+func (m *MemoryStorage) Commit(ctx context.Context, b *Batch) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	lock, err := lockFile(filepath.Join(dir, "LOCK"))
-	if err != nil {
-		return nil, err
+	if err := b.Check(); err != nil {
+		return err
 	}
-	for _, sub := range []string{"secrets", "groups"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			lock.Close()
-			return nil, err
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, op := range b.ops {
+		if old, ok := m.kv[string(op.Key)]; ok {
+			clear(old)
 		}
-	}
-	return &DirStorage{dir: dir, lock: lock}, nil
-}
-
-// Close releases the directory's lock. The DirStorage must not be used
-// afterwards.
-func (d *DirStorage) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.lock == nil {
-		return nil
-	}
-	err := d.lock.Close()
-	d.lock = nil
-	return err
-}
-
-// Dir returns the storage's directory.
-func (d *DirStorage) Dir() string { return d.dir }
-
-func (d *DirStorage) secretPath(ref effects.SecretRef) string {
-	h := sha256.Sum256(ref.ID)
-	return filepath.Join(d.dir, "secrets", fmt.Sprintf("%02x-%x", uint8(ref.Kind), h))
-}
-
-func (d *DirStorage) logPath(groupID []byte) (string, error) {
-	if len(groupID) == 0 || len(groupID) > maxDirGroupID {
-		return "", fmt.Errorf("mls: DirStorage supports group ids of 1 to %d bytes, not %d", maxDirGroupID, len(groupID))
-	}
-	return filepath.Join(d.dir, "groups", hex.EncodeToString(groupID)+".mlslog"), nil
-}
-
-// writeAtomic writes data to path through a synced temporary file renamed
-// over it, then syncs the directory so that the rename is durable. The
-// replaced file, kept open across the rename, is then overwritten with
-// zeros: an older snapshot holds older keys.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, werr := tmp.Write(data)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	old, _ := os.OpenFile(path, os.O_WRONLY, 0) // nil if there is none
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		if old != nil {
-			old.Close()
+		if op.Delete {
+			delete(m.kv, string(op.Key))
+		} else {
+			m.kv[string(op.Key)] = bytes.Clone(op.Value)
 		}
-		return err
-	}
-	if err := syncDir(dir); err != nil {
-		if old != nil {
-			old.Close()
-		}
-		return err
-	}
-	if old != nil {
-		// The new file is durable: erase the old one's contents.
-		err := zeroFile(old)
-		if cerr := old.Close(); err == nil {
-			err = cerr
-		}
-		return err
 	}
 	return nil
-}
-
-// zeroFile overwrites the contents of f with zeros and syncs it.
-func zeroFile(f *os.File) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteAt(make([]byte, fi.Size()), 0); err != nil {
-		return err
-	}
-	return f.Sync()
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	serr := f.Sync()
-	cerr := f.Close()
-	return errors.Join(serr, cerr)
-}
-
-// StoreSecret implements Storage.
-func (d *DirStorage) StoreSecret(ref effects.SecretRef, secret []byte) error {
-	var b []byte
-	b = binary.BigEndian.AppendUint32(b, uint32(len(ref.ID)))
-	b = append(b, ref.ID...)
-	b = append(b, secret...)
-	defer clear(b)
-	return writeAtomic(d.secretPath(ref), b)
-}
-
-// DeleteSecret implements Storage: the file is overwritten with zeros,
-// synced and removed.
-func (d *DirStorage) DeleteSecret(ref effects.SecretRef) error {
-	return eraseFile(d.secretPath(ref))
-}
-
-// eraseFile overwrites the file at path with zeros, syncs and removes it.
-// A missing file is not an error.
-func eraseFile(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	err = zeroFile(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// Secrets implements Storage. The result is in file-name order.
-func (d *DirStorage) Secrets() ([]effects.PersistSecret, error) {
-	dir := filepath.Join(d.dir, "secrets")
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []effects.PersistSecret
-	for _, e := range ents {
-		name := e.Name()
-		var kind uint8
-		if strings.HasPrefix(name, ".") || len(name) < 3 {
-			continue // a temporary file of an interrupted write
-		}
-		if _, err := fmt.Sscanf(name[:2], "%02x", &kind); err != nil || name[2] != '-' {
-			return nil, fmt.Errorf("mls: unexpected file %s in %s", name, dir)
-		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		if len(b) < 4 || uint64(len(b)-4) < uint64(binary.BigEndian.Uint32(b)) {
-			return nil, fmt.Errorf("mls: damaged secret file %s", name)
-		}
-		n := binary.BigEndian.Uint32(b)
-		out = append(out, effects.PersistSecret{
-			Ref:    effects.SecretRef{Kind: effects.SecretKind(kind), ID: bytes.Clone(b[4 : 4+n])},
-			Secret: bytes.Clone(b[4+n:]),
-		})
-		clear(b)
-	}
-	return out, nil
-}
-
-// ReadLog implements Storage.
-func (d *DirStorage) ReadLog(groupID []byte) ([]byte, error) {
-	p, err := d.logPath(groupID)
-	if err != nil {
-		return nil, err
-	}
-	return os.ReadFile(p)
-}
-
-// ReplaceLog implements Storage.
-func (d *DirStorage) ReplaceLog(groupID []byte, data []byte) error {
-	p, err := d.logPath(groupID)
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return writeAtomic(p, data)
-}
-
-// AppendLog implements Storage.
-func (d *DirStorage) AppendLog(groupID []byte, data []byte) error {
-	p, err := d.logPath(groupID)
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(data)
-	serr := f.Sync()
-	cerr := f.Close()
-	return errors.Join(werr, serr, cerr)
-}
-
-// DeleteLog implements Storage: the log is overwritten with zeros, synced
-// and removed.
-func (d *DirStorage) DeleteLog(groupID []byte) error {
-	p, err := d.logPath(groupID)
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return eraseFile(p)
-}
-
-// Groups implements Storage.
-func (d *DirStorage) Groups() ([][]byte, error) {
-	ents, err := os.ReadDir(filepath.Join(d.dir, "groups"))
-	if err != nil {
-		return nil, err
-	}
-	var out [][]byte
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".mlslog")
-		if !ok || strings.HasPrefix(name, ".") {
-			continue
-		}
-		id, err := hex.DecodeString(name)
-		if err != nil {
-			continue
-		}
-		out = append(out, id)
-	}
-	return out, nil
 }

@@ -50,7 +50,7 @@ func Encode(s GroupState) ([]byte, error) {
 	var b cryptobyte.Builder
 	b.AddBytes(encodingMagic[:])
 	b.AddUint16(EncodingVersion)
-	s.marshalState(&b)
+	s.marshalState(&b, nil)
 	out, err := b.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("mls: encoding group state: %w", err)
@@ -73,7 +73,7 @@ func Decode(data []byte) (GroupState, error) {
 	if v := d.Uint16(); d.OK() && v != EncodingVersion {
 		d.Failf(codec.ErrInvalidValue, "state encoding version %d, this reader knows %d", v, EncodingVersion)
 	}
-	s := unmarshalState(d, 0)
+	s := unmarshalState(d, 0, nil)
 	if err := d.Finish("GroupState"); err != nil {
 		return GroupState{}, fmt.Errorf("%w: %w", ErrEncoding, err)
 	}
@@ -87,25 +87,25 @@ const (
 	kindInGroup = 2
 )
 
-func (s GroupState) marshalState(b *cryptobyte.Builder) {
+func (s GroupState) marshalState(b *cryptobyte.Builder, tc *treeCodec) {
 	switch {
 	case s.pub == nil && (s.priv == nil || s.priv.join == nil):
 		b.AddUint8(kindZero)
 	case s.pub == nil:
 		b.AddUint8(kindJoining)
 		j := s.priv.join
-		j.Next.marshalState(b)
+		j.Next.marshalState(b, tc)
 		codec.AddOpaque(b, j.KeyPackageRef)
 		addBool(b, j.LastResort)
-		j.Prior.marshalState(b)
+		j.Prior.marshalState(b, tc)
 	default:
 		b.AddUint8(kindInGroup)
-		marshalPublic(b, s.pub.p)
-		marshalPrivate(b, s.priv.p)
+		marshalPublic(b, s.pub.p, tc)
+		marshalPrivate(b, s.priv.p, tc)
 	}
 }
 
-func unmarshalState(d *codec.Decoder, depth int) GroupState {
+func unmarshalState(d *codec.Decoder, depth int, tc *treeCodec) GroupState {
 	kind := d.Uint8()
 	if !d.OK() {
 		return GroupState{}
@@ -119,10 +119,10 @@ func unmarshalState(d *codec.Decoder, depth int) GroupState {
 		return GroupState{}
 	case kindJoining:
 		var j StagedJoin
-		j.Next = unmarshalState(d, depth+1)
+		j.Next = unmarshalState(d, depth+1, tc)
 		j.KeyPackageRef = d.Opaque()
 		j.LastResort = d.Optional()
-		j.Prior = unmarshalState(d, depth+1)
+		j.Prior = unmarshalState(d, depth+1, tc)
 		if d.OK() && !j.Next.InGroup() {
 			d.Failf(codec.ErrInvalidValue, "staged join without a group state")
 		}
@@ -131,8 +131,8 @@ func unmarshalState(d *codec.Decoder, depth int) GroupState {
 		}
 		return Joining(j)
 	case kindInGroup:
-		pub := unmarshalPublic(d)
-		priv := unmarshalPrivate(d, pub, depth)
+		pub := unmarshalPublic(d, tc)
+		priv := unmarshalPrivate(d, pub, depth, tc)
 		if !d.OK() {
 			return GroupState{}
 		}
@@ -150,10 +150,10 @@ func unmarshalState(d *codec.Decoder, depth int) GroupState {
 
 // marshalPublic encodes the public part; the census is left out (it is a
 // function of the tree).
-func marshalPublic(b *cryptobyte.Builder, p Public) {
+func marshalPublic(b *cryptobyte.Builder, p Public, tc *treeCodec) {
 	b.AddUint16(uint16(p.Suite.ID()))
 	p.Context.Marshal(b)
-	marshalTree(b, p.Tree)
+	marshalTree(b, p.Tree, tc)
 	codec.AddOpaque(b, p.Interim)
 	codec.AddOpaque(b, p.ConfirmationTag)
 	p.Config.Marshal(b)
@@ -165,7 +165,7 @@ func marshalPublic(b *cryptobyte.Builder, p Public) {
 	}
 }
 
-func unmarshalPublic(d *codec.Decoder) Public {
+func unmarshalPublic(d *codec.Decoder, tc *treeCodec) Public {
 	var p Public
 	id := suite.ID(d.Uint16())
 	if !d.OK() {
@@ -178,7 +178,7 @@ func unmarshalPublic(d *codec.Decoder) Public {
 	}
 	p.Suite = cs
 	p.Context.Unmarshal(d)
-	p.Tree = unmarshalTree(d, cs)
+	p.Tree = unmarshalTree(d, cs, tc)
 	p.Interim = d.Opaque()
 	p.ConfirmationTag = d.Opaque()
 	p.Config.Unmarshal(d)
@@ -202,9 +202,14 @@ func unmarshalPublic(d *codec.Decoder) Public {
 // marshalTree encodes a ratchet tree in its canonical ratchet_tree form
 // and its leaf count (which trailing blank leaves make larger than the
 // encoding shows).
-func marshalTree(b *cryptobyte.Builder, t tree.Tree) {
+func marshalTree(b *cryptobyte.Builder, t tree.Tree, tc *treeCodec) {
 	b.AddUint32(uint32(t.LeafCount()))
 	if t.LeafCount() == 0 {
+		return
+	}
+	if tc != nil {
+		codec.AddOpaque(b, t.Hash())
+		tc.put(t)
 		return
 	}
 	enc, err := t.Encode()
@@ -215,10 +220,13 @@ func marshalTree(b *cryptobyte.Builder, t tree.Tree) {
 	codec.AddOpaque(b, enc)
 }
 
-func unmarshalTree(d *codec.Decoder, cs *suite.Suite) tree.Tree {
+func unmarshalTree(d *codec.Decoder, cs *suite.Suite, tc *treeCodec) tree.Tree {
 	n := treemath.LeafCount(d.Uint32())
 	if !d.OK() || n == 0 {
 		return tree.Tree{}
+	}
+	if tc != nil {
+		return tc.load(d, cs, n)
 	}
 	enc := d.Opaque()
 	if !d.OK() {
@@ -266,7 +274,7 @@ func unmarshalLeaves(d *codec.Decoder) []treemath.LeafIndex {
 	return out
 }
 
-func marshalPrivate(b *cryptobyte.Builder, q Private) {
+func marshalPrivate(b *cryptobyte.Builder, q Private, tc *treeCodec) {
 	b.AddUint32(uint32(q.Self))
 	codec.AddOpaque(b, q.SignatureKey)
 	q.Path.MarshalSecrets(b)
@@ -275,7 +283,7 @@ func marshalPrivate(b *cryptobyte.Builder, q Private) {
 	codec.AddVector(b, func(b *cryptobyte.Builder) {
 		for _, pe := range q.Past {
 			pe.Context.Marshal(b)
-			marshalTree(b, pe.Tree)
+			marshalTree(b, pe.Tree, tc)
 			codec.AddOpaque(b, pe.SenderDataSecret)
 			pe.Secrets.MarshalSecrets(b)
 		}
@@ -294,14 +302,14 @@ func marshalPrivate(b *cryptobyte.Builder, q Private) {
 	})
 	addBool(b, q.Pending != nil)
 	if pc := q.Pending; pc != nil {
-		pc.Next.marshalState(b)
+		pc.Next.marshalState(b, tc)
 		codec.AddOpaque(b, pc.Message)
 		marshalLeaves(b, pc.Added)
 		marshalLeaves(b, pc.Removed)
 	}
 	addBool(b, q.Staged != nil)
 	if sc := q.Staged; sc != nil {
-		sc.Next.marshalState(b)
+		sc.Next.marshalState(b, tc)
 		sc.Sender.Marshal(b)
 		marshalProposals(b, sc.Proposals)
 		marshalLeaves(b, sc.Added)
@@ -311,7 +319,7 @@ func marshalPrivate(b *cryptobyte.Builder, q Private) {
 	}
 }
 
-func unmarshalPrivate(d *codec.Decoder, pub Public, depth int) Private {
+func unmarshalPrivate(d *codec.Decoder, pub Public, depth int, tc *treeCodec) Private {
 	var q Private
 	cs := pub.Suite
 	if !d.OK() {
@@ -337,7 +345,7 @@ func unmarshalPrivate(d *codec.Decoder, pub Public, depth int) Private {
 	d.VectorEach(func(d *codec.Decoder) {
 		var pe PastEpoch
 		pe.Context.Unmarshal(d)
-		pe.Tree = unmarshalTree(d, cs)
+		pe.Tree = unmarshalTree(d, cs, tc)
 		pe.SenderDataSecret = d.Opaque()
 		pe.Secrets.UnmarshalSecrets(d, cs)
 		if !d.OK() {
@@ -380,7 +388,7 @@ func unmarshalPrivate(d *codec.Decoder, pub Public, depth int) Private {
 	})
 	if d.Optional() {
 		pc := &PendingCommit{}
-		pc.Next = unmarshalState(d, depth+1)
+		pc.Next = unmarshalState(d, depth+1, tc)
 		pc.Message = d.Opaque()
 		pc.Added = unmarshalLeaves(d)
 		pc.Removed = unmarshalLeaves(d)
@@ -388,7 +396,7 @@ func unmarshalPrivate(d *codec.Decoder, pub Public, depth int) Private {
 	}
 	if d.Optional() {
 		sc := &StagedCommit{}
-		sc.Next = unmarshalState(d, depth+1)
+		sc.Next = unmarshalState(d, depth+1, tc)
 		sc.Sender.Unmarshal(d)
 		sc.Proposals = unmarshalProposals(d)
 		sc.Added = unmarshalLeaves(d)

@@ -79,7 +79,7 @@ func EncodePublic(s GroupState) ([]byte, error) {
 	addBool(&b, s.pub != nil)
 	if s.pub != nil {
 		b.AddUint32(uint32(s.priv.p.Self))
-		marshalPublic(&b, s.pub.p)
+		marshalPublic(&b, s.pub.p, nil)
 	}
 	out, err := b.Bytes()
 	if err != nil {
@@ -103,7 +103,7 @@ func DecodePublic(data []byte) (Public, treemath.LeafIndex, error) {
 	var self treemath.LeafIndex
 	if d.Optional() {
 		self = treemath.LeafIndex(d.Uint32())
-		p = unmarshalPublic(d)
+		p = unmarshalPublic(d, nil)
 		if d.OK() {
 			if err := p.Config.Check(); err != nil {
 				d.Fail(err)

@@ -1,0 +1,568 @@
+package mls
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// DirStorage is a Storage in a directory of the file system:
+//
+//	DIR/LOCK          held (flock; an unshared handle on Windows) while open
+//	DIR/data.mlskv    the data: a header, then one record per Commit
+//
+// A record is a header — its operations (kind, key, value length and a
+// CRC-32C of each value), protected by a CRC-32C of its own — followed by
+// the values. Commit appends one record with one write and syncs the
+// file: that is the commit point. It then overwrites with zeros the
+// values (and their CRCs) that the record replaced or deleted, so that
+// no byte of an old value remains in the file; a zeroed value is
+// recognised as erased. Opening the store replays the records into an
+// in-memory index (key → offset of the value), zeroes any superseded
+// value still present (a crash between the commit point and the
+// zeroing), and zeroes and cuts off a torn final record (a crash during
+// the append, whose batch never committed). A value whose CRC fails makes
+// Get of that key fail with ErrDamaged; the other keys stay readable.
+// When more than half of the file is dead (erased values, superseded
+// records) and it exceeds a megabyte, the live values are copied to a new
+// file that replaces the old one; a copy a crash interrupted is erased
+// and removed at the next open.
+//
+// Overwriting reaches the file's blocks, not copies that a journaling or
+// copy-on-write file system or an SSD's flash translation keeps: use
+// full-disk encryption (or SealedStorage) for those.
+//
+// A DirStorage is safe for concurrent use. It holds the directory for
+// itself until Close: a second OpenDirStorage of the same directory, from
+// another process or from this one, fails with ErrLocked. The operating
+// system releases the lock when the process dies, so a crash leaves no
+// stale lock. (On js, wasip1 and other systems where the standard library
+// offers no file lock, the application must ensure it.)
+type DirStorage struct {
+	dir string
+
+	mu     sync.Mutex
+	lock   *os.File // holds DIR/LOCK; nil once closed
+	f      *os.File // DIR/data.mlskv
+	size   int64    // end of the last complete record
+	index  map[string]dirValue
+	live   int64 // bytes of live values
+	closed bool
+}
+
+// dirValue locates a value in the data file: the offset of its CRC,
+// followed by its n bytes.
+type dirValue struct {
+	off     int64
+	n       uint32
+	damaged bool
+}
+
+const (
+	dirDataFile    = "data.mlskv"
+	dirCompactFile = ".data.mlskv.compact"
+	dirOpPut       = 1
+	dirOpDelete    = 2
+	// dirMaxHeader bounds a record header: 1 + 2 + MaxKeyLen + 8 bytes per
+	// operation, and at most 1<<20 operations.
+	dirMaxOps = 1 << 20
+	// dirCompactMin is the dead size above which a file is compacted
+	// (when dead bytes also exceed live ones).
+	dirCompactMin = 1 << 20
+)
+
+var (
+	dirMagic = [8]byte{'M', 'L', 'S', 'K', 'V', 0, 0, 1}
+	crcTable = crc32.MakeTable(crc32.Castagnoli)
+)
+
+// valueCRC is the CRC of a value as stored: never 0 for a value that was
+// not erased (a zero CRC with zero bytes marks an erased value).
+func valueCRC(v []byte) uint32 {
+	c := crc32.Update(0x6d6c73, crcTable, v)
+	if c == 0 {
+		c = 1
+	}
+	return c
+}
+
+// OpenDirStorage opens (or creates, mode 0700) the store in dir, locks it
+// until Close (ErrLocked if it is held), and cleans up after a crash: it
+// erases and removes the copy of an interrupted compaction, zeroes and
+// cuts off a torn final record, and zeroes superseded values.
+func OpenDirStorage(dir string) (*DirStorage, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	lock, err := lockFile(filepath.Join(dir, "LOCK"))
+	if err != nil {
+		return nil, err
+	}
+	d := &DirStorage{dir: dir, lock: lock, index: map[string]dirValue{}}
+	if err := d.open(); err != nil {
+		if d.f != nil {
+			d.f.Close()
+		}
+		lock.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *DirStorage) open() error {
+	for _, old := range []string{"secrets", "groups"} {
+		if _, err := os.Stat(filepath.Join(d.dir, old)); err == nil {
+			return fmt.Errorf("mls: %s holds a store of the previous DirStorage layout (%s/), which this version does not read", d.dir, old)
+		}
+	}
+	// An interrupted compaction's copy holds live secrets: erase it.
+	if err := eraseFile(filepath.Join(d.dir, dirCompactFile)); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(d.dir, dirDataFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	d.f = f
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	defer clear(data)
+	if len(data) < len(dirMagic) {
+		if err := d.zeroTail(0, int64(len(data))); err != nil {
+			return err
+		}
+		if _, err := f.WriteAt(dirMagic[:], 0); err != nil {
+			return err
+		}
+		d.size = int64(len(dirMagic))
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		return syncDir(d.dir)
+	}
+	if !bytes.Equal(data[:len(dirMagic)], dirMagic[:]) {
+		return fmt.Errorf("%w: %s is not a DirStorage data file of this version", ErrDamaged, f.Name())
+	}
+	off := int64(len(dirMagic))
+	zeroed := false
+	for off < int64(len(data)) {
+		rec, end, err := parseDirRecord(data, off)
+		if err != nil {
+			if end < 0 {
+				// A torn final record: its batch never committed.
+				if err := d.zeroTail(off, int64(len(data))); err != nil {
+					return err
+				}
+				zeroed = true
+				break
+			}
+			return fmt.Errorf("%w: %s at offset %d: %v", ErrDamaged, f.Name(), off, err)
+		}
+		for _, op := range rec {
+			if old, ok := d.index[string(op.key)]; ok {
+				d.live -= int64(old.n)
+				delete(d.index, string(op.key))
+				if !isZero(data[old.off : old.off+4+int64(old.n)]) {
+					if err := d.zero(old); err != nil {
+						return err
+					}
+					zeroed = true
+				}
+			}
+			if op.del {
+				continue
+			}
+			v := data[op.val.off : op.val.off+4+int64(op.val.n)]
+			crc := binary.BigEndian.Uint32(v)
+			if crc == 0 && isZero(v[4:]) {
+				continue // erased: a later record replaced it
+			}
+			op.val.damaged = crc != valueCRC(v[4:])
+			d.index[string(op.key)] = op.val
+			d.live += int64(op.val.n)
+		}
+		off = end
+	}
+	d.size = off
+	if zeroed {
+		return f.Sync()
+	}
+	return nil
+}
+
+type dirOp struct {
+	key []byte
+	del bool
+	val dirValue
+}
+
+// parseDirRecord parses the record at off. A record that runs past the
+// end of data, or whose header fails its CRC while it is the last thing
+// in the file, is torn: end is -1. Other errors are damage.
+func parseDirRecord(data []byte, off int64) (ops []dirOp, end int64, err error) {
+	rest := int64(len(data)) - off
+	if rest < 8 {
+		return nil, -1, errors.New("torn record header")
+	}
+	hl := int64(binary.BigEndian.Uint32(data[off:]))
+	crc := binary.BigEndian.Uint32(data[off+4:])
+	if hl > rest-8 {
+		return nil, -1, errors.New("torn record")
+	}
+	h := data[off+8 : off+8+hl]
+	if crc32.Checksum(h, crcTable) != crc {
+		// The last record of the file is torn (an interrupted append);
+		// one followed by more data is damaged.
+		if _, end, err := parseDirHeader(data, off+8+hl, h); err != nil || end >= int64(len(data)) {
+			return nil, -1, errors.New("torn record (header CRC)")
+		}
+		return nil, 0, errors.New("record header CRC")
+	}
+	return parseDirHeader(data, off+8+hl, h)
+}
+
+// parseDirHeader parses a record header h whose values start at vals.
+func parseDirHeader(data []byte, vals int64, h []byte) (ops []dirOp, end int64, err error) {
+	if len(h) < 4 {
+		return nil, 0, errors.New("short record header")
+	}
+	n := binary.BigEndian.Uint32(h)
+	h = h[4:]
+	if n > dirMaxOps {
+		return nil, 0, fmt.Errorf("%d operations", n)
+	}
+	for range n {
+		if len(h) < 3 {
+			return nil, 0, errors.New("short operation")
+		}
+		kind, kl := h[0], int(binary.BigEndian.Uint16(h[1:]))
+		h = h[3:]
+		if kl == 0 || kl > MaxKeyLen || len(h) < kl {
+			return nil, 0, errors.New("bad key")
+		}
+		op := dirOp{key: h[:kl]}
+		h = h[kl:]
+		switch kind {
+		case dirOpDelete:
+			op.del = true
+		case dirOpPut:
+			if len(h) < 4 {
+				return nil, 0, errors.New("short value length")
+			}
+			vl := int64(binary.BigEndian.Uint32(h))
+			h = h[4:]
+			if vl > MaxValueLen || int64(len(data))-vals < 4+vl {
+				return nil, -1, errors.New("torn values")
+			}
+			op.val = dirValue{off: vals, n: uint32(vl)}
+			vals += 4 + vl
+		default:
+			return nil, 0, fmt.Errorf("operation kind %d", kind)
+		}
+		ops = append(ops, op)
+	}
+	if len(h) != 0 {
+		return nil, 0, errors.New("trailing header bytes")
+	}
+	return ops, vals, nil
+}
+
+func isZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// zero overwrites a value and its CRC with zeros (not synced: the record
+// that superseded it is durable, and reopening zeroes it again).
+func (d *DirStorage) zero(v dirValue) error {
+	_, err := d.f.WriteAt(make([]byte, 4+int64(v.n)), v.off)
+	return err
+}
+
+// zeroTail overwrites the file from off to end with zeros, truncates it to
+// off and syncs it.
+func (d *DirStorage) zeroTail(off, end int64) error {
+	if end > off {
+		if _, err := d.f.WriteAt(make([]byte, end-off), off); err != nil {
+			return err
+		}
+		if err := d.f.Sync(); err != nil {
+			return err
+		}
+	}
+	if err := d.f.Truncate(off); err != nil {
+		return err
+	}
+	return d.f.Sync()
+}
+
+// Dir returns the storage's directory.
+func (d *DirStorage) Dir() string { return d.dir }
+
+// Close releases the file and the directory's lock. The DirStorage must
+// not be used afterwards (its methods return ErrClosed).
+func (d *DirStorage) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	return errors.Join(d.f.Close(), d.lock.Close())
+}
+
+// Get implements Storage.
+func (d *DirStorage) Get(ctx context.Context, key []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	v, ok := d.index[string(key)]
+	if !ok {
+		return nil, notFound(key)
+	}
+	if v.damaged {
+		return nil, fmt.Errorf("%w: value of %q", ErrDamaged, key)
+	}
+	buf := make([]byte, 4+int64(v.n))
+	if _, err := d.f.ReadAt(buf, v.off); err != nil {
+		return nil, err
+	}
+	if binary.BigEndian.Uint32(buf) != valueCRC(buf[4:]) {
+		clear(buf)
+		return nil, fmt.Errorf("%w: value of %q", ErrDamaged, key)
+	}
+	return buf[4:], nil
+}
+
+// Keys implements Storage.
+func (d *DirStorage) Keys(ctx context.Context, prefix []byte) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	var out [][]byte
+	for k := range d.index {
+		if strings.HasPrefix(k, string(prefix)) {
+			out = append(out, []byte(k))
+		}
+	}
+	slices.SortFunc(out, bytes.Compare)
+	return out, nil
+}
+
+// encodeDirRecord returns the record of ops and, for each put, the offset
+// of its value's CRC from the record's start.
+func encodeDirRecord(ops []BatchOp) ([]byte, []int64) {
+	hl := 4
+	vl := 0
+	for _, op := range ops {
+		hl += 3 + len(op.Key)
+		if !op.Delete {
+			hl += 4
+			vl += 4 + len(op.Value)
+		}
+	}
+	rec := make([]byte, 8+hl, 8+hl+vl)
+	h := rec[8:8]
+	h = binary.BigEndian.AppendUint32(h, uint32(len(ops)))
+	offs := make([]int64, len(ops))
+	for i, op := range ops {
+		kind := byte(dirOpPut)
+		if op.Delete {
+			kind = dirOpDelete
+		}
+		h = append(h, kind)
+		h = binary.BigEndian.AppendUint16(h, uint16(len(op.Key)))
+		h = append(h, op.Key...)
+		if !op.Delete {
+			h = binary.BigEndian.AppendUint32(h, uint32(len(op.Value)))
+			offs[i] = int64(len(rec))
+			rec = binary.BigEndian.AppendUint32(rec, valueCRC(op.Value))
+			rec = append(rec, op.Value...)
+		}
+	}
+	binary.BigEndian.PutUint32(rec, uint32(hl))
+	binary.BigEndian.PutUint32(rec[4:], crc32.Checksum(rec[8:8+hl], crcTable))
+	return rec, offs
+}
+
+// Commit implements Storage: one appended record, synced, then the
+// values it replaced are zeroed.
+func (d *DirStorage) Commit(ctx context.Context, b *Batch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := b.Check(); err != nil {
+		return err
+	}
+	if len(b.ops) > dirMaxOps {
+		return fmt.Errorf("mls: batch of %d operations, DirStorage's limit is %d", len(b.ops), dirMaxOps)
+	}
+	if len(b.ops) == 0 {
+		return nil
+	}
+	rec, offs := encodeDirRecord(b.ops)
+	defer clear(rec)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	if _, err := d.f.WriteAt(rec, d.size); err != nil {
+		d.zeroTail(d.size, d.size+int64(len(rec)))
+		return err
+	}
+	if err := d.f.Sync(); err != nil {
+		// Whether the record is durable is unknown: keep the store
+		// usable only after reopening, which settles it.
+		d.closed = true
+		d.f.Close()
+		d.lock.Close()
+		return fmt.Errorf("mls: DirStorage sync failed, reopen the store: %w", err)
+	}
+	var zerr error
+	for i, op := range b.ops {
+		if old, ok := d.index[string(op.Key)]; ok {
+			d.live -= int64(old.n)
+			delete(d.index, string(op.Key))
+			if err := d.zero(old); err != nil && zerr == nil {
+				zerr = err
+			}
+		}
+		if !op.Delete {
+			v := dirValue{off: d.size + offs[i], n: uint32(len(op.Value))}
+			d.index[string(op.Key)] = v
+			d.live += int64(v.n)
+		}
+	}
+	d.size += int64(len(rec))
+	if zerr != nil {
+		return fmt.Errorf("mls: DirStorage committed but could not erase old values (reopening retries): %w", zerr)
+	}
+	if dead := d.size - d.live; dead > dirCompactMin && dead > d.live {
+		return d.compact()
+	}
+	return nil
+}
+
+// compact copies the live values into a new data file that replaces the
+// current one. The caller holds d.mu.
+func (d *DirStorage) compact() error {
+	keys := slices.Sorted(maps.Keys(d.index))
+	var b Batch
+	var bufs [][]byte
+	defer func() {
+		for _, v := range bufs {
+			clear(v)
+		}
+	}()
+	for _, k := range keys {
+		v := d.index[k]
+		if v.damaged {
+			continue
+		}
+		buf := make([]byte, v.n)
+		if _, err := d.f.ReadAt(buf, v.off+4); err != nil {
+			return err
+		}
+		bufs = append(bufs, buf)
+		b.Put([]byte(k), buf)
+	}
+	rec, offs := encodeDirRecord(b.ops)
+	defer clear(rec)
+	tmp := filepath.Join(d.dir, dirCompactFile)
+	nf, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, werr := nf.Write(append(dirMagic[:len(dirMagic):len(dirMagic)], rec...))
+	if err := errors.Join(werr, nf.Sync()); err != nil {
+		nf.Close()
+		eraseFile(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(d.dir, dirDataFile)); err != nil {
+		nf.Close()
+		eraseFile(tmp)
+		return err
+	}
+	if err := syncDir(d.dir); err != nil {
+		nf.Close()
+		return err
+	}
+	// The old file held only erased values and copies of the live ones.
+	d.f.Close()
+	d.f = nf
+	d.live, d.size = 0, int64(len(dirMagic))+int64(len(rec))
+	for i, op := range b.ops {
+		v := dirValue{off: int64(len(dirMagic)) + offs[i], n: uint32(len(op.Value))}
+		d.index[string(op.Key)] = v
+		d.live += int64(v.n)
+	}
+	return nil
+}
+
+// eraseFile overwrites the file at path with zeros, syncs and removes it.
+// A missing file is not an error.
+func eraseFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		_, err = f.WriteAt(make([]byte, fi.Size()), 0)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	serr := f.Sync()
+	cerr := f.Close()
+	return errors.Join(serr, cerr)
+}

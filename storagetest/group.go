@@ -1,0 +1,157 @@
+package storagetest
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	mls "github.com/mlscore/mlscore"
+	"github.com/mlscore/mlscore/effects"
+)
+
+// RunForwardSecrecy drives a real client whose store is the backend's
+// through the mls API — a join that consumes a key package, commits that
+// change the epoch, application messages sent and received — and checks
+// after every step, then after closing and after reopening the store, that
+// no byte string the core deleted remains in the store's files: the key
+// package's private keys, and every secret of the past epochs (the
+// epoch, encryption, sender data, exporter, external, confirmation,
+// membership, resumption and init secrets). It needs a non-volatile
+// backend.
+func RunForwardSecrecy(t *testing.T, b Backend) {
+	if b.Volatile {
+		t.Skip("a volatile backend has no files")
+	}
+	dir := t.TempDir()
+	clock := func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }
+	store := b.Open(t, dir)
+	alice, err := mls.NewClient(store, []byte("alice"), &mls.Options{Clock: clock})
+	must(t, err)
+	bob, err := mls.NewClient(mls.NewMemoryStorage(), []byte("bob"), &mls.Options{Clock: clock})
+	must(t, err)
+
+	var gone [][]byte // byte strings that must not be in the files
+	grep := func(when string) {
+		t.Helper()
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for i, s := range gone {
+				if bytes.Contains(data, s) {
+					return fmt.Errorf("%s: deleted secret #%d (%x…) is in %s", when, i, s[:8], path)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	kp, err := alice.KeyPackage()
+	must(t, err)
+	kpKeys, err := store.Keys(ctx, []byte{'s', '/', byte(effects.SecretKeyPackage)})
+	must(t, err)
+	if len(kpKeys) != 1 {
+		t.Fatalf("%d key package secrets stored, want 1", len(kpKeys))
+	}
+	bundle, err := store.Get(ctx, kpKeys[0])
+	must(t, err)
+
+	bg, err := bob.CreateGroup(nil)
+	must(t, err)
+	out, err := bg.AddMembers(kp)
+	must(t, err)
+	must(t, bg.MergePendingCommit())
+	tree, err := bg.RatchetTree()
+	must(t, err)
+	ag, err := alice.JoinGroup(out.Welcome, tree)
+	must(t, err)
+	gone = append(gone, bundle)
+	grep("after the join")
+
+	epochSecrets := func(g *mls.Group) [][]byte {
+		e := g.State().Private().Epoch
+		return [][]byte{e.EncryptionSecret(), e.SenderDataSecret(), e.ExporterSecret(), e.ExternalSecret(),
+			e.ConfirmationKey(), e.MembershipKey(), e.ResumptionPSK(), e.Next().Bytes()}
+	}
+	for epoch := range 6 {
+		old := epochSecrets(ag)
+		var commit []byte
+		if epoch%2 == 0 {
+			out, err := bg.SelfUpdate()
+			must(t, err)
+			must(t, bg.MergePendingCommit())
+			commit = out.Commit
+			pm, err := ag.ProcessMessage(commit)
+			must(t, err)
+			if pm.Kind != mls.CommitMessage {
+				t.Fatalf("alice got a %v, want the commit", pm.Kind)
+			}
+			must(t, ag.MergeStagedCommit())
+		} else {
+			out, err := ag.SelfUpdate()
+			must(t, err)
+			must(t, ag.MergePendingCommit())
+			_, err = bg.ProcessMessage(out.Commit)
+			must(t, err)
+			must(t, bg.MergeStagedCommit())
+		}
+		gone = append(gone, old...)
+		grep(fmt.Sprintf("after commit %d", epoch))
+		for i := range 3 {
+			msg, err := ag.Send(fmt.Appendf(nil, "from alice %d/%d", epoch, i))
+			must(t, err)
+			pm, err := bg.ProcessMessage(msg)
+			must(t, err)
+			if string(pm.Data) != fmt.Sprintf("from alice %d/%d", epoch, i) {
+				t.Fatalf("bob read %q", pm.Data)
+			}
+			msg, err = bg.Send([]byte("from bob"))
+			must(t, err)
+			pm, err = ag.ProcessMessage(msg)
+			must(t, err)
+			if string(pm.Data) != "from bob" {
+				t.Fatalf("alice read %q", pm.Data)
+			}
+		}
+		grep(fmt.Sprintf("after the messages of epoch %d", epoch))
+	}
+	id, auth := ag.ID(), ag.EpochAuthenticator()
+	must(t, alice.Close())
+	closeStore(t, store)
+	grep("after Close")
+	store = open(t, b, dir)
+	grep("after reopening")
+	alice, err = mls.OpenClient(store, &mls.Options{Clock: clock})
+	must(t, err)
+	ag, err = alice.OpenGroup(id)
+	must(t, err)
+	if !bytes.Equal(ag.EpochAuthenticator(), auth) {
+		t.Fatal("the reopened group is not at the epoch it was closed in")
+	}
+	msg, err := ag.Send([]byte("after the restart"))
+	must(t, err)
+	pm, err := bg.ProcessMessage(msg)
+	must(t, err)
+	if string(pm.Data) != "after the restart" {
+		t.Fatalf("bob read %q", pm.Data)
+	}
+	grep("after a message from the reopened client")
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
