@@ -247,6 +247,7 @@ const (
 	entryMerged    // a received commit
 	entryConfirmed // its own commit
 	entryExternal  // its own external commit
+	entryRollback  // its state went back (followRollbacks)
 	entryOther
 )
 
@@ -286,6 +287,17 @@ type timeline struct {
 
 	removedAt uint64
 	removedBy *DiffCommit
+	rollbacks []rollback
+}
+
+// rollback is a record of a log that applies to an older state than the
+// one the records before it left: the member's state went back while its
+// log went on.
+type rollback struct {
+	seq       uint64 // the first record after the rollback
+	from, to  uint64 // epochs before and after it
+	toSeq     uint64 // the state it went back to is the one after this record
+	fromStart bool   // … or the log's starting state
 }
 
 // Diff compares members' logs of one group and explains where and why
@@ -405,6 +417,8 @@ func buildTimeline(in DiffInput, env EnvFunc) *timeline {
 		return t
 	}
 	t.res = res
+	res, err = t.followRollbacks(env, err)
+	t.res = res
 	if err != nil {
 		var d *Divergence
 		if errors.As(err, &d) {
@@ -433,6 +447,55 @@ func buildTimeline(in DiffInput, env EnvFunc) *timeline {
 	t.member.InGroup = t.inGroup
 	t.member.Group = hex.EncodeToString(t.group)
 	return t
+}
+
+// maxRollbackProbes bounds the earlier states tried when a record does
+// not follow from the one before it.
+const maxRollbackProbes = 4096
+
+// followRollbacks continues a replay that diverged: when the diverging
+// record replays to its recorded outcome and digests from an earlier
+// state of the same log, the member's state went back to that state while
+// its log went on (a restore of the state alone); the replay continues
+// from there, and the rollback is noted. Other divergences are returned.
+func (t *timeline) followRollbacks(env EnvFunc, err error) (*Result, error) {
+	res := t.res
+	for range 64 {
+		var d *Divergence
+		if !errors.As(err, &d) || res.Public || (d.Field != "state" && d.Field != "outcome" && d.Field != "effects") {
+			return res, err
+		}
+		idx := int(d.Seq - res.First)
+		if idx <= 0 || idx >= len(t.log.Records) || idx != len(res.Steps) {
+			return res, err
+		}
+		prev := Hash(t.log.Records[idx-1])
+		found := false
+		for k := len(res.Steps) - 2; k >= -1 && len(res.Steps)-2-k < maxRollbackProbes; k-- {
+			st, secrets, at := res.Start, res.startSecrets, uint64(0)
+			if k >= 0 {
+				st, secrets, at = res.Steps[k].State, res.Steps[k].secrets, res.Steps[k].Record.Seq
+			}
+			if st.Digest() == res.Steps[len(res.Steps)-1].State.Digest() {
+				continue
+			}
+			probe, perr := replayFrom(res.Header, st, d.Seq, prev, secrets, Records(t.log.Records[idx:idx+1]), env)
+			if perr != nil || len(probe.Steps) != 1 {
+				continue
+			}
+			rest, rerr := replayFrom(res.Header, st, d.Seq, prev, secrets, Records(t.log.Records[idx:]), env)
+			t.rollbacks = append(t.rollbacks, rollback{seq: d.Seq, from: res.Steps[len(res.Steps)-1].State.Epoch(), to: st.Epoch(), toSeq: at, fromStart: k < 0})
+			merged := *res
+			merged.Steps = append(slices.Clip(res.Steps), rest.Steps...)
+			merged.Keys = rest.Keys
+			res, err, found = &merged, rerr, true
+			break
+		}
+		if !found {
+			return res, err
+		}
+	}
+	return res, err
 }
 
 // stepView is what a timeline needs of a state: a full member state, or
@@ -601,6 +664,11 @@ func (t *timeline) walk() {
 			if st.Err == nil && external != nil {
 				t.sent[external.hash].aborted = true
 				external = nil
+			}
+		}
+		for _, rb := range t.rollbacks {
+			if rb.seq == r.Seq {
+				kind = entryRollback
 			}
 		}
 		if cur.in {
@@ -779,6 +847,8 @@ func (k entryKind) String() string {
 		return "confirmed its own commit"
 	case entryExternal:
 		return "joined by its own external commit"
+	case entryRollback:
+		return "went back to an older state (its state was rolled back while its log went on)"
 	}
 	return "entered it"
 }
@@ -886,6 +956,14 @@ func explain(tls []*timeline, views [][]*timeline, i, j int) DiffSplit {
 	sp.First = append(ni, nj...)
 	afterwards(&sp, append(slices.Clone(vi), vj...), *agreed)
 
+	for _, v := range [][]*timeline{vj, vi} {
+		for _, t := range v {
+			if len(t.rollbacks) > 0 {
+				rolledBackInLog(&sp, views, i, j, t)
+				return sp
+			}
+		}
+	}
 	switch {
 	case len(ni) > 0 && len(nj) > 0:
 		fork(&sp, tls, views, i, j, ni, nj, *agreed)
@@ -902,6 +980,37 @@ func explain(tls []*timeline, views [][]*timeline, i, j int) DiffSplit {
 		sp.Recovery = resyncAll(views, i, j)
 	}
 	return sp
+}
+
+// rolledBackInLog explains a split by a member whose log shows its state
+// going back: the other view survives and the member re-joins it.
+func rolledBackInLog(sp *DiffSplit, views [][]*timeline, i, j int, t *timeline) {
+	lose := j
+	for _, m := range views[i] {
+		if m == t {
+			lose = i
+		}
+	}
+	sp.Winner = other(lose, i, j)
+	sp.Cause = CauseRolledBack
+	rb := t.rollbacks[0]
+	to := fmt.Sprintf("the state after record %d", rb.toSeq)
+	if rb.fromStart {
+		to = "the state its log starts from"
+	}
+	sp.Summary = fmt.Sprintf("%s's state was rolled back from epoch %d to epoch %d: record %d of its log applies to %s, not to the state the records before it left; its log went on, its state did not",
+		t.name, rb.from, rb.to, rb.seq, to)
+	for _, r := range t.rollbacks[1:] {
+		sp.Details = append(sp.Details, fmt.Sprintf("again at record %d: from epoch %d to epoch %d", r.seq, r.from, r.to))
+	}
+	sp.Details = append(sp.Details, "its keys of the later epochs are gone, and the others may have moved on from what it sent since: it must re-join")
+	// Whatever it rejected since the rollback is the rollback's doing.
+	for _, r := range t.rejects {
+		if r.Seq >= rb.seq && !slices.ContainsFunc(sp.Afterwards, func(x DiffRejection) bool { return x.Member == r.Member && x.Seq == r.Seq }) {
+			sp.Afterwards = append(sp.Afterwards, r)
+		}
+	}
+	sp.Recovery = resyncAll(views, sp.Winner, lose)
 }
 
 func other(w, i, j int) int {

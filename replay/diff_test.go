@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -464,4 +465,38 @@ func TestDiffRaced(t *testing.T) {
 	}
 	recover(t, s, sp, false)
 	agreeAll(t, s, "member-000", "member-001")
+}
+
+// A member whose state store alone was restored from an older backup,
+// while its log went on: the log shows the state going back, and the
+// member re-joins.
+func TestDiffStateRolledBackInLog(t *testing.T) {
+	s := grown(t, 13, 3)
+	m1 := member(t, s, "member-001")
+	snap, err := s.Backup(m1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch := m1.State().Epoch()
+	if err := s.CommitUpdate(member(t, s, "member-000")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RestoreState(m1, snap); err != nil {
+		t.Fatal(err)
+	}
+	sendFails(t, s, "member-002", "member-001")
+	l, err := replay.ReadLog(m1.Log())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replay.ReplayLog(l, nil); err == nil {
+		t.Fatal("the log of a member whose state went back replays straight through")
+	}
+	rep := diff(t, s, "member-000", "member-001", "member-002")
+	sp := oneSplit(t, rep, replay.CauseRolledBack, fmt.Sprintf("rolled back from epoch %d to epoch %d", epoch+1, epoch))
+	if len(sp.Afterwards) != 1 || sp.Afterwards[0].Member != "member-001" {
+		t.Fatalf("afterwards %+v", sp.Afterwards)
+	}
+	recover(t, s, sp, false)
+	agreeAll(t, s, "member-000", "member-001", "member-002")
 }

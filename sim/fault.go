@@ -303,3 +303,34 @@ func (s *Sim) Apply(m *Member, ev transitions.Event) ([]effects.Effect, error) {
 // Now returns the simulation's clock, in seconds since the Unix epoch:
 // the At of the events it applies.
 func (s *Sim) Now() uint64 { return s.now }
+
+// RestoreState puts m's state back to a snapshot Backup took earlier
+// while its log goes on: what restoring the state store alone does, when
+// the log is kept apart (an append-only debugging log). The records after
+// it apply to the older state, so the log no longer replays straight
+// through: replay.Diff finds the record where the state went back.
+func (s *Sim) RestoreState(m *Member, snap replay.Snapshot) error {
+	l, err := replay.ReadLog(m.Log())
+	if err != nil {
+		return &Error{Op: OpDeliver, Member: m.Name, Err: err}
+	}
+	var w *replay.Writer
+	switch {
+	case len(l.Records) > 0:
+		last := l.Records[len(l.Records)-1]
+		w = replay.ResumeWriter(&m.log, l.Header, &last)
+		snap.Seq, snap.Prev = last.Seq+1, replay.Hash(last)
+	case l.Snapshot != nil:
+		w = replay.ResumeAfterSnapshot(&m.log, l.Header, *l.Snapshot)
+		snap.Seq, snap.Prev = l.Snapshot.Seq, l.Snapshot.Prev
+	default:
+		return &Error{Op: OpDeliver, Member: m.Name, Err: errors.New("nothing to restore over")}
+	}
+	rec, err := replay.ResumeRecorder(w, transitions.Env{}, snap)
+	if err != nil {
+		return &Error{Op: OpDeliver, Member: m.Name, Err: err}
+	}
+	m.rec = rec
+	m.inbox = nil
+	return nil
+}
