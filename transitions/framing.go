@@ -80,6 +80,32 @@ func (g *group) padding(ac codec.AuthenticatedContent) int {
 	return (p - len(b)%p) % p
 }
 
+// maxShownID is the longest group id an error message shows in full, in
+// bytes; longer ones show their first and last maxShownID/2 bytes.
+const maxShownID = 32
+
+// groupIDs renders two different group ids for an error message so that
+// they can be told apart: each in hex, in full up to maxShownID bytes,
+// else its first and last bytes and its length; if the two renderings
+// still coincide, the offset of the first differing byte is added.
+func groupIDs(got, want []byte) (string, string) {
+	show := func(id []byte) string {
+		if len(id) <= maxShownID {
+			return fmt.Sprintf("%x", id)
+		}
+		return fmt.Sprintf("%x…%x (%d bytes)", id[:maxShownID/2], id[len(id)-maxShownID/2:], len(id))
+	}
+	g, w := show(got), show(want)
+	if g == w {
+		i := 0
+		for i < len(got) && got[i] == want[i] {
+			i++
+		}
+		g += fmt.Sprintf(" (differs at byte %d)", i)
+	}
+	return g, w
+}
+
 // decodedMessage is the first stage of a received message: a well-formed
 // MLSMessage of version mls10 carrying a PublicMessage or PrivateMessage.
 type decodedMessage struct {
@@ -95,7 +121,7 @@ func decodeMessage(raw []byte, env Env) (decodedMessage, error) {
 	// alias the event's bytes instead of being copied.
 	m, err := codec.DecodeMLSMessageShared(raw)
 	if err != nil {
-		return decodedMessage{}, err
+		return decodedMessage{}, limitFrom(err)
 	}
 	if m.Version != codec.MLS10 {
 		return decodedMessage{}, fmt.Errorf("%w: version %d", ErrInvalidMessage, m.Version)
@@ -138,7 +164,8 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 	}
 	// ValSem002: the group id must be the group's.
 	if !equalBytes(gid, g.gid()) {
-		return f, valsem.Errorf(valsem.ValSem002, "message for group %x, this is group %x", prefix(gid), prefix(g.gid()))
+		got, want := groupIDs(gid, g.gid())
+		return f, valsem.Errorf(valsem.ValSem002, "message for group %s, this is group %s", got, want)
 	}
 	f.keys = epochKeys{past: -1, ctx: &g.pub.Context, tree: g.pub.Tree, senderDataSecret: g.priv.Epoch.SenderDataSecret(), secrets: g.priv.Secrets}
 	if epoch != g.epoch() {
