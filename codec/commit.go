@@ -26,11 +26,7 @@ func (c Commit) Marshal(b *cryptobyte.Builder) {
 // Unmarshal reads a Commit from d.
 func (c *Commit) Unmarshal(d *Decoder) {
 	*c = Commit{}
-	d.VectorEach(func(d *Decoder) {
-		var p ProposalOrRef
-		p.Unmarshal(d)
-		c.Proposals = append(c.Proposals, p)
-	})
+	c.Proposals = ListMax(d, "MaxProposals", d.bounds.MaxProposals, (*ProposalOrRef).Unmarshal)
 	if d.Optional() {
 		c.Path = new(UpdatePath)
 		c.Path.Unmarshal(d)

@@ -64,9 +64,7 @@ func (c *Credential) Unmarshal(d *Decoder) {
 	case CredentialBasic:
 		c.Identity = d.Opaque()
 	case CredentialX509:
-		d.VectorEach(func(d *Decoder) {
-			c.Certificates = append(c.Certificates, d.Opaque())
-		})
+		c.Certificates = List(d, func(cert *[]byte, d *Decoder) { *cert = d.Opaque() })
 	default:
 		c.Data = d.Opaque()
 	}

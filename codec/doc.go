@@ -48,12 +48,38 @@
 // Encode(Decode(b)) == b whenever Decode(b) succeeds, and signatures and
 // MACs may be checked over re-encoded values.
 //
+// # Bounded work for hostile input
+//
 // A length prefix cannot cost more than the input holds, but a vector of
-// small elements can: a blank ratchet-tree node is one byte on the wire
-// and much more in memory once the tree is built. Decoders whose caller
-// has a bound on an element count take it and enforce it while reading
-// (DecodeRatchetTreeMax: the node count), failing with a *LimitError
-// that names the bound, before anything beyond it is decoded.
+// short elements can: an empty opaque<V> is one byte on the wire and a
+// 24-byte slice header in memory, a blank ratchet-tree node one byte on
+// the wire and a whole tree node once built. Three rules keep the memory
+// a decoder allocates proportional to its input, with a small constant:
+//
+//   - vectors of structures are read by List, which counts the elements
+//     in a first pass that keeps nothing and then allocates the result
+//     once, at its exact length (no slice grown by append);
+//   - decoders whose caller has a bound take it and enforce it in that
+//     counting pass, failing with a *LimitError that names it before
+//     anything beyond it is allocated: DecodeMLSMessageBounded (Bounds:
+//     MaxProposals for a Commit's proposals, a Welcome's secrets and a
+//     GroupSecrets' psks, MaxLeaves for the ciphertexts of an UpdatePath
+//     node) and DecodeRatchetTreeMax (the node count); an UpdatePath has
+//     at most 31 nodes whatever the bounds;
+//   - nothing nests recursively: the depth of every structure is fixed by
+//     the RFC, so the work is linear in the input.
+//
+// The constants, on 64-bit platforms (TestDecodeAllocationBounded builds
+// each worst case; the fuzz targets check the budget on every input): at
+// most 48 bytes allocated per input byte plus 16 KiB for any decoder of
+// this package. The worst cases are a Commit of 4-byte inline proposals
+// (46 per byte: each becomes a ProposalOrRef, a Proposal and its body), a
+// GroupSecrets of 3-byte psks (32), vectors of empty HPKECiphertexts,
+// EncryptedGroupSecrets or certificates (24) and a Commit of empty
+// references (20); a blank ratchet tree costs 8 (its node slice). With
+// Bounds, a vector over its bound is rejected in the counting pass,
+// before its elements are allocated (TestDecodeAllocationBounded: under
+// 26 KiB for 256 KiB messages).
 //
 // Closed enums (rejected when unknown): WireFormat, ContentType, SenderType,
 // LeafNodeSource, NodeType, ProposalOrRefType, PSKType, ResumptionPSKUsage.

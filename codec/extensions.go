@@ -88,36 +88,38 @@ func (es Extensions) Marshal(b *cryptobyte.Builder) {
 
 // Unmarshal reads an extension list from d, rejecting duplicate types.
 func (es *Extensions) Unmarshal(d *Decoder) {
-	*es = nil
-	// Lists are short in practice; a map bounds the cost of a hostile one.
+	// Lists are short in practice: the first types are compared in
+	// place, a map bounds the cost of a hostile list.
+	var first [8]ExtensionType
+	n := 0
 	var seen map[ExtensionType]bool
-	d.VectorEach(func(d *Decoder) {
+	*es = List(d, func(e *Extension, d *Decoder) {
 		off := d.Offset()
-		var e Extension
 		e.Unmarshal(d)
-		if !d.OK() {
+		if !d.OK() || d.Counting() {
 			return
 		}
+		t := e.ExtensionType
 		dup := false
-		if seen != nil {
-			dup = seen[e.ExtensionType]
+		if n < len(first) {
+			for _, x := range first[:n] {
+				dup = dup || x == t
+			}
+			first[n] = t
 		} else {
-			dup = es.Has(e.ExtensionType)
-			if len(*es) >= 8 {
-				seen = make(map[ExtensionType]bool, 2*len(*es))
-				for _, x := range *es {
-					seen[x.ExtensionType] = true
+			if seen == nil {
+				seen = make(map[ExtensionType]bool, 2*len(first))
+				for _, x := range first {
+					seen[x] = true
 				}
 			}
+			dup = seen[t]
+			seen[t] = true
 		}
+		n++
 		if dup {
 			d.failAt(off, ErrDuplicateExtension)
-			return
 		}
-		if seen != nil {
-			seen[e.ExtensionType] = true
-		}
-		*es = append(*es, e)
 	})
 }
 
@@ -167,12 +169,7 @@ func (ss ExternalSenders) Marshal(b *cryptobyte.Builder) {
 
 // Unmarshal reads the list from d.
 func (ss *ExternalSenders) Unmarshal(d *Decoder) {
-	*ss = nil
-	d.VectorEach(func(d *Decoder) {
-		var s ExternalSender
-		s.Unmarshal(d)
-		*ss = append(*ss, s)
-	})
+	*ss = List(d, (*ExternalSender).Unmarshal)
 }
 
 // Encode returns the encoding of ss (the extension_data of an
@@ -280,11 +277,14 @@ func readUint16s[T ~uint16](d *Decoder) []T {
 			d.Failf(ErrTruncated, "vector of uint16 has odd length %d", len(d.s))
 			return
 		}
-		if len(d.s) > 0 {
+		if len(d.s) > 0 && !d.count {
 			vs = make([]T, 0, len(d.s)/2)
 		}
 		for !d.Empty() {
-			vs = append(vs, T(d.Uint16()))
+			v := T(d.Uint16())
+			if vs != nil {
+				vs = append(vs, v)
+			}
 		}
 	})
 	return vs
@@ -307,11 +307,14 @@ func readUint32s[T ~uint32](d *Decoder) []T {
 			d.Failf(ErrTruncated, "vector of uint32 has length %d, not a multiple of 4", len(d.s))
 			return
 		}
-		if len(d.s) > 0 {
+		if len(d.s) > 0 && !d.count {
 			vs = make([]T, 0, len(d.s)/4)
 		}
 		for !d.Empty() {
-			vs = append(vs, T(d.Uint32()))
+			v := T(d.Uint32())
+			if vs != nil {
+				vs = append(vs, v)
+			}
 		}
 	})
 	return vs

@@ -200,10 +200,15 @@ func FuzzReadVarint(f *testing.F) {
 	})
 }
 
-// fuzzRoundTrip is the fuzz property: decoding never panics, and a
+// fuzzRoundTrip is the fuzz property: decoding never panics, allocates
+// within the package's budget per input byte (allocBudget), and a
 // successful decode re-encodes to exactly the input.
 func fuzzRoundTrip[T interface{ Encode() ([]byte, error) }](t *testing.T, data []byte, dec func([]byte) (T, error)) T {
-	v, err := dec(data)
+	var v T
+	var err error
+	if n := allocated(func() { v, err = dec(data) }); n > allocBudget(len(data)) {
+		t.Fatalf("decoding %d bytes allocated %d, budget %d", len(data), n, allocBudget(len(data)))
+	}
 	if err != nil {
 		var zero T
 		return zero

@@ -89,3 +89,10 @@ func (m MLSMessage) Encode() ([]byte, error) { return encode(m) }
 func DecodeMLSMessage(data []byte) (MLSMessage, error) {
 	return decode[MLSMessage]("MLSMessage", data)
 }
+
+// DecodeMLSMessageBounded is DecodeMLSMessage with the element counts of
+// its vectors within b (see Bounds): the decoder for messages received
+// from the network.
+func DecodeMLSMessageBounded(data []byte, b Bounds) (MLSMessage, error) {
+	return decodeWith[MLSMessage](NewBoundedDecoder(data, b), "MLSMessage")
+}

@@ -372,6 +372,12 @@ func (p *ProposalOrRef) Unmarshal(d *Decoder) {
 	p.Type = ProposalOrRefType(d.Uint8())
 	switch p.Type {
 	case ProposalOrRefProposal:
+		if d.count {
+			// List's counting pass keeps nothing: no heap copy.
+			var scratch Proposal
+			scratch.Unmarshal(d)
+			return
+		}
 		p.Proposal = new(Proposal)
 		p.Proposal.Unmarshal(d)
 	case ProposalOrRefReference:

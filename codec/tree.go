@@ -137,9 +137,12 @@ func (t *RatchetTree) Unmarshal(d *Decoder) { t.unmarshalMax(d, MaxVarint) }
 func (t *RatchetTree) unmarshalMax(d *Decoder, max uint64) {
 	*t = nil
 	d.Vector(func(d *Decoder) {
-		out := make(RatchetTree, 0, min(uint64(len(d.s)), max))
-		for d.err == nil && !d.Empty() {
-			if uint64(len(out)) >= max {
+		var out RatchetTree
+		if !d.count {
+			out = make(RatchetTree, 0, min(uint64(len(d.s)), max))
+		}
+		for count := uint64(0); d.err == nil && !d.Empty(); count++ {
+			if count >= max {
 				d.Fail(&LimitError{Limit: "nodes", Got: max + 1, Max: max})
 				break
 			}
@@ -148,7 +151,9 @@ func (t *RatchetTree) unmarshalMax(d *Decoder, max uint64) {
 				n = new(Node)
 				n.Unmarshal(d)
 			}
-			out = append(out, n)
+			if !d.count {
+				out = append(out, n)
+			}
 		}
 		if len(out) > 0 {
 			*t = out
@@ -271,39 +276,12 @@ func (n UpdatePathNode) Marshal(b *cryptobyte.Builder) {
 // Unmarshal reads an UpdatePathNode from d.
 func (n *UpdatePathNode) Unmarshal(d *Decoder) {
 	n.EncryptionKey = d.Opaque()
-	n.EncryptedPathSecret = nil
-	d.Vector(func(sub *Decoder) {
-		// The vector holds one ciphertext per member of a resolution, up
-		// to every member after a bulk add: count them first and allocate
-		// once, instead of growing the slice (2× the bytes, and copies).
-		if k := countCiphertexts(sub.s); k > 0 {
-			n.EncryptedPathSecret = make([]HPKECiphertext, 0, k)
-		}
-		for sub.OK() && !sub.Empty() {
-			var c HPKECiphertext
-			c.Unmarshal(sub)
-			n.EncryptedPathSecret = append(n.EncryptedPathSecret, c)
-		}
-	})
+	n.EncryptedPathSecret = ListMax(d, "MaxLeaves", d.bounds.MaxLeaves, (*HPKECiphertext).Unmarshal)
 }
 
-// countCiphertexts returns how many well-formed HPKECiphertexts (two
-// opaque<V>) s starts with. It only reads lengths; the decoder reports
-// malformed input.
-func countCiphertexts(s cryptobyte.String) int {
-	k := 0
-	for len(s) > 0 {
-		for range 2 {
-			n, err := readVarint(&s)
-			if err != nil || uint64(n) > uint64(len(s)) {
-				return k
-			}
-			s = s[n:]
-		}
-		k++
-	}
-	return k
-}
+// maxPathNodes is the length of the longest direct path, in a tree of
+// treemath.MaxLeaves leaves.
+const maxPathNodes = 31
 
 // UpdatePath is the new leaf node and path of a committer [RFC 9420,
 // Section 7.6].
@@ -327,12 +305,9 @@ func (p UpdatePath) Marshal(b *cryptobyte.Builder) {
 // Unmarshal reads an UpdatePath from d.
 func (p *UpdatePath) Unmarshal(d *Decoder) {
 	p.LeafNode.Unmarshal(d)
-	p.Nodes = nil
-	d.VectorEach(func(d *Decoder) {
-		var n UpdatePathNode
-		n.Unmarshal(d)
-		p.Nodes = append(p.Nodes, n)
-	})
+	// One node per level of the filtered direct path: at most 31 for
+	// treemath.MaxLeaves leaves, whatever the bounds.
+	p.Nodes = ListMax(d, "UpdatePath nodes", maxPathNodes, (*UpdatePathNode).Unmarshal)
 }
 
 // Encode returns the encoding of p.

@@ -193,6 +193,30 @@ type Decoder struct {
 	err   error // the first failure
 	off   int   // where it happened
 	share bool  // HPKE ciphertexts alias the input instead of copying it
+	// count is set on the sub-decoder of List's counting pass: reads
+	// check the syntax and consume the bytes but copy nothing.
+	count  bool
+	bounds Bounds
+}
+
+// Bounds caps the element counts of the vectors a Decoder reads, as the
+// caller's limits allow them; a zero field means no bound beyond the
+// input's length. A vector over its bound fails with a *LimitError naming
+// the bound, in List's counting pass, before its elements are allocated.
+type Bounds struct {
+	// MaxProposals bounds the proposals of a Commit, the
+	// EncryptedGroupSecrets of a Welcome (one per added member) and the
+	// psks of a GroupSecrets (one per PreSharedKey proposal).
+	MaxProposals uint32
+	// MaxLeaves bounds the encrypted_path_secret of an UpdatePathNode
+	// (one per node of a copath resolution, at most one per leaf).
+	MaxLeaves uint32
+}
+
+// NewBoundedDecoder returns a Decoder reading data whose vectors are
+// within b.
+func NewBoundedDecoder(data []byte, b Bounds) *Decoder {
+	return &Decoder{s: data, end: len(data), bounds: b}
 }
 
 // NewDecoder returns a Decoder reading data.
@@ -313,14 +337,14 @@ func (d *Decoder) Varint() uint32 {
 
 // Fixed reads exactly n bytes (an opaque[n]) and returns a copy.
 func (d *Decoder) Fixed(n int) []byte {
-	return clone(d.take(n))
+	return d.copyOf(d.take(n))
 }
 
 // Opaque reads an opaque<V> and returns a copy of its content (nil when
 // empty). A length larger than the remaining input fails before any
 // allocation.
 func (d *Decoder) Opaque() []byte {
-	return clone(d.rawOpaque())
+	return d.copyOf(d.rawOpaque())
 }
 
 // sharedOpaque reads an opaque<V> like Opaque, but a shared decoder
@@ -331,7 +355,7 @@ func (d *Decoder) Opaque() []byte {
 func (d *Decoder) sharedOpaque() []byte {
 	b := d.rawOpaque()
 	if !d.share {
-		return clone(b)
+		return d.copyOf(b)
 	}
 	if len(b) == 0 {
 		return nil
@@ -374,7 +398,7 @@ func (d *Decoder) Vector(f func(sub *Decoder)) {
 	if d.err != nil {
 		return
 	}
-	sub := Decoder{s: body, end: d.Offset(), share: d.share}
+	sub := Decoder{s: body, end: d.Offset(), share: d.share, count: d.count, bounds: d.bounds}
 	f(&sub)
 	if sub.err == nil && !sub.Empty() {
 		sub.Fail(ErrTrailingData)
@@ -402,8 +426,83 @@ func (d *Decoder) VectorEach(f func(sub *Decoder)) {
 	})
 }
 
+// List reads a varint-length-prefixed vector whose elements f reads, one
+// per call, into *v (a zeroed element; f has the shape of an Unmarshal
+// method expression such as (*Extension).Unmarshal), and returns them (nil for an empty
+// vector). Each call must consume at least one byte.
+//
+// List reads the vector twice: a first pass counts the elements, reading
+// them into one scratch element with the decoder's copies disabled
+// (Opaque, Fixed and Rest return nil, nested Lists allocate nothing), then
+// the result is allocated once at its exact length and the second pass
+// reads the elements into it. So the memory a list costs is its elements'
+// size, never the two to five times more of a slice grown by append, and
+// the work is proportional to the input times the nesting depth of
+// Lists. f must not keep state between calls that the counting pass
+// would disturb; it can tell that pass by Counting.
+func List[T any](d *Decoder, f func(v *T, d *Decoder)) []T {
+	return ListMax(d, "", 0, f)
+}
+
+// ListMax is List for a vector of at most max elements (no bound when max
+// is 0): the counting pass stops at element max+1 with a *LimitError
+// naming limit.
+func ListMax[T any](d *Decoder, limit string, max uint32, f func(v *T, d *Decoder)) []T {
+	var out []T
+	d.Vector(func(sub *Decoder) {
+		c := *sub
+		c.count = true
+		n := 0
+		var scratch T
+		for c.err == nil && !c.Empty() {
+			if max > 0 && n == int(max) {
+				c.Fail(&LimitError{Limit: limit, Got: uint64(max) + 1, Max: uint64(max)})
+				break
+			}
+			before := len(c.s)
+			var zero T
+			scratch = zero
+			f(&scratch, &c)
+			if c.err == nil && len(c.s) == before {
+				c.Fail(fmt.Errorf("%w: empty vector element", ErrInvalidValue))
+			}
+			n++
+		}
+		if c.err != nil {
+			sub.failAt(c.off, c.err)
+			return
+		}
+		if sub.count || n == 0 {
+			sub.s = c.s
+			return
+		}
+		out = make([]T, n)
+		for i := range out {
+			f(&out[i], sub)
+		}
+		if sub.err != nil {
+			out = nil
+		}
+	})
+	return out
+}
+
+// Counting reports whether d is in List's counting pass, in which decoded
+// values are discarded: decoders that check rules across the elements of
+// a list (duplicates, say) skip them there and check them in the second
+// pass.
+func (d *Decoder) Counting() bool { return d.count }
+
 // Rest returns a copy of all remaining bytes and consumes them.
 func (d *Decoder) Rest() []byte { return d.Fixed(len(d.s)) }
+
+// copyOf returns a copy of b, or nil in List's counting pass.
+func (d *Decoder) copyOf(b []byte) []byte {
+	if d.count {
+		return nil
+	}
+	return clone(b)
+}
 
 func clone(b []byte) []byte {
 	if len(b) == 0 {

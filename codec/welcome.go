@@ -46,11 +46,7 @@ func (g *GroupSecrets) Unmarshal(d *Decoder) {
 		g.PathSecret = new(PathSecret)
 		g.PathSecret.Unmarshal(d)
 	}
-	d.VectorEach(func(d *Decoder) {
-		var p PreSharedKeyID
-		p.Unmarshal(d)
-		g.PSKs = append(g.PSKs, p)
-	})
+	g.PSKs = ListMax(d, "MaxProposals", d.bounds.MaxProposals, (*PreSharedKeyID).Unmarshal)
 }
 
 // Encode returns the encoding of g.
@@ -105,11 +101,7 @@ func (w Welcome) Marshal(b *cryptobyte.Builder) {
 // Unmarshal reads a Welcome from d.
 func (w *Welcome) Unmarshal(d *Decoder) {
 	*w = Welcome{CipherSuite: CipherSuite(d.Uint16())}
-	d.VectorEach(func(d *Decoder) {
-		var s EncryptedGroupSecrets
-		s.Unmarshal(d)
-		w.Secrets = append(w.Secrets, s)
-	})
+	w.Secrets = ListMax(d, "MaxProposals", d.bounds.MaxProposals, (*EncryptedGroupSecrets).Unmarshal)
 	w.EncryptedGroupInfo = d.Opaque()
 }
 

@@ -162,3 +162,12 @@ func AppendFramedHead(dst []byte, groupID []byte, epoch uint64, sender Sender, a
 
 // HeadLen is the length AppendFramedHead appends.
 func HeadLen(c FramedContent) int { return headLen(c) }
+
+// DecodeMLSMessageSharedBounded is DecodeMLSMessageShared with the
+// vectors of data within b (see DecodeMLSMessageBounded): the decoder of
+// messages received from the network.
+func DecodeMLSMessageSharedBounded(data []byte, b Bounds) (MLSMessage, error) {
+	d := NewBoundedDecoder(data, b)
+	d.share = true
+	return decodeWith[MLSMessage](d, "MLSMessage")
+}

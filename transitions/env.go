@@ -160,6 +160,11 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// bounds returns the element-count bounds that l puts on decoded vectors.
+func (l Limits) bounds() codec.Bounds {
+	return codec.Bounds{MaxProposals: l.MaxProposals, MaxLeaves: l.MaxLeaves}
+}
+
 // PolicyError is a rejection by Env.Policy.
 type PolicyError struct {
 	Reason string
@@ -179,7 +184,7 @@ func (e *PolicyError) Unwrap() error { return e.Err }
 
 // LimitError reports input over one of the Limits.
 type LimitError struct {
-	Limit string // the Limits field, e.g. "MaxMessageBytes"
+	Limit string // the Limits field, e.g. "MaxMessageBytes", or a bound of the protocol, e.g. "UpdatePath nodes"
 	Got   uint64
 	Max   uint64
 }

@@ -119,7 +119,7 @@ func decodeMessage(raw []byte, env Env) (decodedMessage, error) {
 	}
 	// The message is processed within this event: its ciphertexts may
 	// alias the event's bytes instead of being copied.
-	m, err := codec.DecodeMLSMessageShared(raw)
+	m, err := codec.DecodeMLSMessageSharedBounded(raw, env.Limits.bounds())
 	if err != nil {
 		return decodedMessage{}, limitFrom(err)
 	}

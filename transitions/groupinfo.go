@@ -74,9 +74,9 @@ func parseGroupInfo(b []byte, env Env) (parsedGroupInfo, error) {
 	if err := checkLimit("MaxMessageBytes", uint64(len(b)), uint64(env.Limits.MaxMessageBytes)); err != nil {
 		return parsedGroupInfo{}, err
 	}
-	m, err := codec.DecodeMLSMessage(b)
+	m, err := codec.DecodeMLSMessageBounded(b, env.Limits.bounds())
 	if err != nil {
-		return parsedGroupInfo{}, err
+		return parsedGroupInfo{}, limitFrom(err)
 	}
 	if m.Version != codec.MLS10 || m.GroupInfo == nil {
 		return parsedGroupInfo{}, fmt.Errorf("%w: not an mls10 GroupInfo", ErrInvalidGroupInfo)

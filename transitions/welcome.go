@@ -30,9 +30,9 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 			return s, nil, err
 		}
 	}
-	m, err := codec.DecodeMLSMessage(e.Welcome)
+	m, err := codec.DecodeMLSMessageBounded(e.Welcome, env.Limits.bounds())
 	if err != nil {
-		return s, nil, err
+		return s, nil, limitFrom(err)
 	}
 	if m.Version != codec.MLS10 || m.Welcome == nil {
 		return s, nil, fmt.Errorf("%w: not an mls10 Welcome", ErrInvalidWelcome)
