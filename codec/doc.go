@@ -71,7 +71,7 @@
 //
 // The constants, on 64-bit platforms (TestDecodeAllocationBounded builds
 // each worst case; the fuzz targets check the budget on every input): at
-// most 48 bytes allocated per input byte plus 16 KiB for any decoder of
+// most 48 bytes allocated per input byte plus 64 KiB for any decoder of
 // this package. The worst cases are a Commit of 4-byte inline proposals
 // (46 per byte: each becomes a ProposalOrRef, a Proposal and its body), a
 // GroupSecrets of 3-byte psks (32), vectors of empty HPKECiphertexts,
