@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -52,6 +53,16 @@ type Server struct {
 	txs     map[uint32]*actor // identities with a key package, not yet joined
 	signers map[uint32]*actor // external senders
 	reinits map[uint32]*reinit
+
+	// A transaction, external signer or reinit record lives as long as
+	// a state uses it: refs counts the live states that keep record id,
+	// uses lists the records state id keeps (the transaction it joined
+	// with, the reinit it came from or started, the external signers it
+	// added to its group). Free drops a state and every record no other
+	// state keeps. A record no state has used yet stays until Free is
+	// called with its own id (ids are unique across kinds).
+	refs map[uint32]int
+	uses map[uint32][]uint32
 }
 
 // reinit is a member of a group closed by a ReInit commit, ready to found
@@ -68,7 +79,51 @@ func New() *Server {
 		txs:     map[uint32]*actor{},
 		signers: map[uint32]*actor{},
 		reinits: map[uint32]*reinit{},
+		refs:    map[uint32]int{},
+		uses:    map[uint32][]uint32{},
 	}
+}
+
+// keep records that state uses record (a transaction, external signer or
+// reinit id): the record lives at least as long as the state.
+func (s *Server) keep(state, record uint32) {
+	if slices.Contains(s.uses[state], record) {
+		return
+	}
+	s.uses[state] = append(s.uses[state], record)
+	s.refs[record]++
+}
+
+// free drops id: a state, with every record only it kept, or a record
+// no live state keeps.
+func (s *Server) free(id uint32) {
+	if _, ok := s.states[id]; ok {
+		delete(s.states, id)
+		for _, r := range s.uses[id] {
+			if s.refs[r]--; s.refs[r] == 0 {
+				delete(s.refs, r)
+				s.dropRecord(r)
+			}
+		}
+		delete(s.uses, id)
+		return
+	}
+	if s.refs[id] == 0 {
+		s.dropRecord(id)
+	}
+}
+
+func (s *Server) dropRecord(id uint32) {
+	delete(s.txs, id)
+	delete(s.signers, id)
+	delete(s.reinits, id)
+}
+
+// Live returns the numbers of states, transactions, external signers and
+// reinit records the server holds (for tests of Free).
+func (s *Server) Live() (states, txs, signers, reinits int) {
+	defer s.lock()()
+	return len(s.states), len(s.txs), len(s.signers), len(s.reinits)
 }
 
 func (s *Server) newID() uint32 {
@@ -235,6 +290,7 @@ func (s *Server) JoinGroup(_ context.Context, req *pb.JoinGroupRequest) (*pb.Joi
 	}
 	id := s.newID()
 	s.states[id] = a
+	s.keep(id, req.TransactionId)
 	return &pb.JoinGroupResponse{StateId: id, EpochAuthenticator: a.st.EpochAuthenticator()}, nil
 }
 
@@ -676,7 +732,7 @@ func (s *Server) ReInitCommit(ctx context.Context, req *pb.CommitRequest) (*pb.C
 
 // startReInit records a member of a group its last commit closed with a
 // ReInit: a new identity in the new cipher suite with a key package.
-func (s *Server) startReInit(a *actor) (*pb.HandleReInitCommitResponse, error) {
+func (s *Server) startReInit(stateID uint32, a *actor) (*pb.HandleReInitCommitResponse, error) {
 	ri := a.st.Public().ReInit
 	if ri == nil {
 		return nil, status.Error(codes.FailedPrecondition, "the commit did not cover a ReInit")
@@ -692,6 +748,7 @@ func (s *Server) startReInit(a *actor) (*pb.HandleReInitCommitResponse, error) {
 	}
 	id := s.newID()
 	s.reinits[id] = &reinit{old: a.st, next: next}
+	s.keep(stateID, id)
 	return &pb.HandleReInitCommitResponse{ReinitId: id, KeyPackage: kp, EpochAuthenticator: a.st.EpochAuthenticator()}, nil
 }
 
@@ -705,7 +762,7 @@ func (s *Server) HandlePendingReInitCommit(_ context.Context, req *pb.HandlePend
 	if _, err := a.apply(transitions.ConfirmCommit{At: now()}, transitions.Policy{}); err != nil {
 		return nil, fail(err)
 	}
-	return s.startReInit(a)
+	return s.startReInit(req.StateId, a)
 }
 
 // HandleReInitCommit implements pb.MLSClientServer.
@@ -718,7 +775,7 @@ func (s *Server) HandleReInitCommit(_ context.Context, req *pb.HandleCommitReque
 	if err := a.handleCommit(req.Proposal, req.Commit); err != nil {
 		return nil, fail(err)
 	}
-	return s.startReInit(a)
+	return s.startReInit(req.StateId, a)
 }
 
 // withResumption returns keys that also hold the resumption secret and
@@ -793,7 +850,11 @@ func (s *Server) ReInitWelcome(_ context.Context, req *pb.ReInitWelcomeRequest) 
 	if err != nil {
 		return nil, fail(err)
 	}
-	return s.subgroupResponse(a, effs, req.ExternalTree)
+	resp, err := s.subgroupResponse(a, effs, req.ExternalTree)
+	if err == nil {
+		s.keep(resp.StateId, req.ReinitId)
+	}
+	return resp, err
 }
 
 // HandleReInitWelcome implements pb.MLSClientServer.
@@ -812,6 +873,7 @@ func (s *Server) HandleReInitWelcome(_ context.Context, req *pb.HandleReInitWelc
 	}
 	id := s.newID()
 	s.states[id] = a
+	s.keep(id, req.ReinitId)
 	return &pb.JoinGroupResponse{StateId: id, EpochAuthenticator: a.st.EpochAuthenticator()}, nil
 }
 
@@ -871,6 +933,7 @@ func (s *Server) HandleBranch(_ context.Context, req *pb.HandleBranchRequest) (*
 	}
 	id := s.newID()
 	s.states[id] = a
+	s.keep(id, req.TransactionId)
 	return &pb.HandleBranchResponse{StateId: id, EpochAuthenticator: a.st.EpochAuthenticator()}, nil
 }
 
@@ -928,12 +991,19 @@ func (s *Server) CreateExternalSigner(_ context.Context, req *pb.CreateExternalS
 // AddExternalSigner implements pb.MLSClientServer: a GroupContextExtensions
 // proposal that appends the sender to the external_senders extension.
 func (s *Server) AddExternalSigner(_ context.Context, req *pb.AddExternalSignerRequest) (*pb.ProposalResponse, error) {
-	return s.proposeWith(req.StateId, func(a *actor) (codec.Proposal, error) {
+	// The state keeps the signer it adds (if this server created it).
+	signer := uint32(0)
+	resp, err := s.proposeWith(req.StateId, func(a *actor) (codec.Proposal, error) {
 		d := codec.NewDecoder(req.ExternalSender)
 		var es codec.ExternalSender
 		es.Unmarshal(d)
 		if err := d.Finish("ExternalSender"); err != nil {
 			return codec.Proposal{}, status.Errorf(codes.InvalidArgument, "external sender: %v", err)
+		}
+		for id, sg := range s.signers {
+			if bytes.Equal(sg.pub, es.SignatureKey) {
+				signer = id
+			}
 		}
 		var exts codec.Extensions
 		found := false
@@ -961,6 +1031,13 @@ func (s *Server) AddExternalSigner(_ context.Context, req *pb.AddExternalSignerR
 		}
 		return gceProposal(exts), nil
 	})
+	if err == nil && signer != 0 {
+		defer s.lock()()
+		if _, ok := s.states[req.StateId]; ok {
+			s.keep(req.StateId, signer)
+		}
+	}
+	return resp, err
 }
 
 // ExternalSignerProposal implements pb.MLSClientServer: a proposal sent
@@ -999,9 +1076,12 @@ func (s *Server) ExternalSignerProposal(_ context.Context, req *pb.ExternalSigne
 	return &pb.ProposalResponse{Proposal: sentMessage(effs)}, nil
 }
 
-// Free implements pb.MLSClientServer.
+// Free implements pb.MLSClientServer: it drops the state and the
+// records (transactions, external signers, reinit records) that no other
+// live state uses; given the id of a record no live state uses, it drops
+// that record.
 func (s *Server) Free(_ context.Context, req *pb.FreeRequest) (*pb.FreeResponse, error) {
 	defer s.lock()()
-	delete(s.states, req.StateId)
+	s.free(req.StateId)
 	return &pb.FreeResponse{}, nil
 }
