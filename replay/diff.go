@@ -1100,7 +1100,7 @@ func fork(sp *DiffSplit, tls []*timeline, views [][]*timeline, i, j int, ni, nj 
 	}
 	fi, fj := factsOf(tls, ci.hash), factsOf(tls, cj.hash)
 	describe := func(c *DiffCommit, f commitFacts) {
-		s := fmt.Sprintf("%s", c)
+		s := c.String()
 		if f.sentBy != nil {
 			state := "never confirmed"
 			switch {

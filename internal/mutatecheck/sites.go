@@ -222,11 +222,10 @@ const (
 )
 
 type guard struct {
-	kind           guardKind
-	pos            int        // token.Pos of the guard, its identity in the file
-	exprs          []ast.Expr // guardIf: the expressions to falsify
-	body           []ast.Stmt // guardWrap: the statements to wrap
-	lbrace, rbrace token.Pos
+	kind  guardKind
+	pos   int        // token.Pos of the guard, its identity in the file
+	exprs []ast.Expr // guardIf: the expressions to falsify
+	body  []ast.Stmt // guardWrap: the statements to wrap
 }
 
 // edits returns the text insertions that disable g.
