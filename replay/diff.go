@@ -237,7 +237,7 @@ func (a fingerprint) matches(b fingerprint) bool {
 		(len(a.auth) == 0 || len(b.auth) == 0 || bytes.Equal(a.auth, b.auth))
 }
 
-// how a member entered an epoch
+// entryKind says how a member entered an epoch.
 type entryKind uint8
 
 const (
@@ -580,13 +580,14 @@ func (t *timeline) walk() {
 	for i, st := range t.res.Steps {
 		r := st.Record
 		cur := t.viewAt(i)
-		kind, var0 := entryOther, (*DiffCommit)(nil)
-		entered := &var0
+		ok := r.Outcome.Class == OK // the replay reproduced it (a Public replay re-runs nothing)
+		kind := entryOther
+		var entered, merged *DiffCommit
 		switch ev := st.Event.(type) {
 		case transitions.CreateGroup:
 			kind = entryCreated
 		case transitions.Commit, transitions.ExternalJoin:
-			if st.Err != nil {
+			if !ok {
 				break
 			}
 			c := t.ownCommit(st, prev, cur)
@@ -600,22 +601,22 @@ func (t *timeline) walk() {
 				pending = c
 			}
 		case transitions.ConfirmCommit:
-			if st.Err == nil {
+			if ok {
 				kind = entryConfirmed
-				*entered = pending
+				entered = pending
 				if pending != nil {
 					t.sent[pending.hash].confirmed = true
 				}
 				pending = nil
 			}
 		case transitions.AbortCommit:
-			if st.Err == nil && pending != nil {
+			if ok && pending != nil {
 				t.sent[pending.hash].aborted = true
 				pending = nil
 			}
 		case transitions.Receive:
 			msg, ct, wire := messageKind(ev.Message)
-			if r.Outcome.Class != OK {
+			if !ok {
 				t.rejects = append(t.rejects, DiffRejection{Member: t.name, Seq: r.Seq, Epoch: messageEpoch(msg), Event: Describe(ev),
 					Outcome: r.Outcome.String(), Detail: errText(st.Err), commit: ct == codec.ContentTypeCommit})
 			}
@@ -625,35 +626,30 @@ func (t *timeline) walk() {
 			h := sha256.Sum256(ev.Message)
 			rc := &recvCommit{seq: r.Seq, outcome: r.Outcome, detail: errText(st.Err)}
 			t.recv[h] = append(t.recv[h], rc)
-			if r.Outcome.Class == OK {
+			if ok {
 				rc.staged = true
 				staged = t.receivedCommit(st, prev, h, ev.Message, msg, wire)
 			}
 		case transitions.MergeStaged:
-			for _, e := range st.Effects {
-				if _, ok := e.(effects.RemovedFromGroup); ok {
-					t.removedAt, t.removedBy = r.Seq, staged
-				}
-			}
-			if st.Err == nil && staged != nil {
+			if ok && staged != nil {
 				kind = entryMerged
-				*entered = staged
+				entered, merged = staged, staged
 				if rs := t.recv[staged.hash]; len(rs) > 0 {
 					rs[len(rs)-1].merged = true
 				}
 				staged = nil
 			}
 		case transitions.DiscardStaged:
-			if st.Err == nil && staged != nil {
+			if ok && staged != nil {
 				if rs := t.recv[staged.hash]; len(rs) > 0 {
 					rs[len(rs)-1].discarded = true
 				}
 				staged = nil
 			}
 		case transitions.AcceptJoin:
-			if st.Err == nil {
+			if ok {
 				if external != nil {
-					kind, *entered = entryExternal, external
+					kind, entered = entryExternal, external
 					t.sent[external.hash].confirmed = true
 				} else {
 					kind = entryWelcome
@@ -661,7 +657,7 @@ func (t *timeline) walk() {
 				external = nil
 			}
 		case transitions.RejectJoin:
-			if st.Err == nil && external != nil {
+			if ok && external != nil {
 				t.sent[external.hash].aborted = true
 				external = nil
 			}
@@ -674,7 +670,12 @@ func (t *timeline) walk() {
 		if cur.in {
 			t.noteSelf(cur)
 			if n := len(t.entries); n == 0 || !t.entries[n-1].fp.matches(cur.fp) || !bytes.Equal(t.entries[n-1].fp.auth, cur.fp.auth) {
-				t.entries = append(t.entries, epochEntry{fp: cur.fp, seq: r.Seq, kind: kind, commit: *entered})
+				t.entries = append(t.entries, epochEntry{fp: cur.fp, seq: r.Seq, kind: kind, commit: entered})
+			}
+			if prev.in && prev.activeIn && !cur.activeIn {
+				// Removed: the state stays, inactive, in the epoch it was
+				// removed from.
+				t.removedAt, t.removedBy = r.Seq, merged
 			}
 		}
 		prev = cur
@@ -1048,13 +1049,12 @@ func afterwards(sp *DiffSplit, ms []*timeline, agreed fingerprint) {
 	}
 }
 
-// who lists which members of the logs received, merged or sent a commit.
+// commitFacts says which logs sent, received and merged a commit.
 type commitFacts struct {
-	sentBy    *timeline
-	sent      *sentCommit
-	mergedBy  []*timeline // received and merged
-	received  map[*timeline][]*recvCommit
-	notSeenBy []*timeline
+	sentBy   *timeline
+	sent     *sentCommit
+	mergedBy []*timeline // received and merged
+	received map[*timeline][]*recvCommit
 }
 
 func factsOf(tls []*timeline, h [32]byte) commitFacts {
@@ -1072,9 +1072,6 @@ func factsOf(tls []*timeline, h [32]byte) commitFacts {
 					break
 				}
 			}
-		}
-		if len(rs) == 0 && t.sent[h] == nil {
-			f.notSeenBy = append(f.notSeenBy, t)
 		}
 	}
 	return f
@@ -1138,7 +1135,6 @@ func fork(sp *DiffSplit, tls []*timeline, views [][]*timeline, i, j int, ni, nj 
 		if distributedJ {
 			win, lose, cw, cl, fw, fl = j, i, cj, ci, fj, fi
 		}
-		_ = fw
 		sp.Winner = win
 		if fl.sentBy != nil && fl.sent.confirmed {
 			sp.Cause = CauseMergedAfterLosing
