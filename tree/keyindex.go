@@ -8,10 +8,16 @@ import (
 )
 
 // keyIndex is a persistent map from a public key (signature or encryption)
-// to the node indices holding it. It is a hash array mapped trie over
-// SHA-256 of the key, 32-way with bitmap-compressed nodes: an insert or a
-// removal copies only the O(log N) nodes on one root-to-entry path, so two
-// tree versions share every other part of their indices.
+// to the node indices holding it. It is a hash array mapped trie over a
+// 64-bit hash (SHA-256) of the key, 32-way with bitmap-compressed nodes: an
+// insert or a removal copies only the O(log N) nodes on one root-to-entry
+// path, so two tree versions share every other part of their indices.
+//
+// The index stores hashes and holders only, not the keys: the tree holds
+// the keys, and Tree.holders checks each candidate holder against its
+// node's key, so keys whose hashes collide (which an attacker can arrange
+// for 64 bits) are told apart there. Storing no key bytes keeps the index
+// at one small trie node per key, a third of a member's state less.
 //
 // Several nodes may hold the same key (a tree received from the network can
 // be invalid); the index keeps them all, so duplicates stay detectable and
@@ -62,12 +68,13 @@ const (
 )
 
 // hamt is a trie node: either an inner node (bitmap and children) or a
-// bucket of entries sharing one 64-bit hash (entries non-nil).
+// bucket (holders non-nil): the holders, sorted, of every key with hash
+// hash.
 type hamt struct {
 	bitmap   uint32
-	children []*hamt
 	hash     uint64
-	entries  []hamtEntry
+	children []*hamt
+	holders  []uint32
 	owner    *ixTxn // the batch that created the node; nil outside batches
 }
 
@@ -75,42 +82,29 @@ type hamt struct {
 // batch may change it in place (its children array is then fresh too).
 func (n *hamt) owned(tx *ixTxn) bool { return tx != nil && n.owner == tx }
 
-type hamtEntry struct {
-	key     string
-	holders []uint32 // node indices, sorted increasingly
-}
-
-func keyHash(k string) uint64 {
-	d := sha256.Sum256([]byte(k))
+// keyHash is the index's hash of key in the key space kind: the first 8
+// bytes of SHA-256(kind || key).
+func keyHash(kind keyKind, key []byte) uint64 {
+	var buf [160]byte // the longest public key (P-521, 133 bytes) fits
+	b := append(buf[:0], byte(kind))
+	d := sha256.Sum256(append(b, key...))
 	return binary.BigEndian.Uint64(d[:8])
 }
 
-func indexKey(kind keyKind, key []byte) string {
-	b := make([]byte, 0, len(key)+1)
-	b = append(b, byte(kind))
-	b = append(b, key...)
-	return string(b)
-}
-
-// lookup returns the holders of key, sorted; nil if none. The slice must not
-// be modified.
+// lookup returns the candidate holders of key, sorted: the holders of
+// every key with key's hash (nil if none), a superset of key's holders that
+// Tree.holders narrows. The slice must not be modified.
 func (ix keyIndex) lookup(kind keyKind, key []byte) []uint32 {
-	k := indexKey(kind, key)
-	return hamtLookup(ix.root, keyHash(k), k)
+	return hamtLookup(ix.root, keyHash(kind, key))
 }
 
-func hamtLookup(n *hamt, h uint64, k string) []uint32 {
+func hamtLookup(n *hamt, h uint64) []uint32 {
 	for shift := uint(0); n != nil; shift += hamtBits {
-		if n.entries != nil {
+		if n.holders != nil {
 			if n.hash != h {
 				return nil
 			}
-			for _, e := range n.entries {
-				if e.key == k {
-					return e.holders
-				}
-			}
-			return nil
+			return n.holders
 		}
 		bit := uint32(1) << ((h >> shift) & hamtMask)
 		if n.bitmap&bit == 0 {
@@ -123,8 +117,7 @@ func hamtLookup(n *hamt, h uint64, k string) []uint32 {
 
 // insert returns an index with holder added to key's holders.
 func (ix keyIndex) insert(kind keyKind, key []byte, holder uint32) keyIndex {
-	k := indexKey(kind, key)
-	root, added := hamtInsert(ix.root, keyHash(k), k, holder, 0, ix.tx)
+	root, added := hamtInsert(ix.root, keyHash(kind, key), holder, 0, ix.tx)
 	if !added {
 		return ix // the pair was already present
 	}
@@ -134,8 +127,7 @@ func (ix keyIndex) insert(kind keyKind, key []byte, holder uint32) keyIndex {
 // remove returns an index with holder removed from key's holders. Removing
 // an absent pair returns ix unchanged.
 func (ix keyIndex) remove(kind keyKind, key []byte, holder uint32) keyIndex {
-	k := indexKey(kind, key)
-	root, ok := hamtRemove(ix.root, keyHash(k), k, holder, 0, ix.tx)
+	root, ok := hamtRemove(ix.root, keyHash(kind, key), holder, 0, ix.tx)
 	if !ok {
 		return ix
 	}
@@ -145,38 +137,29 @@ func (ix keyIndex) remove(kind keyKind, key []byte, holder uint32) keyIndex {
 // hamtInsert returns the new subtree and whether the pair was added (false:
 // it was already present, and n is returned). Nodes owned by the open
 // batch tx are changed in place; others are copied.
-func hamtInsert(n *hamt, h uint64, k string, holder uint32, shift uint, tx *ixTxn) (*hamt, bool) {
+func hamtInsert(n *hamt, h uint64, holder uint32, shift uint, tx *ixTxn) (*hamt, bool) {
 	if n == nil {
-		return &hamt{hash: h, entries: []hamtEntry{{key: k, holders: []uint32{holder}}}, owner: tx}, true
+		return &hamt{hash: h, holders: []uint32{holder}, owner: tx}, true
 	}
-	if n.entries != nil {
+	if n.holders != nil {
 		if n.hash == h {
-			for i := range n.entries {
-				if n.entries[i].key == k {
-					hs := n.entries[i].holders
-					j, found := slices.BinarySearch(hs, holder)
-					if found {
-						return n, false
-					}
-					es := slices.Clone(n.entries)
-					es[i].holders = slices.Insert(slices.Clip(hs), j, holder)
-					return &hamt{hash: h, entries: es, owner: tx}, true
-				}
+			j, found := slices.BinarySearch(n.holders, holder)
+			if found {
+				return n, false
 			}
-			es := append(slices.Clip(n.entries), hamtEntry{key: k, holders: []uint32{holder}})
-			return &hamt{hash: h, entries: es, owner: tx}, true
+			return &hamt{hash: h, holders: slices.Insert(slices.Clip(n.holders), j, holder), owner: tx}, true
 		}
 		// Two different hashes meet: push the bucket down one level and
 		// insert again into the new inner node.
 		inner := &hamt{bitmap: uint32(1) << ((n.hash >> shift) & hamtMask), children: []*hamt{n}, owner: tx}
-		return hamtInsert(inner, h, k, holder, shift, tx)
+		return hamtInsert(inner, h, holder, shift, tx)
 	}
 	bit := uint32(1) << ((h >> shift) & hamtMask)
 	pos := bits.OnesCount32(n.bitmap & (bit - 1))
 	if n.bitmap&bit == 0 {
 		ch := make([]*hamt, len(n.children)+1)
 		copy(ch, n.children[:pos])
-		ch[pos] = &hamt{hash: h, entries: []hamtEntry{{key: k, holders: []uint32{holder}}}, owner: tx}
+		ch[pos] = &hamt{hash: h, holders: []uint32{holder}, owner: tx}
 		copy(ch[pos+1:], n.children[pos:])
 		if n.owned(tx) {
 			n.bitmap, n.children = n.bitmap|bit, ch
@@ -184,7 +167,7 @@ func hamtInsert(n *hamt, h uint64, k string, holder uint32, shift uint, tx *ixTx
 		}
 		return &hamt{bitmap: n.bitmap | bit, children: ch, owner: tx}, true
 	}
-	c, added := hamtInsert(n.children[pos], h, k, holder, shift+hamtBits, tx)
+	c, added := hamtInsert(n.children[pos], h, holder, shift+hamtBits, tx)
 	if !added {
 		return n, false
 	}
@@ -200,41 +183,29 @@ func hamtInsert(n *hamt, h uint64, k string, holder uint32, shift uint, tx *ixTx
 // hamtRemove returns the new subtree (nil if empty) and whether the pair was
 // present. Nodes owned by the open batch tx are changed in place; others are
 // copied.
-func hamtRemove(n *hamt, h uint64, k string, holder uint32, shift uint, tx *ixTxn) (*hamt, bool) {
+func hamtRemove(n *hamt, h uint64, holder uint32, shift uint, tx *ixTxn) (*hamt, bool) {
 	if n == nil {
 		return nil, false
 	}
-	if n.entries != nil {
+	if n.holders != nil {
 		if n.hash != h {
 			return n, false
 		}
-		for i, e := range n.entries {
-			if e.key != k {
-				continue
-			}
-			j, found := slices.BinarySearch(e.holders, holder)
-			if !found {
-				return n, false
-			}
-			es := slices.Clone(n.entries)
-			if len(e.holders) > 1 {
-				es[i].holders = slices.Delete(slices.Clone(e.holders), j, j+1)
-			} else {
-				es = slices.Delete(es, i, i+1)
-			}
-			if len(es) == 0 {
-				return nil, true
-			}
-			return &hamt{hash: h, entries: es, owner: tx}, true
+		j, found := slices.BinarySearch(n.holders, holder)
+		if !found {
+			return n, false
 		}
-		return n, false
+		if len(n.holders) == 1 {
+			return nil, true
+		}
+		return &hamt{hash: h, holders: slices.Delete(slices.Clone(n.holders), j, j+1), owner: tx}, true
 	}
 	bit := uint32(1) << ((h >> shift) & hamtMask)
 	if n.bitmap&bit == 0 {
 		return n, false
 	}
 	pos := bits.OnesCount32(n.bitmap & (bit - 1))
-	c, ok := hamtRemove(n.children[pos], h, k, holder, shift+hamtBits, tx)
+	c, ok := hamtRemove(n.children[pos], h, holder, shift+hamtBits, tx)
 	if !ok {
 		return n, false
 	}
@@ -248,12 +219,12 @@ func hamtRemove(n *hamt, h uint64, k string, holder uint32, shift uint, tx *ixTx
 		nn := &hamt{bitmap: n.bitmap &^ bit, children: ch, owner: tx}
 		// Collapse an inner node left with a single bucket, so the trie
 		// keeps its canonical shape.
-		if len(ch) == 1 && ch[0].entries != nil {
+		if len(ch) == 1 && ch[0].holders != nil {
 			return ch[0], true
 		}
 		return nn, true
 	}
-	if len(n.children) == 1 && c.entries != nil {
+	if len(n.children) == 1 && c.holders != nil {
 		return c, true
 	}
 	if n.owned(tx) {
@@ -265,16 +236,14 @@ func hamtRemove(n *hamt, h uint64, k string, holder uint32, shift uint, tx *ixTx
 	return &hamt{bitmap: n.bitmap, children: ch, owner: tx}, true
 }
 
-// indexEntry is one (key, holder) pair for buildIndex.
+// indexEntry is one (key hash, holder) pair for buildIndex.
 type indexEntry struct {
 	h      uint64
-	key    string
 	holder uint32
 }
 
 func (ix *indexBuilder) add(kind keyKind, key []byte, holder uint32) {
-	k := indexKey(kind, key)
-	ix.entries = append(ix.entries, indexEntry{keyHash(k), k, holder})
+	ix.entries = append(ix.entries, indexEntry{keyHash(kind, key), holder})
 }
 
 // indexBuilder collects pairs and builds the trie in one pass, without the
@@ -292,22 +261,17 @@ func digitOrder(h uint64) uint64 {
 }
 
 // build returns the index of the collected pairs; duplicates of a pair
-// count once.
+// count once. Pairs are sorted by trie position, then holder, so a
+// bucket's holders come out sorted.
 func (ix *indexBuilder) build() keyIndex {
 	es := ix.entries
 	slices.SortFunc(es, func(a, b indexEntry) int {
 		if c := cmpUint64(digitOrder(a.h), digitOrder(b.h)); c != 0 {
 			return c
 		}
-		if a.key != b.key {
-			if a.key < b.key {
-				return -1
-			}
-			return 1
-		}
 		return int(int64(a.holder) - int64(b.holder))
 	})
-	es = slices.CompactFunc(es, func(a, b indexEntry) bool { return a.key == b.key && a.holder == b.holder })
+	es = slices.Compact(es)
 	return keyIndex{root: buildHamt(es, 0), size: len(es)}
 }
 
@@ -328,18 +292,10 @@ func buildHamt(es []indexEntry, shift uint) *hamt {
 		return nil
 	}
 	if es[0].h == es[len(es)-1].h {
-		n := &hamt{hash: es[0].h}
-		for _, e := range es {
-			if k := len(n.entries); k > 0 && n.entries[k-1].key == e.key {
-				n.entries[k-1].holders = append(n.entries[k-1].holders, e.holder)
-			} else {
-				n.entries = append(n.entries, hamtEntry{key: e.key, holders: []uint32{e.holder}})
-			}
+		n := &hamt{hash: es[0].h, holders: make([]uint32, len(es))}
+		for i, e := range es {
+			n.holders[i] = e.holder
 		}
-		for i := range n.entries {
-			n.entries[i].holders = slices.Clip(n.entries[i].holders)
-		}
-		n.entries = slices.Clip(n.entries)
 		return n
 	}
 	n := &hamt{}

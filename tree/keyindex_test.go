@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/treemath"
 )
 
 // TestPropKeyIndexMatchesModel compares the persistent key index with a
@@ -109,36 +113,69 @@ func cloneModel(m map[string][]uint32) map[string][]uint32 {
 }
 
 // TestKeyIndexCollisions drives the bucket path with keys that share a
-// hash (forced through hamtInsert's hash argument).
+// hash (forced through hamtInsert's hash argument): their holders share a
+// bucket.
 func TestKeyIndexCollisions(t *testing.T) {
 	var root *hamt
 	const h = 0xdeadbeef
-	for i, k := range []string{"a", "b", "c"} {
-		root, _ = hamtInsert(root, h, k, uint32(i), 0, nil)
+	for _, x := range []uint32{5, 1, 3} {
+		root, _ = hamtInsert(root, h, x, 0, nil)
 	}
-	root, _ = hamtInsert(root, h+1<<20, "d", 9, 0, nil) // same low 20 bits: splits four levels down
-	if root.entries != nil || len(root.children) != 1 {
+	root, _ = hamtInsert(root, h+1<<20, 9, 0, nil) // same low 20 bits: splits four levels down
+	if root.holders != nil || len(root.children) != 1 {
 		t.Fatalf("expected one inner child, got %+v", root)
 	}
-	for i, k := range []string{"a", "b", "c"} {
-		if got := hamtLookup(root, h, k); !slices.Equal(got, []uint32{uint32(i)}) {
-			t.Fatalf("lookup %q: %v", k, got)
-		}
+	if got := hamtLookup(root, h); !slices.Equal(got, []uint32{1, 3, 5}) {
+		t.Fatalf("lookup h: %v", got)
 	}
-	if got := hamtLookup(root, h+1<<20, "d"); !slices.Equal(got, []uint32{9}) {
-		t.Fatalf("lookup d: %v", got)
+	if got := hamtLookup(root, h+1<<20); !slices.Equal(got, []uint32{9}) {
+		t.Fatalf("lookup h+1<<20: %v", got)
 	}
-	if got := hamtLookup(root, h, "d"); got != nil {
-		t.Fatalf("lookup d under the wrong hash: %v", got)
+	if got := hamtLookup(root, h+2<<20); got != nil {
+		t.Fatalf("lookup of an absent hash: %v", got)
 	}
-	for i, k := range []string{"a", "b", "c"} {
+	for _, x := range []uint32{1, 3, 5} {
 		var ok bool
-		if root, ok = hamtRemove(root, h, k, uint32(i), 0, nil); !ok {
-			t.Fatalf("remove %q failed", k)
+		if root, ok = hamtRemove(root, h, x, 0, nil); !ok {
+			t.Fatalf("remove %d failed", x)
 		}
 	}
-	root, ok := hamtRemove(root, h+1<<20, "d", 9, 0, nil)
+	root, ok := hamtRemove(root, h+1<<20, 9, 0, nil)
 	if !ok || root != nil {
 		t.Fatalf("index not empty after removing everything: %+v, %v", root, ok)
+	}
+}
+
+// TestTreeHoldersChecksKeys: a candidate the index returns for a key is a
+// holder only if its node holds that key, so a hash collision (simulated by
+// indexing a node under a key it does not hold) neither hides a true
+// holder nor invents one.
+func TestTreeHoldersChecksKeys(t *testing.T) {
+	cs, _ := suite.Lookup(1)
+	leaf := func(i byte) *codec.Node {
+		return &codec.Node{NodeType: codec.NodeTypeLeaf, Leaf: &codec.LeafNode{EncryptionKey: []byte{'e', i}, SignatureKey: []byte{'s', i},
+			Credential: codec.Credential{CredentialType: codec.CredentialBasic, Identity: []byte{i}}, LeafNodeSource: codec.LeafNodeSourceKeyPackage}}
+	}
+	tr, err := FromNodes(cs, codec.RatchetTree{leaf(0), nil, leaf(1), nil, leaf(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln0, _ := tr.Leaf(0)
+	ln2, _ := tr.Leaf(2)
+	absent := []byte("a key no node holds")
+	tr.keys = tr.keys.insert(kindSignature, absent, uint32(treemath.LeafIndex(2).Node()))
+	tr.keys = tr.keys.insert(kindSignature, ln0.SignatureKey, uint32(treemath.LeafIndex(2).Node()))
+	tr.keys = tr.keys.insert(kindEncryption, ln2.EncryptionKey, uint32(treemath.LeafIndex(0).Node()))
+	if _, ok := tr.LeafBySignatureKey(absent); ok {
+		t.Fatal("a colliding candidate was taken for a holder")
+	}
+	if i, ok := tr.LeafBySignatureKey(ln0.SignatureKey); !ok || i != 0 {
+		t.Fatalf("LeafBySignatureKey = %d, %v; want 0", i, ok)
+	}
+	if got := tr.holders(kindSignature, ln0.SignatureKey); !slices.Equal(got, []uint32{0}) {
+		t.Fatalf("holders %v, want [0]", got)
+	}
+	if x, ok := tr.NodeByEncryptionKey(ln2.EncryptionKey); !ok || x != treemath.LeafIndex(2).Node() {
+		t.Fatalf("NodeByEncryptionKey = %d, %v", x, ok)
 	}
 }

@@ -183,7 +183,7 @@ func walkMembers(n *node, first treemath.LeafIndex, level uint, yield func(treem
 //
 // [RFC 9420, Section 7.3]: https://www.rfc-editor.org/rfc/rfc9420#section-7.3
 func (t Tree) LeafBySignatureKey(key []byte) (treemath.LeafIndex, bool) {
-	h := t.keys.lookup(kindSignature, key)
+	h := t.holders(kindSignature, key)
 	if len(h) == 0 {
 		return 0, false
 	}
@@ -198,11 +198,50 @@ func (t Tree) LeafBySignatureKey(key []byte) (treemath.LeafIndex, bool) {
 // [RFC 9420, Section 7.3]: https://www.rfc-editor.org/rfc/rfc9420#section-7.3
 // [RFC 9420, Section 12.4.3.1]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.1
 func (t Tree) NodeByEncryptionKey(key []byte) (treemath.NodeIndex, bool) {
-	h := t.keys.lookup(kindEncryption, key)
+	h := t.holders(kindEncryption, key)
 	if len(h) == 0 {
 		return 0, false
 	}
 	return treemath.NodeIndex(h[0]), true
+}
+
+// holders returns the nodes holding key in the key space kind, sorted (nil
+// if none): the index's candidates, each checked against its node's key.
+// The slice must not be modified.
+func (t Tree) holders(kind keyKind, key []byte) []uint32 {
+	c := t.keys.lookup(kind, key)
+	for i, x := range c {
+		if !t.holds(kind, key, treemath.NodeIndex(x)) {
+			// A hash collision: keep only the true holders.
+			out := slices.Clone(c[:i])
+			for _, y := range c[i+1:] {
+				if t.holds(kind, key, treemath.NodeIndex(y)) {
+					out = append(out, y)
+				}
+			}
+			if len(out) == 0 {
+				return nil
+			}
+			return out
+		}
+	}
+	return c
+}
+
+// holds reports whether node x holds key in the key space kind.
+func (t Tree) holds(kind keyKind, key []byte, x treemath.NodeIndex) bool {
+	n := t.lookup(x)
+	switch {
+	case n == nil:
+		return false
+	case n.leaf != nil && kind == kindSignature:
+		return bytes.Equal(n.leaf.SignatureKey, key)
+	case n.leaf != nil:
+		return bytes.Equal(n.leaf.EncryptionKey, key)
+	case n.parent != nil && kind == kindEncryption:
+		return bytes.Equal(n.parent.EncryptionKey, key)
+	}
+	return false
 }
 
 // Index maintenance. Each non-blank leaf contributes its signature and
@@ -400,7 +439,7 @@ func (t Tree) Update(i treemath.LeafIndex, ln *codec.LeafNode) (Tree, error) {
 		return t, fmt.Errorf("%w: signature key already used by leaf %d", ErrDuplicateKey, j)
 	}
 	// ValSem110: the encryption key must be unique in the tree.
-	for _, x := range t.keys.lookup(kindEncryption, ln.EncryptionKey) {
+	for _, x := range t.holders(kindEncryption, ln.EncryptionKey) {
 		if treemath.NodeIndex(x) != i.Node() {
 			return t, valsem.Wrap(valsem.ValSem110, ErrDuplicateKey, fmt.Sprintf("encryption key already used by node %d", x))
 		}

@@ -110,16 +110,16 @@ func (t Tree) mergePath(i treemath.LeafIndex, old, ln *codec.LeafNode, fdp []tre
 	if err != nil {
 		return t, err
 	}
-	if h := nt.keys.lookup(kindSignature, ln.SignatureKey); len(h) > 1 {
+	if h := nt.holders(kindSignature, ln.SignatureKey); len(h) > 1 {
 		return t, fmt.Errorf("%w: signature key of leaf %d also held by node %d", ErrDuplicateKey, i, otherHolder(h, i.Node()))
 	}
 	// ValSem206: the path's leaf encryption key must be unique.
-	if h := nt.keys.lookup(kindEncryption, ln.EncryptionKey); len(h) > 1 {
+	if h := nt.holders(kindEncryption, ln.EncryptionKey); len(h) > 1 {
 		return t, valsem.Wrap(valsem.ValSem206, ErrDuplicateKey, fmt.Sprintf("encryption key of leaf %d also held by node %d", i, otherHolder(h, i.Node())))
 	}
 	// ValSem207: the path's parent encryption keys must be unique.
 	for k, x := range fdp {
-		if h := nt.keys.lookup(kindEncryption, pubs[k]); len(h) > 1 {
+		if h := nt.holders(kindEncryption, pubs[k]); len(h) > 1 {
 			return t, valsem.Wrap(valsem.ValSem207, ErrDuplicateKey, fmt.Sprintf("encryption key of node %d also held by node %d", x, otherHolder(h, x)))
 		}
 	}

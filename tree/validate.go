@@ -122,7 +122,7 @@ func (t Tree) checkUnmergedLeaves() error {
 // uniqueness of leaf signature and encryption keys (Section 7.3).
 func (t Tree) checkKeyUniqueness() error {
 	dup := func(kind keyKind, key []byte, x treemath.NodeIndex, what string) error {
-		if h := t.keys.lookup(kind, key); len(h) > 1 {
+		if h := t.holders(kind, key); len(h) > 1 {
 			return fmt.Errorf("%w: %s of node %d also held by node %d", ErrDuplicateKey, what, x, otherHolder(h, x))
 		}
 		return nil
