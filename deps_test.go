@@ -32,6 +32,7 @@ var layers = []string{
 	"valsem/internal/gendoc",
 	"internal/mutatecheck", // a tool (go run): reads the catalog, runs go test on mutants
 	"internal/pds",
+	"internal/core",
 	"codec",
 	"entropy",
 	"entropy/system",
@@ -56,9 +57,16 @@ var layers = []string{
 // entropy of entropy/system, the shell, the log files of replay) is
 // reachable from the core, directly or transitively.
 var core = []string{
-	"treemath", "valsem", "internal/pds", "codec", "entropy", "suite", "tree", "keysched",
+	"treemath", "valsem", "internal/pds", "internal/core", "codec", "entropy", "suite", "tree", "keysched",
 	"state", "effects", "transitions",
 }
+
+// coreKeyHolders lists the packages that may import internal/core, whose
+// Key unlocks the zero-copy accessors and the state constructors: the
+// packages that own or build states. cmd/mls builds synthetic N-member
+// states for its benchmarks (a fixture, never a state handed to a caller).
+// A new entry lets a package write into the memory of live states.
+var coreKeyHolders = []string{"tree", "state", "transitions", "cmd/mls"}
 
 // forbidden lists the standard packages the core may not import. Each entry
 // forbids the package and everything under it: "net" forbids net/http,
@@ -145,6 +153,9 @@ func dependencyViolations(imports map[string]map[string]bool) []string {
 				case isCore && !slices.Contains(core, rel):
 					out = append(out, fmt.Sprintf("core package %s imports %s, which is not a core package", dir, rel))
 				}
+				if rel == "internal/core" && !slices.Contains(coreKeyHolders, dir) {
+					out = append(out, fmt.Sprintf("%s imports internal/core, whose key only %v may hold", dir, coreKeyHolders))
+				}
 			} else if im == modulePath && r <= rank["."] {
 				out = append(out, fmt.Sprintf("%s imports the shell package mls", dir))
 			}
@@ -201,6 +212,16 @@ func TestDependencyViolations(t *testing.T) {
 		{"entropy is core", map[string]map[string]bool{
 			"entropy": m("crypto/rand"),
 		}, []string{"core package entropy imports forbidden crypto/rand"}},
+		{"core key holder", map[string]map[string]bool{
+			"transitions": m(modulePath + "/internal/core"),
+		}, nil},
+		{"core key outside the holders", map[string]map[string]bool{
+			"effects": m(modulePath + "/internal/core"),
+			"sim":     m(modulePath + "/internal/core"),
+		}, []string{
+			"effects imports internal/core, whose key only [tree state transitions cmd/mls] may hold",
+			"sim imports internal/core, whose key only [tree state transitions cmd/mls] may hold",
+		}},
 		{"unknown package", map[string]map[string]bool{
 			"foo": m("fmt"),
 		}, []string{`package "foo" has no place in the layering of deps_test.go`}},

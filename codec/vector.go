@@ -560,3 +560,29 @@ func addOptional(b *cryptobyte.Builder, present bool, f func(b *cryptobyte.Build
 	b.AddUint8(1)
 	f(b)
 }
+
+// Clone returns a deep copy of the wire structure v, sharing no memory with
+// it: v is encoded and the encoding decoded. It is for the accessors that
+// hand out values held by a group state (which must not let a caller change
+// the state); the core itself never copies on its hot paths. v must encode
+// and decode: every value a state holds was decoded or built to be sent.
+// Clone panics otherwise, a broken internal invariant.
+func Clone[T any, PT interface {
+	*T
+	marshaler
+	Unmarshal(d *Decoder)
+}](v T) T {
+	var b cryptobyte.Builder
+	PT(&v).Marshal(&b)
+	data, err := b.Bytes()
+	if err != nil {
+		panic("mls: codec: cloning an unencodable value: " + err.Error())
+	}
+	var out T
+	d := NewDecoder(data)
+	PT(&out).Unmarshal(d)
+	if err := d.Finish("clone"); err != nil {
+		panic("mls: codec: cloning a value that does not decode: " + err.Error())
+	}
+	return out
+}

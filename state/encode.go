@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/tree"
 	"github.com/mlscore/mlscore/treemath"
@@ -129,14 +130,14 @@ func unmarshalState(d *codec.Decoder, depth int, tc *treeCodec) GroupState {
 		if !d.OK() {
 			return GroupState{}
 		}
-		return Joining(j)
+		return Joining(core.Key{}, j)
 	case kindInGroup:
 		pub := unmarshalPublic(d, tc)
 		priv := unmarshalPrivate(d, pub, depth, tc)
 		if !d.OK() {
 			return GroupState{}
 		}
-		s, err := New(pub, priv)
+		s, err := New(core.Key{}, pub, priv)
 		if err != nil {
 			d.Fail(err)
 			return GroupState{}
@@ -413,7 +414,7 @@ func unmarshalPrivate(d *codec.Decoder, pub Public, depth int, tc *treeCodec) Pr
 // what Public.Census holds for a state with tree t.
 func CensusOf(t tree.Tree) Census {
 	var c Census
-	for _, ln := range t.Members() {
+	for _, ln := range t.SharedMembers(core.Key{}) {
 		c.Members++
 		c.CredentialsInUse = bump(c.CredentialsInUse, uint16(ln.Credential.CredentialType))
 		for _, x := range uniq(ln.Capabilities.Credentials) {

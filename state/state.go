@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/tree"
@@ -37,8 +38,9 @@ type private struct {
 }
 
 // Public is the public part of a group state: what any observer of the
-// group's handshake messages could compute (RFC 9420, Section 8.1). Its
-// values are shared with the state and must be treated as immutable.
+// group's handshake messages could compute (RFC 9420, Section 8.1).
+// GroupState.Public returns a deep copy, which the caller may change freely
+// without changing the state.
 type Public struct {
 	Suite           *suite.Suite
 	Context         codec.GroupContext
@@ -81,8 +83,9 @@ type Census struct {
 	ProposalSupport   []TypeCount
 }
 
-// Private is the secret part of a group state. Its values are shared with the
-// state and must be treated as immutable.
+// Private is the secret part of a group state. GroupState.Private returns a
+// deep copy, which the caller may change freely without changing the
+// state.
 type Private struct {
 	Self treemath.LeafIndex
 	// SignatureKey is the public key naming this member's signature private
@@ -179,8 +182,10 @@ var ErrInvariant = errors.New("mls: group state invariant violated")
 // New builds a GroupState from its parts, checking the invariants that tie
 // them together: the tree hash in the GroupContext is the tree's, the own
 // leaf is in the tree, the private path fits the tree, the past epochs and
-// resumption PSKs are within the configured bounds.
-func New(pub Public, priv Private) (GroupState, error) {
+// resumption PSKs are within the configured bounds. The state takes the
+// parts' memory over without copying it: only the core builds states
+// (core.Key), from parts that nothing else holds.
+func New(_ core.Key, pub Public, priv Private) (GroupState, error) {
 	if pub.Suite == nil {
 		return GroupState{}, fmt.Errorf("%w: no cipher suite", ErrInvariant)
 	}
@@ -212,7 +217,7 @@ func New(pub Public, priv Private) (GroupState, error) {
 // within the configured bounds.
 func checkPrivate(pub *Public, priv Private) error {
 	if pub.Active {
-		if _, ok := pub.Tree.Leaf(priv.Self); !ok {
+		if _, ok := pub.Tree.SharedLeaf(core.Key{}, priv.Self); !ok {
 			return fmt.Errorf("%w: own leaf %d is blank", ErrInvariant, priv.Self)
 		}
 	}
@@ -239,8 +244,8 @@ func clipPrivate(priv Private) Private {
 // the public part and its encoded GroupContext with s: the cheap path for
 // transitions that change only secrets (protecting or decrypting a
 // message). It checks what New checks of the private part. s must be in a
-// group.
-func (s GroupState) WithPrivate(priv Private) (GroupState, error) {
+// group. Like New, it takes priv's memory over and is for the core only.
+func (s GroupState) WithPrivate(_ core.Key, priv Private) (GroupState, error) {
 	if s.pub == nil {
 		return GroupState{}, fmt.Errorf("%w: not in a group", ErrInvariant)
 	}
@@ -252,34 +257,53 @@ func (s GroupState) WithPrivate(priv Private) (GroupState, error) {
 
 // Joining returns the state of a client holding a staged join: it is in no
 // group yet (InGroup is false); AcceptJoin turns j.Next into the state.
-func Joining(j StagedJoin) GroupState {
+//
+// It takes j's memory over and is for the core only.
+func Joining(_ core.Key, j StagedJoin) GroupState {
 	return GroupState{priv: &private{join: &j}}
 }
 
-// Public returns the public part. Its values are shared with s and must not
-// be modified. It is the zero Public when s is not in a group.
+// Public returns a deep copy of the public part: writing into it leaves s
+// unchanged. It is the zero Public when s is not in a group.
 func (s GroupState) Public() Public {
 	if s.pub == nil {
 		return Public{}
 	}
-	return s.pub.p
+	return s.pub.p.clone()
 }
 
-// Private returns the private part. Its values are shared with s and must not
-// be modified. It is the zero Private when s is not in a group.
+// Private returns a deep copy of the private part: writing into it leaves s
+// unchanged. It is the zero Private when s is not in a group.
 func (s GroupState) Private() Private {
 	if s.priv == nil {
 		return Private{}
 	}
-	return s.priv.p
+	return s.priv.p.clone()
 }
 
-// StagedJoin returns the staged join of a joining client.
+// Shared returns the public and private parts without copying them, for
+// the core's hot paths: their memory is shared with s and must not be
+// modified. They are zero when s is not in a group.
+func (s GroupState) Shared(_ core.Key) (Public, Private) {
+	var pub Public
+	var priv Private
+	if s.pub != nil {
+		pub = s.pub.p
+	}
+	if s.priv != nil {
+		priv = s.priv.p
+	}
+	return pub, priv
+}
+
+// StagedJoin returns a copy of the staged join of a joining client.
 func (s GroupState) StagedJoin() (StagedJoin, bool) {
 	if s.priv == nil || s.priv.join == nil {
 		return StagedJoin{}, false
 	}
-	return *s.priv.join, true
+	j := *s.priv.join
+	j.KeyPackageRef = bytes.Clone(j.KeyPackageRef)
+	return j, true
 }
 
 // InGroup reports whether s is a member's state of a group (active or
@@ -332,7 +356,7 @@ func (s GroupState) Tree() tree.Tree {
 }
 
 // Members iterates over the members in increasing leaf order (RFC 9420,
-// Section 7.8). The leaf nodes must not be modified.
+// Section 7.8), yielding a copy of each leaf node.
 func (s GroupState) Members() iter.Seq2[treemath.LeafIndex, *codec.LeafNode] {
 	return s.Tree().Members()
 }
@@ -380,27 +404,27 @@ func (s GroupState) Config() Config {
 	return s.pub.p.Config
 }
 
-// PendingCommit returns this member's unconfirmed own commit.
+// PendingCommit returns a copy of this member's unconfirmed own commit.
 func (s GroupState) PendingCommit() (PendingCommit, bool) {
 	if s.priv == nil || s.priv.p.Pending == nil {
 		return PendingCommit{}, false
 	}
-	return *s.priv.p.Pending, true
+	return s.priv.p.Pending.clone(), true
 }
 
-// StagedCommit returns the received commit awaiting a merge.
+// StagedCommit returns a copy of the received commit awaiting a merge.
 func (s GroupState) StagedCommit() (StagedCommit, bool) {
 	if s.priv == nil || s.priv.p.Staged == nil {
 		return StagedCommit{}, false
 	}
-	return *s.priv.p.Staged, true
+	return s.priv.p.Staged.clone(), true
 }
 
-// PendingProposals returns the by-reference proposals stored in this epoch,
-// in arrival order. The values must not be modified.
+// PendingProposals returns a copy of the by-reference proposals stored in
+// this epoch, in arrival order.
 func (s GroupState) PendingProposals() []StoredProposal {
 	if s.pub == nil {
 		return nil
 	}
-	return slices.Clone(s.pub.p.Proposals)
+	return cloneProposals(s.pub.p.Proposals)
 }

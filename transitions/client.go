@@ -7,6 +7,7 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -220,7 +221,7 @@ func createGroup(s state.GroupState, e CreateGroup, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, err
 	}
-	next, err := state.New(
+	next, err := state.New(core.Key{},
 		state.Public{Suite: cs, Context: ctx, Tree: t, Interim: interim, ConfirmationTag: tag, Config: e.Config, Active: true, Census: state.CensusOf(t)},
 		state.Private{Self: 0, SignatureKey: sg.Public(), Path: pp, Epoch: es, Secrets: st},
 	)

@@ -1,11 +1,13 @@
 package transitions
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -76,7 +78,7 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 	var pu *tree.PathUpdate
 	var up *codec.UpdatePath
 	if cov.pathRequired || e.ForcePath {
-		own, _ := t.Leaf(self)
+		own, _ := t.SharedLeaf(core.Key{}, self)
 		template := *own
 		template.LeafNodeSource = codec.LeafNodeSourceCommit
 		template.Lifetime = codec.Lifetime{}
@@ -152,8 +154,8 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 	}
 	priv := g.priv
 	priv.Secrets = sl.secrets
-	priv.Pending = &state.PendingCommit{Next: next, Message: sl.msg, Added: leaves(cov.added), Removed: leaves(cov.removed)}
-	cur, err := state.New(g.pub, priv)
+	priv.Pending = &state.PendingCommit{Next: next, Message: bytes.Clone(sl.msg), Added: leaves(cov.added), Removed: leaves(cov.removed)}
+	cur, err := state.New(core.Key{}, g.pub, priv)
 	if err != nil {
 		return s, nil, err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/tree"
@@ -108,7 +109,7 @@ func (g *group) nextState(t tree.Tree, cen state.Census, path tree.PrivatePath, 
 		Config: g.pub.Config, Active: true, Census: cen}
 	priv := state.Private{Self: g.self(), SignatureKey: g.priv.SignatureKey, Path: path, Epoch: r.es, Secrets: st,
 		Past: g.priv.Past, Resumption: g.priv.Resumption}
-	return state.New(pub, priv)
+	return state.New(core.Key{}, pub, priv)
 }
 
 // removedState is the state of a member removed by a commit: the current
@@ -119,7 +120,7 @@ func (g *group) removedState() (state.GroupState, error) {
 	pub.Proposals = nil
 	priv := g.priv
 	priv.Pending, priv.Staged, priv.OwnUpdates = nil, nil, nil
-	return state.New(pub, priv)
+	return state.New(core.Key{}, pub, priv)
 }
 
 // advance completes an epoch change from the current state g to next (the
@@ -127,7 +128,7 @@ func (g *group) removedState() (state.GroupState, error) {
 // resumption PSK the retained ones, within the configured bounds, and
 // everything no longer needed is reported with DeleteSecret.
 func (g *group) advance(next state.GroupState) (state.GroupState, []effects.Effect, error) {
-	pub, priv := next.Public(), next.Private()
+	pub, priv := next.Shared(core.Key{})
 	cfg := pub.Config
 	gid := g.gid()
 	var dels []effects.Effect
@@ -144,7 +145,7 @@ func (g *group) advance(next state.GroupState) (state.GroupState, []effects.Effe
 	}
 	priv.Past, priv.Resumption = slices.Clip(past), slices.Clip(res)
 	dels = append(dels, retiredKeys(g.priv.Path, priv.Path)...)
-	out, err := state.New(pub, priv)
+	out, err := state.New(core.Key{}, pub, priv)
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}

@@ -1,6 +1,7 @@
 package transitions
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -75,7 +77,7 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 		if !ok {
 			return s, nil, fmt.Errorf("%w: no prior leaf of this client to remove", ErrWrongState)
 		}
-		old, _ := t.Leaf(prior)
+		old, _ := t.SharedLeaf(core.Key{}, prior)
 		cen = censusAdd(cen, old, -1)
 		if t, err = t.Remove(prior); err != nil {
 			return s, nil, err
@@ -186,15 +188,15 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	if err != nil {
 		return s, nil, err
 	}
-	next, err := state.New(
+	next, err := state.New(core.Key{},
 		state.Public{Suite: cs, Context: r.ctx, Tree: t, Interim: interim, ConfirmationTag: tag, Config: e.Config, Active: true, Census: cen},
 		state.Private{Self: self, SignatureKey: sg.Public(), Path: pu.Private(), Epoch: r.es, Secrets: st},
 	)
 	if err != nil {
 		return s, nil, err
 	}
-	j := state.Joining(state.StagedJoin{Next: next, Prior: s})
-	return j, []effects.Effect{effects.SendToGroup{Group: ctx.GroupID, Epoch: ctx.Epoch, Kind: effects.KindCommit, Message: msg}}, nil
+	j := state.Joining(core.Key{}, state.StagedJoin{Next: next, Prior: s})
+	return j, []effects.Effect{effects.SendToGroup{Group: bytes.Clone(ctx.GroupID), Epoch: ctx.Epoch, Kind: effects.KindCommit, Message: msg}}, nil
 }
 
 // priorLeaf finds the leaf an external joiner resyncs: the member with the
@@ -207,7 +209,7 @@ func priorLeaf(t tree.Tree, sigKey []byte, cred codec.Credential) (treemath.Leaf
 	if err != nil {
 		return 0, false
 	}
-	for i, ln := range t.Members() {
+	for i, ln := range t.SharedMembers(core.Key{}) {
 		if got, err := ln.Credential.Encode(); err == nil && equalBytes(got, want) {
 			return i, true
 		}
@@ -304,7 +306,7 @@ func (g *group) receiveExternalCommit(a authenticatedMessage, at uint64, env Env
 		return state.GroupState{}, nil, err
 	}
 	for _, r := range cov.removed {
-		old, _ := g.pub.Tree.Leaf(r)
+		old, _ := g.pub.Tree.SharedLeaf(core.Key{}, r)
 		f := env.Policy.AcceptResync
 		if f == nil {
 			f = sameCredential
@@ -381,7 +383,7 @@ func (g *group) receiveExternalCommit(a authenticatedMessage, at uint64, env Env
 	}
 	priv := g.withSecrets(a)
 	priv.Staged = staged
-	cur, err := state.New(g.pub, priv)
+	cur, err := state.New(core.Key{}, g.pub, priv)
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
@@ -475,7 +477,7 @@ func (g *group) publicSenderKey(f framedMessage) ([]byte, error) {
 	case codec.SenderTypeNewMemberCommit:
 		return c.Commit.Path.LeafNode.SignatureKey, nil
 	}
-	ln, _ := f.keys.tree.Leaf(c.Sender.LeafIndex)
+	ln, _ := f.keys.tree.SharedLeaf(core.Key{}, c.Sender.LeafIndex)
 	return ln.SignatureKey, nil
 }
 
@@ -605,5 +607,5 @@ func sendExternal(s state.GroupState, p parsedGroupInfo, snd codec.Sender, prop 
 	if err != nil {
 		return s, nil, err
 	}
-	return s, []effects.Effect{effects.SendToGroup{Group: ctx.GroupID, Epoch: ctx.Epoch, Kind: effects.KindProposal, Message: msg}}, nil
+	return s, []effects.Effect{effects.SendToGroup{Group: bytes.Clone(ctx.GroupID), Epoch: ctx.Epoch, Kind: effects.KindProposal, Message: msg}}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/tree"
@@ -201,7 +202,7 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 		switch snd.SenderType {
 		case codec.SenderTypeMember:
 			// ValSem004: a member sender must be a non-blank leaf.
-			if _, ok := g.pub.Tree.Leaf(snd.LeafIndex); !ok {
+			if _, ok := g.pub.Tree.SharedLeaf(core.Key{}, snd.LeafIndex); !ok {
 				return f, valsem.Errorf(valsem.ValSem004, "sender leaf %d is blank or outside the tree", snd.LeafIndex)
 			}
 			if snd.LeafIndex == g.self() {
@@ -238,7 +239,7 @@ func (g *group) authenticate(f framedMessage) (authenticatedMessage, error) {
 		return a, nil
 	}
 	senderKey := func(l treemath.LeafIndex) ([]byte, error) {
-		ln, ok := f.keys.tree.Leaf(l)
+		ln, ok := f.keys.tree.SharedLeaf(core.Key{}, l)
 		if !ok {
 			// ValSem004: the sender must be a non-blank leaf.
 			return nil, valsem.Errorf(valsem.ValSem004, "sender leaf %d is blank or outside the tree", l)

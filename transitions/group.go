@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/treemath"
@@ -28,8 +29,8 @@ func inGroup(s state.GroupState) (*group, error) {
 	if !s.InGroup() {
 		return nil, fmt.Errorf("%w: not in a group", ErrWrongState)
 	}
-	pub := s.Public()
-	return &group{s: s, pub: pub, priv: s.Private(), cs: pub.Suite, ctx: s.GroupContextBytes()}, nil
+	pub, priv := s.Shared(core.Key{})
+	return &group{s: s, pub: pub, priv: priv, cs: pub.Suite, ctx: s.GroupContextBytes()}, nil
 }
 
 func activeGroup(s state.GroupState) (*group, error) {
@@ -46,7 +47,9 @@ func activeGroup(s state.GroupState) (*group, error) {
 	return g, nil
 }
 
-func (g *group) gid() []byte              { return g.pub.Context.GroupID }
+// gid returns a copy of the group id: it goes into effects and messages,
+// which the caller owns.
+func (g *group) gid() []byte              { return bytes.Clone(g.pub.Context.GroupID) }
 func (g *group) epoch() uint64            { return g.pub.Context.Epoch }
 func (g *group) self() treemath.LeafIndex { return g.priv.Self }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/tree"
@@ -114,7 +115,7 @@ func (p parsedGroupInfo) verifiedTree(ext []byte, at uint64, env Env) (tree.Tree
 	if err != nil {
 		return tree.Tree{}, state.Census{}, limitFrom(err)
 	}
-	signer, ok := t.Leaf(gi.Signer)
+	signer, ok := t.SharedLeaf(core.Key{}, gi.Signer)
 	if !ok {
 		return tree.Tree{}, state.Census{}, fmt.Errorf("%w: signer %d is not a member", ErrInvalidGroupInfo, gi.Signer)
 	}
@@ -130,7 +131,7 @@ func (p parsedGroupInfo) verifiedTree(ext []byte, at uint64, env Env) (tree.Tree
 		return tree.Tree{}, state.Census{}, fmt.Errorf("%w: %w", ErrInvalidGroupInfo, err)
 	}
 	cen := state.CensusOf(t)
-	for i, ln := range t.Members() {
+	for i, ln := range t.SharedMembers(core.Key{}) {
 		if err := checkTreeLeaf(cs, ln, leafCheck{source: ln.LeafNodeSource, at: at, required: rc, census: cen}, env); err != nil {
 			return tree.Tree{}, state.Census{}, fmt.Errorf("%w (leaf %d)", err, i)
 		}

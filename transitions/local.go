@@ -8,6 +8,7 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/tree"
@@ -34,7 +35,7 @@ func propose(s state.GroupState, e Propose, env Env) (state.GroupState, []effect
 		if p.Update == nil {
 			return s, nil, fmt.Errorf("%w: update without leaf template", ErrInvalidProposals)
 		}
-		own, _ := g.pub.Tree.Leaf(g.self())
+		own, _ := g.pub.Tree.SharedLeaf(core.Key{}, g.self())
 		tpl := p.Update.LeafNode
 		ln := codec.LeafNode{SignatureKey: own.SignatureKey, Credential: own.Credential, Capabilities: own.Capabilities,
 			LeafNodeSource: codec.LeafNodeSourceUpdate, Extensions: own.Extensions}
@@ -111,7 +112,7 @@ func (g *group) sendProposal(s state.GroupState, p codec.Proposal, aad, encPriv 
 	if encPriv != nil {
 		priv.OwnUpdates = append(slices.Clone(priv.OwnUpdates), state.OwnUpdate{Ref: ref, EncryptionPriv: encPriv})
 	}
-	next, err := state.New(pub, priv)
+	next, err := state.New(core.Key{}, pub, priv)
 	if err != nil {
 		return s, nil, err
 	}
@@ -164,7 +165,7 @@ func dropPrivate(s state.GroupState, what string, drop func(*state.Private) bool
 	if !drop(&priv) {
 		return s, nil, fmt.Errorf("%w: no %s", ErrWrongState, what)
 	}
-	next, err := s.WithPrivate(priv)
+	next, err := s.WithPrivate(core.Key{}, priv)
 	if err != nil {
 		return s, nil, err
 	}
@@ -215,7 +216,7 @@ func dropProposal(s state.GroupState, e DropProposal, env Env) (state.GroupState
 	pub, priv := g.pub, g.priv
 	pub.Proposals = slices.Delete(slices.Clone(pub.Proposals), i, i+1)
 	priv.OwnUpdates = slices.DeleteFunc(slices.Clone(priv.OwnUpdates), func(u state.OwnUpdate) bool { return bytes.Equal(u.Ref, e.Ref) })
-	next, err := state.New(pub, priv)
+	next, err := state.New(core.Key{}, pub, priv)
 	if err != nil {
 		return s, nil, err
 	}
@@ -247,7 +248,7 @@ func protect(s state.GroupState, e Protect, env Env) (state.GroupState, []effect
 	}
 	priv := g.priv
 	priv.Secrets = sl.secrets
-	next, err := s.WithPrivate(priv)
+	next, err := s.WithPrivate(core.Key{}, priv)
 	if err != nil {
 		return s, nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/tree"
 	"github.com/mlscore/mlscore/treemath"
@@ -121,7 +122,7 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 		}
 		r := e.p.Remove.Removed
 		var err error
-		switch _, ok := t.Leaf(r); {
+		switch _, ok := t.SharedLeaf(core.Key{}, r); {
 		case !ok:
 			// ValSem108: the removed leaf must be a member.
 			err = valsem.Errorf(valsem.ValSem108, "remove of blank or absent leaf %d", r)
@@ -205,7 +206,7 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 		ln := &e.p.Update.LeafNode
 		snd := e.sender.LeafIndex
 		var err error
-		old, ok := t.Leaf(snd)
+		old, ok := t.SharedLeaf(core.Key{}, snd)
 		switch {
 		case !ok:
 			err = valsem.Errorf(valsem.ValSem004, "update from blank leaf %d", snd)
@@ -308,7 +309,7 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 			continue
 		}
 		snd := e.sender.LeafIndex
-		old, _ := t.Leaf(snd)
+		old, _ := t.SharedLeaf(core.Key{}, snd)
 		cen = censusAdd(censusAdd(cen, old, -1), &e.p.Update.LeafNode, 1)
 		if t, err2 = t.Update(snd, &e.p.Update.LeafNode); err2 != nil {
 			return covered{}, err2
@@ -330,7 +331,7 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 			continue
 		}
 		r := e.p.Remove.Removed
-		old, _ := t.Leaf(r)
+		old, _ := t.SharedLeaf(core.Key{}, r)
 		cen = censusAdd(cen, old, -1)
 		if t, err2 = t.Remove(r); err2 != nil {
 			return covered{}, err2
@@ -394,7 +395,7 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 func unsupportedBy(t tree.Tree, cen state.Census, removed map[treemath.LeafIndex]bool, pt codec.ProposalType) uint32 {
 	n := cen.Members - countOf(cen.ProposalSupport, uint16(pt))
 	for r := range removed {
-		if ln, ok := t.Leaf(r); ok && !containsT(ln.Capabilities.Proposals, pt) {
+		if ln, ok := t.SharedLeaf(core.Key{}, r); ok && !containsT(ln.Capabilities.Proposals, pt) {
 			n--
 		}
 	}

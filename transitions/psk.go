@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -56,7 +57,7 @@ func ResumptionPSKOf(s state.GroupState, epoch uint64) ([]byte, bool) {
 	if !s.InGroup() {
 		return nil, false
 	}
-	priv := s.Private()
+	_, priv := s.Shared(core.Key{})
 	if epoch == s.Epoch() {
 		return priv.Epoch.ResumptionPSK(), true
 	}

@@ -1,11 +1,13 @@
 package transitions
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/valsem"
 )
@@ -78,7 +80,7 @@ func (g *group) withSecrets(a authenticatedMessage) state.Private {
 func (g *group) receiveApplication(a authenticatedMessage) (state.GroupState, []effects.Effect, error) {
 	// Only secrets change: share the public part (no GroupContext
 	// re-encoding).
-	next, err := g.s.WithPrivate(g.withSecrets(a))
+	next, err := g.s.WithPrivate(core.Key{}, g.withSecrets(a))
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
@@ -102,7 +104,7 @@ func (g *group) receiveProposal(a authenticatedMessage, at uint64, env Env) (sta
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
-	next, err := state.New(pub, g.withSecrets(a))
+	next, err := state.New(core.Key{}, pub, g.withSecrets(a))
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
@@ -110,7 +112,7 @@ func (g *group) receiveProposal(a authenticatedMessage, at uint64, env Env) (sta
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
-	return next, []effects.Effect{effects.ProposalReceived{Group: g.gid(), Epoch: g.epoch(), Ref: ref, Sender: senderBytes(c.Sender), Proposal: pb}}, nil
+	return next, []effects.Effect{effects.ProposalReceived{Group: g.gid(), Epoch: g.epoch(), Ref: bytes.Clone(ref), Sender: senderBytes(c.Sender), Proposal: pb}}, nil
 }
 
 // store returns the public part with sp added to the proposal store.
@@ -168,7 +170,7 @@ func (g *group) receiveCommit(a authenticatedMessage, at uint64, env Env) (state
 	}
 	var commitSecret []byte
 	if c.Path != nil {
-		old, _ := t.Leaf(committer)
+		old, _ := t.SharedLeaf(core.Key{}, committer)
 		rc, err := requiredCapabilities(cov.exts)
 		if err != nil {
 			return state.GroupState{}, nil, err
@@ -230,7 +232,7 @@ func (g *group) receiveCommit(a authenticatedMessage, at uint64, env Env) (state
 	}
 	priv := g.withSecrets(a)
 	priv.Staged = staged
-	cur, err := g.s.WithPrivate(priv)
+	cur, err := g.s.WithPrivate(core.Key{}, priv)
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}

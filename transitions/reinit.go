@@ -6,6 +6,7 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -42,10 +43,10 @@ func checkReInit(r *codec.ReInit, n int) error {
 func withReInit(next state.GroupState, cov covered) (state.GroupState, error) {
 	for _, e := range cov.entries {
 		if e.p.ProposalType == codec.ProposalReInit {
-			pub := next.Public()
+			pub, priv := next.Shared(core.Key{})
 			r := *e.p.ReInit
 			pub.ReInit = &r
-			return state.New(pub, next.Private())
+			return state.New(core.Key{}, pub, priv)
 		}
 	}
 	return next, nil

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/tree"
 )
@@ -126,7 +127,7 @@ func ResumptionOf(s state.GroupState, epoch uint64) (Resumption, bool) {
 	if epoch == s.Epoch() {
 		r.ReInit = s.Public().ReInit
 		r.Members = []codec.Credential{}
-		for _, ln := range s.Tree().Members() {
+		for _, ln := range s.Tree().SharedMembers(core.Key{}) {
 			r.Members = append(r.Members, ln.Credential)
 		}
 	}
@@ -225,7 +226,7 @@ func checkResumed(id codec.PreSharedKeyID, res Resumption, ctx codec.GroupContex
 		if match == nil {
 			match = sameCredentialBytes
 		}
-		for i, ln := range t.Members() {
+		for i, ln := range t.SharedMembers(core.Key{}) {
 			found := false
 			for _, old := range res.Members {
 				if match(old, ln.Credential) {

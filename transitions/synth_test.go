@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -204,7 +205,7 @@ func (sy *synth) member(tb testing.TB, i treemath.LeafIndex, cfg state.Config) (
 		}
 	}
 	ln, _ := sy.tree.Leaf(i)
-	s, err := state.New(
+	s, err := state.New(core.Key{},
 		state.Public{Suite: cs, Context: ctx, Tree: sy.tree, Interim: interim, ConfirmationTag: tag, Config: cfg, Active: true, Census: state.CensusOf(sy.tree)},
 		state.Private{Self: i, SignatureKey: ln.SignatureKey, Path: path, Epoch: es, Secrets: st})
 	if err != nil {

@@ -1,10 +1,12 @@
 package transitions
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -102,7 +104,7 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, limitFrom(err)
 	}
-	signerLeaf, ok := t.Leaf(gi.Signer)
+	signerLeaf, ok := t.SharedLeaf(core.Key{}, gi.Signer)
 	if !ok {
 		return s, nil, fmt.Errorf("%w: group info signer %d is not a member", ErrInvalidWelcome, gi.Signer)
 	}
@@ -121,7 +123,7 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	cen := state.CensusOf(t)
 	var self treemath.LeafIndex
 	found := false
-	for i, ln := range t.Members() {
+	for i, ln := range t.SharedMembers(core.Key{}) {
 		// Leaf validation (RFC 9420, Section 7.3) beyond the signatures
 		// that Validate checked; lifetimes are checked at the event time.
 		if err := checkTreeLeaf(cs, ln, leafCheck{source: ln.LeafNodeSource, at: e.At, required: rc, census: cen}, env); err != nil {
@@ -177,15 +179,15 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, err
 	}
-	next, err := state.New(
+	next, err := state.New(core.Key{},
 		state.Public{Suite: cs, Context: ctx, Tree: t, Interim: interim, ConfirmationTag: gi.ConfirmationTag, Config: e.Config, Active: true, Census: cen},
 		state.Private{Self: self, SignatureKey: kp.LeafNode.SignatureKey, Path: path, Epoch: es, Secrets: st},
 	)
 	if err != nil {
 		return s, nil, err
 	}
-	j := state.Joining(state.StagedJoin{Next: next, KeyPackageRef: ref, LastResort: bundle.LastResort})
-	return j, []effects.Effect{effects.WelcomeStaged{Group: ctx.GroupID, Epoch: ctx.Epoch, Signer: gi.Signer, Self: self, Members: cen.Members}}, nil
+	j := state.Joining(core.Key{}, state.StagedJoin{Next: next, KeyPackageRef: ref, LastResort: bundle.LastResort})
+	return j, []effects.Effect{effects.WelcomeStaged{Group: bytes.Clone(ctx.GroupID), Epoch: ctx.Epoch, Signer: gi.Signer, Self: self, Members: cen.Members}}, nil
 }
 
 // checkTreeLeaf validates a leaf of a tree being joined; its signature was

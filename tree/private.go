@@ -137,7 +137,7 @@ func (p PrivatePath) Join(t Tree, x treemath.NodeIndex, pathSecret []byte) (Priv
 	ps := pathSecret
 	root := treemath.Root(t.leaves)
 	for y := x; ; y = treemath.Parent(y) {
-		if pub := t.EncryptionKey(y); pub != nil {
+		if pub := t.encryptionKey(y); pub != nil {
 			k, err := deriveNodeKey(t.s, y, ps)
 			if err != nil {
 				return p, err
@@ -164,7 +164,7 @@ func (p PrivatePath) Join(t Tree, x treemath.NodeIndex, pathSecret []byte) (Priv
 // is non-blank in t and has the matching public key (ErrPrivateKey).
 func (p PrivatePath) Check(t Tree) error {
 	for _, k := range p.keys {
-		if !bytes.Equal(t.EncryptionKey(k.node), k.pub) {
+		if !bytes.Equal(t.encryptionKey(k.node), k.pub) {
 			return fmt.Errorf("%w: node %d", ErrPrivateKey, k.node)
 		}
 	}
@@ -182,7 +182,7 @@ func (p PrivatePath) Prune(t Tree) PrivatePath {
 		return p
 	}
 	return p.with(func(x treemath.NodeIndex) bool {
-		return !bytes.Equal(t.EncryptionKey(x), p.keyPub(x))
+		return !bytes.Equal(t.encryptionKey(x), p.keyPub(x))
 	})
 }
 

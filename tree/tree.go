@@ -112,9 +112,9 @@ func (t Tree) NodeHash(x treemath.NodeIndex) ([]byte, bool) {
 	return slices.Clone(n.treeHash()), true
 }
 
-// Leaf returns the leaf node at leaf index i, or nil and false if i is
-// blank or outside the tree. The result must not be modified.
-func (t Tree) Leaf(i treemath.LeafIndex) (*codec.LeafNode, bool) {
+// leaf returns the leaf node at leaf index i, or nil and false if i is
+// blank or outside the tree. The result is shared with t.
+func (t Tree) leaf(i treemath.LeafIndex) (*codec.LeafNode, bool) {
 	if uint64(i) >= uint64(t.leaves) {
 		return nil, false
 	}
@@ -122,9 +122,9 @@ func (t Tree) Leaf(i treemath.LeafIndex) (*codec.LeafNode, bool) {
 	return n.leaf, n.leaf != nil
 }
 
-// Parent returns the parent node at node index x, or nil and false if x is
-// blank, a leaf, or outside the tree. The result must not be modified.
-func (t Tree) Parent(x treemath.NodeIndex) (*codec.ParentNode, bool) {
+// parent returns the parent node at node index x, or nil and false if x is
+// blank, a leaf, or outside the tree. The result is shared with t.
+func (t Tree) parent(x treemath.NodeIndex) (*codec.ParentNode, bool) {
 	if x.IsLeaf() {
 		return nil, false
 	}
@@ -141,9 +141,9 @@ func (t Tree) IsBlank(x treemath.NodeIndex) bool {
 	return n == nil || n.blank()
 }
 
-// EncryptionKey returns the HPKE public key of node x, or nil if x is blank
-// or outside the tree. The result must not be modified.
-func (t Tree) EncryptionKey(x treemath.NodeIndex) []byte {
+// encryptionKey returns the HPKE public key of node x, or nil if x is blank
+// or outside the tree. The result is shared with t.
+func (t Tree) encryptionKey(x treemath.NodeIndex) []byte {
 	n := t.lookup(x)
 	switch {
 	case n == nil:
@@ -156,9 +156,10 @@ func (t Tree) EncryptionKey(x treemath.NodeIndex) []byte {
 	return nil
 }
 
-// Members iterates over the non-blank leaves in increasing leaf index
-// order. Whole blank subtrees are skipped.
-func (t Tree) Members() iter.Seq2[treemath.LeafIndex, *codec.LeafNode] {
+// members iterates over the non-blank leaves in increasing leaf index
+// order, yielding the leaf nodes shared with t. Whole blank subtrees are
+// skipped.
+func (t Tree) members() iter.Seq2[treemath.LeafIndex, *codec.LeafNode] {
 	return func(yield func(treemath.LeafIndex, *codec.LeafNode) bool) {
 		if t.root != nil {
 			walkMembers(t.root, 0, t.depth(), yield)
@@ -431,7 +432,7 @@ func (t Tree) Add(ln *codec.LeafNode) (Tree, treemath.LeafIndex, error) {
 //
 // [RFC 9420, Section 12.1.2]: https://www.rfc-editor.org/rfc/rfc9420#section-12.1.2
 func (t Tree) Update(i treemath.LeafIndex, ln *codec.LeafNode) (Tree, error) {
-	old, ok := t.Leaf(i)
+	old, ok := t.leaf(i)
 	if !ok || ln == nil {
 		return t, fmt.Errorf("%w: update of leaf %d", ErrLeafIndex, i)
 	}
@@ -473,7 +474,7 @@ func (t Tree) replacePath(i treemath.LeafIndex, old, ln *codec.LeafNode, parentA
 //
 // [RFC 9420, Section 12.1.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.1.3
 func (t Tree) Remove(i treemath.LeafIndex) (Tree, error) {
-	old, ok := t.Leaf(i)
+	old, ok := t.leaf(i)
 	if !ok {
 		// ValSem108: the removed member must be a member.
 		return t, valsem.Wrap(valsem.ValSem108, ErrLeafIndex, fmt.Sprintf("leaf %d is blank or outside the tree", i))
@@ -588,13 +589,12 @@ func copathChild(x treemath.NodeIndex, i treemath.LeafIndex) treemath.NodeIndex 
 	return treemath.Left(x)
 }
 
-// Nodes returns the tree in ratchet_tree form [RFC 9420, Section
+// nodes returns the tree in ratchet_tree form [RFC 9420, Section
 // 12.4.3.3]: the nodes in array order, nil for blank ones, without trailing
-// blank nodes. The node values are shared with the tree and must not be
-// modified.
+// blank nodes. The node values are shared with the tree.
 //
 // [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
-func (t Tree) Nodes() codec.RatchetTree {
+func (t Tree) nodes() codec.RatchetTree {
 	if t.root == nil {
 		return nil
 	}
@@ -630,7 +630,7 @@ func appendNodes(out codec.RatchetTree, n *node, level uint) codec.RatchetTree {
 // ratchet_tree<V>, with no trailing blank node.
 //
 // [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
-func (t Tree) Encode() ([]byte, error) { return t.Nodes().Encode() }
+func (t Tree) Encode() ([]byte, error) { return t.nodes().Encode() }
 
 // Decode decodes a ratchet_tree extension [RFC 9420, Section 12.4.3.3]
 // into a Tree of suite s with at most maxLeaves leaves. A vector that is

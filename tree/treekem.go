@@ -140,7 +140,7 @@ func (t Tree) GeneratePath(sender treemath.LeafIndex, template codec.LeafNode, g
 	if uint64(sender) >= uint64(t.leaves) {
 		return t, nil, fmt.Errorf("%w: leaf %d", ErrLeafIndex, sender)
 	}
-	old, _ := t.Leaf(sender)
+	old, _ := t.leaf(sender)
 	fdp, copath := t.filteredPath(sender)
 	leafKey, keys, secrets, commit, err := derivePath(t.s, sender, fdp, leafSecret)
 	if err != nil {
@@ -199,7 +199,7 @@ func (u *PathUpdate) Encrypt(groupContext []byte, exclude []treemath.LeafIndex, 
 			if err != nil {
 				return codec.UpdatePath{}, err
 			}
-			kem, ct, err := s.EncryptWithLabel(u.t.EncryptionKey(r), updatePathNodeLabel, groupContext, u.secrets[j], es)
+			kem, ct, err := s.EncryptWithLabel(u.t.encryptionKey(r), updatePathNodeLabel, groupContext, u.secrets[j], es)
 			if err != nil {
 				return codec.UpdatePath{}, fmt.Errorf("mls: encrypt path secret of node %d to node %d: %w", x, r, err)
 			}
@@ -256,7 +256,7 @@ func (u *PathUpdate) PathSecretFor(i treemath.LeafIndex) (treemath.NodeIndex, []
 //
 // [RFC 9420, Section 7.5]: https://www.rfc-editor.org/rfc/rfc9420#section-7.5
 func (t Tree) MergePath(sender treemath.LeafIndex, path *codec.UpdatePath) (Tree, error) {
-	old, ok := t.Leaf(sender)
+	old, ok := t.leaf(sender)
 	if !ok {
 		return t, fmt.Errorf("%w: path sender leaf %d is blank or outside the tree", ErrLeafIndex, sender)
 	}
@@ -336,7 +336,7 @@ func (t Tree) DecryptPath(priv PrivatePath, sender treemath.LeafIndex, path *cod
 	m := -1
 	var key nodeKey
 	for k, r := range res {
-		if nk, ok := priv.find(r); ok && bytes.Equal(nk.pub, t.EncryptionKey(r)) {
+		if nk, ok := priv.find(r); ok && bytes.Equal(nk.pub, t.encryptionKey(r)) {
 			m, key = k, nk
 			break
 		}

@@ -98,7 +98,7 @@ func (t Tree) checkUnmergedLeaves() error {
 			if uint64(u) >= uint64(t.leaves) || !treemath.IsAncestor(x, u.Node()) {
 				return fmt.Errorf("%w: node %d: unmerged leaf %d is not below it", ErrUnmergedLeaves, x, u)
 			}
-			if _, ok := t.Leaf(u); !ok {
+			if _, ok := t.leaf(u); !ok {
 				return fmt.Errorf("%w: node %d: unmerged leaf %d is blank", ErrUnmergedLeaves, x, u)
 			}
 			// "Verify that every non-blank intermediate node between the
@@ -106,7 +106,7 @@ func (t Tree) checkUnmergedLeaves() error {
 			// node in its unmerged_leaves."
 			for k := uint(1); k < treemath.Level(x); k++ {
 				y := ancestorAt(u, k)
-				if p, ok := t.Parent(y); ok {
+				if p, ok := t.parent(y); ok {
 					if _, found := slices.BinarySearch(p.UnmergedLeaves, u); !found {
 						return fmt.Errorf("%w: node %d lists unmerged leaf %d but intermediate node %d does not", ErrUnmergedLeaves, x, u, y)
 					}
@@ -321,7 +321,7 @@ func (t Tree) VerifyLeafSignatures(groupID []byte) error {
 		ln *codec.LeafNode
 	}
 	var ms []member
-	for i, ln := range t.Members() {
+	for i, ln := range t.members() {
 		ms = append(ms, member{i, ln})
 	}
 	errs := make([]error, len(ms))
