@@ -331,4 +331,3 @@ func TestCoreOutputsAreSealed(t *testing.T) {
 		})
 	}
 }
-
