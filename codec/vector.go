@@ -213,6 +213,10 @@ type Bounds struct {
 	MaxLeaves uint32
 }
 
+// Bounds returns the bounds d enforces, for decoders of other packages
+// built on it.
+func (d *Decoder) Bounds() Bounds { return d.bounds }
+
 // NewBoundedDecoder returns a Decoder reading data whose vectors are
 // within b.
 func NewBoundedDecoder(data []byte, b Bounds) *Decoder {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -170,7 +171,17 @@ func FuzzRead(f *testing.F) {
 	})()
 	f.Add(data)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		_, recs, _, err := Read(in)
+		var recs []Record
+		var err error
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, recs, _, err = Read(in)
+		runtime.ReadMemStats(&after)
+		// The budget of TestHostileLogBounded: 20 bytes per input byte,
+		// plus 64 KiB of slack for the test binary's other goroutines.
+		if n := after.TotalAlloc - before.TotalAlloc; n > 20*uint64(len(in))+64<<10 {
+			t.Fatalf("reading %d bytes allocated %d", len(in), n)
+		}
 		var ce *CorruptError
 		if err != nil && !errors.Is(err, ErrNotLog) && !errors.As(err, &ce) {
 			t.Fatalf("unexpected error type %v", err)

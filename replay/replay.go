@@ -181,13 +181,19 @@ func Replay(h Header, recs iter.Seq2[Record, error], env EnvFunc) (*Result, erro
 }
 
 // ReplayLog replays a parsed log (see Replay). A SnapshotAndTail log starts
-// from its snapshot, which must decode (DecodeSnapshotData) to a state whose
-// digest is the snapshot's State.
+// from its snapshot, which must decode (DecodeSnapshotDataBounded, within
+// the Limits of env(Record{Seq: snapshot's Seq})) to a state whose digest
+// is the snapshot's State.
 func ReplayLog(l *Log, env EnvFunc) (*Result, error) {
 	if l.Snapshot == nil {
 		return Replay(l.Header, Records(l.Records), env)
 	}
-	s, secrets, err := DecodeSnapshotData(l.Snapshot.Data)
+	var lim transitions.Limits // the defaults, as Replay's without an EnvFunc
+	if env != nil {
+		lim = env(Record{Seq: l.Snapshot.Seq}).Limits
+	}
+	bounds := lim.Bounds()
+	s, secrets, err := DecodeSnapshotDataBounded(l.Snapshot.Data, bounds)
 	if err != nil {
 		return nil, &CorruptError{Seq: l.Snapshot.Seq, Err: err}
 	}

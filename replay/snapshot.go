@@ -98,8 +98,17 @@ func EncodeSnapshotData(s state.GroupState, secrets []effects.PersistSecret) ([]
 
 // DecodeSnapshotData decodes the Data of a Snapshot, strictly: the state
 // (state.Decode) and the key store secrets, which must form a valid key
-// store. Errors wrap ErrCorrupt.
+// store. Errors wrap ErrCorrupt. For a snapshot from storage that others
+// could write, use DecodeSnapshotDataBounded.
 func DecodeSnapshotData(data []byte) (state.GroupState, []effects.PersistSecret, error) {
+	return DecodeSnapshotDataBounded(data, codec.Bounds{})
+}
+
+// DecodeSnapshotDataBounded is DecodeSnapshotData with the state decoded
+// within b (state.DecodeBounded): a tree over b.MaxLeaves leaves is
+// rejected before it is read. ReplayLog decodes its snapshot within the
+// Limits of the Env its EnvFunc gives for the snapshot's sequence number.
+func DecodeSnapshotDataBounded(data []byte, b codec.Bounds) (state.GroupState, []effects.PersistSecret, error) {
 	d := codec.NewDecoder(data)
 	if v := d.Uint16(); d.OK() && v != snapshotDataVersion {
 		d.Failf(codec.ErrInvalidValue, "snapshot data version %d, this reader knows %d", v, snapshotDataVersion)
@@ -116,7 +125,7 @@ func DecodeSnapshotData(data []byte) (state.GroupState, []effects.PersistSecret,
 	if err := d.Finish("SnapshotData"); err != nil {
 		return state.GroupState{}, nil, fmt.Errorf("%w: snapshot data: %w", ErrCorrupt, err)
 	}
-	s, err := state.Decode(enc)
+	s, err := state.DecodeBounded(enc, b)
 	if err != nil {
 		return state.GroupState{}, nil, fmt.Errorf("%w: snapshot state: %w", ErrCorrupt, err)
 	}

@@ -66,8 +66,24 @@ func Encode(s GroupState) ([]byte, error) {
 // the secret trees are consistent with their trees, and New's invariants
 // hold. Hostile input gives an error wrapping ErrEncoding, never a panic,
 // and allocation stays proportional to the input.
-func Decode(data []byte) (GroupState, error) {
-	d := codec.NewDecoder(data)
+//
+// Decode bounds a tree by the leaf count the encoding declares for it,
+// which a hostile encoding chooses: decode untrusted snapshots with
+// DecodeBounded.
+func Decode(data []byte) (GroupState, error) { return DecodeBounded(data, codec.Bounds{}) }
+
+// DecodeBounded is Decode within the caller's bounds (zero fields: no
+// bound): every tree of the state (current, past epochs, pending and
+// staged states) has at most b.MaxLeaves leaves, checked on the leaf count
+// stored before the tree, and the proposal store at most b.MaxProposals
+// proposals. A state over a bound fails with an error wrapping ErrEncoding
+// and a *codec.LimitError naming it, before the tree's bytes are read
+// (TestDecodeBoundedHostileTree: under 1 byte allocated per input byte).
+// Within the bounds a
+// state costs what its trees cost (see the tree package: about 150 bytes
+// per node of each padded tree) plus its secrets.
+func DecodeBounded(data []byte, b codec.Bounds) (GroupState, error) {
+	d := codec.NewBoundedDecoder(data, b)
 	if mg := d.Fixed(len(encodingMagic)); d.OK() && !bytes.Equal(mg, encodingMagic[:]) {
 		d.Failf(codec.ErrInvalidValue, "not a group state encoding")
 	}
@@ -226,6 +242,10 @@ func unmarshalTree(d *codec.Decoder, cs *suite.Suite, tc *treeCodec) tree.Tree {
 	if !d.OK() || n == 0 {
 		return tree.Tree{}
 	}
+	if max := d.Bounds().MaxLeaves; max != 0 && uint64(n) > uint64(max) {
+		d.Fail(&codec.LimitError{Limit: "MaxLeaves", Got: uint64(n), Max: uint64(max)})
+		return tree.Tree{}
+	}
 	if tc != nil {
 		return tc.load(d, cs, n)
 	}
@@ -256,15 +276,11 @@ func marshalProposals(b *cryptobyte.Builder, ps []StoredProposal) {
 }
 
 func unmarshalProposals(d *codec.Decoder) []StoredProposal {
-	var out []StoredProposal
-	d.VectorEach(func(d *codec.Decoder) {
-		var sp StoredProposal
+	return codec.ListMax(d, "MaxProposals", d.Bounds().MaxProposals, func(sp *StoredProposal, d *codec.Decoder) {
 		sp.Ref = d.Opaque()
 		sp.Proposal.Unmarshal(d)
 		sp.Sender.Unmarshal(d)
-		out = append(out, sp)
 	})
-	return out
 }
 
 func marshalLeaves(b *cryptobyte.Builder, ls []treemath.LeafIndex) { addLeaves(b, ls) }

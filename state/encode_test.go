@@ -265,8 +265,9 @@ func TestDecodeRejects(t *testing.T) {
 	}
 }
 
-// FuzzDecodeState: Decode never panics, and whatever it accepts re-encodes
-// to the same bytes and has a digest.
+// FuzzDecodeState: DecodeBounded never panics, allocates within
+// stateAllocPerByte per input byte (plus 64 KiB), and whatever it accepts
+// re-encodes to the same bytes and has a digest.
 func FuzzDecodeState(f *testing.F) {
 	all := soloHistory(f, false)
 	for _, s := range all[len(all)-4:] {
@@ -278,7 +279,11 @@ func FuzzDecodeState(f *testing.F) {
 	}
 	f.Add([]byte("MLSSTATE\x00\x01\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := state.Decode(data)
+		var s state.GroupState
+		var err error
+		if n := allocated(func() { s, err = state.DecodeBounded(data, fuzzBounds) }); n > stateAllocPerByte*uint64(len(data))+64<<10 {
+			t.Fatalf("decoding %d bytes allocated %d, budget %d per byte and 64 KiB", len(data), n, stateAllocPerByte)
+		}
 		if err != nil {
 			if !errors.Is(err, state.ErrEncoding) {
 				t.Fatalf("error %v does not wrap ErrEncoding", err)

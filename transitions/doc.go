@@ -93,4 +93,35 @@
 // With Env.Policy.Grease, key packages, leaf nodes and published
 // GroupInfos carry GREASE values (Section 13.5); unknown values are
 // ignored everywhere the RFC says so.
+//
+// # Bounded work for hostile input
+//
+// Every input from outside is checked against Env.Limits before it is
+// decoded (MaxMessageBytes) and while it is decoded (MaxLeaves,
+// MaxProposals), so that a rejected input costs memory proportional to its
+// size with a small constant; a limit exceeded is a *LimitError naming the
+// Limits field. The constants (bytes allocated per input byte, 64-bit,
+// measured by the tests named):
+//
+//   - Receive (MLSMessage with a PublicMessage or PrivateMessage),
+//     JoinWelcome, ExternalJoin, ProposeAsNewMember and ExternalPropose
+//     (Welcome, GroupInfo): the message is decoded with
+//     codec.DecodeMLSMessageBounded (or its shared variant) within
+//     MaxProposals and MaxLeaves, at most 48 per byte plus 64 KiB
+//     (codec.TestDecodeAllocationBounded); a vector over its bound is
+//     rejected before its elements are allocated.
+//   - A ratchet tree, in a ratchet_tree extension or given out of band,
+//     is decoded with tree.Decode within MaxLeaves: a tree over the bound
+//     is rejected after at most 8 bytes per node of the bound's width
+//     (tree.TestDecodeBoundedByMaxLeaves); JoinWelcome with a genuine
+//     Welcome and a 1 MiB tree of blank nodes allocates 1.0 per byte,
+//     ExternalJoin with a GroupInfo carrying it 2.0 (mls
+//     TestHostileTreeBounded). A tree within the bound costs about 150
+//     bytes per node of the padded tree, the price of holding it.
+//   - Key packages (AddMembers, Commit with Add proposals) are decoded
+//     within the same budget as messages.
+//
+// Decoders outside Apply take the bounds from Limits.Bounds:
+// state.DecodeBounded and replay's snapshots (replay.ReplayLog) reject a
+// stored tree over MaxLeaves before reading it.
 package transitions

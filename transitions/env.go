@@ -160,8 +160,11 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// bounds returns the element-count bounds that l puts on decoded vectors.
-func (l Limits) bounds() codec.Bounds {
+// Bounds returns the bounds that l puts on decoded vectors (zero fields
+// taking their defaults), for decoders outside Apply: state.DecodeBounded
+// and replay's snapshot decoding.
+func (l Limits) Bounds() codec.Bounds {
+	l = l.withDefaults()
 	return codec.Bounds{MaxProposals: l.MaxProposals, MaxLeaves: l.MaxLeaves}
 }
 

@@ -120,7 +120,7 @@ func decodeMessage(raw []byte, env Env) (decodedMessage, error) {
 	}
 	// The message is processed within this event: its ciphertexts may
 	// alias the event's bytes instead of being copied.
-	m, err := codec.DecodeMLSMessageSharedBounded(raw, env.Limits.bounds())
+	m, err := codec.DecodeMLSMessageSharedBounded(raw, env.Limits.Bounds())
 	if err != nil {
 		return decodedMessage{}, limitFrom(err)
 	}

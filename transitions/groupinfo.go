@@ -75,7 +75,7 @@ func parseGroupInfo(b []byte, env Env) (parsedGroupInfo, error) {
 	if err := checkLimit("MaxMessageBytes", uint64(len(b)), uint64(env.Limits.MaxMessageBytes)); err != nil {
 		return parsedGroupInfo{}, err
 	}
-	m, err := codec.DecodeMLSMessageBounded(b, env.Limits.bounds())
+	m, err := codec.DecodeMLSMessageBounded(b, env.Limits.Bounds())
 	if err != nil {
 		return parsedGroupInfo{}, limitFrom(err)
 	}

@@ -32,7 +32,7 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 			return s, nil, err
 		}
 	}
-	m, err := codec.DecodeMLSMessageBounded(e.Welcome, env.Limits.bounds())
+	m, err := codec.DecodeMLSMessageBounded(e.Welcome, env.Limits.Bounds())
 	if err != nil {
 		return s, nil, limitFrom(err)
 	}
