@@ -1,11 +1,13 @@
 package props
 
 import (
+	"errors"
 	"testing"
 
 	"pgregory.net/rapid"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
 	"github.com/mlscore/mlscore/valsem"
 )
@@ -269,15 +271,39 @@ func TestValSem209(t *testing.T) {
 		// A non-default extension type no leaf lists.
 		unsupported := codec.ExtensionType(rapid.Uint16Range(6, 0xfeff).Filter(notGrease).Draw(t, "ext"))
 		bad := append(codec.Extensions(nil), exts...)
-		switch rapid.SampledFrom([]string{"extension", "required"}).Draw(t, "how") {
+		switch rapid.SampledFrom([]string{"extension", "required", "requiredProposal", "requiredCredential", "malformed"}).Draw(t, "how") {
 		case "extension":
 			bad = append(bad, codec.Extension{ExtensionType: unsupported, ExtensionData: rapid.SliceOfN(rapid.Byte(), 0, 8).Draw(t, "data")})
 		case "required":
 			rc, _ := codec.RequiredCapabilities{ExtensionTypes: []codec.ExtensionType{unsupported}}.Encode()
 			bad = codec.Extensions{{ExtensionType: codec.ExtensionRequiredCapabilities, ExtensionData: rc}}
+		case "requiredProposal":
+			// A non-default proposal type no leaf lists.
+			pt := codec.ProposalType(rapid.Uint16Range(8, 0xfeff).Filter(notGrease).Draw(t, "proposalType"))
+			rc, _ := codec.RequiredCapabilities{ProposalTypes: []codec.ProposalType{pt}}.Encode()
+			bad = codec.Extensions{{ExtensionType: codec.ExtensionRequiredCapabilities, ExtensionData: rc}}
+		case "requiredCredential":
+			// A credential type other than basic, which every leaf
+			// lists, and x509, which none does.
+			ct := codec.CredentialType(rapid.Uint16Range(2, 0xfeff).Filter(notGrease).Draw(t, "credentialType"))
+			rc, _ := codec.RequiredCapabilities{CredentialTypes: []codec.CredentialType{ct}}.Encode()
+			bad = codec.Extensions{{ExtensionType: codec.ExtensionRequiredCapabilities, ExtensionData: rc}}
+		case "malformed":
+			// required_capabilities that does not decode: a truncated
+			// or invalid vector length.
+			data := rapid.SampledFrom([][]byte{{0xff}, {0x40}, {0x05, 0x00}}).Draw(t, "data")
+			bad = codec.Extensions{{ExtensionType: codec.ExtensionRequiredCapabilities, ExtensionData: data}}
 		}
 		Rejects(t, recv, w.Env(recv), Reframe(t, from, recv, msg, SetProposals(gceOf(bad))), valsem.ValSem209)
 		Accepts(t, recv, w.Env(recv), msg)
+
+		// A new group's extensions must be supported by its creator.
+		create := transitions.CreateGroup{At: At, Suite: recv.State.Suite().ID(), SignatureKey: recv.Sig,
+			Credential: codec.Credential{CredentialType: codec.CredentialBasic, Identity: []byte(recv.Name)}, Config: recv.Config, Lifetime: lifetime,
+			GroupContextExtensions: codec.Extensions{{ExtensionType: unsupported}}}
+		if _, _, err := transitions.Apply(state.GroupState{}, create, w.Env(recv)); !errors.Is(err, valsem.ValSem209) {
+			t.Fatalf("CreateGroup with extension %d its creator does not support: %v, want ValSem209", unsupported, err)
+		}
 	})
 }
 

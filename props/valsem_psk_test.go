@@ -1,12 +1,15 @@
 package props
 
 import (
+	"errors"
+	"math"
 	"testing"
 
 	"pgregory.net/rapid"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/keysched"
+	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
 	"github.com/mlscore/mlscore/valsem"
 )
@@ -63,6 +66,27 @@ func TestValSem400(t *testing.T) {
 			cur-rapid.Uint64Range(keep+1, cur).Draw(t, "age"), id.PSKNonce)
 		Rejects(t, recv, w.Env(recv), Reframe(t, from, recv, msg, SetProposals(pskOf(old))), valsem.ValSem400)
 		Accepts(t, recv, w.Env(recv), msg)
+
+		// The configured number itself is bounded: over
+		// state.MaxResumptionPSKsLimit, Config.Check refuses it; over the
+		// application's Limits.MaxResumptionPSKs (drawn below the hard
+		// limit), creating a group with it is refused before anything else.
+		cfg := recv.Config
+		cfg.ResumptionPSKs = rapid.Uint32Range(state.MaxResumptionPSKsLimit+1, math.MaxUint32).Draw(t, "overHardLimit")
+		if err := cfg.Check(); !errors.Is(err, valsem.ValSem400) {
+			t.Fatalf("Config.Check of %d resumption psks: %v, want ValSem400", cfg.ResumptionPSKs, err)
+		}
+		env := w.Env(recv)
+		env.Limits.MaxResumptionPSKs = rapid.Uint32Range(1, state.MaxResumptionPSKsLimit-1).Draw(t, "limit")
+		cfg.ResumptionPSKs = rapid.Uint32Range(env.Limits.MaxResumptionPSKs+1, state.MaxResumptionPSKsLimit).Draw(t, "overLimit")
+		if err := cfg.Check(); err != nil {
+			t.Fatalf("Config.Check of %d resumption psks: %v", cfg.ResumptionPSKs, err)
+		}
+		create := transitions.CreateGroup{At: At, Suite: recv.State.Suite().ID(), SignatureKey: recv.Sig,
+			Credential: codec.Credential{CredentialType: codec.CredentialBasic, Identity: []byte("x")}, Config: cfg}
+		if _, _, err := transitions.Apply(state.GroupState{}, create, env); !errors.Is(err, valsem.ValSem400) {
+			t.Fatalf("CreateGroup keeping %d resumption psks, limit %d: %v, want ValSem400", cfg.ResumptionPSKs, env.Limits.MaxResumptionPSKs, err)
+		}
 	})
 }
 

@@ -326,3 +326,87 @@ func TestLeafNodeSignatures(t *testing.T) {
 	rejects(t, w, b, reframe(t, c, cm, func(pm *codec.PublicMessage) { flip(&pm.Content.Commit.Path.LeafNode) }), tree.ErrLeafSignature)
 	accepts(t, w, b, cm)
 }
+
+// TestProposeAsNewMemberSuite: a client refuses to propose itself to a
+// group with a key package of another cipher suite (ValSem105), and
+// proposes itself with one of the group's suite.
+func TestProposeAsNewMemberSuite(t *testing.T) {
+	w, a, _, _ := trio(t, codec.Capabilities{}, nil)
+	gi := w.groupInfo(a, true)
+	other := newWorld(t, 3, w.cfg)
+	d := other.newMember("dave")
+	kp := other.keyPackage(d)
+	cs3, err := suite.Lookup(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := keysched.KeyPackageRef(cs3, kp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := d.s.Digest()
+	next, effs, err := Apply(d.s, ProposeAsNewMember{At: testAt, GroupInfo: gi, KeyPackageRef: ref}, w.env(d))
+	if !errorsIs(err, valsem.ValSem105) {
+		t.Fatalf("key package of suite 3 for a suite 1 group: %v, want ValSem105", err)
+	}
+	if effs != nil || next.Digest() != before {
+		t.Fatal("rejection changed the state or returned effects")
+	}
+	e := w.newMember("erin")
+	kp1 := w.keyPackage(e)
+	cs1, err := suite.Lookup(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref1, err := keysched.KeyPackageRef(cs1, kp1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.must(e, ProposeAsNewMember{At: testAt, GroupInfo: gi, KeyPackageRef: ref1})
+}
+
+// TestWelcomeUnsupportedExtension: a Welcome whose group context holds an
+// extension that not every member supports (the GroupInfo signed again by
+// the committer) is refused with ValSem209.
+func TestWelcomeUnsupportedExtension(t *testing.T) {
+	w, a, _, _ := trio(t, codec.Capabilities{}, nil)
+	d, msg := pendingWelcome(t, w, a, "dave", false)
+	bad := rewelcome(t, d, signerOf(t, a), msg, func(gi *codec.GroupInfo) {
+		gi.GroupContext.Extensions = append(append(codec.Extensions(nil), gi.GroupContext.Extensions...),
+			codec.Extension{ExtensionType: 0xf0f0, ExtensionData: []byte{1}})
+	}, nil)
+	rejectsWelcome(t, w, d, bad, valsem.ValSem209)
+}
+
+// TestExternalSenderFraming: an external sender may send only proposals
+// (a commit from one is refused with ValSem112), and a message from an
+// external sender to a group without external_senders names no one
+// (ValSem004).
+func TestExternalSenderFraming(t *testing.T) {
+	w, a, b, _ := trio(t, codec.Capabilities{}, nil)
+	// Before any external sender is listed: a's proposal relabelled as
+	// coming from external sender 0.
+	msg := sent(t, w.must(a, Propose{At: testAt, Proposal: removeOf(2)}))
+	m, err := codec.DecodeMLSMessage(msg)
+	if err != nil || m.PublicMessage == nil {
+		t.Fatalf("not a public message: %v", err)
+	}
+	m.PublicMessage.Content.Sender = codec.Sender{SenderType: codec.SenderTypeExternal, SenderIndex: 0}
+	m.PublicMessage.MembershipTag = nil
+	relabelled, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejects(t, w, b, relabelled, valsem.ValSem004)
+	pp := a.s.PendingProposals()
+	w.must(a, DropProposal{At: testAt, Ref: pp[len(pp)-1].Ref})
+
+	ds := w.addExternalSigner(a, "ds")
+	good := sent(t, w.must(ds, ExternalPropose{At: testAt, GroupInfo: w.groupInfo(a, false), SignatureKey: ds.sig, Proposal: removeOf(2)}))
+	rejects(t, w, b, resign(t, signerOf(t, ds), b.s.GroupContext(), good, func(pm *codec.PublicMessage) {
+		pm.Content.ContentType = codec.ContentTypeCommit
+		pm.Content.Proposal = nil
+		pm.Content.Commit = &codec.Commit{}
+	}), valsem.ValSem112)
+	accepts(t, w, b, good)
+}

@@ -57,7 +57,7 @@ func main() {
 		root     = flag.String("root", ".", "module root")
 		sample   = flag.Int("sample", 0, "check only this many sites, drawn with -seed (0: all)")
 		seed     = flag.Uint64("seed", 0, "seed of -sample (0: from the clock, printed)")
-		only     = flag.String("rules", "", "comma-separated rules (ValSemNNN) or check names to restrict to; \"extras\": the checks outside the catalog")
+		only     = flag.String("rules", "", "comma-separated rules (ValSemNNN), check names or site IDs to restrict to; \"extras\": the checks outside the catalog")
 		checks   = flag.Int("checks", 30, "rapid checks per property run")
 		timeout  = flag.Duration("timeout", 5*time.Minute, "go test timeout per mutant")
 		list     = flag.Bool("list", false, "list the sites and exit")
@@ -65,6 +65,15 @@ func main() {
 		known    = flag.String("known", "valsem/testdata/mutation.txt", "committed table with the known survivors and their reasons")
 		deadline = flag.String("deadline", "", "stop starting mutants after this RFC 3339 time; the table is marked partial")
 	)
+	var extra []testRef
+	flag.Func("also", "PKG=REGEXP (repeatable): run these tests too against every selected site, to find what kills a survivor", func(v string) error {
+		pkg, re, ok := strings.Cut(v, "=")
+		if !ok {
+			return errors.New("want PKG=REGEXP")
+		}
+		extra = append(extra, testRef{Pkg: pkg, Names: []string{re}})
+		return nil
+	})
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: mutatecheck [-sample K -seed S] [-rules LIST] [-checks N] [-list] [-write FILE]")
 		flag.PrintDefaults()
@@ -75,7 +84,11 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*root, *sample, *seed, *only, *checks, *timeout, *list, *write, *known, *deadline, os.Stdout); err != nil {
+	if len(extra) > 0 && *write != "" {
+		fmt.Fprintln(os.Stderr, "mutatecheck: -also does not go with -write")
+		os.Exit(2)
+	}
+	if err := run(*root, *sample, *seed, *only, *checks, *timeout, *list, *write, *known, *deadline, extra, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "mutatecheck:", err)
 		os.Exit(1)
 	}
@@ -90,7 +103,7 @@ type result struct {
 	reason  string   // known survivor's reason, from the committed table
 }
 
-func run(root string, sample int, seed uint64, only string, checks int, timeout time.Duration, list bool, write, knownPath, deadline string, out io.Writer) error {
+func run(root string, sample int, seed uint64, only string, checks int, timeout time.Duration, list bool, write, knownPath, deadline string, extra []testRef, out io.Writer) error {
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return err
@@ -111,12 +124,15 @@ func run(root string, sample int, seed uint64, only string, checks int, timeout 
 		sites = slices.DeleteFunc(sites, func(s *site) bool {
 			for _, w := range want {
 				w = strings.TrimSpace(w)
-				if slices.Contains(s.Rules, w) || s.Check == w || (w == "extras" && s.Check != "") {
+				if slices.Contains(s.Rules, w) || s.Check == w || s.ID == w || (w == "extras" && s.Check != "") {
 					return false
 				}
 			}
 			return true
 		})
+	}
+	for _, s := range sites {
+		s.Tests = append(s.Tests, extra...)
 	}
 	full := sample == 0 && only == ""
 	if sample > 0 && sample < len(sites) {

@@ -50,14 +50,15 @@ func (s *site) label() string {
 	return strings.Join(s.Rules, ", ")
 }
 
-// extra describes a security check outside the catalog, or names tests
-// beyond the rule's property for a catalog site: the if statement of File
-// whose condition contains Cond (exactly one must) and the tests that
-// must kill its mutant.
+// extra describes a security check outside the catalog (Check names it),
+// or names tests beyond the rule's property for a catalog site (Check
+// empty): the if statement of File whose condition contains Cond (exactly
+// one must) and the tests that must kill its mutant.
 type extra struct {
 	Check string
 	File  string
-	Cond  string
+	Func  string // if set, only if statements of this function match
+	Cond  string // empty: Func is a catalog site's ID ("file:function#n"), to name more tests for it
 	Tests []testRef
 	Rules []string // catalog rules the check enforces without building their error itself
 }
@@ -67,33 +68,48 @@ type extra struct {
 // fail without them. TestExtrasMatch keeps each entry matching exactly one
 // if statement.
 var extras = []extra{
-	{"external commit confirmation tag", "transitions/external.go", "VerifyConfirmationTag(r.confirmed",
+	{"external commit confirmation tag", "transitions/external.go", "", "VerifyConfirmationTag(r.confirmed",
 		[]testRef{{"./transitions", []string{"TestExternalCommitConfirmationTag"}}}, nil},
-	{"welcome confirmation tag", "transitions/welcome.go", "VerifyConfirmationTag(ctx.ConfirmedTranscriptHash",
+	{"welcome confirmation tag", "transitions/welcome.go", "", "VerifyConfirmationTag(ctx.ConfirmedTranscriptHash",
 		[]testRef{{"./transitions", []string{"TestWelcomeConfirmationTag"}}}, nil},
-	{"welcome path secret derives the tree's keys", "tree/private.go", "bytes.Equal(k.pub, pub)",
+	{"welcome path secret derives the tree's keys", "tree/private.go", "", "bytes.Equal(k.pub, pub)",
 		[]testRef{{"./transitions", []string{"TestWelcomePathSecret"}}}, nil},
-	{"welcome group info signature", "transitions/welcome.go", "keysched.VerifyGroupInfo(",
+	{"welcome group info signature", "transitions/welcome.go", "", "keysched.VerifyGroupInfo(",
 		[]testRef{{"./transitions", []string{"TestWelcomeGroupInfoSignature"}}}, nil},
-	{"welcome tree validation (tree hash, parent hashes, leaf signatures)", "transitions/welcome.go", "t.Validate(ctx.GroupID, ctx.TreeHash)",
+	{"welcome tree validation (tree hash, parent hashes, leaf signatures)", "transitions/welcome.go", "", "t.Validate(ctx.GroupID, ctx.TreeHash)",
 		[]testRef{{"./transitions", []string{"TestWelcomeTreeValidation"}}}, nil},
-	{"external join group info signature", "transitions/groupinfo.go", "cs.VerifyWithLabel(key, \"GroupInfoTBS\"",
+	{"external join group info signature", "transitions/groupinfo.go", "", "cs.VerifyWithLabel(key, \"GroupInfoTBS\"",
 		[]testRef{{"./transitions", []string{"TestExternalJoinGroupInfoChecks"}}}, nil},
-	{"external join tree validation", "transitions/groupinfo.go", "t.Validate(ctx.GroupID, ctx.TreeHash)",
+	{"external join tree validation", "transitions/groupinfo.go", "", "t.Validate(ctx.GroupID, ctx.TreeHash)",
 		[]testRef{{"./transitions", []string{"TestExternalJoinGroupInfoChecks"}}}, nil},
-	{"key package signature", "transitions/leafnode.go", "\"KeyPackageTBS\"",
+	{"key package signature", "transitions/leafnode.go", "", "\"KeyPackageTBS\"",
 		[]testRef{{"./transitions", []string{"TestAddSignaturesInListOrder"}}}, nil},
-	{"key package leaf node signature", "transitions/leafnode.go", "tree.VerifyLeafSignature(cs, &kp.LeafNode, nil, 0)",
+	{"key package leaf node signature", "transitions/leafnode.go", "", "tree.VerifyLeafSignature(cs, &kp.LeafNode, nil, 0)",
 		[]testRef{{"./transitions", []string{"TestAddSignaturesInListOrder"}}}, nil},
-	{"leaf node signature (update, commit path)", "transitions/leafnode.go", "tree.VerifyLeafSignature(cs, ln, lc.gid, lc.leaf)",
+	{"leaf node signature (update, commit path)", "transitions/leafnode.go", "", "tree.VerifyLeafSignature(cs, ln, lc.gid, lc.leaf)",
 		[]testRef{{"./transitions", []string{"TestLeafNodeSignatures"}}}, nil},
-	{"parent hashes of a tree", "tree/validate.go", "t.VerifyParentHashes()",
+	{"parent hashes of a tree", "tree/validate.go", "", "t.VerifyParentHashes()",
 		[]testRef{{"./tree", []string{"TestValidateRejects"}}}, nil},
-	{"required capabilities of a leaf", "transitions/leafnode.go", "checkRequired(ln, lc.required)",
+	// More tests for catalog sites that the rule's property does not
+	// reach (Cond empty: Func is the site's ID).
+	{"", "tree/tree.go", "tree/tree.go:Tree.Add#1", "", []testRef{{"./tree", []string{"TestAddRejectsDuplicateKeys"}}}, nil},
+	{"", "tree/tree.go", "tree/tree.go:Tree.Add#2", "", []testRef{{"./tree", []string{"TestAddRejectsDuplicateKeys"}}}, nil},
+	{"", "tree/tree.go", "tree/tree.go:Tree.Update#1", "", []testRef{{"./tree", []string{"TestAddRejectsDuplicateKeys"}}}, nil},
+	{"", "tree/tree.go", "tree/tree.go:Tree.Remove#1", "", []testRef{{"./tree", []string{"TestAddRejectsDuplicateKeys"}}}, nil},
+	{"", "tree/treekem.go", "tree/treekem.go:Tree.DecryptPath#1", "", []testRef{{"./tree", []string{"TestPathRejects"}}}, nil},
+	{"", "tree/treekem.go", "tree/treekem.go:Tree.DecryptPath#2", "", []testRef{{"./tree", []string{"TestPathRejects"}}}, nil},
+	{"", "tree/treekem.go", "tree/treekem.go:Tree.DecryptPath#4", "", []testRef{{"./tree", []string{"TestPathRejects"}}}, nil},
+	{"", "transitions/external.go", "transitions/external.go:externalPropose#1", "", []testRef{{"./transitions", []string{"TestExternalSenderRules"}}}, nil},
+	{"", "transitions/external.go", "transitions/external.go:(*group).externalSender#1", "", []testRef{{"./transitions", []string{"TestExternalSenderFraming"}}}, nil},
+	{"", "transitions/external.go", "transitions/external.go:(*group).externalSender#2", "", []testRef{{"./transitions", []string{"TestExternalSenderRules"}}}, nil},
+	{"", "transitions/external.go", "transitions/external.go:(*group).frameNonMember#1", "", []testRef{{"./transitions", []string{"TestExternalSenderFraming"}}}, nil},
+	{"", "transitions/external.go", "transitions/external.go:proposeAsNewMember#1", "", []testRef{{"./transitions", []string{"TestProposeAsNewMemberSuite"}}}, nil},
+	{"", "transitions/welcome.go", "transitions/welcome.go:joinWelcome#1", "", []testRef{{"./transitions", []string{"TestWelcomeUnsupportedExtension"}}}, nil},
+	{"required capabilities of a leaf", "transitions/leafnode.go", "", "checkRequired(ln, lc.required)",
 		[]testRef{{"./props", []string{"TestValSem106", "TestValSem109"}}}, []string{"ValSem106", "ValSem109"}},
-	{"membership tag verified on receipt", "keysched/protect.go", "VerifyMembershipTag(cs, membershipKey, pm, ctx)",
+	{"membership tag verified on receipt", "keysched/protect.go", "", "VerifyMembershipTag(cs, membershipKey, pm, ctx)",
 		[]testRef{{"./props", []string{"TestValSem007", "TestValSem008"}}}, []string{"ValSem007", "ValSem008"}},
-	{"signature verified on receipt", "keysched/protect.go", "VerifySignature(cs, senderPub, ac, ctx)",
+	{"signature verified on receipt", "keysched/protect.go", "", "VerifySignature(cs, senderPub, ac, ctx)",
 		[]testRef{{"./props", []string{"TestValSem010"}}}, []string{"ValSem010"}},
 }
 
@@ -181,10 +197,13 @@ func findSites(root string, rules map[string]string) (sites []*site, unguarded [
 		})
 		// The extra sites of this file.
 		for _, x := range extras {
-			if x.File != rel {
+			if x.File != rel || x.Cond == "" {
 				continue
 			}
 			ifs := matchingIfs(f, src, fset, x.Cond)
+			if x.Func != "" {
+				ifs = slices.DeleteFunc(ifs, func(is *ast.IfStmt) bool { return funcAt(f, is.Pos()) != x.Func })
+			}
 			if len(ifs) != 1 {
 				return nil, nil, fmt.Errorf("mutatecheck: %d if statements of %s have a condition containing %q, want 1", len(ifs), rel, x.Cond)
 			}
@@ -200,7 +219,9 @@ func findSites(root string, rules map[string]string) (sites []*site, unguarded [
 				byPos[key] = s
 				fileSites = append(fileSites, s)
 			}
-			s.Check = x.Check
+			if x.Check != "" {
+				s.Check = x.Check
+			}
 			s.Tests = append(s.Tests, x.Tests...)
 			for _, r := range x.Rules {
 				if !slices.Contains(s.Rules, r) {
@@ -210,6 +231,16 @@ func findSites(root string, rules map[string]string) (sites []*site, unguarded [
 		}
 		slices.SortStableFunc(fileSites, func(a, b *site) int { return a.Line - b.Line })
 		sites = append(sites, fileSites...)
+	}
+	for _, x := range extras {
+		if x.Cond != "" || !slices.Contains(files, x.File) {
+			continue
+		}
+		i := slices.IndexFunc(sites, func(s *site) bool { return s.ID == x.Func })
+		if i < 0 {
+			return nil, nil, fmt.Errorf("mutatecheck: no site %s", x.Func)
+		}
+		sites[i].Tests = append(sites[i].Tests, x.Tests...)
 	}
 	return sites, unguarded, nil
 }
