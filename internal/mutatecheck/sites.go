@@ -107,9 +107,9 @@ var extras = []extra{
 	{"", "transitions/welcome.go", "transitions/welcome.go:joinWelcome#1", "", []testRef{{"./transitions", []string{"TestWelcomeUnsupportedExtension"}}}, nil},
 	{"required capabilities of a leaf", "transitions/leafnode.go", "", "checkRequired(ln, lc.required)",
 		[]testRef{{"./props", []string{"TestValSem106", "TestValSem109"}}}, []string{"ValSem106", "ValSem109"}},
-	{"membership tag verified on receipt", "keysched/protect.go", "", "VerifyMembershipTag(cs, membershipKey, pm, ctx)",
+	{"membership tag verified on receipt", "keysched/protect.go", "", "verifyMembershipTag(cs, membershipKey, pm.MembershipTag, buf[off:], w.Auth)",
 		[]testRef{{"./props", []string{"TestValSem007", "TestValSem008"}}}, []string{"ValSem007", "ValSem008"}},
-	{"signature verified on receipt", "keysched/protect.go", "", "VerifySignature(cs, senderPub, ac, ctx)",
+	{"signature verified on receipt", "keysched/protect.go", "", "verifyTBS(cs, senderPub, buf, off, ac.Auth.Signature)",
 		[]testRef{{"./props", []string{"TestValSem010"}}}, []string{"ValSem010"}},
 }
 
