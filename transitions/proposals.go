@@ -49,279 +49,388 @@ type covered struct {
 	ownUpdate    []byte // this member's new leaf private key, if its Update is covered
 }
 
-// cover runs the proposal pipeline: it validates entries (ValSem101–ValSem113,
-// ValSem200, ValSem208, ValSem209, ValSem401–ValSem403 and the other rules of
-// RFC 9420, Section 12.2) and applies the survivors to the tree in the order
-// of Section 12.3. committer is the commit's sender, or nil for a standalone
-// proposal.
+// cover runs the proposal pipeline on entries, in two steps: validate, then
+// apply. Validation runs one validator per proposal kind, in the order of
+// RFC 9420, Section 12.3 (removes first, then group context extensions,
+// which the updates and adds are checked against, then updates, adds and
+// pre-shared keys) and enforces ValSem101–ValSem113, ValSem200, ValSem208,
+// ValSem209, ValSem401–ValSem403 and the other rules of Section 12.2.
+// Applying changes the tree in the same order. committer is the commit's
+// sender, or nil for a standalone proposal, which is only validated.
 func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at uint64, env Env) (covered, error) {
 	if err := checkLimit("MaxProposals", uint64(len(entries)), uint64(env.Limits.MaxProposals)); err != nil {
 		return covered{}, err
 	}
-	t := g.pub.Tree
-	cen := g.pub.Census
-	rc, err := requiredCapabilities(g.pub.Context.Extensions)
+	p, err := g.newPipeline(committer, entries, m, at, env)
 	if err != nil {
 		return covered{}, err
 	}
-	drop := make([]bool, len(entries))
-	var firstErr error
-	// reject records err against entry i: a committer drops an invalid
-	// by-reference proposal, anything else fails the list.
-	reject := func(i int, err error) bool {
-		if m == modeCommitter && entries[i].ref != nil {
-			drop[i] = true
-			return false
+	for {
+		if err := p.validate(); err != nil {
+			return covered{}, err
 		}
-		if firstErr == nil {
-			firstErr = err
+		if committer == nil {
+			return covered{exts: p.exts}, nil
 		}
-		return true
+		err := p.checkGCEAfter()
+		if err == nil {
+			return p.apply()
+		}
+		if m != modeCommitter || entries[p.gce].ref == nil {
+			return covered{}, err
+		}
+		// A committer drops the by-reference proposal and validates the
+		// rest again: the updates and adds were checked against the
+		// required capabilities it would have introduced. Each round
+		// excludes one more entry, so the loop ends.
+		p.exclude(p.gce)
 	}
+}
 
-	// Types and senders first.
-	var custom []int // entries of non-default proposal types, for ValSem113
-	for i, e := range entries {
-		switch pt := e.p.ProposalType; pt {
-		case codec.ProposalAdd, codec.ProposalRemove, codec.ProposalPreSharedKey, codec.ProposalGroupContextExtensions:
-		case codec.ProposalUpdate:
-			// ValSem112: an Update comes from a member.
-			if e.sender.SenderType != codec.SenderTypeMember {
-				if reject(i, valsem.Errorf(valsem.ValSem112, "update from a %s sender", e.sender.SenderType)) {
-					return covered{}, firstErr
-				}
+// pipeline is one run of the proposal pipeline over a list: the group
+// before the list, and what the validators have accepted so far.
+type pipeline struct {
+	g         *group
+	committer *treemath.LeafIndex
+	entries   []entry
+	m         mode
+	at        uint64
+	env       Env
+
+	rc0      *codec.RequiredCapabilities // the group's required_capabilities
+	sigs     []*kpSigs                   // the Adds' key package signatures, by entry
+	excluded []int                       // GroupContextExtensions entries a committer gave up
+
+	// Reset by reset.
+	drop     []bool
+	firstErr error
+	rc       *codec.RequiredCapabilities // in force for the list's leaf nodes
+	exts     codec.Extensions            // the group context extensions after the list
+	gce      int                         // the accepted GroupContextExtensions entry, or -1
+	custom   []int                       // entries of non-default types, for ValSem113
+	removed  map[treemath.LeafIndex]bool
+	updated  map[treemath.LeafIndex]bool
+	encKeys  map[string]bool // encryption keys the list introduces
+	sigKeys  map[string]bool // signature keys the list introduces
+	initKeys map[string]bool // init keys of the Adds
+	pskIDs   [][]byte        // encoded PreSharedKeyIDs
+}
+
+func (g *group) newPipeline(committer *treemath.LeafIndex, entries []entry, m mode, at uint64, env Env) (*pipeline, error) {
+	rc, err := requiredCapabilities(g.pub.Context.Extensions)
+	if err != nil {
+		return nil, err
+	}
+	p := &pipeline{g: g, committer: committer, entries: entries, m: m, at: at, env: env, rc0: rc,
+		drop: make([]bool, len(entries))}
+	p.reset()
+	return p, nil
+}
+
+// reset forgets what the validators decided.
+func (p *pipeline) reset() {
+	clear(p.drop)
+	for _, i := range p.excluded {
+		p.drop[i] = true
+	}
+	p.firstErr = nil
+	p.rc, p.exts, p.gce, p.custom = p.rc0, p.g.pub.Context.Extensions, -1, nil
+	p.removed, p.updated = map[treemath.LeafIndex]bool{}, map[treemath.LeafIndex]bool{}
+	p.encKeys, p.sigKeys, p.initKeys = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	p.pskIDs = nil
+}
+
+// exclude drops entry i for good and forgets everything else the
+// validators decided, for another validation of the list without it.
+func (p *pipeline) exclude(i int) {
+	p.excluded = append(p.excluded, i)
+	p.reset()
+}
+
+// reject records err against entry i and reports whether validation
+// stops: a committer drops an invalid by-reference proposal, anything
+// else fails the list.
+func (p *pipeline) reject(i int, err error) bool {
+	if p.m == modeCommitter && p.entries[i].ref != nil {
+		p.drop[i] = true
+		return false
+	}
+	if p.firstErr == nil {
+		p.firstErr = err
+	}
+	return true
+}
+
+// validator checks one entry of the kind it is for; on success it records
+// what the entry introduces (a removed leaf, new keys), which the later
+// validators check against.
+type validator struct {
+	kind  func(codec.ProposalType) bool
+	check func(i int, e entry) error
+}
+
+// is returns a kind matcher for one proposal type.
+func is(pt codec.ProposalType) func(codec.ProposalType) bool {
+	return func(t codec.ProposalType) bool { return t == pt }
+}
+
+// validators returns the validators in the order they run (RFC 9420,
+// Section 12.3). A new proposal type gets its validator here; a type
+// without one is a custom type (ValSem113).
+func (p *pipeline) validators() []validator {
+	return []validator{
+		{func(codec.ProposalType) bool { return true }, p.checkKind},
+		{is(codec.ProposalRemove), p.checkRemove},
+		{isCustom, p.checkCustom},
+		{is(codec.ProposalGroupContextExtensions), p.checkGCE},
+		{is(codec.ProposalUpdate), p.checkUpdate},
+		{is(codec.ProposalAdd), p.checkAdd},
+		{is(codec.ProposalPreSharedKey), p.checkPSK},
+	}
+}
+
+// isCustom reports whether pt is not one of the types RFC 9420 defines.
+func isCustom(pt codec.ProposalType) bool {
+	switch pt {
+	case codec.ProposalAdd, codec.ProposalUpdate, codec.ProposalRemove, codec.ProposalPreSharedKey,
+		codec.ProposalReInit, codec.ProposalExternalInit, codec.ProposalGroupContextExtensions:
+		return false
+	}
+	return true
+}
+
+// validate runs the validators over the entries not dropped yet.
+func (p *pipeline) validate() error {
+	for _, v := range p.validators() {
+		for i, e := range p.entries {
+			if p.drop[i] || !v.kind(e.p.ProposalType) {
 				continue
 			}
-			// ValSem111: a committer does not cover its own Update.
-			if committer != nil && e.sender.LeafIndex == *committer {
-				if reject(i, valsem.Errorf(valsem.ValSem111, "commit by leaf %d covers its own update", *committer)) {
-					return covered{}, firstErr
-				}
+			if err := v.check(i, e); err != nil && p.reject(i, err) {
+				return p.firstErr
 			}
-		case codec.ProposalExternalInit:
-			if reject(i, fmt.Errorf("%w: external_init in a regular commit", ErrInvalidProposals)) {
-				return covered{}, firstErr
-			}
-		case codec.ProposalReInit:
-			if err := checkReInit(e.p.ReInit, len(entries)); err != nil {
-				if reject(i, err) {
-					return covered{}, firstErr
-				}
-			}
-		default:
-			// Checked once the removed members are known (ValSem113).
-			custom = append(custom, i)
 		}
 	}
+	return p.firstErr
+}
 
-	// Removes.
-	removed := map[treemath.LeafIndex]bool{}
-	for i, e := range entries {
-		if drop[i] || e.p.ProposalType != codec.ProposalRemove {
-			continue
+// checkKind checks the rules that depend only on an entry's type and
+// sender.
+func (p *pipeline) checkKind(_ int, e entry) error {
+	switch e.p.ProposalType {
+	case codec.ProposalUpdate:
+		// ValSem112: an Update comes from a member.
+		if e.sender.SenderType != codec.SenderTypeMember {
+			return valsem.Errorf(valsem.ValSem112, "update from a %s sender", e.sender.SenderType)
 		}
-		r := e.p.Remove.Removed
-		var err error
-		switch _, ok := t.SharedLeaf(core.Key{}, r); {
-		case !ok:
-			// ValSem108: the removed leaf must be a member.
-			err = valsem.Errorf(valsem.ValSem108, "remove of blank or absent leaf %d", r)
-		case removed[r]:
-			// ValSem107: a member is removed at most once.
-			err = valsem.Errorf(valsem.ValSem107, "leaf %d removed twice", r)
-		case committer != nil && r == *committer:
-			// ValSem200: a commit must not remove its committer.
-			err = valsem.Errorf(valsem.ValSem200, "commit by leaf %d removes its committer", r)
+		// ValSem111: a committer does not cover its own Update.
+		if p.committer != nil && e.sender.LeafIndex == *p.committer {
+			return valsem.Errorf(valsem.ValSem111, "commit by leaf %d covers its own update", *p.committer)
 		}
+	case codec.ProposalExternalInit:
+		return fmt.Errorf("%w: external_init in a regular commit", ErrInvalidProposals)
+	case codec.ProposalReInit:
+		return checkReInit(e.p.ReInit, len(p.entries))
+	}
+	return nil
+}
+
+// checkRemove validates a Remove (ValSem107, ValSem108, ValSem200).
+func (p *pipeline) checkRemove(_ int, e entry) error {
+	r := e.p.Remove.Removed
+	switch _, ok := p.g.pub.Tree.SharedLeaf(core.Key{}, r); {
+	case !ok:
+		// ValSem108: the removed leaf must be a member.
+		return valsem.Errorf(valsem.ValSem108, "remove of blank or absent leaf %d", r)
+	case p.removed[r]:
+		// ValSem107: a member is removed at most once.
+		return valsem.Errorf(valsem.ValSem107, "leaf %d removed twice", r)
+	case p.committer != nil && r == *p.committer:
+		// ValSem200: a commit must not remove its committer.
+		return valsem.Errorf(valsem.ValSem200, "commit by leaf %d removes its committer", r)
+	}
+	p.removed[r] = true
+	return nil
+}
+
+// checkCustom validates a proposal of a type RFC 9420 does not define
+// (ValSem113): every member that will process the commit supports it;
+// "members being added or removed by the Commit do not need to support the
+// proposal type" (RFC 9420, Section 12.2). A standalone proposal is checked
+// against every current member.
+func (p *pipeline) checkCustom(_ int, e entry) error {
+	pt := e.p.ProposalType
+	if n := unsupportedBy(p.g.pub.Tree, p.g.pub.Census, p.removed, pt); n > 0 {
+		return valsem.Errorf(valsem.ValSem113, "proposal type %d not supported by %d members", pt, n)
+	}
+	return nil
+}
+
+// checkGCE validates a GroupContextExtensions proposal, before the Updates
+// and Adds: "The new extensions MUST be used when evaluating other
+// proposals in this list" (RFC 9420, Section 12.3), so leaf nodes are
+// checked against the required_capabilities it introduces. For a commit,
+// the members' support (ValSem209) is checked once the list is validated,
+// against the members added and without the members removed (Section
+// 12.1.7: checkGCEAfter); a standalone proposal is checked against the
+// current members.
+func (p *pipeline) checkGCE(i int, e entry) error {
+	exts := e.p.GroupContextExtensions.Extensions
+	if p.gce >= 0 {
+		// ValSem208: at most one GroupContextExtensions proposal.
+		return valsem.Errorf(valsem.ValSem208, "second group_context_extensions proposal")
+	}
+	if p.committer == nil {
+		if err := checkGCE(exts, p.g.pub.Census); err != nil {
+			return err
+		}
+	} else {
+		rc, err := requiredCapabilities(exts)
 		if err != nil {
-			if reject(i, err) {
-				return covered{}, firstErr
-			}
-			continue
+			return valsem.Wrap(valsem.ValSem209, err, "malformed required_capabilities")
 		}
-		removed[r] = true
+		p.rc = rc
 	}
+	p.gce, p.exts = i, exts
+	return nil
+}
 
-	// ValSem113: a non-default proposal type must be supported by every
-	// member that will process the commit; "members being added or removed
-	// by the Commit do not need to support the proposal type" (RFC 9420,
-	// Section 12.2). A standalone proposal (committer == nil) is checked
-	// against every current member.
-	for _, i := range custom {
-		if drop[i] {
-			continue
-		}
-		pt := entries[i].p.ProposalType
-		if n := unsupportedBy(t, cen, removed, pt); n > 0 {
-			if reject(i, valsem.Errorf(valsem.ValSem113, "proposal type %d not supported by %d members", pt, n)) {
-				return covered{}, firstErr
-			}
-		}
+// checkUpdate validates an Update (ValSem004, ValSem109, ValSem110 and the
+// leaf node rules).
+func (p *pipeline) checkUpdate(_ int, e entry) error {
+	t := p.g.pub.Tree
+	ln := &e.p.Update.LeafNode
+	snd := e.sender.LeafIndex
+	old, ok := t.SharedLeaf(core.Key{}, snd)
+	switch {
+	case !ok:
+		return valsem.Errorf(valsem.ValSem004, "update from blank leaf %d", snd)
+	case p.removed[snd]:
+		return fmt.Errorf("%w: update and remove of leaf %d", ErrInvalidProposals, snd)
+	case p.updated[snd]:
+		return fmt.Errorf("%w: two updates of leaf %d", ErrInvalidProposals, snd)
 	}
+	if err := validateLeaf(p.g.cs, ln, leafCheck{source: codec.LeafNodeSourceUpdate, gid: p.g.gid(), leaf: snd, at: p.at,
+		capsCode: valsem.ValSem109, required: p.rc, census: p.g.pub.Census}, p.env); err != nil {
+		return err
+	}
+	// ValSem110: an Update's encryption key is new to the tree and to the
+	// list.
+	if _, dup := t.NodeByEncryptionKey(ln.EncryptionKey); dup || p.encKeys[string(ln.EncryptionKey)] || equalBytes(ln.EncryptionKey, old.EncryptionKey) {
+		return valsem.Errorf(valsem.ValSem110, "update of leaf %d reuses an encryption key", snd)
+	}
+	if l, dup := t.LeafBySignatureKey(ln.SignatureKey); (dup && l != snd && !p.removed[l]) || p.sigKeys[string(ln.SignatureKey)] {
+		return fmt.Errorf("%w: update of leaf %d uses the signature key of leaf %d", ErrInvalidLeafNode, snd, l)
+	}
+	p.updated[snd] = true
+	p.encKeys[string(ln.EncryptionKey)] = true
+	p.sigKeys[string(ln.SignatureKey)] = true
+	return nil
+}
 
-	// Group context extensions, before the Updates and Adds: "The new
-	// extensions MUST be used when evaluating other proposals in this list"
-	// (RFC 9420, Section 12.3), so leaf nodes are checked against the
-	// required_capabilities the proposal introduces. For a commit, the
-	// members' support (ValSem209) is checked after the list is applied,
-	// against the members added and without the members removed (Section
-	// 12.1.7); a standalone proposal is checked against the current members.
-	exts := g.pub.Context.Extensions
-	gce := -1
-	for i, e := range entries {
-		if drop[i] || e.p.ProposalType != codec.ProposalGroupContextExtensions {
-			continue
-		}
-		var err error
-		var nrc *codec.RequiredCapabilities
-		if gce >= 0 {
-			// ValSem208: at most one GroupContextExtensions proposal.
-			err = valsem.Errorf(valsem.ValSem208, "second group_context_extensions proposal")
-		} else if committer == nil {
-			err = checkGCE(e.p.GroupContextExtensions.Extensions, cen)
-		} else if nrc, err = requiredCapabilities(e.p.GroupContextExtensions.Extensions); err != nil {
-			err = valsem.Wrap(valsem.ValSem209, err, "malformed required_capabilities")
-		}
-		if err != nil {
-			if reject(i, err) {
-				return covered{}, firstErr
-			}
-			continue
-		}
-		if committer != nil {
-			rc = nrc
-		}
-		gce = i
-		exts = e.p.GroupContextExtensions.Extensions
+// checkAdd validates an Add (ValSem101–ValSem103 and the key package
+// rules). The key packages' signatures are verified for the whole list at
+// once, in parallel, the first time an Add is checked.
+func (p *pipeline) checkAdd(i int, e entry) error {
+	if p.sigs == nil {
+		p.sigs = verifyAdds(p.g.cs, p.entries, p.drop)
 	}
+	t := p.g.pub.Tree
+	kp := &e.p.Add.KeyPackage
+	if err := validateKeyPackage(p.g.cs, kp, leafCheck{at: p.at, required: p.rc, census: p.g.pub.Census, sigs: p.sigs[i]}, p.env); err != nil {
+		return err
+	}
+	ln := &kp.LeafNode
+	if p.initKeys[string(kp.InitKey)] {
+		// ValSem102: init keys are unique among the proposals.
+		return valsem.Errorf(valsem.ValSem102, "init key used by two adds")
+	}
+	if l, dup := t.LeafBySignatureKey(ln.SignatureKey); (dup && !p.removed[l]) || p.sigKeys[string(ln.SignatureKey)] {
+		// ValSem101: signature keys are unique among proposals and members
+		// (a member removed by the same commit excepted).
+		return valsem.Errorf(valsem.ValSem101, "added signature key already in use")
+	}
+	if x, dup := t.NodeByEncryptionKey(ln.EncryptionKey); (dup && !(x.IsLeaf() && p.removed[x.Leaf()])) || p.encKeys[string(ln.EncryptionKey)] {
+		// ValSem103: encryption keys are unique among proposals and members.
+		return valsem.Errorf(valsem.ValSem103, "added encryption key already in use")
+	}
+	p.initKeys[string(kp.InitKey)] = true
+	p.sigKeys[string(ln.SignatureKey)] = true
+	p.encKeys[string(ln.EncryptionKey)] = true
+	return nil
+}
 
-	// Updates.
-	encKeys := map[string]bool{}
-	sigKeys := map[string]bool{}
-	updatedBy := map[treemath.LeafIndex]bool{}
-	for i, e := range entries {
-		if drop[i] || e.p.ProposalType != codec.ProposalUpdate {
-			continue
-		}
-		ln := &e.p.Update.LeafNode
-		snd := e.sender.LeafIndex
-		var err error
-		old, ok := t.SharedLeaf(core.Key{}, snd)
-		switch {
-		case !ok:
-			err = valsem.Errorf(valsem.ValSem004, "update from blank leaf %d", snd)
-		case removed[snd]:
-			err = fmt.Errorf("%w: update and remove of leaf %d", ErrInvalidProposals, snd)
-		case updatedBy[snd]:
-			err = fmt.Errorf("%w: two updates of leaf %d", ErrInvalidProposals, snd)
-		}
-		if err == nil {
-			err = validateLeaf(g.cs, ln, leafCheck{source: codec.LeafNodeSourceUpdate, gid: g.gid(), leaf: snd, at: at,
-				capsCode: valsem.ValSem109, required: rc, census: cen}, env)
-		}
-		if err == nil {
-			// ValSem110: an Update's encryption key is new to the tree and
-			// to the list.
-			if _, dup := t.NodeByEncryptionKey(ln.EncryptionKey); dup || encKeys[string(ln.EncryptionKey)] || equalBytes(ln.EncryptionKey, old.EncryptionKey) {
-				err = valsem.Errorf(valsem.ValSem110, "update of leaf %d reuses an encryption key", snd)
-			} else if l, dup := t.LeafBySignatureKey(ln.SignatureKey); (dup && l != snd && !removed[l]) || sigKeys[string(ln.SignatureKey)] {
-				err = fmt.Errorf("%w: update of leaf %d uses the signature key of leaf %d", ErrInvalidLeafNode, snd, l)
-			}
-		}
-		if err != nil {
-			if reject(i, err) {
-				return covered{}, firstErr
-			}
-			continue
-		}
-		updatedBy[snd] = true
-		encKeys[string(ln.EncryptionKey)] = true
-		sigKeys[string(ln.SignatureKey)] = true
-	}
+// checkPSK validates a PreSharedKey proposal (ValSem401–ValSem403).
+func (p *pipeline) checkPSK(_ int, e entry) error {
+	return checkPSKID(p.g.cs.HashLen(), e.p.PreSharedKey.PSK, &p.pskIDs)
+}
 
-	// Adds.
-	initKeys := map[string]bool{}
-	sigs := verifyAdds(g.cs, entries, drop)
-	for i, e := range entries {
-		if drop[i] || e.p.ProposalType != codec.ProposalAdd {
-			continue
+// accepted returns the entries not dropped, in list order.
+func (p *pipeline) accepted() []entry {
+	var out []entry
+	for i, e := range p.entries {
+		if !p.drop[i] {
+			out = append(out, e)
 		}
-		kp := &e.p.Add.KeyPackage
-		err := validateKeyPackage(g.cs, kp, leafCheck{at: at, required: rc, census: cen, sigs: sigs[i]}, env)
-		if err == nil {
-			ln := &kp.LeafNode
-			if initKeys[string(kp.InitKey)] {
-				// ValSem102: init keys are unique among the proposals.
-				err = valsem.Errorf(valsem.ValSem102, "init key used by two adds")
-			} else if l, dup := t.LeafBySignatureKey(ln.SignatureKey); (dup && !removed[l]) || sigKeys[string(ln.SignatureKey)] {
-				// ValSem101: signature keys are unique among proposals and
-				// members (a member removed by the same commit excepted).
-				err = valsem.Errorf(valsem.ValSem101, "added signature key already in use")
-			} else if x, dup := t.NodeByEncryptionKey(ln.EncryptionKey); (dup && !(x.IsLeaf() && removed[x.Leaf()])) || encKeys[string(ln.EncryptionKey)] {
-				// ValSem103: encryption keys are unique among proposals and
-				// members.
-				err = valsem.Errorf(valsem.ValSem103, "added encryption key already in use")
-			}
-		}
-		if err != nil {
-			if reject(i, err) {
-				return covered{}, firstErr
-			}
-			continue
-		}
-		initKeys[string(kp.InitKey)] = true
-		sigKeys[string(kp.LeafNode.SignatureKey)] = true
-		encKeys[string(kp.LeafNode.EncryptionKey)] = true
 	}
+	return out
+}
 
-	// Pre-shared keys.
-	var pskIDs [][]byte
-	for i, e := range entries {
-		if drop[i] || e.p.ProposalType != codec.ProposalPreSharedKey {
-			continue
-		}
-		if err := checkPSKID(g.cs.HashLen(), e.p.PreSharedKey.PSK, &pskIDs); err != nil {
-			if reject(i, err) {
-				return covered{}, firstErr
-			}
+// censusAfter returns the members' census after the accepted entries:
+// updated leaves replaced, removed ones gone, added ones counted, in the
+// order apply changes the tree.
+func (p *pipeline) censusAfter() state.Census {
+	t, cen := p.g.pub.Tree, p.g.pub.Census
+	es := p.accepted()
+	for _, e := range es {
+		if e.p.ProposalType == codec.ProposalUpdate {
+			old, _ := t.SharedLeaf(core.Key{}, e.sender.LeafIndex)
+			cen = censusAdd(censusAdd(cen, old, -1), &e.p.Update.LeafNode, 1)
 		}
 	}
+	for _, e := range es {
+		if e.p.ProposalType == codec.ProposalRemove {
+			old, _ := t.SharedLeaf(core.Key{}, e.p.Remove.Removed)
+			cen = censusAdd(cen, old, -1)
+		}
+	}
+	for _, e := range es {
+		if e.p.ProposalType == codec.ProposalAdd {
+			cen = censusAdd(cen, &e.p.Add.KeyPackage.LeafNode, 1)
+		}
+	}
+	return cen
+}
 
-	if firstErr != nil {
-		return covered{}, firstErr
+// checkGCEAfter checks the accepted GroupContextExtensions proposal of a
+// commit, if any, against the members after the commit (ValSem209; RFC
+// 9420, Section 12.1.7).
+func (p *pipeline) checkGCEAfter() error {
+	if p.gce < 0 {
+		return nil
 	}
-	if committer == nil {
-		// A standalone proposal is only validated; it is applied when a
-		// commit covers it.
-		return covered{exts: exts}, nil
-	}
+	return checkGCE(p.exts, p.censusAfter())
+}
 
-	// Apply in the order of RFC 9420, Section 12.3.
-	out := covered{exts: exts}
-	for i, e := range entries {
-		if !drop[i] {
-			out.entries = append(out.entries, e)
-		}
-	}
-	var err2 error
+// apply applies the accepted entries of a validated commit to the tree in
+// the order of RFC 9420, Section 12.3 — updates, removes, adds — and
+// collects what the commit does.
+func (p *pipeline) apply() (covered, error) {
+	g := p.g
+	out := covered{exts: p.exts, entries: p.accepted(), census: p.censusAfter()}
+	t := g.pub.Tree
+	var err error
 	for _, e := range out.entries {
 		if e.p.ProposalType != codec.ProposalUpdate {
 			continue
 		}
 		snd := e.sender.LeafIndex
-		old, _ := t.SharedLeaf(core.Key{}, snd)
-		cen = censusAdd(censusAdd(cen, old, -1), &e.p.Update.LeafNode, 1)
-		if t, err2 = t.Update(snd, &e.p.Update.LeafNode); err2 != nil {
-			return covered{}, err2
+		if t, err = t.Update(snd, &e.p.Update.LeafNode); err != nil {
+			return covered{}, err
 		}
 		out.updated = append(out.updated, snd)
 		if snd == g.self() {
-			for _, u := range g.priv.OwnUpdates {
-				if equalBytes(u.Ref, e.ref) {
-					out.ownUpdate = u.EncryptionPriv
-				}
-			}
-			if out.ownUpdate == nil {
+			if out.ownUpdate = g.ownUpdateKey(e.ref); out.ownUpdate == nil {
 				return covered{}, fmt.Errorf("%w: no private key for this member's update %x", ErrMissingKey, prefix(e.ref))
 			}
 		}
@@ -331,63 +440,61 @@ func (g *group) cover(committer *treemath.LeafIndex, entries []entry, m mode, at
 			continue
 		}
 		r := e.p.Remove.Removed
-		old, _ := t.SharedLeaf(core.Key{}, r)
-		cen = censusAdd(cen, old, -1)
-		if t, err2 = t.Remove(r); err2 != nil {
-			return covered{}, err2
+		if t, err = t.Remove(r); err != nil {
+			return covered{}, err
 		}
 		out.removed = append(out.removed, r)
-		if r == g.self() {
-			out.selfRemoved = true
-		}
+		out.selfRemoved = out.selfRemoved || r == g.self()
 	}
 	for _, e := range out.entries {
 		if e.p.ProposalType != codec.ProposalAdd {
 			continue
 		}
 		var l treemath.LeafIndex
-		if t, l, err2 = t.Add(&e.p.Add.KeyPackage.LeafNode); err2 != nil {
-			return covered{}, err2
+		if t, l, err = t.Add(&e.p.Add.KeyPackage.LeafNode); err != nil {
+			return covered{}, err
 		}
-		cen = censusAdd(cen, &e.p.Add.KeyPackage.LeafNode, 1)
 		out.added = append(out.added, l)
 		out.addedKPs = append(out.addedKPs, e.p.Add.KeyPackage)
 	}
-	if err := checkLimit("MaxLeaves", uint64(t.LeafCount()), uint64(env.Limits.MaxLeaves)); err != nil {
+	if err := checkLimit("MaxLeaves", uint64(t.LeafCount()), uint64(p.env.Limits.MaxLeaves)); err != nil {
 		return covered{}, err
 	}
-	if gce >= 0 {
-		// ValSem209 against the members after the commit: cen now counts
-		// the updated leaves, without the removed members and with the
-		// added ones.
-		if err := checkGCE(exts, cen); err != nil {
-			if m == modeCommitter && entries[gce].ref != nil {
-				// Drop the by-reference proposal and evaluate the rest
-				// again: the Updates and Adds were checked against the
-				// required capabilities it would have introduced.
-				return g.cover(committer, slices.Delete(slices.Clone(entries), gce, gce+1), m, at, env)
-			}
-			return covered{}, err
-		}
-	}
-	for _, e := range out.entries {
-		if e.p.ProposalType == codec.ProposalPreSharedKey {
-			out.psks = append(out.psks, e.p.PreSharedKey.PSK)
-		}
-		switch e.p.ProposalType {
-		case codec.ProposalAdd, codec.ProposalPreSharedKey, codec.ProposalReInit:
-		default:
-			// RFC 9420, Section 12.4: Update, Remove, ExternalInit,
-			// GroupContextExtensions and proposal types not defined by
-			// the RFC need a path.
-			out.pathRequired = true
-		}
-	}
-	if len(out.entries) == 0 {
-		out.pathRequired = true
-	}
-	out.tree, out.census = t, cen
+	out.tree = t
+	out.psks, out.pathRequired = pathAndPSKs(out.entries)
 	return out, nil
+}
+
+// ownUpdateKey returns the leaf private key of this member's Update
+// proposal ref, or nil.
+func (g *group) ownUpdateKey(ref []byte) []byte {
+	for _, u := range g.priv.OwnUpdates {
+		if equalBytes(u.Ref, ref) {
+			return u.EncryptionPriv
+		}
+	}
+	return nil
+}
+
+// pathAndPSKs returns the PreSharedKeyIDs of a commit's proposals and
+// whether the commit needs an UpdatePath (RFC 9420, Section 12.4): it does
+// when it covers nothing or any proposal other than Add, PreSharedKey and
+// ReInit.
+func pathAndPSKs(entries []entry) ([]codec.PreSharedKeyID, bool) {
+	var psks []codec.PreSharedKeyID
+	path := len(entries) == 0
+	for _, e := range entries {
+		switch e.p.ProposalType {
+		case codec.ProposalPreSharedKey:
+			psks = append(psks, e.p.PreSharedKey.PSK)
+		case codec.ProposalAdd, codec.ProposalReInit:
+		default:
+			// Update, Remove, ExternalInit, GroupContextExtensions and the
+			// types RFC 9420 does not define need a path.
+			path = true
+		}
+	}
+	return psks, path
 }
 
 // unsupportedBy returns how many members of t, other than those in
