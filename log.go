@@ -78,8 +78,9 @@ type groupLog struct {
 	header replay.Header
 	keep   int
 
-	snap      replay.Snapshot  // Seq, Prev, Group, State of the snapshot (no Data)
+	snap      replay.Snapshot  // Seq, Prev, Group of the snapshot (no State digest, no Data)
 	snapState state.GroupState // the snapshot's state
+	split     []byte           // the snapshot's state.EncodeSplit
 	trees     []tree.Tree      // the trees of snapState, as EncodeSplit listed them
 	refs      map[string]int   // tree hash → references from stored nodes and trees
 	last      *replay.Record   // the last record after the snapshot; nil if none
@@ -93,23 +94,25 @@ func logHeader(policyID string) replay.Header {
 // snapshotVersion versions the value under "g/".
 const snapshotVersion = 1
 
+// encodeSnapshotValue encodes the value under "g/": the version, the
+// log position (Seq, Prev) and the split state. The state's digest is not
+// stored (computing it costs as much as the rest of an application
+// message): ExportLog computes it.
 func encodeSnapshotValue(snap replay.Snapshot, split []byte) []byte {
-	v := make([]byte, 0, 1+8+32+32+len(split))
+	v := make([]byte, 0, 1+8+32+len(split))
 	v = append(v, snapshotVersion)
 	v = binary.BigEndian.AppendUint64(v, snap.Seq)
 	v = append(v, snap.Prev[:]...)
-	v = append(v, snap.State[:]...)
 	return append(v, split...)
 }
 
 func decodeSnapshotValue(id, v []byte) (replay.Snapshot, []byte, error) {
-	if len(v) < 1+8+32+32 || v[0] != snapshotVersion {
+	if len(v) < 1+8+32 || v[0] != snapshotVersion {
 		return replay.Snapshot{}, nil, fmt.Errorf("%w: group %x: snapshot of an unknown version", ErrDamaged, id)
 	}
 	snap := replay.Snapshot{Seq: binary.BigEndian.Uint64(v[1:]), Group: bytes.Clone(id)}
 	copy(snap.Prev[:], v[9:41])
-	copy(snap.State[:], v[41:73])
-	return snap, v[73:], nil
+	return snap, v[41:], nil
 }
 
 // The kinds of a stored tree node.
@@ -283,7 +286,7 @@ func newGroupLog(b *Batch, store Storage, id []byte, policyID string, keep int, 
 		return nil, nil, fmt.Errorf("mls: group id of %d bytes, the shell stores at most %d", len(id), maxGroupID)
 	}
 	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, refs: map[string]int{}}
-	done, err := l.snapshot(b, 0, [32]byte{}, s)
+	done, err := l.snapshot(b, 0, [32]byte{}, s, nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -294,11 +297,15 @@ func newGroupLog(b *Batch, store Storage, id []byte, policyID string, keep int, 
 // seq, whose Prev is prev: the split state, the new tree nodes, the
 // deletion of the nodes and records it makes unreachable. The returned
 // function updates l once b is committed.
-func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupState) (func(), error) {
-	var trees []tree.Tree
-	split, err := state.EncodeSplit(s, func(t tree.Tree) { trees = append(trees, t) })
-	if err != nil {
-		return nil, err
+//
+// split and trees are s's EncodeSplit and its trees if the caller has
+// them (nil otherwise).
+func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupState, split []byte, trees []tree.Tree) (func(), error) {
+	if split == nil {
+		var err error
+		if split, trees, err = encodeSplit(s); err != nil {
+			return nil, err
+		}
 	}
 	d := refDelta{}
 	for _, t := range trees {
@@ -309,15 +316,23 @@ func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupSt
 	for _, t := range l.trees {
 		l.dropTree(b, d, t)
 	}
-	snap := replay.Snapshot{Seq: seq, Prev: prev, Group: l.id, State: s.Digest()}
+	snap := replay.Snapshot{Seq: seq, Prev: prev, Group: l.id}
 	b.Put(groupKey("g/", l.id), encodeSnapshotValue(snap, split))
 	for i := range l.tail {
 		b.Delete(recordKey(l.id, l.snap.Seq+uint64(i)))
 	}
 	return func() {
 		l.applyDelta(d)
-		l.snap, l.snapState, l.trees, l.last, l.tail = snap, s, trees, nil, 0
+		clear(l.split)
+		l.snap, l.snapState, l.split, l.trees, l.last, l.tail = snap, s, split, trees, nil, 0
 	}, nil
+}
+
+// encodeSplit returns state.EncodeSplit(s) and the trees it lists.
+func encodeSplit(s state.GroupState) ([]byte, []tree.Tree, error) {
+	var trees []tree.Tree
+	split, err := state.EncodeSplit(s, func(t tree.Tree) { trees = append(trees, t) })
+	return split, trees, err
 }
 
 // openGroupLog reads group id's snapshot, trees and records, and replays
@@ -344,9 +359,7 @@ func openGroupLog(ctx context.Context, store Storage, id []byte, policyID string
 	if err != nil {
 		return nil, state.GroupState{}, fmt.Errorf("%w: group %x: %w", ErrDamaged, id, err)
 	}
-	if l.snapState.Digest() != snap.State {
-		return nil, state.GroupState{}, fmt.Errorf("%w: group %x: the snapshot's state does not match its digest", ErrDamaged, id)
-	}
+	l.split = bytes.Clone(split)
 	d := refDelta{}
 	for _, t := range l.trees {
 		if err := l.addTree(nil, d, t); err != nil {
@@ -413,7 +426,7 @@ func (l *groupLog) export(recs []replay.Record, signer []effects.PersistSecret) 
 	}
 	defer clear(data)
 	snap := l.snap
-	snap.Data = data
+	snap.State, snap.Data = l.snapState.Digest(), data
 	var buf bytes.Buffer
 	w, err := replay.NewSnapshotWriter(&buf, l.header, snap)
 	if err != nil {
@@ -433,15 +446,28 @@ func (l *groupLog) export(recs []replay.Record, signer []effects.PersistSecret) 
 // an export) writes nothing: there is nothing to recover. The returned
 // function (nil if nothing was written) updates l once b is committed.
 func (l *groupLog) record(b *Batch, ev transitions.Event, seed [32]byte, before, next state.GroupState, effs []effects.Effect, applyErr error) (func(), error) {
-	changed := applyErr == nil && next.Digest() != before.Digest()
 	if l.keep == 0 {
-		if !changed {
+		// No record is kept: the snapshot is the state, and the chain's
+		// position does not move. An unchanged state (a rejected input,
+		// an export) encodes to the same bytes: nothing is written.
+		if applyErr != nil {
 			return nil, nil
 		}
-		// No record is kept: the snapshot is the state, and the chain's
-		// position does not move.
-		return l.snapshot(b, l.snap.Seq, l.snap.Prev, next)
+		split, trees, err := encodeSplit(next)
+		if err != nil {
+			return nil, &replay.RecordError{Err: err}
+		}
+		if bytes.Equal(split, l.split) {
+			clear(split)
+			return nil, nil
+		}
+		done, err := l.snapshot(b, l.snap.Seq, l.snap.Prev, next, split, trees)
+		if err != nil {
+			return nil, &replay.RecordError{Err: err}
+		}
+		return done, nil
 	}
+	changed := applyErr == nil && next.Digest() != before.Digest()
 	evb, err := transitions.EncodeEvent(ev)
 	if err != nil {
 		return nil, &replay.RecordError{Err: err}
@@ -469,7 +495,7 @@ func (l *groupLog) record(b *Batch, ev transitions.Event, seed [32]byte, before,
 			// tail: dropping it keeps the retention promise.
 			return nil, nil
 		}
-		done, err := l.snapshot(b, rec.Seq+1, replay.Hash(rec), next)
+		done, err := l.snapshot(b, rec.Seq+1, replay.Hash(rec), next, nil, nil)
 		if err != nil {
 			return nil, &replay.RecordError{Err: err}
 		}

@@ -49,7 +49,8 @@ import (
 // Client commit concurrently.
 //
 // MemoryStorage and DirStorage are this package's backends, SealedStorage
-// encrypts the values of any backend.
+// encrypts the values of any backend, and the nested module
+// github.com/mlscore/mlscore/storage/sqlite keeps a store in SQLite.
 type Storage interface {
 	Get(ctx context.Context, key []byte) ([]byte, error)
 	Keys(ctx context.Context, prefix []byte) ([][]byte, error)

@@ -143,7 +143,10 @@ func Run(t *testing.T, b Backend) {
 		got, _ := s.Get(ctx, []byte("key"))
 		got[0] = 'Y'
 		wantValue(t, s, "key", "value")
-		keys, _ := s.Keys(ctx, nil)
+		keys, err := s.Keys(ctx, nil)
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("Keys(nil) = %q, %v; want one key", keys, err)
+		}
 		keys[0][0] = 'Z'
 		wantKeys(t, s, "", "key")
 	})
