@@ -1,9 +1,12 @@
 package tree_test
 
 import (
+	"bytes"
 	"errors"
 	"runtime"
 	"testing"
+
+	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/suite"
@@ -24,11 +27,22 @@ func allocated(f func()) uint64 {
 // nodes, one byte each, then leaf as the last node.
 func blankTree(tb tester, leaf *codec.LeafNode, nodes int) []byte {
 	tb.Helper()
-	rt := make(codec.RatchetTree, nodes)
-	rt[nodes-1] = &codec.Node{NodeType: codec.NodeTypeLeaf, Leaf: leaf}
-	enc, err := rt.Encode()
+	last, err := codec.Node{NodeType: codec.NodeTypeLeaf, Leaf: leaf}.Encode()
 	if err != nil {
 		tb.Fatal(err)
+	}
+	body := make([]byte, nodes-1, nodes+len(last))
+	body = append(append(body, 1), last...)
+	var b cryptobyte.Builder
+	codec.AddOpaque(&b, body)
+	enc := b.BytesOrPanic()
+	if small := 1 << 12; nodes <= small {
+		// The hand-made encoding is the codec's.
+		rt := make(codec.RatchetTree, nodes)
+		rt[nodes-1] = &codec.Node{NodeType: codec.NodeTypeLeaf, Leaf: leaf}
+		if want, err := rt.Encode(); err != nil || !bytes.Equal(enc, want) {
+			tb.Fatalf("blank tree encoding differs from the codec's (%v)", err)
+		}
 	}
 	return enc
 }
