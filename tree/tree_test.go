@@ -505,6 +505,27 @@ func TestPathRejects(t *testing.T) {
 	if _, err := nt.DecryptPath(g.privs[4], 5, &path, []byte("other context"), nil); !errors.Is(err, valsem.ValSem203) {
 		t.Errorf("wrong group context: %v, want ValSem203", err)
 	}
+	if _, err := nt.DecryptPath(g.privs[4], 5, &short, gc, nil); !errors.Is(err, valsem.ValSem202) {
+		t.Errorf("short path, decrypted: %v, want ValSem202", err)
+	}
+	// Leaf 4 blank: node 9, the common ancestor of leaves 4 and 5, leaves
+	// the filtered direct path of leaf 5 (a path of the right length for
+	// that tree names no secret for leaf 4).
+	without4, err := nt.Remove(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := without4.DecryptPath(g.privs[4], 5, &short, gc, nil); !errors.Is(err, valsem.ValSem203) || !errors.Is(err, tree.ErrNoPathSecret) {
+		t.Errorf("common ancestor off the filtered path: %v, want ValSem203", err)
+	}
+	// Leaf 4 excluded (a new member): no ciphertext for it.
+	pathEx, err := pu.Encrypt(gc, []treemath.LeafIndex{4}, seedBytes("encap", 10, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nt.DecryptPath(g.privs[4], 5, &pathEx, gc, []treemath.LeafIndex{4}); !errors.Is(err, valsem.ValSem203) || !errors.Is(err, tree.ErrNoPathSecret) {
+		t.Errorf("excluded receiver: %v, want ValSem203", err)
+	}
 	if _, err := nt.DecryptPath(g.privs[4], 5, &path, gc, nil); err != nil {
 		t.Errorf("original path: %v", err)
 	}
