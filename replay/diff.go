@@ -103,7 +103,9 @@ type DiffMember struct {
 	// for a public log, which holds no secret).
 	Authenticator  string `json:"authenticator,omitempty"`
 	TranscriptHash string `json:"confirmed_transcript_hash,omitempty"`
-	InGroup        bool   `json:"in_group"`
+	// Active reports that the member is in the group at the end of its
+	// log (not removed, not outside it).
+	Active bool `json:"active"`
 	// Notes say what the log cannot tell (a snapshot start, a public log,
 	// a replay that stopped).
 	Notes []string `json:"notes,omitempty"`
@@ -444,7 +446,7 @@ func buildTimeline(in DiffInput, env EnvFunc) *timeline {
 		t.member.Authenticator = hex.EncodeToString(t.final.auth)
 		t.member.TranscriptHash = hex.EncodeToString(t.final.transcript)
 	}
-	t.member.InGroup = t.inGroup
+	t.member.Active = t.inGroup
 	t.member.Group = hex.EncodeToString(t.group)
 	return t
 }
