@@ -28,6 +28,20 @@
 // the replayed views before and after it; DiffViews lists what changed).
 // Result.StateAt gives the state after any record: time travel.
 //
+// # Why members split
+//
+// Diff compares members' logs of one group: it replays each, groups the
+// members into views (same epoch, same epoch authenticator), and for each
+// view that differs from the largest finds the last epoch they agreed on,
+// what each member did next, the cause (a commit missed, rejected,
+// discarded or left staged; two commits accepted for one epoch; a pending
+// commit merged after another won; a state rolled back, seen either in a
+// member's own log or as two logs of one member whose chains part), the
+// messages rejected because of it, and the recovery as operations of the
+// mls API (process the missing commits, whose bytes the report carries, or
+// re-join with Group.Resync). DiffReport.Text writes it for a reader; `mls
+// diff` is the command.
+//
 // # Modes and forward secrecy
 //
 // A Full log holds every seed, and the seeds regenerate every key of every

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,5 +124,36 @@ func TestDebuggingDocOutput(t *testing.T) {
 	got, _, code := runCmd(append([]string{"diff"}, logs(dir, "member-000", "member-001", "member-002")...)...)
 	if code != diffSplit || got != want {
 		t.Fatalf("exit %d; docs/debugging.md shows\n%s\nmls diff prints\n%s", code, want, got)
+	}
+}
+
+// TestDiffCommandDamagedLog: a log damaged before its end is used up to
+// the damage, with a warning.
+func TestDiffCommandDamagedLog(t *testing.T) {
+	dir := faultDir(t, "2", "dropped-commit")
+	path := filepath.Join(dir, "member-001.mlslog")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := replay.ReadLog(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Damage the body of the last record but one: the records before it
+	// are still evidence.
+	last := replay.EncodeRecord(l.Records[len(l.Records)-1])
+	prev := replay.EncodeRecord(l.Records[len(l.Records)-2])
+	off := len(data) - (len(last) + 12) - (len(prev) + 12) + 8 + len(prev)/2
+	data[off] ^= 0xff
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(append([]string{"diff"}, logs(dir, "member-000", "member-001", "member-002")...)...)
+	// What is left of member-001's log ends before it joined: it is
+	// reported as outside the group, the others agree.
+	if code != diffAgree || !strings.Contains(errOut, fmt.Sprintf("using the %d records before it", len(l.Records)-2)) ||
+		!strings.Contains(out, "not compared: member-001 was never in the group") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }
