@@ -57,6 +57,12 @@ func DecodeGroupSecrets(data []byte) (GroupSecrets, error) {
 	return decode[GroupSecrets]("GroupSecrets", data)
 }
 
+// DecodeGroupSecretsBounded is DecodeGroupSecrets with at most
+// b.MaxProposals psks (one per PreSharedKey proposal of the commit).
+func DecodeGroupSecretsBounded(data []byte, b Bounds) (GroupSecrets, error) {
+	return decodeWith[GroupSecrets](NewBoundedDecoder(data, b), "GroupSecrets")
+}
+
 // EncryptedGroupSecrets is the GroupSecrets of one new member, encrypted to
 // the init key of its key package [RFC 9420, Section 12.4.3.1].
 //

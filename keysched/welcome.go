@@ -33,6 +33,13 @@ func FindGroupSecrets(w codec.Welcome, ref codec.KeyPackageRef) (codec.Encrypted
 //
 // [RFC 9420, Section 12.4.3.1]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.1
 func DecryptGroupSecrets(cs *suite.Suite, w codec.Welcome, ref codec.KeyPackageRef, initPriv []byte) (codec.GroupSecrets, error) {
+	return DecryptGroupSecretsBounded(cs, w, ref, initPriv, codec.Bounds{})
+}
+
+// DecryptGroupSecretsBounded is DecryptGroupSecrets with the plaintext
+// decoded within b (codec.DecodeGroupSecretsBounded): a joiner's bound on
+// the psks a Welcome's creator may list.
+func DecryptGroupSecretsBounded(cs *suite.Suite, w codec.Welcome, ref codec.KeyPackageRef, initPriv []byte, b codec.Bounds) (codec.GroupSecrets, error) {
 	egs, err := FindGroupSecrets(w, ref)
 	if err != nil {
 		return codec.GroupSecrets{}, err
@@ -42,7 +49,7 @@ func DecryptGroupSecrets(cs *suite.Suite, w codec.Welcome, ref codec.KeyPackageR
 	if err != nil {
 		return codec.GroupSecrets{}, fmt.Errorf("mls: decrypting group secrets: %w", err)
 	}
-	gs, err := codec.DecodeGroupSecrets(pt)
+	gs, err := codec.DecodeGroupSecretsBounded(pt, b)
 	if err != nil {
 		return codec.GroupSecrets{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}

@@ -225,6 +225,16 @@ func limitFrom(err error) error {
 	return err
 }
 
+// limitOrWrap is limitFrom for an error that, when it is not a limit,
+// is reported as sentinel: %w: err.
+func limitOrWrap(sentinel, err error) error {
+	var le *codec.LimitError
+	if errors.As(err, &le) {
+		return limitFrom(err)
+	}
+	return fmt.Errorf("%w: %w", sentinel, err)
+}
+
 func checkLimit(name string, got, max uint64) error {
 	if got > max {
 		return &LimitError{Limit: name, Got: got, Max: max}

@@ -60,9 +60,9 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	if kp.CipherSuite != w.CipherSuite {
 		return s, nil, fmt.Errorf("%w: welcome suite %d, key package suite %d", ErrInvalidWelcome, w.CipherSuite, kp.CipherSuite)
 	}
-	gs, err := keysched.DecryptGroupSecrets(cs, w, ref, bundle.InitPriv)
+	gs, err := keysched.DecryptGroupSecretsBounded(cs, w, ref, bundle.InitPriv, env.Limits.Bounds())
 	if err != nil {
-		return s, nil, fmt.Errorf("%w: %w", ErrInvalidWelcome, err)
+		return s, nil, limitOrWrap(ErrInvalidWelcome, err)
 	}
 	psks, res, err := welcomePSKs(cs, gs.PSKs, env)
 	if err != nil {
