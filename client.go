@@ -493,7 +493,7 @@ func (c *Client) LastResortKeyPackage() ([]byte, error) {
 func (c *Client) keyPackage(lastResort bool) ([]byte, error) {
 	effs, err := c.applyClient(transitions.NewKeyPackage{
 		At: c.now(), Suite: c.cs, SignatureKey: c.pub, Credential: c.cred,
-		Capabilities: c.opts.Capabilities, Lifetime: c.lifetime(), LastResort: lastResort,
+		Capabilities: withSelfRemove(c.opts.Capabilities), Lifetime: c.lifetime(), LastResort: lastResort,
 	})
 	if err != nil {
 		return nil, err
@@ -549,7 +549,7 @@ func (c *Client) CreateGroup(opts *GroupOptions) (*Group, error) {
 	}
 	ev := transitions.CreateGroup{
 		At: c.now(), Suite: c.cs, GroupID: o.GroupID, SignatureKey: c.pub, Credential: c.cred,
-		Capabilities: c.opts.Capabilities, Lifetime: c.lifetime(), LeafExtensions: o.LeafExtensions,
+		Capabilities: withSelfRemove(c.opts.Capabilities), Lifetime: c.lifetime(), LeafExtensions: o.LeafExtensions,
 		GroupContextExtensions: o.Extensions, Config: cfg,
 	}
 	g, _, err := c.startGroup(state.GroupState{}, ev)
@@ -854,6 +854,11 @@ type ExternalJoinOptions struct {
 	PSKs [][]byte
 	// AAD is the commit's authenticated data.
 	AAD []byte
+	// SelfRemoves are the group's pending SelfRemove proposals (as
+	// Group.Leave returns them), fetched with the GroupInfo: the external
+	// commit covers them by reference, as draft-ietf-mls-extensions asks
+	// of an external joiner, after checking their signatures.
+	SelfRemoves [][]byte
 }
 
 // JoinExternal joins a group with an external commit (RFC 9420, Section
@@ -873,7 +878,7 @@ func (c *Client) JoinExternal(groupInfo []byte, opts *ExternalJoinOptions) (*Gro
 	}
 	g, effs, err := c.startGroup(state.GroupState{}, transitions.ExternalJoin{
 		At: c.now(), GroupInfo: groupInfo, RatchetTree: o.RatchetTree, SignatureKey: c.pub,
-		Credential: c.cred, Capabilities: c.opts.Capabilities, Config: cfg, PSKs: o.PSKs, AAD: o.AAD,
+		Credential: c.cred, Capabilities: withSelfRemove(c.opts.Capabilities), Config: cfg, PSKs: o.PSKs, AAD: o.AAD, SelfRemoves: o.SelfRemoves,
 	})
 	if err != nil {
 		return nil, Outgoing{}, err

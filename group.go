@@ -450,14 +450,19 @@ func (g *Group) DropProposal(ref []byte) error {
 	return g.run(transitions.DropProposal{At: g.c.now(), Ref: ref}, nil)
 }
 
-// Leave asks the group to remove this member: it returns a Remove
-// proposal of the own leaf, for another member to commit (a member cannot
-// commit its own removal, RFC 9420, Section 12.1.3).
+// Leave asks the group to remove this member: it returns a proposal for
+// another member to commit (a member cannot commit its own removal, RFC
+// 9420, Section 12.1.3). Where every member supports SelfRemove
+// (draft-ietf-mls-extensions; this package advertises it by default) and
+// the group accepts PublicMessage handshakes, the proposal is a SelfRemove,
+// sent as a PublicMessage, which an external joiner can also cover
+// (ExternalJoinOptions.SelfRemoves); otherwise it is a Remove proposal of
+// the own leaf. Either way the commit that covers it removes this member.
 func (g *Group) Leave() ([]byte, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var msg []byte
-	err := g.run(transitions.Leave{At: g.c.now()}, func(effs []effects.Effect) { msg = sentMessage(effs) })
+	err := g.run(leaveEvent(g.st, g.c.now()), func(effs []effects.Effect) { msg = sentMessage(effs) })
 	return msg, err
 }
 

@@ -27,6 +27,12 @@ const (
 	ProposalGroupContextExtensions ProposalType = 7
 )
 
+// ProposalSelfRemove is the SelfRemove proposal of draft-ietf-mls-extensions
+// (a member asks to be removed; its body is the empty struct SelfRemove),
+// with the code point 0x000A that OpenMLS uses. It is not a default type:
+// members advertise it in their capabilities.
+const ProposalSelfRemove ProposalType = 0x000A
+
 // IsDefault reports whether t is one of the seven proposal types defined by
 // RFC 9420 (which need not appear in Capabilities, Section 7.2).
 func (t ProposalType) IsDefault() bool {
@@ -50,6 +56,8 @@ func (t ProposalType) String() string {
 		return "external_init"
 	case ProposalGroupContextExtensions:
 		return "group_context_extensions"
+	case ProposalSelfRemove:
+		return "self_remove"
 	}
 	return fmt.Sprintf("ProposalType(%#04x)", uint16(t))
 }
@@ -215,6 +223,7 @@ func DecodeGroupContextExtensions(data []byte) (GroupContextExtensions, error) {
 // is a tagged union: the field named after ProposalType is set (non-nil) and
 // the others are nil.
 //
+// A SelfRemove (ProposalSelfRemove) has an empty body: no field is set.
 // A proposal of any other type (a custom or GREASE type, Section 13.5) has no
 // RFC-defined body; it is read as one opaque<V> after the type and kept in
 // Data, the convention OpenMLS and mls-rs use for custom proposals. Whether
@@ -253,6 +262,8 @@ func (p Proposal) Marshal(b *cryptobyte.Builder) {
 		body = p.ExternalInit
 	case ProposalGroupContextExtensions:
 		body = p.GroupContextExtensions
+	case ProposalSelfRemove:
+		return // struct {} SelfRemove
 	default:
 		AddOpaque(b, p.Data)
 		return
@@ -311,6 +322,8 @@ func (p *Proposal) Unmarshal(d *Decoder) {
 	case ProposalGroupContextExtensions:
 		p.GroupContextExtensions = new(GroupContextExtensions)
 		p.GroupContextExtensions.Unmarshal(d)
+	case ProposalSelfRemove:
+		// struct {} SelfRemove: no bytes.
 	default:
 		p.Data = d.Opaque()
 	}

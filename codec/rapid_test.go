@@ -148,7 +148,7 @@ func genPSKID() *rapid.Generator[PreSharedKeyID] {
 
 func genProposal() *rapid.Generator[Proposal] {
 	return rapid.Custom(func(t *rapid.T) Proposal {
-		p := Proposal{ProposalType: ProposalType(rapid.SampledFrom([]uint16{1, 2, 3, 4, 5, 6, 7, 0, 0xf001}).Draw(t, "type"))}
+		p := Proposal{ProposalType: ProposalType(rapid.SampledFrom([]uint16{1, 2, 3, 4, 5, 6, 7, 0x000A, 0, 0xf001}).Draw(t, "type"))}
 		switch p.ProposalType {
 		case ProposalAdd:
 			p.Add = &Add{KeyPackage: genKeyPackage().Draw(t, "kp")}
@@ -169,6 +169,8 @@ func genProposal() *rapid.Generator[Proposal] {
 			p.ExternalInit = &ExternalInit{KEMOutput: genBytes().Draw(t, "kem")}
 		case ProposalGroupContextExtensions:
 			p.GroupContextExtensions = &GroupContextExtensions{Extensions: genExtensions().Draw(t, "ext")}
+		case ProposalSelfRemove:
+			// An empty struct: nothing to draw.
 		default:
 			p.Data = genSmallBytes().Draw(t, "data")
 		}

@@ -12,7 +12,8 @@ import (
 // type that is reserved (0), a GREASE value (Section 13.5: GREASE "MUST
 // NOT be sent" in Proposal.proposal_type, Credential.credential_type,
 // GroupContext.extensions and GroupContextExtensions.extensions), or
-// neither one of the RFC's seven proposal types nor in the private-use
+// neither one of the RFC's seven proposal types, SelfRemove
+// (draft-ietf-mls-extensions), nor in the private-use
 // range 0xF000–0xFFFF (Section 17.4) that custom proposals use.
 //
 // [RFC 9420, Section 13.5]: https://www.rfc-editor.org/rfc/rfc9420#section-13.5
@@ -34,7 +35,7 @@ func checkSendableProposal(p codec.Proposal) error {
 	switch {
 	case IsGrease(uint16(pt)):
 		return fmt.Errorf("%w: proposal type %#04x is a GREASE value", ErrUnsendable, uint16(pt))
-	case !pt.IsDefault() && !privateUse(uint16(pt)):
+	case !pt.IsDefault() && pt != codec.ProposalSelfRemove && !privateUse(uint16(pt)):
 		return fmt.Errorf("%w: proposal type %#04x is neither defined by RFC 9420 nor in the private-use range 0xf000-0xffff", ErrUnsendable, uint16(pt))
 	}
 	switch pt {

@@ -1,6 +1,8 @@
 package transitions
 
 import (
+	"fmt"
+
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
@@ -64,6 +66,12 @@ type ExternalJoin struct {
 	// same credential) from the group: a resync.
 	RemovePrior bool
 	AAD         []byte
+	// SelfRemoves are the group's pending SelfRemove proposals
+	// (MLSMessage PublicMessages, draft-ietf-mls-extensions), fetched with
+	// the GroupInfo: the joiner checks their signatures against the tree
+	// and covers them by reference, removing the members that asked to
+	// leave.
+	SelfRemoves [][]byte
 }
 
 // ProposeAsNewMember sends an Add proposal of the client's own key package
@@ -259,6 +267,11 @@ func encodeExtEvent(b *cryptobyte.Builder, ev Event) bool {
 		addOpaqueList(b, e.PSKs)
 		addBool(b, e.RemovePrior)
 		codec.AddOpaque(b, e.AAD)
+		// A later addition to EventFormat 1, present only when
+		// non-empty, so those logs decode and re-encode unchanged.
+		if len(e.SelfRemoves) > 0 {
+			addOpaqueList(b, e.SelfRemoves)
+		}
 	case ProposeAsNewMember:
 		codec.AddOpaque(b, e.GroupInfo)
 		codec.AddOpaque(b, e.KeyPackageRef)
@@ -304,6 +317,12 @@ func decodeExtEvent(d *codec.Decoder, t eventTag, at uint64) Event {
 		e.PSKs = readOpaqueList(d)
 		e.RemovePrior = d.Optional()
 		e.AAD = d.Opaque()
+		if !d.Empty() {
+			// An empty list is never encoded: reject it (canonical form).
+			if e.SelfRemoves = readOpaqueList(d); len(e.SelfRemoves) == 0 {
+				d.Fail(fmt.Errorf("%w: empty self_remove list", ErrEventEncoding))
+			}
+		}
 		return e
 	case tagProposeAsNewMember:
 		e := ProposeAsNewMember{At: at}

@@ -62,7 +62,11 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	if err != nil {
 		return s, nil, err
 	}
-	if err := checkLimit("MaxProposals", uint64(len(e.PSKs)+2), uint64(env.Limits.MaxProposals)); err != nil {
+	if err := checkLimit("MaxProposals", uint64(len(e.PSKs)+len(e.SelfRemoves)+2), uint64(env.Limits.MaxProposals)); err != nil {
+		return s, nil, err
+	}
+	leavers, err := joinerSelfRemoves(cs, &ctx, t, e.SelfRemoves, env)
+	if err != nil {
 		return s, nil, err
 	}
 
@@ -83,6 +87,19 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 			return s, nil, err
 		}
 		props = append(props, removeProposal(prior))
+	}
+	// Pending SelfRemoves, covered by reference (draft-ietf-mls-extensions).
+	var refs [][]byte
+	for _, l := range leavers {
+		old, ok := t.SharedLeaf(core.Key{}, l.leaf)
+		if !ok {
+			return s, nil, fmt.Errorf("%w: leaf %d removed twice", ErrInvalidProposals, l.leaf)
+		}
+		cen = censusAdd(cen, old, -1)
+		if t, err = t.Remove(l.leaf); err != nil {
+			return s, nil, err
+		}
+		refs = append(refs, l.ref)
 	}
 	psks := make([]keysched.PSK, 0, len(e.PSKs))
 	var ids []codec.PreSharedKeyID
@@ -147,6 +164,9 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	c := codec.Commit{Path: &up}
 	for i := range props {
 		c.Proposals = append(c.Proposals, codec.ProposalOrRef{Type: codec.ProposalOrRefProposal, Proposal: &props[i]})
+	}
+	for _, r := range refs {
+		c.Proposals = append(c.Proposals, codec.ProposalOrRef{Type: codec.ProposalOrRefReference, Reference: r})
 	}
 	content := codec.FramedContent{GroupID: ctx.GroupID, Epoch: ctx.Epoch, Sender: codec.Sender{SenderType: codec.SenderTypeNewMemberCommit},
 		AuthenticatedData: e.AAD, ContentType: codec.ContentTypeCommit, Commit: &c}
@@ -251,15 +271,24 @@ func deriveEpoch(cs *suite.Suite, interimBefore []byte, old codec.GroupContext, 
 
 // checkExternalCommitProposals checks the proposal list of an external
 // commit (RFC 9420, Section 12.4.3.2; ValSem240–ValSem244) and returns the
-// ExternalInit's kem_output and the other proposals as entries.
-func checkExternalCommitProposals(c *codec.Commit, sender codec.Sender) ([]byte, []entry, error) {
+// ExternalInit's kem_output and the other proposals as entries. store is
+// the receiver's proposal store: the one proposal an external commit may
+// cover by reference is a stored SelfRemove (draft-ietf-mls-extensions).
+func checkExternalCommitProposals(c *codec.Commit, sender codec.Sender, store []state.StoredProposal) ([]byte, []entry, error) {
 	var kem []byte
 	inits, removes := 0, 0
 	var entries []entry
 	for i, por := range c.Proposals {
-		// ValSem244: an external commit covers no proposal by reference.
 		if por.Type == codec.ProposalOrRefReference {
-			return nil, nil, valsem.Errorf(valsem.ValSem244, "external commit covers proposal %d by reference", i)
+			j := slices.IndexFunc(store, func(sp state.StoredProposal) bool { return equalBytes(sp.Ref, por.Reference) })
+			// ValSem244: an external commit covers no proposal by
+			// reference, but a SelfRemove ("allowed in External Commits",
+			// "only allowed in a Commit by reference").
+			if j < 0 || store[j].Proposal.ProposalType != codec.ProposalSelfRemove {
+				return nil, nil, valsem.Errorf(valsem.ValSem244, "external commit covers proposal %d by reference", i)
+			}
+			entries = append(entries, entry{p: store[j].Proposal, sender: store[j].Sender, ref: store[j].Ref})
+			continue
 		}
 		p := *por.Proposal
 		switch p.ProposalType {
@@ -296,7 +325,7 @@ func checkExternalCommitProposals(c *codec.Commit, sender codec.Sender) ([]byte,
 func (g *group) receiveExternalCommit(a authenticatedMessage, at uint64, env Env) (state.GroupState, []effects.Effect, error) {
 	ac := a.ac
 	c := ac.Content.Commit
-	kem, entries, err := checkExternalCommitProposals(c, ac.Content.Sender)
+	kem, entries, err := checkExternalCommitProposals(c, ac.Content.Sender, g.pub.Proposals)
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
@@ -306,6 +335,9 @@ func (g *group) receiveExternalCommit(a authenticatedMessage, at uint64, env Env
 		return state.GroupState{}, nil, err
 	}
 	for _, r := range cov.removed {
+		if slices.Contains(cov.leavers, r) {
+			continue // left by its own SelfRemove, not replaced by the joiner
+		}
 		old, _ := g.pub.Tree.SharedLeaf(core.Key{}, r)
 		f := env.Policy.AcceptResync
 		if f == nil {

@@ -91,7 +91,7 @@ func (g *group) sendProposal(s state.GroupState, p codec.Proposal, aad, encPriv 
 	}
 	content := codec.FramedContent{GroupID: g.gid(), Epoch: g.epoch(), Sender: self, AuthenticatedData: aad,
 		ContentType: codec.ContentTypeProposal, Proposal: &p}
-	ac, err := keysched.SignContent(sg, g.handshakeWireFormat(), content, &g.pub.Context)
+	ac, err := keysched.SignContent(sg, g.proposalWireFormat(p), content, &g.pub.Context)
 	if err != nil {
 		return s, nil, err
 	}

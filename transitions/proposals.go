@@ -42,6 +42,7 @@ type covered struct {
 	added        []treemath.LeafIndex
 	addedKPs     []codec.KeyPackage
 	removed      []treemath.LeafIndex
+	leavers      []treemath.LeafIndex // the removed leaves whose own SelfRemove is covered
 	updated      []treemath.LeafIndex
 	psks         []codec.PreSharedKeyID
 	pathRequired bool
@@ -181,6 +182,7 @@ func (p *pipeline) validators() []validator {
 	return []validator{
 		{func(codec.ProposalType) bool { return true }, p.checkKind},
 		{is(codec.ProposalRemove), p.checkRemove},
+		{is(codec.ProposalSelfRemove), p.checkSelfRemove},
 		{isCustom, p.checkCustom},
 		{is(codec.ProposalGroupContextExtensions), p.checkGCE},
 		{is(codec.ProposalUpdate), p.checkUpdate},
@@ -237,7 +239,12 @@ func (p *pipeline) checkKind(_ int, e entry) error {
 
 // checkRemove validates a Remove (ValSem107, ValSem108, ValSem200).
 func (p *pipeline) checkRemove(_ int, e entry) error {
-	r := e.p.Remove.Removed
+	return p.checkRemoval(e.p.Remove.Removed)
+}
+
+// checkRemoval validates the removal of leaf r by a Remove or a SelfRemove
+// (ValSem107, ValSem108, ValSem200).
+func (p *pipeline) checkRemoval(r treemath.LeafIndex) error {
 	switch _, ok := p.g.pub.Tree.SharedLeaf(core.Key{}, r); {
 	case !ok:
 		// ValSem108: the removed leaf must be a member.
@@ -389,8 +396,8 @@ func (p *pipeline) censusAfter() state.Census {
 		}
 	}
 	for _, e := range es {
-		if e.p.ProposalType == codec.ProposalRemove {
-			old, _ := t.SharedLeaf(core.Key{}, e.p.Remove.Removed)
+		if r, ok := removal(e); ok {
+			old, _ := t.SharedLeaf(core.Key{}, r)
 			cen = censusAdd(cen, old, -1)
 		}
 	}
@@ -436,10 +443,13 @@ func (p *pipeline) apply() (covered, error) {
 		}
 	}
 	for _, e := range out.entries {
-		if e.p.ProposalType != codec.ProposalRemove {
+		r, ok := removal(e)
+		if !ok {
 			continue
 		}
-		r := e.p.Remove.Removed
+		if e.p.ProposalType == codec.ProposalSelfRemove {
+			out.leavers = append(out.leavers, r)
+		}
 		if t, err = t.Remove(r); err != nil {
 			return covered{}, err
 		}

@@ -97,6 +97,9 @@ func (g *group) receiveProposal(a authenticatedMessage, at uint64, env Env) (sta
 	if _, err := g.cover(nil, []entry{{p: *c.Proposal, sender: c.Sender, ref: ref}}, modeReceiver, at, env); err != nil {
 		return state.GroupState{}, nil, err
 	}
+	if err := checkSelfRemoveFraming(*c.Proposal, a.wf); err != nil {
+		return state.GroupState{}, nil, err
+	}
 	if err := checkExternalProposal(c.Sender, *c.Proposal, env); err != nil {
 		return state.GroupState{}, nil, err
 	}
