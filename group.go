@@ -262,7 +262,8 @@ func (g *Group) RatchetTree() ([]byte, error) {
 func decodeKeyPackage(b []byte) (codec.KeyPackage, error) {
 	m, err := codec.DecodeMLSMessage(b)
 	if err != nil {
-		return codec.KeyPackage{}, err
+		// Both sentinels match: ErrNotKeyPackage and the decode error.
+		return codec.KeyPackage{}, fmt.Errorf("%w: %w", ErrNotKeyPackage, err)
 	}
 	if m.KeyPackage == nil {
 		return codec.KeyPackage{}, ErrNotKeyPackage
@@ -286,6 +287,9 @@ func removeProposal(leaf LeafIndex) codec.Proposal {
 func (g *Group) commit(inline []codec.Proposal, forcePath bool) (Outgoing, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if err := g.notPending(); err != nil {
+		return Outgoing{}, err
+	}
 	var out Outgoing
 	err := g.run(transitions.Commit{
 		At: g.c.now(), Inline: inline, ForcePath: forcePath, PublishGroupInfo: g.c.opts.PublishGroupInfo,
@@ -299,6 +303,9 @@ func (g *Group) commit(inline []codec.Proposal, forcePath bool) (Outgoing, error
 // Outgoing.Commit to the group and, once the delivery service accepted
 // it, call MergePendingCommit and send Outgoing.Welcome to the new members.
 func (g *Group) AddMembers(keyPackages ...[]byte) (Outgoing, error) {
+	if err := checkNonEmpty("AddMembers", len(keyPackages)); err != nil {
+		return Outgoing{}, err
+	}
 	var props []codec.Proposal
 	for _, kp := range keyPackages {
 		p, err := addProposal(kp)
@@ -313,6 +320,9 @@ func (g *Group) AddMembers(keyPackages ...[]byte) (Outgoing, error) {
 // RemoveMembers commits the removal of the members at the given leaves,
 // together with the stored proposals (see AddMembers for what follows).
 func (g *Group) RemoveMembers(leaves ...LeafIndex) (Outgoing, error) {
+	if err := checkNonEmpty("RemoveMembers", len(leaves)); err != nil {
+		return Outgoing{}, err
+	}
 	var props []codec.Proposal
 	for _, l := range leaves {
 		props = append(props, removeProposal(l))
@@ -378,6 +388,9 @@ func (g *Group) ClearPendingCommit() error {
 func (g *Group) Propose(p codec.Proposal) (message, ref []byte, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if err := g.notPending(); err != nil {
+		return nil, nil, err
+	}
 	known := map[string]bool{}
 	for _, sp := range g.st.PendingProposals() {
 		known[string(sp.Ref)] = true
@@ -461,6 +474,9 @@ func (g *Group) DropProposal(ref []byte) error {
 func (g *Group) Leave() ([]byte, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if err := g.notPending(); err != nil {
+		return nil, err
+	}
 	var msg []byte
 	err := g.run(leaveEvent(g.st, g.c.now()), func(effs []effects.Effect) { msg = sentMessage(effs) })
 	return msg, err
@@ -479,6 +495,9 @@ func (g *Group) Send(data []byte) ([]byte, error) {
 func (g *Group) SendWithAAD(data, aad []byte) ([]byte, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if err := g.notPending(); err != nil {
+		return nil, err
+	}
 	var msg []byte
 	err := g.run(transitions.Protect{At: g.c.now(), Data: data, AAD: aad}, func(effs []effects.Effect) { msg = sentMessage(effs) })
 	return msg, err

@@ -183,7 +183,9 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 			}
 		}
 		if !found {
-			return f, valsem.Errorf(valsem.ValSem003, "message for epoch %d, group is at epoch %d", epoch, g.epoch())
+			// Say which setting keeps older application messages readable.
+			return f, valsem.Errorf(valsem.ValSem003, "message for epoch %d, group is at epoch %d and keeps %d past epochs for application messages (state.Config.MaxPastEpochs)",
+				epoch, g.epoch(), g.pub.Config.MaxPastEpochs)
 		}
 	}
 	if f.ct != codec.ContentTypeApplication {
@@ -206,7 +208,7 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 				return f, valsem.Errorf(valsem.ValSem004, "sender leaf %d is blank or outside the tree", snd.LeafIndex)
 			}
 			if snd.LeafIndex == g.self() {
-				return f, fmt.Errorf("%w: a message of this member's own (use ConfirmCommit for an own commit)", ErrWrongState)
+				return f, ownMessageError{leaf: snd.LeafIndex}
 			}
 		default:
 			if err := g.frameNonMember(f.pub); err != nil {
@@ -245,12 +247,18 @@ func (g *group) authenticate(f framedMessage) (authenticatedMessage, error) {
 			return nil, valsem.Errorf(valsem.ValSem004, "sender leaf %d is blank or outside the tree", l)
 		}
 		if l == g.self() {
-			return nil, fmt.Errorf("%w: a message of this member's own", ErrWrongState)
+			return nil, ownMessageError{leaf: l}
 		}
 		return ln.SignatureKey, nil
 	}
 	u, err := keysched.UnprotectPrivateWire(g.cs, f.keys.secrets, f.keys.senderDataSecret, *f.priv, f.keys.ctx, senderKey)
 	if err != nil {
+		// An echoed own message fails on its consumed key before the
+		// sender is checked: tell it apart (only on this error path, so
+		// a valid message pays no second sender data decryption).
+		if sd, sderr := keysched.DecryptSenderData(g.cs, f.keys.senderDataSecret, *f.priv); sderr == nil && sd.LeafIndex == g.self() {
+			return a, ownMessageError{leaf: sd.LeafIndex}
+		}
 		return a, err
 	}
 	a.ac, a.wire, a.secrets, a.consumed = u.Content, u.Wire, u.Secrets, &u.Consumed
