@@ -70,6 +70,8 @@ type StagedCommit struct {
 	// SelfRemoved reports that the commit removes this member: after
 	// merging it the group is inactive.
 	SelfRemoved bool
+
+	self LeafIndex // this member's leaf, for Removals
 }
 
 // ProcessMessage processes an MLSMessage received for this group: an
@@ -109,6 +111,7 @@ func (g *Group) processed(effs []effects.Effect) *ProcessedMessage {
 			if sc, ok := g.st.StagedCommit(); ok {
 				pm.Commit.Proposals = sc.Proposals
 			}
+			pm.Commit.self = g.st.OwnLeaf()
 			return pm
 		}
 	}
