@@ -157,3 +157,38 @@ func TestDiffCommandDamagedLog(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestDebuggingDocCauses: the cause lines docs/debugging.md quotes for the
+// other faults are what mls diff prints for them.
+func TestDebuggingDocCauses(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "debugging.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fault := range []string{"double-accept", "merged-after-losing", "rolled-back"} {
+		dir := t.TempDir()
+		if _, errOut, code := runCmd("demo", "-members", "4", "-ops", "10", "-seed", "6", "-fault", fault, "-out", dir); code != 0 {
+			t.Fatalf("demo: exit %d: %s", code, errOut)
+		}
+		files, err := filepath.Glob(filepath.Join(dir, "*.mlslog"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _, code := runCmd(append([]string{"diff"}, files...)...)
+		if code != diffSplit {
+			t.Fatalf("%s: exit %d", fault, code)
+		}
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			if line = strings.TrimSpace(line); strings.HasPrefix(line, "cause: ") {
+				found = true
+				if !strings.Contains(string(doc), line) {
+					t.Errorf("docs/debugging.md does not show what mls diff prints for %s:\n%s", fault, line)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no cause line", fault)
+		}
+	}
+}
