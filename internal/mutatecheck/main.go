@@ -221,13 +221,13 @@ func run(root string, sample int, seed uint64, only string, checks int, timeout 
 		results = append(results, res)
 		if write != "" && i+1 < len(order) {
 			// The table so far, marked partial, in case the run is stopped.
-			if err := os.WriteFile(write, []byte(render(sortResults(results), false, true, checks)), 0o644); err != nil {
+			if err := os.WriteFile(write, []byte(render(sortResults(results), false, true, checks, unguarded)), 0o644); err != nil {
 				return err
 			}
 		}
 	}
 	results = sortResults(results)
-	table := render(results, full && !partial, partial, checks)
+	table := render(results, full && !partial, partial, checks, unguarded)
 	fmt.Fprint(out, table)
 	if write != "" {
 		if err := os.WriteFile(write, []byte(table), 0o644); err != nil {
@@ -467,7 +467,7 @@ func readKnown(path string) (map[string]string, error) {
 }
 
 // render returns the Markdown table of results.
-func render(results []result, full, partial bool, checks int) string {
+func render(results []result, full, partial bool, checks int, unguarded []string) string {
 	var b strings.Builder
 	killed, survived := 0, 0
 	for _, r := range results {
@@ -496,6 +496,12 @@ func render(results []result, full, partial bool, checks int) string {
 			by = "error: " + strings.ReplaceAll(r.errText, "|", `\|`)
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s:%d | %s | %s | %s |\n", r.s.ID, r.s.label(), r.s.File, r.s.Line, verdict, by, r.reason)
+	}
+	if len(unguarded) > 0 {
+		b.WriteString("\nNot mutated (the rule's error is built outside any if or case, as a function's fall-through):\n\n")
+		for _, u := range unguarded {
+			fmt.Fprintf(&b, "- %s\n", u)
+		}
 	}
 	return b.String()
 }
