@@ -137,3 +137,29 @@ func f(a, b int) error {
 		}
 	}
 }
+
+// TestKnownTable: every survivor of the committed table has its reason,
+// and readKnown finds each of them (so CI accepts exactly those).
+func TestKnownTable(t *testing.T) {
+	path := filepath.Join(root, "valsem", "testdata", "mutation.txt")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	survivors := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "| `") && strings.Contains(line, "| survived |") {
+			survivors++
+			if strings.HasSuffix(line, "|  |") {
+				t.Errorf("survivor without a reason: %s", line)
+			}
+		}
+	}
+	known, err := readKnown(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(known) != survivors {
+		t.Errorf("readKnown found %d survivors with reasons, the table has %d", len(known), survivors)
+	}
+}
