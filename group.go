@@ -258,9 +258,17 @@ func (g *Group) RatchetTree() ([]byte, error) {
 	return g.st.Tree().Encode()
 }
 
-// decodeKeyPackage decodes a published key package.
-func decodeKeyPackage(b []byte) (codec.KeyPackage, error) {
-	m, err := codec.DecodeMLSMessage(b)
+// decodeKeyPackage decodes a published key package within the client's
+// limits: at most MaxMessageBytes, decoded with codec's bounds.
+func decodeKeyPackage(b []byte, lim transitions.Limits) (codec.KeyPackage, error) {
+	max := lim.MaxMessageBytes
+	if max == 0 {
+		max = transitions.DefaultLimits().MaxMessageBytes
+	}
+	if uint64(len(b)) > uint64(max) {
+		return codec.KeyPackage{}, &transitions.LimitError{Limit: "MaxMessageBytes", Got: uint64(len(b)), Max: uint64(max)}
+	}
+	m, err := codec.DecodeMLSMessageBounded(b, lim.Bounds())
 	if err != nil {
 		// Both sentinels match: ErrNotKeyPackage and the decode error.
 		return codec.KeyPackage{}, fmt.Errorf("%w: %w", ErrNotKeyPackage, err)
@@ -271,8 +279,8 @@ func decodeKeyPackage(b []byte) (codec.KeyPackage, error) {
 	return *m.KeyPackage, nil
 }
 
-func addProposal(kp []byte) (codec.Proposal, error) {
-	k, err := decodeKeyPackage(kp)
+func addProposal(kp []byte, lim transitions.Limits) (codec.Proposal, error) {
+	k, err := decodeKeyPackage(kp, lim)
 	if err != nil {
 		return codec.Proposal{}, err
 	}
@@ -308,7 +316,7 @@ func (g *Group) AddMembers(keyPackages ...[]byte) (Outgoing, error) {
 	}
 	var props []codec.Proposal
 	for _, kp := range keyPackages {
-		p, err := addProposal(kp)
+		p, err := addProposal(kp, g.c.opts.Limits)
 		if err != nil {
 			return Outgoing{}, err
 		}
@@ -411,7 +419,7 @@ func (g *Group) Propose(p codec.Proposal) (message, ref []byte, err error) {
 
 // ProposeAdd proposes adding the member whose key package is given.
 func (g *Group) ProposeAdd(keyPackage []byte) (message, ref []byte, err error) {
-	p, err := addProposal(keyPackage)
+	p, err := addProposal(keyPackage, g.c.opts.Limits)
 	if err != nil {
 		return nil, nil, err
 	}

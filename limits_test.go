@@ -94,3 +94,23 @@ func TestHostileTreeBounded(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyPackageLimits: AddMembers and ProposeAdd check a key package
+// against MaxMessageBytes before decoding it.
+func TestKeyPackageLimits(t *testing.T) {
+	o := testOptions("alice")
+	o.Limits.MaxMessageBytes = 64
+	c, err := NewClient(NewMemoryStorage(), []byte("alice"), o)
+	check(t, err)
+	g := must[*Group](t)(c.CreateGroup(nil))
+	kp := must[[]byte](t)(newParty(t, backends[0], "bob").c.KeyPackage())
+	for name, f := range map[string]func() error{
+		"AddMembers": func() error { _, err := g.AddMembers(kp); return err },
+		"ProposeAdd": func() error { _, _, err := g.ProposeAdd(kp); return err },
+	} {
+		var le *transitions.LimitError
+		if err := f(); !errors.As(err, &le) || le.Limit != "MaxMessageBytes" || le.Got != uint64(len(kp)) || le.Max != 64 {
+			t.Errorf("%s of a %d-byte key package: %v, want a MaxMessageBytes *transitions.LimitError", name, len(kp), err)
+		}
+	}
+}

@@ -291,7 +291,7 @@ func TestCoreOutputsAreSealed(t *testing.T) {
 	pending := must[Outgoing](t)(bob.g.CommitPendingProposals())
 
 	kp := must[[]byte](t)(newParty(t, b, "carol").c.KeyPackage())
-	add := must[codec.Proposal](t)(addProposal(kp))
+	add := must[codec.Proposal](t)(addProposal(kp, transitions.Limits{}))
 	seed := [32]byte{42}
 	at := alice.c.now()
 	steps := []struct {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/transitions"
 )
 
 // TestXWingScenario runs a group in the post-quantum suite 0x004D
@@ -36,7 +37,7 @@ func TestXWingScenario(t *testing.T) {
 
 	// Key packages carry X-Wing init and encryption keys (1216 bytes).
 	kpBob, kpCarol := must[[]byte](t)(bob.c.KeyPackage()), must[[]byte](t)(carol.c.KeyPackage())
-	kp, err := decodeKeyPackage(kpBob)
+	kp, err := decodeKeyPackage(kpBob, transitions.Limits{})
 	check(t, err)
 	if kp.CipherSuite != codec.CipherSuite(cs) || len(kp.InitKey) != 1216 || len(kp.LeafNode.EncryptionKey) != 1216 {
 		t.Fatalf("key package: suite %#04x, init key %d bytes, encryption key %d bytes", kp.CipherSuite, len(kp.InitKey), len(kp.LeafNode.EncryptionKey))
