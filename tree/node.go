@@ -8,14 +8,19 @@ import (
 	"github.com/mlscore/mlscore/treemath"
 )
 
-// maxHashLen is the longest hash output of any supported suite (SHA-512).
-const maxHashLen = 64
+// shortHashLen is the hash length of the suites whose tree hashes a node
+// keeps inline (SHA-256: suites 1, 2 and 3).
+const shortHashLen = 32
 
 // node is one node of the persistent tree together with its subtree. It is
 // never modified after construction, so any number of tree versions can
 // share it. A node at level 0 is a leaf (leaf may be nil: blank); a node at
 // a higher level is a parent (parent may be nil: blank) with both children
 // set.
+//
+// A tree has about two nodes per member, so the struct is kept to 80
+// bytes (a Go size class): a 32-byte tree hash inline, a longer one
+// (SHA-384, SHA-512) behind a pointer.
 type node struct {
 	left, right *node
 	leaf        *codec.LeafNode
@@ -28,14 +33,20 @@ type node struct {
 	occupied uint32
 
 	// hash is the tree hash of this subtree (RFC 9420, Section 7.8),
-	// computed once in the constructor.
-	hashLen uint8
-	hash    [maxHashLen]byte
+	// computed once in the constructor: inline when it is 32 bytes long,
+	// else in long.
+	hash [shortHashLen]byte
+	long *[]byte
 }
 
 func (n *node) blank() bool { return n.leaf == nil && n.parent == nil }
 
-func (n *node) treeHash() []byte { return n.hash[:n.hashLen] }
+func (n *node) treeHash() []byte {
+	if n.long != nil {
+		return *n.long
+	}
+	return n.hash[:]
+}
 
 // builder constructs nodes for one operation: it hashes with the suite and
 // counts the nodes it builds (the allocation test reads the count through
@@ -83,7 +94,12 @@ func (b *builder) parentNode(p *codec.ParentNode, l, r *node) (*node, error) {
 }
 
 func (n *node) setHash(h []byte) {
-	n.hashLen = uint8(copy(n.hash[:], h))
+	if len(h) == shortHashLen {
+		copy(n.hash[:], h)
+		return
+	}
+	long := h[:len(h):len(h)]
+	n.long = &long
 }
 
 // Node types of TreeHashInput (RFC 9420, Section 7.8).

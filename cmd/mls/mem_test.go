@@ -11,7 +11,7 @@ import (
 // TestStateBytesPerMember measures the heap that one member's GroupState
 // holds per group member in a full synthetic group. DESIGN.md's target is
 // at most 600 bytes per member at N = 10000 and 65536; today's figure is
-// about 1.2 KiB (docs/performance.md: 1389 B at N = 256, 1212 B at 4096),
+// about 1.1 KiB (docs/performance.md: 1345 B at N = 256, 1148 B at 4096),
 // so this test guards against regressions past maxBytesPerMember while the
 // target is still open. N = 65536 runs only with MLS_MEMORY_TEST=1 (it
 // takes a while).
