@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
 )
 
@@ -24,20 +23,6 @@ var (
 	// key package or leaf: no commit is made.
 	ErrNothingToCommit = errors.New("mls: nothing to add or remove")
 )
-
-// DefaultMaxPastEpochs is how many past epochs a group keeps for
-// application messages when Options.Config is nil: one, so that a message
-// sent just before a commit, and delivered after it, can still be
-// decrypted (state.Config.MaxPastEpochs; state.DefaultConfig keeps none).
-const DefaultMaxPastEpochs = 1
-
-// defaultConfig is the group configuration of a client whose Options.Config
-// is nil: state.DefaultConfig with DefaultMaxPastEpochs.
-func defaultConfig() state.Config {
-	cfg := state.DefaultConfig()
-	cfg.MaxPastEpochs = DefaultMaxPastEpochs
-	return cfg
-}
 
 // notPending enforces the rule for sending while this member's commit is
 // pending: nothing is sent — no application message, proposal or other

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
 	"github.com/mlscore/mlscore/valsem"
 )
@@ -84,7 +85,7 @@ func TestShellErrors(t *testing.T) {
 		}, valsem.ValSem006},
 		{"message of an epoch too old", func(t *testing.T, a, b *party) error {
 			msg := must[[]byte](t)(a.g.Send([]byte("old")))
-			for range DefaultMaxPastEpochs + 1 {
+			for range 1 {
 				out := must[Outgoing](t)(a.g.SelfUpdate())
 				check(t, a.g.MergePendingCommit())
 				must[*ProcessedMessage](t)(b.g.ProcessMessage(out.Commit))
@@ -134,13 +135,20 @@ func TestShellErrors(t *testing.T) {
 	}
 }
 
-// TestLateMessageAfterCommit: with the default configuration a message
-// sent just before a commit is still decrypted after the receiver merged
-// the commit (one past epoch kept).
+// TestLateMessageAfterCommit: with one past epoch kept, a message sent
+// just before a commit is still decrypted after the receiver merged the
+// commit.
 func TestLateMessageAfterCommit(t *testing.T) {
-	alice, bob := pair(t)
+	cfg := state.DefaultConfig()
+	cfg.MaxPastEpochs = 1
+	alice, bob := newParty(t, backends[0], "alice"), newParty(t, backends[0], "bob")
+	alice.g = must[*Group](t)(alice.c.CreateGroup(&GroupOptions{Config: &cfg}))
+	out := must[Outgoing](t)(alice.g.AddMembers(must[[]byte](t)(bob.c.KeyPackage())))
+	check(t, alice.g.MergePendingCommit())
+	sw := must[*StagedWelcome](t)(bob.c.StageWelcome(out.Welcome, must[[]byte](t)(alice.g.RatchetTree()), &cfg))
+	bob.g = must[*Group](t)(sw.Accept())
 	late := must[[]byte](t)(bob.g.Send([]byte("sent before the commit")))
-	out := must[Outgoing](t)(alice.g.SelfUpdate())
+	out = must[Outgoing](t)(alice.g.SelfUpdate())
 	check(t, alice.g.MergePendingCommit())
 	must[*ProcessedMessage](t)(bob.g.ProcessMessage(out.Commit))
 	check(t, bob.g.MergeStagedCommit())
