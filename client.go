@@ -113,6 +113,16 @@ type Options struct {
 	// can regenerate the keys of those k events; KeepAllRecords keeps
 	// every record (a debugging log that is not forward secret).
 	KeepRecords int
+	// AtLeastOnce keeps every received application message in storage,
+	// written in the same atomic batch that consumes its key, until the
+	// application calls Group.Ack with its ProcessedMessage.DeliveryID:
+	// a crash between ProcessMessage and the application storing the
+	// plaintext loses nothing (Group.Unacked returns what is not
+	// acknowledged). Off by default: the default delivers at most once —
+	// a message whose processing was durable cannot be decrypted again.
+	// The kept plaintexts are as sensitive as the messages; Ack erases
+	// them.
+	AtLeastOnce bool
 }
 
 // Client is one member identity: a signature key and a basic credential in

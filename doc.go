@@ -94,7 +94,11 @@
 //
 // Application messages are returned, not stored: a Group decrypts a
 // message once (its key is then deleted) and the sender cannot decrypt its
-// own messages. The application keeps the plaintext it needs.
+// own messages. The application keeps the plaintext it needs. Delivery is
+// at most once: a crash after ProcessMessage and before the application
+// stored the plaintext loses it. Options.AtLeastOnce makes it at least
+// once: the plaintext is kept in storage, in the batch that consumes its
+// key, until Group.Ack; Group.Unacked lists what is kept.
 //
 // [RFC 9420]: https://www.rfc-editor.org/rfc/rfc9420
 package mls

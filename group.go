@@ -35,6 +35,10 @@ type Group struct {
 	st     state.GroupState
 	log    *groupLog
 	closed bool
+	// nextDelivery numbers the messages kept by Options.AtLeastOnce,
+	// from the largest kept id once deliveriesKnown.
+	nextDelivery    uint64
+	deliveriesKnown bool
 }
 
 // Outgoing holds the messages an operation produced, for the application
@@ -87,6 +91,12 @@ func sentMessage(effs []effects.Effect) []byte {
 // gathers the messages to return (3) and the content to deliver (4). The
 // caller holds g.mu.
 func (g *Group) run(ev transitions.Event, collect func(effs []effects.Effect)) error {
+	return g.runWith(ev, nil, collect)
+}
+
+// runWith is run with extra, which adds to the operation's batch (after a
+// successful Apply) what the shell keeps besides the state.
+func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, effs []effects.Effect), collect func(effs []effects.Effect)) error {
 	if g.closed {
 		return ErrClosed
 	}
@@ -100,6 +110,9 @@ func (g *Group) run(ev transitions.Event, collect func(effs []effects.Effect)) e
 	}
 	if err == nil {
 		secretOps(&b, effs)
+		if extra != nil {
+			extra(&b, effs)
+		}
 	}
 	if b.Len() > 0 {
 		if cerr := g.c.store.Commit(ctx, &b); cerr != nil {

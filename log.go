@@ -38,6 +38,8 @@ const KeepAllRecords = -1
 //	                          with the log position)
 //	"n/" gid tree-hash        one node of a stored ratchet tree
 //	"r/" gid seq (8 bytes)    one event record after the snapshot
+//	"a/" gid delivery id      an unacknowledged application message
+//	                          (Options.AtLeastOnce)
 func groupKey(kind string, id []byte, suffix ...byte) []byte {
 	k := make([]byte, 0, len(kind)+2+len(id)+len(suffix))
 	k = append(k, kind...)
@@ -507,7 +509,7 @@ func (l *groupLog) record(b *Batch, ev transitions.Event, seed [32]byte, before,
 
 // remove puts into b the deletion of everything the group stored.
 func (l *groupLog) remove(ctx context.Context, b *Batch) error {
-	for _, kind := range []string{"n/", "r/"} {
+	for _, kind := range []string{"n/", "r/", "a/"} {
 		keys, err := l.store.Keys(ctx, groupKey(kind, l.id))
 		if err != nil {
 			return err

@@ -1,6 +1,12 @@
 package mls
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/state"
@@ -47,6 +53,9 @@ type ProcessedMessage struct {
 	// Data and AAD are an application message's plaintext and
 	// authenticated data.
 	Data, AAD []byte
+	// DeliveryID names a received application message kept in storage
+	// until Group.Ack (Options.AtLeastOnce); nil otherwise.
+	DeliveryID []byte
 	// Proposal is the stored proposal of a ProposalMessage.
 	Proposal *ReceivedProposal
 	// Commit is the staged commit of a CommitMessage.
@@ -83,13 +92,106 @@ func (g *Group) ProcessMessage(message []byte) (*ProcessedMessage, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var pm *ProcessedMessage
-	err := g.run(transitions.Receive{At: g.c.now(), Message: message}, func(effs []effects.Effect) {
+	var id []byte
+	var extra func(b *Batch, effs []effects.Effect)
+	if g.c.opts.AtLeastOnce {
+		extra = func(b *Batch, effs []effects.Effect) {
+			for _, e := range effs {
+				if d, ok := e.(effects.DeliverApplication); ok {
+					id = g.deliveryID(message)
+					b.Put(groupKey("a/", g.id, id...), encodeDelivery(d))
+				}
+			}
+		}
+	}
+	err := g.runWith(transitions.Receive{At: g.c.now(), Message: message}, extra, func(effs []effects.Effect) {
 		pm = g.processed(effs)
 	})
 	if err != nil {
 		return nil, err
 	}
+	if pm != nil && pm.Kind == ApplicationMessage {
+		pm.DeliveryID = id
+	}
 	return pm, nil
+}
+
+// deliveryID returns the id of a kept message: a counter (arrival order;
+// it continues after the largest kept id) and a hash of the message (so
+// that an id acknowledged before a restart names no later message).
+func (g *Group) deliveryID(message []byte) []byte {
+	if !g.deliveriesKnown {
+		prefix := groupKey("a/", g.id)
+		if keys, err := g.c.store.Keys(ctx, prefix); err == nil && len(keys) > 0 {
+			if last := keys[len(keys)-1][len(prefix):]; len(last) >= 8 {
+				g.nextDelivery = binary.BigEndian.Uint64(last) + 1
+			}
+		}
+		g.deliveriesKnown = true
+	}
+	h := sha256.Sum256(message)
+	id := binary.BigEndian.AppendUint64(nil, g.nextDelivery)
+	g.nextDelivery++
+	return append(id, h[:8]...)
+}
+
+func encodeDelivery(d effects.DeliverApplication) []byte {
+	var b cryptobyte.Builder
+	b.AddUint64(d.Epoch)
+	b.AddUint32(uint32(d.Sender))
+	codec.AddOpaque(&b, d.Data)
+	codec.AddOpaque(&b, d.AAD)
+	out, err := b.Bytes()
+	if err != nil {
+		panic("mls: encoding a delivery: " + err.Error()) // a received message fits
+	}
+	return out
+}
+
+// Ack acknowledges a message kept by Options.AtLeastOnce: it is erased
+// from storage. Acknowledging an id that is not kept is not an error.
+func (g *Group) Ack(deliveryID []byte) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return ErrClosed
+	}
+	var b Batch
+	b.Delete(groupKey("a/", g.id, deliveryID...))
+	return g.c.store.Commit(ctx, &b)
+}
+
+// Unacked returns the application messages kept by Options.AtLeastOnce
+// and not acknowledged yet, in arrival order: after a crash, those the
+// application may not have stored.
+func (g *Group) Unacked() ([]*ProcessedMessage, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil, ErrClosed
+	}
+	prefix := groupKey("a/", g.id)
+	keys, err := g.c.store.Keys(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []*ProcessedMessage
+	for _, k := range keys {
+		v, err := g.c.store.Get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		d := codec.NewDecoder(v)
+		pm := &ProcessedMessage{Kind: ApplicationMessage, DeliveryID: k[len(prefix):]}
+		pm.Epoch = d.Uint64()
+		pm.Sender = codec.MemberSender(LeafIndex(d.Uint32()))
+		pm.Data, pm.AAD = d.Opaque(), d.Opaque()
+		if err := d.Finish("kept message"); err != nil {
+			return nil, fmt.Errorf("%w: kept message %x: %w", ErrDamaged, k, err)
+		}
+		out = append(out, pm)
+	}
+	return out, nil
 }
 
 // processed reads the deliver-phase effects of a Receive.
