@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/mlscore/mlscore/state"
 )
 
 // The crash test: a child process (this test binary, re-executed) runs
@@ -80,6 +82,15 @@ func epochSecretsOf(g *Group) [][]byte {
 		e.ConfirmationKey(), e.MembershipKey(), e.ResumptionPSK(), e.Next().Bytes()}
 }
 
+// crashOptions configures the members to keep no past epoch, so that
+// every epoch's secrets must be gone from the files as soon as the member
+// leaves it.
+func crashOptions() *Options {
+	cfg := state.DefaultConfig()
+	cfg.MaxPastEpochs = 0
+	return &Options{Config: &cfg}
+}
+
 // crashSetup creates alice's group with bob in dir.
 func crashSetup(dir string) error {
 	as, err := OpenDirStorage(filepath.Join(dir, "alice"))
@@ -92,11 +103,11 @@ func crashSetup(dir string) error {
 		return err
 	}
 	defer bs.Close()
-	alice, err := NewClient(as, []byte("alice"), nil)
+	alice, err := NewClient(as, []byte("alice"), crashOptions())
 	if err != nil {
 		return err
 	}
-	bob, err := NewClient(bs, []byte("bob"), nil)
+	bob, err := NewClient(bs, []byte("bob"), crashOptions())
 	if err != nil {
 		return err
 	}
@@ -136,11 +147,11 @@ func crashRun(dir string, steps int) error {
 		return err
 	}
 	defer bs.Close()
-	alice, err := OpenClient(as, nil)
+	alice, err := OpenClient(as, crashOptions())
 	if err != nil {
 		return err
 	}
-	bob, err := OpenClient(bs, nil)
+	bob, err := OpenClient(bs, crashOptions())
 	if err != nil {
 		return err
 	}
