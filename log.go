@@ -20,8 +20,10 @@ import (
 	"github.com/mlscore/mlscore/treemath"
 )
 
-// moduleName goes into the header of the logs the shell exports.
-const moduleName = "github.com/mlscore/mlscore"
+// moduleName goes into the header of the logs the shell exports. It
+// names the module and its version, so that a reader knows which version
+// wrote a log.
+const moduleName = "github.com/mlscore/mlscore@v" + Version
 
 // KeepAllRecords is the Options.KeepRecords value that keeps every record
 // of a group's log, each with its entropy seed: a debugging log that is

@@ -110,7 +110,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	sizes, err := parseSizes(*sizesFlag)
 	if err == nil && *ops < 1 {
@@ -128,12 +128,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			err = fmt.Errorf("-suite %d: %w", *suiteID, err)
 		}
 	}
-	if err != nil || len(pos) > 0 {
-		if err != nil {
-			fmt.Fprintf(stderr, "mls bench: %v\n", err)
-		}
-		fs.Usage()
-		return 2
+	if err == nil && len(pos) > 0 {
+		err = fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	if err != nil {
+		return usageError(stderr, "bench", err.Error())
 	}
 
 	rep := benchReport{Suite: cs.ID(), Name: cs.ID().String(), Sizes: sizes, Ops: *ops, Records: *records, Machine: machine()}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,11 +58,23 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return 2
+		return parseStatus(err)
 	}
-	if len(pos) > 0 || *members < 1 || *ops < 0 {
-		fs.Usage()
-		return 2
+	switch {
+	case len(pos) > 0:
+		return usageError(stderr, "demo", fmt.Sprintf("unexpected argument %q", pos[0]))
+	case *members < 1:
+		return usageError(stderr, "demo", fmt.Sprintf("-members %d: want at least 1", *members))
+	case *ops < 0:
+		return usageError(stderr, "demo", fmt.Sprintf("-ops %d: want 0 or more", *ops))
+	case *suiteID > 0xffff:
+		return usageError(stderr, "demo", fmt.Sprintf("-suite %d: no such cipher suite", *suiteID))
+	}
+	if _, err := suite.Lookup(suite.ID(*suiteID)); err != nil {
+		return usageError(stderr, "demo", fmt.Sprintf("-suite %d: %v", *suiteID, err))
+	}
+	if *fault != "" && !slices.Contains(demoFaults, *fault) {
+		return usageError(stderr, "demo", fmt.Sprintf("-fault %q: want one of %s", *fault, strings.Join(demoFaults, ", ")))
 	}
 	s, err := sim.New(sim.Config{Seed: *seed, Suite: suite.ID(*suiteID), Faults: sim.DefaultFaults, Members: *members})
 	if err != nil {
@@ -77,6 +91,27 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	var timing [len(sim.Stats{}.Ops)]time.Duration
 	bar := newProgress(stderr, *members+*ops)
+	intr, stopIntr := notifyInterrupt()
+	defer stopIntr()
+	// interrupted stops the run cleanly on SIGINT, between two operations:
+	// the logs so far are consistent, and are written before exiting.
+	interrupted := func(done int) bool {
+		select {
+		case <-intr:
+		default:
+			return false
+		}
+		bar.done()
+		where := "not written (no -out)"
+		if *out != "" {
+			where = "written to " + *out
+			if err := writeLogs(s, *out); err != nil {
+				where = "not all written: " + err.Error()
+			}
+		}
+		fmt.Fprintf(stderr, "mls demo: interrupted after %d of %d operations; the logs so far are %s\n", done, *members+*ops, where)
+		return true
+	}
 	grown := 0
 	// Grow one member-batch at a time so the progress bar moves.
 	for len(s.Active()) < *members {
@@ -94,6 +129,9 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		timing[op] += time.Since(t0)
 		grown = len(s.Active())
 		bar.update(grown, s)
+		if interrupted(grown) {
+			return 130
+		}
 	}
 	for i := range *ops {
 		t0 := time.Now()
@@ -105,6 +143,9 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		bar.update(*members+i+1, s)
+		if interrupted(*members + i + 1) {
+			return 130
+		}
 	}
 	t0 := time.Now()
 	if err := s.Drain(); err != nil {
@@ -131,11 +172,11 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	var logBytes int
 	for _, m := range s.Members() {
 		logBytes += len(m.Log())
-		if *out != "" {
-			if err := replay.WriteFileAtomic(filepath.Join(*out, m.Name+".mlslog"), m.Log()); err != nil {
-				fmt.Fprintf(stderr, "mls demo: %v\n", err)
-				return 1
-			}
+	}
+	if *out != "" {
+		if err := writeLogs(s, *out); err != nil {
+			fmt.Fprintf(stderr, "mls demo: %v\n", err)
+			return 1
 		}
 	}
 	printSummary(stdout, s, *seed, suite.ID(*suiteID), elapsed, timing[:], logBytes, *out, faulted)
@@ -159,6 +200,24 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "verify    all %d logs replay to their recorded digests (%s)\n", len(s.Members()), round(time.Since(t0)))
 	}
 	return 0
+}
+
+// writeLogs writes every member's log to DIR/NAME.mlslog.
+func writeLogs(s *sim.Sim, dir string) error {
+	for _, m := range s.Members() {
+		if err := replay.WriteFileAtomic(filepath.Join(dir, m.Name+".mlslog"), m.Log()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notifyInterrupt returns a channel that receives SIGINT, and a function
+// that stops the notification. Tests replace it.
+var notifyInterrupt = func() (<-chan os.Signal, func()) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, os.Interrupt)
+	return c, func() { signal.Stop(c) }
 }
 
 func printSummary(w io.Writer, s *sim.Sim, seed uint64, id suite.ID, elapsed time.Duration, timing []time.Duration, logBytes int, out, faulted string) {

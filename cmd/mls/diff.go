@@ -59,10 +59,13 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	}
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
+		if parseStatus(err) == 0 {
+			return 0
+		}
 		return diffTrouble
 	}
 	if len(paths) < diffMinimumFiles {
-		fs.Usage()
+		usageError(stderr, "diff", fmt.Sprintf("at least %d LOGs expected, got %d", diffMinimumFiles, len(paths)))
 		return diffTrouble
 	}
 	names := logNames(paths)

@@ -96,7 +96,7 @@ func TestDiffCommandAgreeAndOtherGroups(t *testing.T) {
 	if _, _, code := runCmd("diff", filepath.Join(a, "member-000.mlslog")); code != diffTrouble {
 		t.Fatalf("one log: exit %d", code)
 	}
-	if _, errOut, code := runCmd("demo", "-members", "4", "-ops", "0", "-fault", "gremlins"); code != 1 || !strings.Contains(errOut, "unknown fault") {
+	if _, errOut, code := runCmd("demo", "-members", "4", "-ops", "0", "-fault", "gremlins"); code != 2 || !strings.Contains(errOut, `-fault "gremlins": want one of`) {
 		t.Fatalf("unknown fault: exit %d, %s", code, errOut)
 	}
 }

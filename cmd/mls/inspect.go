@@ -113,19 +113,21 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return parseStatus(err)
 	}
-	if fs.NArg() > 1 {
-		fs.Usage()
-		return 2
+	if len(pos) > 1 {
+		return usageError(stderr, "inspect", fmt.Sprintf("one FILE expected, got %d arguments", len(pos)))
+	}
+	if !slices.Contains([]string{"auto", "hex", "base64", "raw"}, *in) {
+		return usageError(stderr, "inspect", fmt.Sprintf("-in %q: want auto, hex, base64 or raw", *in))
 	}
 	name := "-"
-	if fs.NArg() == 1 {
-		name = fs.Arg(0)
+	if len(pos) == 1 {
+		name = pos[0]
 	}
 	var data []byte
-	var err error
 	if name == "-" {
 		data, err = io.ReadAll(os.Stdin)
 	} else {
@@ -137,8 +139,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	res, err := inspectBytes(data, *in, *typ)
 	if errors.Is(err, errUsage) {
-		fmt.Fprintf(stderr, "mls inspect: %v\n", err)
-		return 2
+		return usageError(stderr, "inspect", err.Error())
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mls inspect: %s: %v\n", name, err)

@@ -18,10 +18,12 @@
 //	vectors [-v] [DIR]        run the MLS working group's JSON test vectors
 //	vectors export [-o FILE] LOG
 //	                          write a member's history as a passive-client test vector
+//	version                   print mlscore's version and formats
 //	help [command]            show help
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,6 +43,7 @@ func commands() []command {
 		{"inspect", "mls inspect [-json] [-full] [-in FORMAT] [-type TYPE] [FILE|-]", "decode and print an MLS message or ratchet tree", runInspect},
 		{"replay", "mls replay [-at SEQ] [-json] [-q] LOG", "replay an event log, verify it and show its history and a state", runReplay},
 		{"vectors", "mls vectors [-v] [DIR | FILE...] | mls vectors export [-o FILE] LOG", "run the MLS working group's JSON test vectors; export a history as one", runVectors},
+		{"version", "mls version", "print mlscore's version and formats", runVersion},
 	}
 }
 
@@ -58,13 +61,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 					return 0
 				}
 			}
-			fmt.Fprintf(stderr, "mls help: unknown command %q\n", args[1])
+			fmt.Fprintf(stderr, "mls help: unknown command %q\nRun 'mls help' for usage.\n", args[1])
+			return 2
+		}
+		if len(args) == 0 {
+			fmt.Fprintf(stderr, "mls: no command given\nRun 'mls help' for usage.\n")
 			return 2
 		}
 		usage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
 	}
 	for _, c := range commands() {
@@ -91,11 +95,20 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parseInterleaved parses args with fs, allowing flags after positional
-// arguments ("mls replay LOG -at 5"), and returns the positional ones.
+// arguments ("mls replay LOG -at 5"), and returns the positional ones. On
+// -h or -help it prints fs's full usage and returns flag.ErrHelp; on a bad
+// flag it prints one line saying what is wrong and the command's short
+// usage (usageError), and returns the error. parseStatus gives the exit
+// status for either.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseQuiet(fs, args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.Usage()
+			} else {
+				usageError(fs.Output(), fs.Name(), err.Error())
+			}
 			return nil, err
 		}
 		args = fs.Args()
@@ -105,6 +118,24 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// parseQuiet runs fs.Parse without the flag package's own messages.
+func parseQuiet(fs *flag.FlagSet, args []string) error {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = usage; fs.SetOutput(out) }()
+	return fs.Parse(args)
+}
+
+// parseStatus is the exit status for an error of parseInterleaved: 0 for
+// -h, 2 for a usage error.
+func parseStatus(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }
 
 // usageError reports a usage error of command name: one line saying what

@@ -46,11 +46,13 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if len(pos) != 1 {
-		fs.Usage()
-		return 2
+		return usageError(stderr, "replay", fmt.Sprintf("one LOG expected, got %d arguments", len(pos)))
+	}
+	if *at < -1 {
+		return usageError(stderr, "replay", fmt.Sprintf("-at %d: want a record number", *at))
 	}
 	path := pos[0]
 	data, err := os.ReadFile(path)
@@ -83,8 +85,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 			var ok bool
 			st, ok = res.StateAt(uint64(*at))
 			if !ok {
-				fmt.Fprintf(stderr, "mls replay: -at %d: the log has records %d to %d\n", *at, res.First, seq)
-				return 2
+				return usageError(stderr, "replay", fmt.Sprintf("-at %d: the log has records %d to %d", *at, res.First, seq))
 			}
 			seq = uint64(*at)
 		} else {

@@ -30,7 +30,7 @@ func runVectors(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	dir := vectors.DefaultDir()
 	var files []string
