@@ -25,6 +25,11 @@ func Apply(s state.GroupState, ev Event, env Env) (state.GroupState, []effects.E
 		env.Keys = KeyStore{}
 	}
 	env.Limits = env.Limits.withDefaults()
+	if ev != nil {
+		if err := admit(s, ev); err != nil {
+			return s, nil, err
+		}
+	}
 	next, effs, err := dispatch(s, ev, env)
 	if err != nil {
 		return s, nil, err

@@ -2,7 +2,6 @@ package transitions
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
@@ -129,12 +128,6 @@ func newKeyPackage(s state.GroupState, e NewKeyPackage, env Env) (state.GroupSta
 
 // createGroup creates a one-member group at epoch 0 (RFC 9420, Section 11).
 func createGroup(s state.GroupState, e CreateGroup, env Env) (state.GroupState, []effects.Effect, error) {
-	if s.InGroup() {
-		return s, nil, fmt.Errorf("%w: already in a group", ErrWrongState)
-	}
-	if _, joining := s.StagedJoin(); joining {
-		return s, nil, fmt.Errorf("%w: a join is staged", ErrWrongState)
-	}
 	cs, err := suite.Lookup(e.Suite)
 	if err != nil {
 		return s, nil, err

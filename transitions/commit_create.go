@@ -26,12 +26,9 @@ func commit(s state.GroupState, e Commit, env Env) (state.GroupState, []effects.
 // validated list: the reinit or branch PSK of a new group's first commit
 // (RFC 9420, Sections 11.2 and 11.3), which no proposal validation accepts.
 func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, env Env) (state.GroupState, []effects.Effect, error) {
-	g, err := activeGroup(s)
+	g, err := inGroup(s)
 	if err != nil {
 		return s, nil, err
-	}
-	if g.priv.Pending != nil {
-		return s, nil, fmt.Errorf("%w: a commit is already pending", ErrWrongState)
 	}
 	sg, err := g.signer(env)
 	if err != nil {

@@ -31,9 +31,6 @@ var placeholderKey = []byte("mlscore external joiner placeholder")
 // externalJoin builds an external commit from a GroupInfo (RFC 9420,
 // Section 12.4.3.2) and stages the joiner's state of the new epoch.
 func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState, []effects.Effect, error) {
-	if _, ok := s.StagedJoin(); ok {
-		return s, nil, fmt.Errorf("%w: a join is already staged", ErrWrongState)
-	}
 	if err := checkConfig(e.Config, env); err != nil {
 		return s, nil, err
 	}

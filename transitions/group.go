@@ -25,26 +25,15 @@ type group struct {
 	ctx  []byte // encoded GroupContext
 }
 
+// inGroup unpacks an in-group state for one transition. Which events a
+// state admits is the lifecycle table's business (lifecycle.go); this
+// fails only for a state in no group.
 func inGroup(s state.GroupState) (*group, error) {
 	if !s.InGroup() {
 		return nil, fmt.Errorf("%w: not in a group", ErrWrongState)
 	}
 	pub, priv := s.Shared(core.Key{})
 	return &group{s: s, pub: pub, priv: priv, cs: pub.Suite, ctx: s.GroupContextBytes()}, nil
-}
-
-func activeGroup(s state.GroupState) (*group, error) {
-	g, err := inGroup(s)
-	if err != nil {
-		return nil, err
-	}
-	if !g.pub.Active {
-		return nil, fmt.Errorf("%w: removed from the group", ErrWrongState)
-	}
-	if err := g.open(); err != nil {
-		return nil, err
-	}
-	return g, nil
 }
 
 // gid returns a copy of the group id: it goes into effects and messages,

@@ -20,11 +20,8 @@ var ErrInvalidGroupInfo = fmt.Errorf("mls: invalid group info")
 // publishGroupInfo signs the current epoch's GroupInfo with external_pub
 // (RFC 9420, Sections 12.4.3 and 12.4.3.2).
 func publishGroupInfo(s state.GroupState, e PublishGroupInfo, env Env) (state.GroupState, []effects.Effect, error) {
-	g, err := activeGroup(s)
+	g, err := inGroup(s)
 	if err != nil {
-		return s, nil, err
-	}
-	if err := g.open(); err != nil {
 		return s, nil, err
 	}
 	sg, err := g.signer(env)

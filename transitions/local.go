@@ -17,7 +17,7 @@ import (
 
 // propose sends a standalone proposal by reference (RFC 9420, Section 12.1).
 func propose(s state.GroupState, e Propose, env Env) (state.GroupState, []effects.Effect, error) {
-	g, err := activeGroup(s)
+	g, err := inGroup(s)
 	if err != nil {
 		return s, nil, err
 	}
@@ -71,7 +71,7 @@ func propose(s state.GroupState, e Propose, env Env) (state.GroupState, []effect
 
 // leave asks the group to remove this member (RFC 9420, Section 12.1.3).
 func leave(s state.GroupState, e Leave, env Env) (state.GroupState, []effects.Effect, error) {
-	g, err := activeGroup(s)
+	g, err := inGroup(s)
 	if err != nil {
 		return s, nil, err
 	}
@@ -126,10 +126,7 @@ func confirmCommit(s state.GroupState, e ConfirmCommit, env Env) (state.GroupSta
 	if err != nil {
 		return s, nil, err
 	}
-	pc := g.priv.Pending
-	if pc == nil {
-		return s, nil, fmt.Errorf("%w: no pending commit", ErrWrongState)
-	}
+	pc := g.priv.Pending // non-nil: the lifecycle table admits ConfirmCommit only then
 	next, dels, err := g.advance(pc.Next)
 	if err != nil {
 		return s, nil, err
@@ -147,24 +144,19 @@ func (g *group) epochAdvanced(next state.GroupState, added, removed []treemath.L
 
 // abortCommit drops this member's pending commit.
 func abortCommit(s state.GroupState, e AbortCommit, env Env) (state.GroupState, []effects.Effect, error) {
-	return dropPrivate(s, "pending commit", func(p *state.Private) bool {
-		had := p.Pending != nil
-		p.Pending = nil
-		return had
-	})
+	return dropPrivate(s, func(p *state.Private) { p.Pending = nil })
 }
 
-// dropPrivate returns s with one item of its private part removed by drop,
-// which reports whether there was one; the public part is shared.
-func dropPrivate(s state.GroupState, what string, drop func(*state.Private) bool) (state.GroupState, []effects.Effect, error) {
+// dropPrivate returns s with one item of its private part removed by drop
+// (the lifecycle table admits the event only when there is one); the public
+// part is shared.
+func dropPrivate(s state.GroupState, drop func(*state.Private)) (state.GroupState, []effects.Effect, error) {
 	g, err := inGroup(s)
 	if err != nil {
 		return s, nil, err
 	}
 	priv := g.priv // a copy: s's private part is untouched
-	if !drop(&priv) {
-		return s, nil, fmt.Errorf("%w: no %s", ErrWrongState, what)
-	}
+	drop(&priv)
 	next, err := s.WithPrivate(core.Key{}, priv)
 	if err != nil {
 		return s, nil, err
@@ -178,10 +170,7 @@ func mergeStaged(s state.GroupState, e MergeStaged, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, err
 	}
-	sc := g.priv.Staged
-	if sc == nil {
-		return s, nil, fmt.Errorf("%w: no staged commit", ErrWrongState)
-	}
+	sc := g.priv.Staged // non-nil: the lifecycle table admits MergeStaged only then
 	if sc.SelfRemoved {
 		effs := append([]effects.Effect{effects.RemovedFromGroup{Group: g.gid(), Epoch: g.epoch() + 1, By: senderBytes(sc.Sender)}}, g.allKeys()...)
 		return sc.Next, effs, nil
@@ -196,11 +185,7 @@ func mergeStaged(s state.GroupState, e MergeStaged, env Env) (state.GroupState, 
 
 // discardStaged drops the staged commit.
 func discardStaged(s state.GroupState, e DiscardStaged, env Env) (state.GroupState, []effects.Effect, error) {
-	return dropPrivate(s, "staged commit", func(p *state.Private) bool {
-		had := p.Staged != nil
-		p.Staged = nil
-		return had
-	})
+	return dropPrivate(s, func(p *state.Private) { p.Staged = nil })
 }
 
 // dropProposal removes a stored proposal by reference.
@@ -225,7 +210,7 @@ func dropProposal(s state.GroupState, e DropProposal, env Env) (state.GroupState
 
 // protect encrypts application data (RFC 9420, Section 6.3).
 func protect(s state.GroupState, e Protect, env Env) (state.GroupState, []effects.Effect, error) {
-	g, err := activeGroup(s)
+	g, err := inGroup(s)
 	if err != nil {
 		return s, nil, err
 	}

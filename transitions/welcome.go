@@ -18,12 +18,6 @@ import (
 // joinWelcome validates a Welcome and stages the join (RFC 9420, Section
 // 12.4.3.1).
 func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, []effects.Effect, error) {
-	if s.InGroup() {
-		return s, nil, fmt.Errorf("%w: already in a group", ErrWrongState)
-	}
-	if _, ok := s.StagedJoin(); ok {
-		return s, nil, fmt.Errorf("%w: a join is already staged", ErrWrongState)
-	}
 	if err := checkConfig(e.Config, env); err != nil {
 		return s, nil, err
 	}
@@ -199,10 +193,7 @@ func checkTreeLeaf(cs *suite.Suite, ln *codec.LeafNode, lc leafCheck, env Env) e
 
 // acceptJoin makes the staged join the state.
 func acceptJoin(s state.GroupState, e AcceptJoin, env Env) (state.GroupState, []effects.Effect, error) {
-	j, ok := s.StagedJoin()
-	if !ok {
-		return s, nil, fmt.Errorf("%w: no staged join", ErrWrongState)
-	}
+	j, _ := s.StagedJoin() // the lifecycle table admits AcceptJoin only while joining
 	n := j.Next
 	effs := []effects.Effect{effects.Joined{Group: n.GroupID(), Epoch: n.Epoch(), Self: n.OwnLeaf(), Authenticator: n.EpochAuthenticator()}}
 	if !j.LastResort && j.KeyPackageRef != nil {
@@ -213,10 +204,7 @@ func acceptJoin(s state.GroupState, e AcceptJoin, env Env) (state.GroupState, []
 
 // rejectJoin drops the staged join.
 func rejectJoin(s state.GroupState, e RejectJoin, env Env) (state.GroupState, []effects.Effect, error) {
-	j, ok := s.StagedJoin()
-	if !ok {
-		return s, nil, fmt.Errorf("%w: no staged join", ErrWrongState)
-	}
+	j, _ := s.StagedJoin() // the lifecycle table admits RejectJoin only while joining
 	// An external join returns to the state it started from.
 	return j.Prior, nil, nil
 }
