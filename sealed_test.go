@@ -7,6 +7,7 @@ import (
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/transitions"
 	"github.com/mlscore/mlscore/treemath"
 )
@@ -245,6 +246,13 @@ func TestHandedOutValuesAreSealed(t *testing.T) {
 		if after := digests(); after != before {
 			t.Errorf("writing into %s changed a group's state", h.name)
 		}
+	}
+	// A public observer (package replay) hands out its public part.
+	obs := replay.NewObserver(alice.g.State().Public(), alice.g.OwnLeaf())
+	od := obs.Digest()
+	n += scribble(max, obs.Public(), obs)
+	if obs.Digest() != od {
+		t.Error("writing into an observer's public part changed the observer")
 	}
 	if n < 1000 {
 		t.Fatalf("only %d writes: the scribbler misses the values it should write through", n)

@@ -45,8 +45,8 @@ func NewObserver(pub state.Public, self treemath.LeafIndex) Observer {
 	return Observer{pub: pub, self: self}
 }
 
-// Public returns the observed public state.
-func (o Observer) Public() state.Public { return o.pub }
+// Public returns a deep copy of the observed public state.
+func (o Observer) Public() state.Public { return o.pub.Clone() }
 
 // Digest returns the digest of the observed public state
 // (state.Public.Digest).

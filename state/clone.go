@@ -15,7 +15,10 @@ import (
 // the private path, the epoch secrets, the secret tree, nested
 // GroupStates) share their memory, since nothing can write into them.
 
-func (p Public) clone() Public {
+// Clone returns a deep copy of p, sharing no memory that a write could
+// reach: the public part a caller may change freely (GroupState.Public, an
+// observer's public part).
+func (p Public) Clone() Public {
 	p.Context = codec.Clone(p.Context)
 	p.Interim = bytes.Clone(p.Interim)
 	p.ConfirmationTag = bytes.Clone(p.ConfirmationTag)

@@ -269,7 +269,7 @@ func (s GroupState) Public() Public {
 	if s.pub == nil {
 		return Public{}
 	}
-	return s.pub.p.clone()
+	return s.pub.p.Clone()
 }
 
 // Private returns a deep copy of the private part: writing into it leaves s
