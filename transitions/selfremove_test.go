@@ -98,7 +98,7 @@ func TestSelfRemoveRules(t *testing.T) {
 // sender and requires a path, and a commit may not remove its committer.
 func TestSelfRemoveCover(t *testing.T) {
 	w, m := selfRemoveWorld(t)
-	g, err := activeGroup(m["alice"].s)
+	g, err := inGroup(m["alice"].s)
 	if err != nil {
 		t.Fatal(err)
 	}
