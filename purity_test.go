@@ -83,3 +83,55 @@ func isErrorValue(e ast.Expr) bool {
 	x, ok := s.X.(*ast.Ident)
 	return ok && ((x.Name == "errors" && s.Sel.Name == "New") || (x.Name == "fmt" && s.Sel.Name == "Errorf"))
 }
+
+// maxCoreFuncLines bounds the length of a function of the pure core (issue
+// 11: one path per protocol step, no function over about 100 lines).
+const maxCoreFuncLines = 100
+
+// longCoreFuncs lists the core functions still over the bound, each with
+// the length it may not exceed: the join and commit paths that a single
+// commit receiver and a single place assembling a new epoch are to replace.
+// An entry may only shrink or go.
+var longCoreFuncs = map[string]int{
+	"transitions.externalJoin":  185,
+	"transitions.joinWelcome":   166,
+	"transitions.commitWith":    133,
+	"state.marshalDigest":       111,
+	"transitions.receiveCommit": 107,
+}
+
+// TestCoreFunctionLength fails if a function of the pure core is longer
+// than maxCoreFuncLines lines (or than its entry in longCoreFuncs).
+func TestCoreFunctionLength(t *testing.T) {
+	for _, dir := range core {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkg := filepath.Base(dir)
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			fs := token.NewFileSet()
+			af, err := parser.ParseFile(fs, f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range af.Decls {
+				fd, ok := d.(*ast.FuncDecl)
+				if !ok {
+					continue
+				}
+				n := fs.Position(fd.End()).Line - fs.Position(fd.Pos()).Line + 1
+				limit := maxCoreFuncLines
+				if l, ok := longCoreFuncs[pkg+"."+fd.Name.Name]; ok {
+					limit = l
+				}
+				if n > limit {
+					t.Errorf("%s: %s.%s is %d lines, at most %d (split it: one step per function)", fs.Position(fd.Pos()), pkg, fd.Name.Name, n, limit)
+				}
+			}
+		}
+	}
+}
