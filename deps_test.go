@@ -1,12 +1,12 @@
 package mls
 
-// This file enforces the dependency rules of DESIGN.md ("Module and
+// This file enforces the dependency rules of docs/design.md ("Module and
 // layout"): each package imports only packages listed above it in the
 // layering below, and the pure core imports none of the forbidden standard
 // packages (no randomness, clock, I/O or reflection of its own).
 //
 // DO NOT CHANGE THIS DATA TO FIX BUILDS. A new package gets a place in the
-// layering in a reviewed change to DESIGN.md first.
+// layering in a reviewed change to docs/design.md first.
 
 import (
 	"fmt"

@@ -12,7 +12,7 @@ import (
 
 // readOnlyTables lists the package-level variables of the pure core that
 // are not errors: each is a table written once at initialisation and only
-// read afterwards. DESIGN.md forbids package-level mutable state in the
+// read afterwards. docs/design.md forbids package-level mutable state in the
 // core (no caches, pools, counters or registries): a new entry here needs a
 // reviewer's agreement that the variable is never written after init.
 var readOnlyTables = []string{
@@ -61,7 +61,7 @@ func TestNoPackageState(t *testing.T) {
 							continue
 						}
 						if !slices.Contains(readOnlyTables, pkg+"."+n.Name) {
-							t.Errorf("%s: package-level variable %s.%s in the pure core (DESIGN.md: no package-level mutable state)", fs.Position(n.Pos()), pkg, n.Name)
+							t.Errorf("%s: package-level variable %s.%s in the pure core (docs/design.md: no package-level mutable state)", fs.Position(n.Pos()), pkg, n.Name)
 						}
 					}
 				}

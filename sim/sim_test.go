@@ -100,7 +100,7 @@ func TestSimDeterministic(t *testing.T) {
 }
 
 // TestSimIgnoresGlobalRandom is the determinism checklist's leak test
-// (STYLE.md, section 5): the same scenario under two different global
+// (docs/style.md, "Determinism checklist"): the same scenario under two different global
 // random seeds gives byte-identical logs, so no randomness reaches the
 // core except through the event seeds. Not parallel: SetGlobalRandom
 // forbids it.

@@ -11,7 +11,7 @@ import (
 )
 
 // TestCommitAllocatesLogNodes asserts the memory half of the core contract
-// (DESIGN.md, "Immutable and cheap"): a self-update commit with path in a
+// (docs/design.md, "Immutable and cheap"): a self-update commit with path in a
 // full group of N members builds at most c·(log₂N+1) new tree nodes, on
 // the committer's side (ConfirmCommit) and on a receiver's (Receive, then
 // MergeStaged); every other node is shared with the previous epoch's tree.

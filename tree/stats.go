@@ -7,7 +7,7 @@ package tree
 //
 // It measures the structural sharing of the persistent tree: after a
 // commit in a group of N members it is at most log₂N+1 per changed leaf
-// (DESIGN.md, "a commit allocates O(log N) nodes"), which
+// (docs/design.md, "a commit allocates O(log N) nodes"), which
 // TestCommitAllocatesLogNodes (package transitions) asserts.
 func FreshNodes(old, t Tree) int {
 	if old.leaves != t.leaves {

@@ -25,7 +25,7 @@ import (
 const benchUsage = `usage: mls bench [-suite S] [-sizes 16,256,4096] [-ops K] [-records R] [-json]
 
 Bench measures, in this process with the library (not through go test),
-the costs that DESIGN.md's targets are stated in, and prints each with its
+the costs that docs/design.md's targets are stated in, and prints each with its
 ratio to the crypto floor F — the signatures, HPKE, AEAD and key derivations
 the operation cannot avoid, computed from the primitives measured in the
 same run:

@@ -9,7 +9,7 @@ import (
 )
 
 // TestStateBytesPerMember measures the heap that one member's GroupState
-// holds per group member in a full synthetic group. DESIGN.md's target is
+// holds per group member in a full synthetic group. docs/design.md's target is
 // at most 600 bytes per member at N = 10000 and 65536; today's figure is
 // about 1.1 KiB (docs/performance.md: 1345 B at N = 256, 1148 B at 4096),
 // so this test guards against regressions past maxBytesPerMember while the

@@ -4,7 +4,7 @@
 // A persistent structure is never modified after construction: an update
 // returns a new value that shares every untouched part with the old one, so
 // the old value stays valid and costs nothing extra to keep. This is what lets
-// a GroupState be copied in O(1) and updated in O(log N) (see DESIGN.md,
+// a GroupState be copied in O(1) and updated in O(log N) (see docs/design.md,
 // "Immutable and cheap").
 //
 // Iteration is always in key order, never in Go map order, so that anything
