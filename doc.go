@@ -76,7 +76,9 @@
 // Client.ExportLog writes the whole in package replay's log format.
 // MemoryStorage keeps everything in memory; DirStorage keeps one
 // append-only data file in a locked directory, overwriting replaced and
-// deleted values with zeros; SealedStorage encrypts any backend's values.
+// deleted values with zeros; SealedStorage encrypts any backend's values;
+// the nested module github.com/mlscore/mlscore/storage/sqlite keeps a
+// SQLite database.
 //
 // The default is forward secret. A group then keeps no record at all:
 // only the snapshot of the current state, updated on every change (the

@@ -94,3 +94,21 @@ func TestSealedStorage(t *testing.T) {
 		}
 	})
 }
+
+func TestKeepRecords(t *testing.T) {
+	t.Run("memory", func(t *testing.T) {
+		storagetest.RunKeepRecords(t, storagetest.Backend{
+			Open:     func(t *testing.T, dir string) mls.Storage { return mls.NewMemoryStorage() },
+			Volatile: true,
+		})
+	})
+	t.Run("sealed dir", func(t *testing.T) {
+		storagetest.RunKeepRecords(t, storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage {
+			s, err := mls.OpenDirStorage(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sealed(t, s, 3)
+		}})
+	})
+}

@@ -28,6 +28,8 @@ func TestConformance(t *testing.T) { storagetest.Run(t, backend) }
 
 func TestForwardSecrecy(t *testing.T) { storagetest.RunForwardSecrecy(t, backend) }
 
+func TestKeepRecords(t *testing.T) { storagetest.RunKeepRecords(t, backend) }
+
 // TestMigration opens a database written by schema version 1 (no
 // checksum column) and checks that its values read back and that the
 // migrated store works; a database of a newer schema is refused.
