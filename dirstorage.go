@@ -507,17 +507,23 @@ func (d *DirStorage) compact() error {
 		eraseFile(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(d.dir, dirDataFile)); err != nil {
+	// Windows cannot rename over an open file: the current one is closed
+	// first, and reopened if the rename fails. (It held only erased
+	// values and copies of the live ones.)
+	path := filepath.Join(d.dir, dirDataFile)
+	d.f.Close()
+	if err := os.Rename(tmp, path); err != nil {
 		nf.Close()
 		eraseFile(tmp)
+		f, oerr := os.OpenFile(path, os.O_RDWR, 0)
+		if oerr != nil {
+			d.closed = true
+			d.lock.Close()
+			return errors.Join(err, oerr)
+		}
+		d.f = f
 		return err
 	}
-	if err := syncDir(d.dir); err != nil {
-		nf.Close()
-		return err
-	}
-	// The old file held only erased values and copies of the live ones.
-	d.f.Close()
 	d.f = nf
 	d.live, d.size = 0, int64(len(dirMagic))+int64(len(rec))
 	for i, op := range b.ops {
@@ -525,7 +531,7 @@ func (d *DirStorage) compact() error {
 		d.index[string(op.Key)] = v
 		d.live += int64(v.n)
 	}
-	return nil
+	return syncDir(d.dir)
 }
 
 // eraseFile overwrites the file at path with zeros, syncs and removes it.
