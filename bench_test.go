@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/internal/synth"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
 	"github.com/mlscore/mlscore/treemath"
@@ -27,17 +28,17 @@ import (
 
 var shellBenchSizes = []int{128, 1024, 16384}
 
-var shellSynths sync.Map // int -> func() *synthGroup
+var shellSynths sync.Map // int -> func() *synth.Group
 
-func shellSynthOf(b *testing.B, n int) *synthGroup {
-	f, _ := shellSynths.LoadOrStore(n, sync.OnceValue(func() *synthGroup {
-		sy, err := newSynthGroup(1, n)
+func shellSynthOf(b *testing.B, n int) *synth.Group {
+	f, _ := shellSynths.LoadOrStore(n, sync.OnceValue(func() *synth.Group {
+		sy, err := synth.New(1, n)
 		if err != nil {
 			b.Fatal(err)
 		}
 		return sy
 	}))
-	return f.(func() *synthGroup)()
+	return f.(func() *synth.Group)()
 }
 
 func shellSizes(b *testing.B, f func(b *testing.B, n int)) {
@@ -90,9 +91,9 @@ func benchGroup(b *testing.B, n int, s state.GroupState, ks transitions.KeyStore
 		store = &countingStorage{Storage: d}
 	}
 	c, err := NewClient(store, []byte("bench"), &Options{
-		Clock:  func() time.Time { return time.Unix(benchAt, 0) },
+		Clock:  func() time.Time { return time.Unix(synth.At, 0) },
 		Seed:   seeds(b.Name()),
-		Limits: benchLimits(n),
+		Limits: synth.Limits(n),
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -146,7 +147,7 @@ var msg100 = make([]byte, 100)
 // state of an epoch.
 func BenchmarkShellSend(b *testing.B) {
 	shellSizes(b, func(b *testing.B, n int) {
-		s, ks, err := shellSynthOf(b, n).member(0)
+		s, ks, err := shellSynthOf(b, n).Member(0)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -171,19 +172,19 @@ func BenchmarkShellSend(b *testing.B) {
 // BenchmarkCoreProtect: the same message protected by the core alone.
 func BenchmarkCoreProtect(b *testing.B) {
 	shellSizes(b, func(b *testing.B, n int) {
-		s, ks, err := shellSynthOf(b, n).member(0)
+		s, ks, err := shellSynthOf(b, n).Member(0)
 		if err != nil {
 			b.Fatal(err)
 		}
-		env := transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{4}), Limits: benchLimits(n)}
-		cur, _, err := transitions.Apply(s, transitions.Protect{At: benchAt, Data: msg100}, env)
+		env := transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{4}), Limits: synth.Limits(n)}
+		cur, _, err := transitions.Apply(s, transitions.Protect{At: synth.At, Data: msg100}, env)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
 		cpu, ops := startCPU(), 0
 		for b.Loop() {
-			if cur, _, err = transitions.Apply(cur, transitions.Protect{At: benchAt, Data: msg100}, env); err != nil {
+			if cur, _, err = transitions.Apply(cur, transitions.Protect{At: synth.At, Data: msg100}, env); err != nil {
 				b.Fatal(err)
 			}
 			ops++
@@ -205,7 +206,7 @@ func (m *messageSource) next(b *testing.B) []byte {
 		for range 256 {
 			var effs []effects.Effect
 			var err error
-			if m.cur, effs, err = transitions.Apply(m.cur, transitions.Protect{At: benchAt, Data: msg100}, m.env); err != nil {
+			if m.cur, effs, err = transitions.Apply(m.cur, transitions.Protect{At: synth.At, Data: msg100}, m.env); err != nil {
 				b.Fatal(err)
 			}
 			m.msgs = append(m.msgs, sentMessage(effs))
@@ -219,15 +220,15 @@ func (m *messageSource) next(b *testing.B) []byte {
 
 func receiveFixture(b *testing.B, n int) (*messageSource, state.GroupState, transitions.KeyStore) {
 	sy := shellSynthOf(b, n)
-	s, ks, err := sy.member(0)
+	s, ks, err := sy.Member(0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, rk, err := sy.member(treemath.LeafIndex(n - 1))
+	r, rk, err := sy.Member(treemath.LeafIndex(n - 1))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &messageSource{cur: s, env: transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{5}), Limits: benchLimits(n)}}, r, rk
+	return &messageSource{cur: s, env: transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{5}), Limits: synth.Limits(n)}}, r, rk
 }
 
 // BenchmarkShellReceive: Group.ProcessMessage of the sender's next
@@ -257,15 +258,15 @@ func BenchmarkShellReceive(b *testing.B) {
 func BenchmarkCoreUnprotect(b *testing.B) {
 	shellSizes(b, func(b *testing.B, n int) {
 		src, r, rk := receiveFixture(b, n)
-		env := transitions.Env{Keys: rk, Entropy: entropy.FromSeed([32]byte{6}), Limits: benchLimits(n)}
-		cur, _, err := transitions.Apply(r, transitions.Receive{At: benchAt, Message: src.next(b)}, env)
+		env := transitions.Env{Keys: rk, Entropy: entropy.FromSeed([32]byte{6}), Limits: synth.Limits(n)}
+		cur, _, err := transitions.Apply(r, transitions.Receive{At: synth.At, Message: src.next(b)}, env)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
 		cpu, ops := startCPU(), 0
 		for b.Loop() {
-			if cur, _, err = transitions.Apply(cur, transitions.Receive{At: benchAt, Message: src.next(b)}, env); err != nil {
+			if cur, _, err = transitions.Apply(cur, transitions.Receive{At: synth.At, Message: src.next(b)}, env); err != nil {
 				b.Fatal(err)
 			}
 			ops++
@@ -276,16 +277,16 @@ func BenchmarkCoreUnprotect(b *testing.B) {
 
 func commitFixture(b *testing.B, n int) ([]byte, state.GroupState, transitions.KeyStore) {
 	sy := shellSynthOf(b, n)
-	s, ks, err := sy.member(0)
+	s, ks, err := sy.Member(0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, effs, err := transitions.Apply(s, transitions.Commit{At: benchAt, ForcePath: true},
-		transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{1}), Limits: benchLimits(n)})
+	_, effs, err := transitions.Apply(s, transitions.Commit{At: synth.At, ForcePath: true},
+		transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{1}), Limits: synth.Limits(n)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, rk, err := sy.member(treemath.LeafIndex(n - 1))
+	r, rk, err := sy.Member(treemath.LeafIndex(n - 1))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -334,15 +335,15 @@ func BenchmarkShellCommitProcess(b *testing.B) {
 func BenchmarkCoreCommitProcess(b *testing.B) {
 	shellSizes(b, func(b *testing.B, n int) {
 		msg, r, rk := commitFixture(b, n)
-		env := transitions.Env{Keys: rk, Entropy: entropy.FromSeed([32]byte{2}), Limits: benchLimits(n)}
+		env := transitions.Env{Keys: rk, Entropy: entropy.FromSeed([32]byte{2}), Limits: synth.Limits(n)}
 		b.ReportAllocs()
 		cpu, ops := startCPU(), 0
 		for b.Loop() {
-			r2, _, err := transitions.Apply(r, transitions.Receive{At: benchAt, Message: msg}, env)
+			r2, _, err := transitions.Apply(r, transitions.Receive{At: synth.At, Message: msg}, env)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, _, err := transitions.Apply(r2, transitions.MergeStaged{At: benchAt}, env); err != nil {
+			if _, _, err := transitions.Apply(r2, transitions.MergeStaged{At: synth.At}, env); err != nil {
 				b.Fatal(err)
 			}
 			ops++

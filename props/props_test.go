@@ -3,10 +3,7 @@ package props
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -17,6 +14,7 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/internal/testrun"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
@@ -34,23 +32,8 @@ var long bool
 const defaultChecks = 10
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	checks := defaultChecks
-	if v := os.Getenv("MLS_PROPS_LONG"); v != "" && v != "0" {
-		long = true
-		checks = 1000
-		if n, err := strconv.Atoi(v); err == nil && n > 1 {
-			checks = n
-		}
-	}
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
-	if !set {
-		if err := flag.Set("rapid.checks", strconv.Itoa(checks)); err != nil {
-			panic(err)
-		}
-	}
-	os.Exit(m.Run())
+	long = testrun.PropsLong()
+	testrun.Main(m, defaultChecks)
 }
 
 // historyOptions are the options of the invariant properties' histories:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/internal/synth"
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/sim"
 	"github.com/mlscore/mlscore/state"
@@ -249,7 +250,7 @@ func (b *bencher) run(sizes []int, records int) error {
 	if err := b.primitives(); err != nil {
 		return err
 	}
-	groups := map[int]*synthGroup{}
+	groups := map[int]*synth.Group{}
 	for _, n := range sizes {
 		if groups[n] != nil {
 			continue
@@ -257,7 +258,7 @@ func (b *bencher) run(sizes []int, records int) error {
 		if n >= 1024 {
 			fmt.Fprintf(b.progress, "mls bench: building a synthetic group of %d members\n", n)
 		}
-		sy, err := newSynthGroup(b.cs.ID(), n)
+		sy, err := synth.New(b.cs.ID(), n)
 		if err != nil {
 			return err
 		}
@@ -276,7 +277,7 @@ func (b *bencher) run(sizes []int, records int) error {
 func (b *bencher) primitives() error {
 	cs := b.cs
 	b.prim = map[string]float64{}
-	sigPriv, sigPub, err := cs.GenerateSignatureKey(synthSeed("bench sig", 0, cs.SignatureSeedLen()))
+	sigPriv, sigPub, err := cs.GenerateSignatureKey(synth.Seed("bench sig", 0, cs.SignatureSeedLen()))
 	if err != nil {
 		return err
 	}
@@ -289,11 +290,11 @@ func (b *bencher) primitives() error {
 	if err != nil {
 		return err
 	}
-	hpkePriv, hpkePub, err := cs.DeriveKeyPair(synthSeed("bench hpke", 0, cs.HashLen()))
+	hpkePriv, hpkePub, err := cs.DeriveKeyPair(synth.Seed("bench hpke", 0, cs.HashLen()))
 	if err != nil {
 		return err
 	}
-	secret, seed := synthSeed("bench secret", 0, cs.HashLen()), synthSeed("bench seed", 0, cs.HPKESeedLen())
+	secret, seed := synth.Seed("bench secret", 0, cs.HashLen()), synth.Seed("bench seed", 0, cs.HPKESeedLen())
 	kem, ct, err := cs.HPKESeal(hpkePub, []byte("info"), nil, secret, seed)
 	if err != nil {
 		return err
@@ -340,26 +341,26 @@ func sentMessage(effs []effects.Effect) ([]byte, error) {
 // commits measures a self-update commit at the group's size: creating it
 // (leaf 0) and processing it (the last leaf, whose common ancestor with
 // leaf 0 is the root).
-func (b *bencher) commits(sy *synthGroup) error {
-	n := sy.n
+func (b *bencher) commits(sy *synth.Group) error {
+	n := sy.N()
 	d := bits.Len(uint(n)) - 1
 	p := b.prim
-	s, ks, err := sy.member(0)
+	s, ks, err := sy.Member(0)
 	if err != nil {
 		return err
 	}
-	env := transitions.Env{Keys: ks, Limits: benchLimits(n)}
+	env := transitions.Env{Keys: ks, Limits: synth.Limits(n)}
 	floor := float64(d+1)*p["DeriveKeyPair"] + float64(d)*p["HPKESeal"] + 2*p["Sign"]
 	err = b.add("CommitCreate", n, b.ops, floor, fmt.Sprintf("(d+1)·DeriveKeyPair + d·HPKESeal + 2·Sign, d=%d", d), func(int) error {
 		env.Entropy = entropy.FromSeed([32]byte{1})
-		_, _, err := transitions.Apply(s, transitions.Commit{At: benchAt, ForcePath: true}, env)
+		_, _, err := transitions.Apply(s, transitions.Commit{At: synth.At, ForcePath: true}, env)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	env.Entropy = entropy.FromSeed([32]byte{1})
-	_, effs, err := transitions.Apply(s, transitions.Commit{At: benchAt, ForcePath: true}, env)
+	_, effs, err := transitions.Apply(s, transitions.Commit{At: synth.At, ForcePath: true}, env)
 	if err != nil {
 		return err
 	}
@@ -367,19 +368,19 @@ func (b *bencher) commits(sy *synthGroup) error {
 	if err != nil {
 		return err
 	}
-	r, rk, err := sy.member(treemath.LeafIndex(n - 1))
+	r, rk, err := sy.Member(treemath.LeafIndex(n - 1))
 	if err != nil {
 		return err
 	}
-	renv := transitions.Env{Keys: rk, Limits: benchLimits(n)}
+	renv := transitions.Env{Keys: rk, Limits: synth.Limits(n)}
 	floor = 2*p["Verify"] + p["HPKEOpen"] + p["DeriveKeyPair"]
 	return b.add("CommitProcess", n, b.ops, floor, "2·Verify + HPKEOpen + DeriveKeyPair", func(int) error {
 		renv.Entropy = entropy.FromSeed([32]byte{2})
-		r2, _, err := transitions.Apply(r, transitions.Receive{At: benchAt, Message: msg}, renv)
+		r2, _, err := transitions.Apply(r, transitions.Receive{At: synth.At, Message: msg}, renv)
 		if err != nil {
 			return err
 		}
-		_, _, err = transitions.Apply(r2, transitions.MergeStaged{At: benchAt}, renv)
+		_, _, err = transitions.Apply(r2, transitions.MergeStaged{At: synth.At}, renv)
 		return err
 	})
 }
@@ -387,19 +388,19 @@ func (b *bencher) commits(sy *synthGroup) error {
 // messages measures Protect and Unprotect of 100 B in the steady state of an
 // epoch: each operation starts from the state the previous one returned, so
 // the sender's and receiver's ratchets are already derived.
-func (b *bencher) messages(sy *synthGroup) error {
-	n := sy.n
+func (b *bencher) messages(sy *synth.Group) error {
+	n := sy.N()
 	p := b.prim
-	s, ks, err := sy.member(0)
+	s, ks, err := sy.Member(0)
 	if err != nil {
 		return err
 	}
 	data := make([]byte, 100)
-	env := transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{4}), Limits: benchLimits(n)}
+	env := transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{4}), Limits: synth.Limits(n)}
 	cur := s
 	err = b.add("Protect 100B", n, b.ops, p["Sign"]+2*p["AEADSeal"], "Sign + 2·AEADSeal", func(int) error {
 		var err error
-		cur, _, err = transitions.Apply(cur, transitions.Protect{At: benchAt, Data: data}, env)
+		cur, _, err = transitions.Apply(cur, transitions.Protect{At: synth.At, Data: data}, env)
 		return err
 	})
 	if err != nil {
@@ -412,22 +413,22 @@ func (b *bencher) messages(sy *synthGroup) error {
 	cur = s
 	for i := range msgs {
 		var effs []effects.Effect
-		if cur, effs, err = transitions.Apply(cur, transitions.Protect{At: benchAt, Data: data}, env); err != nil {
+		if cur, effs, err = transitions.Apply(cur, transitions.Protect{At: synth.At, Data: data}, env); err != nil {
 			return err
 		}
 		if msgs[i], err = sentMessage(effs); err != nil {
 			return err
 		}
 	}
-	r, rk, err := sy.member(treemath.LeafIndex(n - 1))
+	r, rk, err := sy.Member(treemath.LeafIndex(n - 1))
 	if err != nil {
 		return err
 	}
-	renv := transitions.Env{Keys: rk, Entropy: entropy.FromSeed([32]byte{6}), Limits: benchLimits(n)}
+	renv := transitions.Env{Keys: rk, Entropy: entropy.FromSeed([32]byte{6}), Limits: synth.Limits(n)}
 	rc := r
 	return b.add("Unprotect 100B", n, b.ops, p["Verify"]+2*p["AEADOpen"], "Verify + 2·AEADOpen", func(i int) error {
 		var err error
-		rc, _, err = transitions.Apply(rc, transitions.Receive{At: benchAt, Message: msgs[i+1]}, renv)
+		rc, _, err = transitions.Apply(rc, transitions.Receive{At: synth.At, Message: msgs[i+1]}, renv)
 		return err
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/mlscore/mlscore/internal/synth"
 	"github.com/mlscore/mlscore/suite"
 )
 
@@ -28,11 +29,11 @@ func TestStateBytesPerMember(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		sy, err := newSynthGroup(suite.X25519AES128GCMSHA256Ed25519, n)
+		sy, err := synth.New(suite.X25519AES128GCMSHA256Ed25519, n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, _, err := sy.member(1)
+		s, _, err := sy.Member(1)
 		if err != nil {
 			t.Fatal(err)
 		}

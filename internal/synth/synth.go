@@ -1,4 +1,10 @@
-package main
+// Package synth builds synthetic full groups for benchmarks and memory
+// tests: N members' states made directly from seeds, without commits or
+// Welcomes, so that a group of 65536 members costs O(N) key derivations and
+// signatures. It holds internal/core's key (deps_test.go, coreKeyHolders)
+// to construct states; the states it builds are fixtures, never handed to
+// an application.
+package synth
 
 import (
 	"crypto/sha256"
@@ -17,29 +23,29 @@ import (
 	"github.com/mlscore/mlscore/treemath"
 )
 
-// benchAt is the time of every benchmarked event, in seconds since the Unix
+// At is the time of every benchmarked event, in seconds since the Unix
 // epoch.
-const benchAt = 1_700_000_000
+const At = 1_700_000_000
 
-// synthGroup is a synthetic full group of n members built directly from
+// Group is a synthetic full group of n members built directly from
 // seeds, without commits, through the library's exported API (as
 // transitions/synth_test.go does inside the package): every parent node is
 // non-blank and parent-hash valid (each parent chains to its left child),
 // so a self-update path encrypts to one node per level, as in a group where
 // everybody has committed. Building it costs O(n) key derivations and
 // signatures; no commit or Welcome is needed, so large groups are cheap.
-type synthGroup struct {
+type Group struct {
 	cs    *suite.Suite
 	gid   []byte
-	n     int
+	n     int // members
 	tree  tree.Tree
 	sigs  [][]byte // signature private keys by leaf
 	encs  [][]byte // leaf HPKE private keys by leaf
 	nodes codec.RatchetTree
 }
 
-// synthSeed returns n pseudo-random bytes for (label, i).
-func synthSeed(label string, i uint32, n int) []byte {
+// Seed returns n pseudo-random bytes for (label, i).
+func Seed(label string, i uint32, n int) []byte {
 	h := sha256.New()
 	h.Write([]byte(label))
 	binary.Write(h, binary.BigEndian, i)
@@ -57,9 +63,9 @@ func encodeWith(f func(b *cryptobyte.Builder)) ([]byte, error) {
 	return b.Bytes()
 }
 
-// newSynthGroup builds the synthetic group of n members (n a power of two,
+// New builds the synthetic group of n members (n a power of two,
 // at least 2) in cipher suite id.
-func newSynthGroup(id suite.ID, n int) (*synthGroup, error) {
+func New(id suite.ID, n int) (*Group, error) {
 	if n < 2 || n&(n-1) != 0 {
 		return nil, fmt.Errorf("group size %d: want a power of two, at least 2", n)
 	}
@@ -67,9 +73,9 @@ func newSynthGroup(id suite.ID, n int) (*synthGroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	sy := &synthGroup{cs: cs, gid: []byte("synthetic group"), n: n, sigs: make([][]byte, n), encs: make([][]byte, n),
+	sy := &Group{cs: cs, gid: []byte("synthetic group"), n: n, sigs: make([][]byte, n), encs: make([][]byte, n),
 		nodes: make(codec.RatchetTree, 2*n-1)}
-	lifetime := codec.Lifetime{NotBefore: benchAt - 3600, NotAfter: benchAt + 90*24*3600}
+	lifetime := codec.Lifetime{NotBefore: At - 3600, NotAfter: At + 90*24*3600}
 	caps := codec.Capabilities{Versions: []codec.ProtocolVersion{codec.MLS10},
 		CipherSuites: []codec.CipherSuite{codec.CipherSuite(id)}, Credentials: []codec.CredentialType{codec.CredentialBasic}}
 	// build fills the subtree under x and returns its tree hash; ph is the
@@ -79,11 +85,11 @@ func newSynthGroup(id suite.ID, n int) (*synthGroup, error) {
 	build = func(x treemath.NodeIndex, ph []byte) ([]byte, error) {
 		if x.IsLeaf() {
 			i := x.Leaf()
-			sp, spub, err := cs.GenerateSignatureKey(synthSeed("sig", uint32(i), cs.SignatureSeedLen()))
+			sp, spub, err := cs.GenerateSignatureKey(Seed("sig", uint32(i), cs.SignatureSeedLen()))
 			if err != nil {
 				return nil, err
 			}
-			ep, epub, err := cs.DeriveKeyPair(synthSeed("leaf", uint32(i), cs.HashLen()))
+			ep, epub, err := cs.DeriveKeyPair(Seed("leaf", uint32(i), cs.HashLen()))
 			if err != nil {
 				return nil, err
 			}
@@ -158,7 +164,7 @@ func newSynthGroup(id suite.ID, n int) (*synthGroup, error) {
 }
 
 func synthPathSecret(cs *suite.Suite, x treemath.NodeIndex) []byte {
-	return synthSeed("path", uint32(x), cs.HashLen())
+	return Seed("path", uint32(x), cs.HashLen())
 }
 
 func synthNodeSecret(cs *suite.Suite, x treemath.NodeIndex) []byte {
@@ -169,13 +175,13 @@ func synthNodeSecret(cs *suite.Suite, x treemath.NodeIndex) []byte {
 	return ns
 }
 
-// member returns leaf i's state at epoch 1, holding the private keys of its
+// Member returns leaf i's state at epoch 1, holding the private keys of its
 // whole direct path, and its key store (its signature key).
-func (sy *synthGroup) member(i treemath.LeafIndex) (state.GroupState, transitions.KeyStore, error) {
+func (sy *Group) Member(i treemath.LeafIndex) (state.GroupState, transitions.KeyStore, error) {
 	cs := sy.cs
 	cfg := state.DefaultConfig()
 	ctx := codec.GroupContext{Version: codec.MLS10, CipherSuite: codec.CipherSuite(cs.ID()), GroupID: sy.gid, Epoch: 1,
-		TreeHash: sy.tree.Hash(), ConfirmedTranscriptHash: synthSeed("confirmed", 0, cs.HashLen())}
+		TreeHash: sy.tree.Hash(), ConfirmedTranscriptHash: Seed("confirmed", 0, cs.HashLen())}
 	fail := func(err error) (state.GroupState, transitions.KeyStore, error) {
 		return state.GroupState{}, transitions.KeyStore{}, fmt.Errorf("synthetic member %d: %w", i, err)
 	}
@@ -183,7 +189,7 @@ func (sy *synthGroup) member(i treemath.LeafIndex) (state.GroupState, transition
 	if err != nil {
 		return fail(err)
 	}
-	init, err := keysched.NewInitSecret(cs, synthSeed("init", 0, cs.HashLen()))
+	init, err := keysched.NewInitSecret(cs, Seed("init", 0, cs.HashLen()))
 	if err != nil {
 		return fail(err)
 	}
@@ -231,7 +237,10 @@ func (sy *synthGroup) member(i treemath.LeafIndex) (state.GroupState, transition
 	return s, ks, nil
 }
 
-// benchLimits are limits that admit a group of n members and its messages.
-func benchLimits(n int) transitions.Limits {
+// Limits are limits that admit a group of n members and its messages.
+func Limits(n int) transitions.Limits {
 	return transitions.Limits{MaxLeaves: uint32(2 * n), MaxProposals: uint32(2 * n), MaxMessageBytes: 1 << 30}
 }
+
+// N returns the number of members.
+func (sy *Group) N() int { return sy.n }
