@@ -23,7 +23,7 @@ import (
 // shell wrote per operation (B-written/op: keys and values of the
 // committed batches) and the process's CPU time per operation
 // (cpu-ns/op, user + system, which leaves out the time spent waiting for
-// fsync). Groups are synthetic full trees (see synth_test.go); N=16384
+// fsync). Groups are synthetic full trees (package internal/synth); N=16384
 // runs only without -short.
 
 var shellBenchSizes = []int{128, 1024, 16384}
