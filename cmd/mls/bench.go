@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -137,8 +138,16 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 
 	rep := benchReport{Suite: cs.ID(), Name: cs.ID().String(), Sizes: sizes, Ops: *ops, Records: *records, Machine: machine()}
-	b := &bencher{cs: cs, ops: *ops, progress: stderr}
-	if err := b.run(sizes, *records); err != nil {
+	intr, stopIntr := notifyInterrupt()
+	defer stopIntr()
+	b := &bencher{cs: cs, ops: *ops, progress: stderr, intr: intr}
+	status := 0
+	if err := b.run(sizes, *records); errors.Is(err, errInterrupted) {
+		// The figures measured so far are complete: print them, then say
+		// the run stopped early.
+		defer fmt.Fprintf(stderr, "mls bench: interrupted after %d figures\n", len(b.figures))
+		status = 130
+	} else if err != nil {
 		fmt.Fprintf(stderr, "mls bench: %v\n", err)
 		return 1
 	}
@@ -146,10 +155,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		out, _ := json.MarshalIndent(rep, "", "  ")
 		stdout.Write(append(out, '\n'))
-		return 0
+		return status
 	}
 	printBench(stdout, rep)
-	return 0
+	return status
 }
 
 // parseSizes parses -sizes: a comma-separated list of powers of two.
@@ -186,7 +195,12 @@ type bencher struct {
 	prim    map[string]float64 // ns per primitive operation
 	// progress receives a line before each slow setup step.
 	progress io.Writer
+	// intr receives SIGINT: the run stops before the next figure.
+	intr <-chan os.Signal
 }
+
+// errInterrupted stops a bench run between two figures on SIGINT.
+var errInterrupted = errors.New("interrupted")
 
 // measureRounds is the number of rounds a measurement is split into.
 const measureRounds = 5
@@ -231,6 +245,11 @@ func btoi(b bool) int {
 // add measures f (warm-up call with index -1, then ops timed calls) and
 // appends its figure; floor is in nanoseconds (0 for a primitive).
 func (b *bencher) add(name string, n, ops int, floor float64, formula string, f func(i int) error) error {
+	select {
+	case <-b.intr:
+		return errInterrupted
+	default:
+	}
 	if err := f(-1); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -106,3 +106,24 @@ func TestDemoInterrupt(t *testing.T) {
 		t.Errorf("no logs written")
 	}
 }
+
+// TestBenchInterrupt delivers an interrupt before the first figure: bench
+// prints what it has (nothing measured yet), says it was interrupted, and
+// exits 130 without measuring anything.
+func TestBenchInterrupt(t *testing.T) {
+	old := notifyInterrupt
+	defer func() { notifyInterrupt = old }()
+	c := make(chan os.Signal, 1)
+	notifyInterrupt = func() (<-chan os.Signal, func()) { return c, func() {} }
+	c <- os.Interrupt
+	stdout, stderr, code := runCmd("bench", "-sizes", "16", "-ops", "1", "-records", "1", "-json")
+	if code != 130 {
+		t.Fatalf("exit %d, want 130\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "mls bench: interrupted after 0 figures") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, `"Figures": null`) && !strings.Contains(stdout, `"figures": null`) {
+		t.Errorf("stdout should hold a report with no figures:\n%s", stdout)
+	}
+}
