@@ -133,9 +133,12 @@ func (m PublicMessage) ReceivedWire(encoded []byte) (FramedWire, error) {
 // PrivateMessage like DecodePrivateMessageContent, except that HPKE
 // ciphertexts are sub-slices of data (see DecodeMLSMessageShared). It also
 // returns the content body and the FramedContentAuthData as sub-slices of
-// data.
-func DecodePrivateMessageContentShared(data []byte, ct ContentType) (c PrivateMessageContent, body, auth []byte, err error) {
-	d := NewDecoder(data)
+// data. Its vectors are within b (see Bounds), like those of a
+// PublicMessage decoded by DecodeMLSMessageSharedBounded: a commit over
+// b.MaxProposals or an UpdatePathNode over b.MaxLeaves fails with a
+// *LimitError before its elements are allocated.
+func DecodePrivateMessageContentShared(data []byte, ct ContentType, b Bounds) (c PrivateMessageContent, body, auth []byte, err error) {
+	d := NewBoundedDecoder(data, b)
 	d.share = true
 	c.UnmarshalFor(d, ct)
 	if err := d.Finish("PrivateMessageContent"); err != nil {

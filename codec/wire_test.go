@@ -139,7 +139,7 @@ func TestPrivateContentSharedProperty(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, body, auth, err := DecodePrivateMessageContentShared(enc, ct)
+		got, body, auth, err := DecodePrivateMessageContentShared(enc, ct, Bounds{})
 		if err != nil {
 			t.Fatal(err)
 		}

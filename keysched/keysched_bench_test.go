@@ -115,7 +115,7 @@ func BenchmarkUnprotectPrivate(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(s.n))
 			for b.Loop() {
-				if _, _, _, err := UnprotectPrivate(f.cs, st, sds, pm, f.ctx, f.senderKey); err != nil {
+				if _, _, _, err := UnprotectPrivate(f.cs, st, sds, pm, f.ctx, f.senderKey, codec.Bounds{}); err != nil {
 					b.Fatal(err)
 				}
 			}

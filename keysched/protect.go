@@ -380,11 +380,15 @@ type SenderKeyFunc func(leaf treemath.LeafIndex) ([]byte, error)
 // signature ValSem010. On success it returns the AuthenticatedContent, the
 // tree without the used key, and what was consumed; st itself is unchanged.
 // The group-id and epoch checks (ValSem002, ValSem003) are the caller's,
-// made before choosing st and senderDataSecret.
+// made before choosing st and senderDataSecret. The decrypted content's
+// vectors are within b (see codec.Bounds; the zero Bounds puts no bound
+// beyond the plaintext's length): a content over one fails with
+// ErrMalformed wrapping a *codec.LimitError that names the bound, before
+// the vector's elements are allocated.
 //
 // [RFC 9420, Section 6.3]: https://www.rfc-editor.org/rfc/rfc9420#section-6.3
-func UnprotectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, pm codec.PrivateMessage, ctx *codec.GroupContext, senderKey SenderKeyFunc) (codec.AuthenticatedContent, SecretTree, Consumed, error) {
-	r, err := UnprotectPrivateWire(cs, st, senderDataSecret, pm, ctx, senderKey)
+func UnprotectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, pm codec.PrivateMessage, ctx *codec.GroupContext, senderKey SenderKeyFunc, b codec.Bounds) (codec.AuthenticatedContent, SecretTree, Consumed, error) {
+	r, err := UnprotectPrivateWire(cs, st, senderDataSecret, pm, ctx, senderKey, b)
 	return r.Content, r.Secrets, r.Consumed, err
 }
 
@@ -404,8 +408,9 @@ type Unprotected struct {
 // signed SignContent (prefix, FramedContentTBS head, body, GroupContext),
 // so a large commit costs one buffer. The HPKE ciphertexts of the content
 // (an UpdatePath's) alias that buffer, and when pm was decoded by
-// codec.DecodeMLSMessageShared, its ciphertexts alias the message.
-func UnprotectPrivateWire(cs *suite.Suite, st SecretTree, senderDataSecret []byte, pm codec.PrivateMessage, ctx *codec.GroupContext, senderKey SenderKeyFunc) (Unprotected, error) {
+// codec.DecodeMLSMessageShared, its ciphertexts alias the message. The
+// content's vectors are within b, as for UnprotectPrivate.
+func UnprotectPrivateWire(cs *suite.Suite, st SecretTree, senderDataSecret []byte, pm codec.PrivateMessage, ctx *codec.GroupContext, senderKey SenderKeyFunc, b codec.Bounds) (Unprotected, error) {
 	out := Unprotected{Secrets: st}
 	sd, err := DecryptSenderData(cs, senderDataSecret, pm)
 	if err != nil {
@@ -438,7 +443,7 @@ func UnprotectPrivateWire(cs *suite.Suite, st SecretTree, senderDataSecret []byt
 		// ValSem006: decryption of a PrivateMessage must succeed.
 		return out, valsem.Wrap(valsem.ValSem006, err, "content")
 	}
-	pmc, body, auth, err := codec.DecodePrivateMessageContentShared(buf[start:], pm.ContentType)
+	pmc, body, auth, err := codec.DecodePrivateMessageContentShared(buf[start:], pm.ContentType, b)
 	if errors.Is(err, codec.ErrNonZeroPadding) {
 		// ValSem011: PrivateMessageContent padding must be all zero.
 		return out, valsem.Wrap(valsem.ValSem011, err, "padding")

@@ -254,7 +254,7 @@ func TestPrivateMessageTamper(t *testing.T) {
 		t.Fatal("sender tree did not advance")
 	}
 	// Positive space, on the receiver's own copy of the tree.
-	got, recvTree, _, err := UnprotectPrivate(f.cs, st, sds, pm, f.ctx, f.senderKey)
+	got, recvTree, _, err := UnprotectPrivate(f.cs, st, sds, pm, f.ctx, f.senderKey, codec.Bounds{})
 	if err != nil {
 		t.Fatalf("valid message rejected: %v", err)
 	}
@@ -262,7 +262,7 @@ func TestPrivateMessageTamper(t *testing.T) {
 		t.Fatal("wrong plaintext")
 	}
 	// The same message again: its key is consumed.
-	_, _, _, err = UnprotectPrivate(f.cs, recvTree, sds, pm, f.ctx, f.senderKey)
+	_, _, _, err = UnprotectPrivate(f.cs, recvTree, sds, pm, f.ctx, f.senderKey, codec.Bounds{})
 	wantCode(t, err, valsem.ValSem006)
 	if !errors.Is(err, ErrGenerationConsumed) {
 		t.Fatalf("replay: err = %v, want ErrGenerationConsumed", err)
@@ -306,7 +306,7 @@ func TestPrivateMessageTamper(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, nt, _, err := UnprotectPrivate(f.cs, st, sds, tt.mutate(pm), f.ctx, f.senderKey)
+			_, nt, _, err := UnprotectPrivate(f.cs, st, sds, tt.mutate(pm), f.ctx, f.senderKey, codec.Bounds{})
 			wantCode(t, err, tt.code)
 			if tt.sent != nil && !errors.Is(err, tt.sent) {
 				t.Fatalf("err = %v, want also %v", err, tt.sent)
@@ -317,7 +317,7 @@ func TestPrivateMessageTamper(t *testing.T) {
 		})
 	}
 	t.Run("wrong signer key", func(t *testing.T) {
-		_, _, _, err := UnprotectPrivate(f.cs, st, sds, pm, f.ctx, func(treemath.LeafIndex) ([]byte, error) { return f.otherPu, nil })
+		_, _, _, err := UnprotectPrivate(f.cs, st, sds, pm, f.ctx, func(treemath.LeafIndex) ([]byte, error) { return f.otherPu, nil }, codec.Bounds{})
 		wantCode(t, err, valsem.ValSem010)
 	})
 	t.Run("sender from PublicMessage-only type", func(t *testing.T) {
@@ -348,7 +348,7 @@ func TestPrivateMessageAllSuites(t *testing.T) {
 				msgs = append(msgs, pm)
 			}
 			for _, i := range []int{3, 1, 2, 0} {
-				_, nt, c, err := UnprotectPrivate(f.cs, recv, sds, msgs[i], f.ctx, f.senderKey)
+				_, nt, c, err := UnprotectPrivate(f.cs, recv, sds, msgs[i], f.ctx, f.senderKey, codec.Bounds{})
 				if err != nil {
 					t.Fatalf("message %d: %v", i, err)
 				}

@@ -88,7 +88,7 @@ func TestUnprotectWire(t *testing.T) {
 							}
 						}
 					} else {
-						u, err := UnprotectPrivateWire(f.cs, f.tree(t, 4), sds, *dm.PrivateMessage, f.ctx, f.senderKey)
+						u, err := UnprotectPrivateWire(f.cs, f.tree(t, 4), sds, *dm.PrivateMessage, f.ctx, f.senderKey, codec.Bounds{})
 						if err != nil {
 							t.Fatal(err)
 						}

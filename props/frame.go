@@ -37,7 +37,7 @@ func Open(t TB, recv *Member, msg []byte) codec.AuthenticatedContent {
 				return nil, errors.New("blank sender")
 			}
 			return ln.SignatureKey, nil
-		})
+		}, transitions.DefaultLimits().Bounds())
 	if err != nil {
 		t.Fatalf("open: %s cannot decrypt: %v", recv.Name, err)
 	}

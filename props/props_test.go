@@ -204,7 +204,7 @@ func TestPropRemovedReadsNothing(t *testing.T) {
 			}
 			for _, k := range held {
 				if _, _, _, err := keysched.UnprotectPrivate(vs.Suite(), k.secrets, k.sds, *m.PrivateMessage, &k.ctx,
-					func(treemath.LeafIndex) ([]byte, error) { return nil, errors.New("no key") }); err == nil || !errors.Is(err, valsem.ValSem006) {
+					func(treemath.LeafIndex) ([]byte, error) { return nil, errors.New("no key") }, transitions.DefaultLimits().Bounds()); err == nil || !errors.Is(err, valsem.ValSem006) {
 					t.Fatalf("removed %s: keys of epoch %d on a message of epoch %d: %v", v.Name, k.ctx.Epoch, epoch, err)
 				}
 			}

@@ -230,7 +230,7 @@ type authenticatedMessage struct {
 	consumed *keysched.Consumed
 }
 
-func (g *group) authenticate(f framedMessage) (authenticatedMessage, error) {
+func (g *group) authenticate(f framedMessage, b codec.Bounds) (authenticatedMessage, error) {
 	a := authenticatedMessage{wf: f.wf, keys: f.keys, secrets: f.keys.secrets}
 	if f.pub != nil {
 		ac, w, err := g.unprotectPublic(f)
@@ -251,7 +251,7 @@ func (g *group) authenticate(f framedMessage) (authenticatedMessage, error) {
 		}
 		return ln.SignatureKey, nil
 	}
-	u, err := keysched.UnprotectPrivateWire(g.cs, f.keys.secrets, f.keys.senderDataSecret, *f.priv, f.keys.ctx, senderKey)
+	u, err := keysched.UnprotectPrivateWire(g.cs, f.keys.secrets, f.keys.senderDataSecret, *f.priv, f.keys.ctx, senderKey, b)
 	if err != nil {
 		// An echoed own message fails on its consumed key before the
 		// sender is checked: tell it apart (only on this error path, so
@@ -259,7 +259,7 @@ func (g *group) authenticate(f framedMessage) (authenticatedMessage, error) {
 		if sd, sderr := keysched.DecryptSenderData(g.cs, f.keys.senderDataSecret, *f.priv); sderr == nil && sd.LeafIndex == g.self() {
 			return a, ownMessageError{leaf: sd.LeafIndex}
 		}
-		return a, err
+		return a, limitFrom(err)
 	}
 	a.ac, a.wire, a.secrets, a.consumed = u.Content, u.Wire, u.Secrets, &u.Consumed
 	return a, nil

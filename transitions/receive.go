@@ -35,7 +35,7 @@ func receive(s state.GroupState, e Receive, env Env) (state.GroupState, []effect
 			return s, nil, err
 		}
 	}
-	a, err := g.authenticate(f)
+	a, err := g.authenticate(f, env.Limits.Bounds())
 	if err != nil {
 		return s, nil, err
 	}

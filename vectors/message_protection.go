@@ -215,7 +215,7 @@ func (e mpEnv) checkPrivate(msg, want []byte) error {
 	if err != nil {
 		return err
 	}
-	ac, _, _, err := keysched.UnprotectPrivate(e.cs, st, e.c.SenderDataSecret, *m.PrivateMessage, e.ctx, e.senderKey)
+	ac, _, _, err := keysched.UnprotectPrivate(e.cs, st, e.c.SenderDataSecret, *m.PrivateMessage, e.ctx, e.senderKey, codec.Bounds{})
 	if err != nil {
 		return err
 	}
