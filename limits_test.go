@@ -2,22 +2,12 @@ package mls
 
 import (
 	"errors"
-	"runtime"
 	"testing"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/internal/testrun"
 	"github.com/mlscore/mlscore/transitions"
 )
-
-// allocated returns the bytes f allocates (runtime.MemStats.TotalAlloc
-// delta; other goroutines of the test binary add a little noise).
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // hostileTree returns a ratchet_tree extension of size bytes: blank nodes
 // (one byte each) ending in one genuine leaf node, the cheapest encoding
@@ -70,7 +60,7 @@ func TestHostileTreeBounded(t *testing.T) {
 
 	t.Run("JoinGroup", func(t *testing.T) {
 		var err error
-		n := allocated(func() { _, err = bob.c.JoinGroup(out.Welcome, hostile) })
+		n := testrun.Allocated(func() { _, err = bob.c.JoinGroup(out.Welcome, hostile) })
 		checkMaxLeaves(t, err)
 		t.Logf("JoinGroup: %d bytes allocated for a %d-byte tree (%.2f per byte): %v", n, len(hostile), float64(n)/float64(len(hostile)), err)
 		if n > maxRatio*size {
@@ -86,7 +76,7 @@ func TestHostileTreeBounded(t *testing.T) {
 		gi := must[[]byte](t)(m.Encode())
 		carol := newParty(t, backends[0], "carol")
 		var err error
-		n := allocated(func() { _, _, err = carol.c.JoinExternal(gi, nil) })
+		n := testrun.Allocated(func() { _, _, err = carol.c.JoinExternal(gi, nil) })
 		checkMaxLeaves(t, err)
 		t.Logf("JoinExternal: %d bytes allocated for a %d-byte group info (%.2f per byte): %v", n, len(gi), float64(n)/float64(len(gi)), err)
 		if n > maxRatio*uint64(len(gi)) {

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/mlscore/mlscore/internal/testrun"
 	"github.com/mlscore/mlscore/treemath"
 )
 
@@ -206,7 +207,7 @@ func FuzzReadVarint(f *testing.F) {
 func fuzzRoundTrip[T interface{ Encode() ([]byte, error) }](t *testing.T, data []byte, dec func([]byte) (T, error)) T {
 	var v T
 	var err error
-	if n := allocated(func() { v, err = dec(data) }); n > allocBudget(len(data)) {
+	if n := testrun.Allocated(func() { v, err = dec(data) }); n > allocBudget(len(data)) {
 		t.Fatalf("decoding %d bytes allocated %d, budget %d", len(data), n, allocBudget(len(data)))
 	}
 	if err != nil {

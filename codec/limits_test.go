@@ -2,20 +2,12 @@ package codec
 
 import (
 	"errors"
-	"runtime"
 	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
-)
 
-// allocated returns the bytes f allocates (runtime.MemStats.TotalAlloc).
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
+	"github.com/mlscore/mlscore/internal/testrun"
+)
 
 // allocBudget is what decoding may allocate for n input bytes:
 // maxAllocPerByte bytes per input byte plus 64 KiB (error values, the
@@ -112,7 +104,7 @@ func TestDecodeAllocationBounded(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var err error
-			got := allocated(func() { err = tt.dec(tt.in) })
+			got := testrun.Allocated(func() { err = tt.dec(tt.in) })
 			t.Logf("%d bytes in, %d allocated (%.1f per byte): %v", len(tt.in), got, float64(got)/float64(len(tt.in)), err)
 			if tt.wantLimit == "" {
 				if err != nil {

@@ -6,17 +6,8 @@ import (
 	"testing"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/internal/testrun"
 )
-
-// allocated returns the bytes allocated while running f.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // TestUnprotectPrivateBounds: a member holding the group's keys sends a
 // properly encrypted commit whose decrypted content is far over the
@@ -63,7 +54,7 @@ func TestUnprotectPrivateBounds(t *testing.T) {
 			}
 			in := uint64(len(pm.Ciphertext))
 			var uerr error
-			got := allocated(func() {
+			got := allocatedAfterGC(func() {
 				_, _, _, uerr = UnprotectPrivate(f.cs, st, sds, pm, f.ctx, f.senderKey, bounds)
 			})
 			var le *codec.LimitError
@@ -76,7 +67,7 @@ func TestUnprotectPrivateBounds(t *testing.T) {
 			if got > maxAllocRatio*in {
 				t.Fatalf("allocated %d bytes for a %d-byte ciphertext (%.1f×), want ≤ %d×", got, in, float64(got)/float64(in), maxAllocRatio)
 			}
-			unbounded := allocated(func() {
+			unbounded := allocatedAfterGC(func() {
 				_, _, _, uerr = UnprotectPrivate(f.cs, st, sds, pm, f.ctx, f.senderKey, codec.Bounds{})
 			})
 			if errors.As(uerr, &le) {
@@ -88,4 +79,11 @@ func TestUnprotectPrivateBounds(t *testing.T) {
 			t.Logf("ciphertext %d bytes: bounded %d bytes allocated (%.2f×), unbounded %d (%.1f×)", in, got, float64(got)/float64(in), unbounded, float64(unbounded)/float64(in))
 		})
 	}
+}
+
+// allocatedAfterGC collects garbage first, so that a collection the
+// measured call would otherwise trigger does not blur its count.
+func allocatedAfterGC(f func()) uint64 {
+	runtime.GC()
+	return testrun.Allocated(f)
 }

@@ -3,24 +3,15 @@ package replay_test
 import (
 	"bytes"
 	"errors"
-	"runtime"
 	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/internal/testrun"
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/state"
 )
-
-// allocated returns the bytes f allocates (runtime.MemStats.TotalAlloc).
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // logAllocPerByte bounds what reading a log allocates per byte of it
 // (Record values of about 250 bytes for records of at least 150, and the
@@ -53,7 +44,7 @@ func TestHostileLogBounded(t *testing.T) {
 	hostile := buf.Bytes()
 
 	var err error
-	n := allocated(func() {
+	n := testrun.Allocated(func() {
 		var l *replay.Log
 		if l, err = replay.ReadLog(hostile); err == nil {
 			_, err = replay.ReplayLog(l, nil)
@@ -79,7 +70,7 @@ func TestHostileLogBounded(t *testing.T) {
 		}
 	}
 	records := buf.Bytes()
-	n = allocated(func() { _, err = replay.ReadLog(records) })
+	n = testrun.Allocated(func() { _, err = replay.ReadLog(records) })
 	if err != nil {
 		t.Fatal(err)
 	}

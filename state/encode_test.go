@@ -12,6 +12,7 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
+	"github.com/mlscore/mlscore/internal/testrun"
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/sim"
 	"github.com/mlscore/mlscore/state"
@@ -281,7 +282,7 @@ func FuzzDecodeState(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var s state.GroupState
 		var err error
-		if n := allocated(func() { s, err = state.DecodeBounded(data, fuzzBounds) }); n > stateAllocPerByte*uint64(len(data))+64<<10 {
+		if n := testrun.Allocated(func() { s, err = state.DecodeBounded(data, fuzzBounds) }); n > stateAllocPerByte*uint64(len(data))+64<<10 {
 			t.Fatalf("decoding %d bytes allocated %d, budget %d per byte and 64 KiB", len(data), n, stateAllocPerByte)
 		}
 		if err != nil {

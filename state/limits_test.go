@@ -2,23 +2,14 @@ package state_test
 
 import (
 	"errors"
-	"runtime"
 	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/internal/testrun"
 	"github.com/mlscore/mlscore/state"
 )
-
-// allocated returns the bytes f allocates (runtime.MemStats.TotalAlloc).
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // stateAllocPerByte bounds what DecodeBounded allocates per input byte
 // for states whose trees are within MaxLeaves (fuzzBounds): each tree
@@ -47,7 +38,7 @@ func TestDecodeBoundedHostileTree(t *testing.T) {
 	enc := b.BytesOrPanic()
 
 	var err error
-	n := allocated(func() { _, err = state.DecodeBounded(enc, codec.Bounds{MaxLeaves: 1 << 16}) })
+	n := testrun.Allocated(func() { _, err = state.DecodeBounded(enc, codec.Bounds{MaxLeaves: 1 << 16}) })
 	var le *codec.LimitError
 	if !errors.Is(err, state.ErrEncoding) || !errors.As(err, &le) || le.Limit != "MaxLeaves" || le.Got != 1<<20 || le.Max != 1<<16 {
 		t.Fatalf("got %v, want ErrEncoding with a *codec.LimitError MaxLeaves 1048576 > 65536", err)

@@ -3,25 +3,16 @@ package tree_test
 import (
 	"bytes"
 	"errors"
-	"runtime"
 	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/internal/testrun"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/tree"
 	"github.com/mlscore/mlscore/treemath"
 )
-
-// allocated returns the bytes f allocates (runtime.MemStats.TotalAlloc).
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // blankTree encodes a ratchet tree of the given node count (odd): blank
 // nodes, one byte each, then leaf as the last node.
@@ -63,7 +54,7 @@ func TestDecodeBoundedByMaxLeaves(t *testing.T) {
 	at := blankTree(t, leaf, width)
 	var tr tree.Tree
 	var err error
-	n := allocated(func() { tr, err = tree.Decode(s, at, max) })
+	n := testrun.Allocated(func() { tr, err = tree.Decode(s, at, max) })
 	if err != nil || tr.LeafCount() != max {
 		t.Fatalf("tree at the bound: %v (%d leaves)", err, tr.LeafCount())
 	}
@@ -86,7 +77,7 @@ func TestDecodeBoundedByMaxLeaves(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			in := blankTree(t, leaf, c.nodes)
 			var err error
-			n := allocated(func() { _, err = tree.Decode(s, in, c.maxLeaves) })
+			n := testrun.Allocated(func() { _, err = tree.Decode(s, in, c.maxLeaves) })
 			var le *codec.LimitError
 			if !errors.Is(err, tree.ErrTreeTooLarge) || !errors.As(err, &le) || le.Limit != "MaxLeaves" || le.Got != c.wantGot || le.Max != uint64(c.maxLeaves) {
 				t.Fatalf("got %v, want a *codec.LimitError MaxLeaves %d > %d", err, c.wantGot, c.maxLeaves)

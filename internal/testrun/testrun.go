@@ -14,6 +14,7 @@ package testrun
 import (
 	"flag"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 )
@@ -55,4 +56,15 @@ func Long() bool { return set("MLS_LONG") }
 func set(name string) bool {
 	v := os.Getenv(name)
 	return v != "" && v != "0"
+}
+
+// Allocated returns the bytes f allocates, as runtime.MemStats.TotalAlloc
+// counts them (what other goroutines allocate meanwhile included, so
+// budgets leave some slack).
+func Allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }

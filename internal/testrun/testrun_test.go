@@ -31,3 +31,12 @@ func TestLong(t *testing.T) {
 		}
 	}
 }
+
+func TestAllocated(t *testing.T) {
+	var keep []byte
+	n := Allocated(func() { keep = make([]byte, 1<<20) })
+	if n < 1<<20 || n > 2<<20 {
+		t.Errorf("Allocated(make 1 MiB) = %d", n)
+	}
+	_ = keep
+}
