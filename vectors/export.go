@@ -222,21 +222,7 @@ func (c *passiveClientCase) setExternalPSKs(keys transitions.KeyReader) error {
 			c.ExternalPSKs = append(c.ExternalPSKs, externalPSK{PSKID: bytes.Clone(id), PSK: bytes.Clone(psk)})
 		}
 	}
-	for _, ep := range c.Epochs {
-		for _, b := range append(append([]HexBytes(nil), ep.Proposals...), ep.Commit) {
-			m, err := codec.DecodeMLSMessage(b)
-			if err != nil || m.PublicMessage == nil {
-				continue
-			}
-			ct := m.PublicMessage.Content
-			add(ct.Proposal)
-			if ct.Commit != nil {
-				for _, por := range ct.Commit.Proposals {
-					add(por.Proposal)
-				}
-			}
-		}
-	}
+	c.eachPublicProposal(add)
 	return nil
 }
 

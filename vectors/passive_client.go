@@ -171,21 +171,7 @@ func passiveClientTime(c passiveClientCase, cs *suite.Suite, ref []byte) uint64 
 			narrow(p.Add.KeyPackage.LeafNode.Lifetime)
 		}
 	}
-	for _, ep := range c.Epochs {
-		for _, b := range append(append([]HexBytes(nil), ep.Proposals...), ep.Commit) {
-			m, err := codec.DecodeMLSMessage(b)
-			if err != nil || m.PublicMessage == nil {
-				continue
-			}
-			ct := m.PublicMessage.Content
-			adds(ct.Proposal)
-			if ct.Commit != nil {
-				for _, por := range ct.Commit.Proposals {
-					adds(por.Proposal)
-				}
-			}
-		}
-	}
+	c.eachPublicProposal(adds)
 	if lo > hi {
 		return fallback
 	}
@@ -194,6 +180,29 @@ func passiveClientTime(c passiveClientCase, cs *suite.Suite, ref []byte) uint64 
 
 // welcomeTree returns the ratchet tree carried by the case's Welcome, if
 // any, decrypting the GroupInfo with the case's keys.
+// eachPublicProposal calls f with every proposal the case's epochs carry
+// in PublicMessages: standalone proposals, and those a commit holds by
+// value (nil for a reference). Messages that do not decode, and private
+// ones, are passed over: what they hold is not readable without the
+// epoch's keys.
+func (c passiveClientCase) eachPublicProposal(f func(*codec.Proposal)) {
+	for _, ep := range c.Epochs {
+		for _, b := range append(append([]HexBytes(nil), ep.Proposals...), ep.Commit) {
+			m, err := codec.DecodeMLSMessage(b)
+			if err != nil || m.PublicMessage == nil {
+				continue
+			}
+			ct := m.PublicMessage.Content
+			f(ct.Proposal)
+			if ct.Commit != nil {
+				for _, por := range ct.Commit.Proposals {
+					f(por.Proposal)
+				}
+			}
+		}
+	}
+}
+
 func welcomeTree(c passiveClientCase, cs *suite.Suite, ref []byte) codec.RatchetTree {
 	m, err := codec.DecodeMLSMessage(c.Welcome)
 	if err != nil || m.Welcome == nil {
