@@ -34,40 +34,23 @@ var readOnlyTables = []string{
 // TestNoPackageState fails if a core package declares a package-level
 // variable that is neither an error value nor a listed read-only table.
 func TestNoPackageState(t *testing.T) {
-	for _, dir := range core {
-		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-		if err != nil {
-			t.Fatal(err)
+	forEachCoreDecl(t, func(pkg string, fs *token.FileSet, d ast.Decl) {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.VAR {
+			return
 		}
-		pkg := filepath.Base(dir)
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			fs := token.NewFileSet()
-			af, err := parser.ParseFile(fs, f, nil, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, d := range af.Decls {
-				g, ok := d.(*ast.GenDecl)
-				if !ok || g.Tok != token.VAR {
+		for _, sp := range g.Specs {
+			vs := sp.(*ast.ValueSpec)
+			for i, n := range vs.Names {
+				if n.Name == "_" || (i < len(vs.Values) && isErrorValue(vs.Values[i])) {
 					continue
 				}
-				for _, sp := range g.Specs {
-					vs := sp.(*ast.ValueSpec)
-					for i, n := range vs.Names {
-						if n.Name == "_" || (i < len(vs.Values) && isErrorValue(vs.Values[i])) {
-							continue
-						}
-						if !slices.Contains(readOnlyTables, pkg+"."+n.Name) {
-							t.Errorf("%s: package-level variable %s.%s in the pure core (docs/design.md: no package-level mutable state)", fs.Position(n.Pos()), pkg, n.Name)
-						}
-					}
+				if !slices.Contains(readOnlyTables, pkg+"."+n.Name) {
+					t.Errorf("%s: package-level variable %s.%s in the pure core (docs/design.md: no package-level mutable state)", fs.Position(n.Pos()), pkg, n.Name)
 				}
 			}
 		}
-	}
+	})
 }
 
 // isErrorValue reports whether e is errors.New(...) or fmt.Errorf(...).
@@ -103,34 +86,43 @@ var longCoreFuncs = map[string]int{
 // TestCoreFunctionLength fails if a function of the pure core is longer
 // than maxCoreFuncLines lines (or than its entry in longCoreFuncs).
 func TestCoreFunctionLength(t *testing.T) {
+	forEachCoreDecl(t, func(pkg string, fs *token.FileSet, d ast.Decl) {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok {
+			return
+		}
+		n := fs.Position(fd.End()).Line - fs.Position(fd.Pos()).Line + 1
+		limit := maxCoreFuncLines
+		if l, ok := longCoreFuncs[pkg+"."+fd.Name.Name]; ok {
+			limit = l
+		}
+		if n > limit {
+			t.Errorf("%s: %s.%s is %d lines, at most %d (split it: one step per function)", fs.Position(fd.Pos()), pkg, fd.Name.Name, n, limit)
+		}
+	})
+}
+
+// forEachCoreDecl calls f with every top-level declaration of the pure
+// core's non-test files, and the package it belongs to.
+func forEachCoreDecl(t *testing.T, f func(pkg string, fs *token.FileSet, d ast.Decl)) {
+	t.Helper()
 	for _, dir := range core {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		pkg := filepath.Base(dir)
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
 				continue
 			}
 			fs := token.NewFileSet()
-			af, err := parser.ParseFile(fs, f, nil, 0)
+			af, err := parser.ParseFile(fs, name, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, d := range af.Decls {
-				fd, ok := d.(*ast.FuncDecl)
-				if !ok {
-					continue
-				}
-				n := fs.Position(fd.End()).Line - fs.Position(fd.Pos()).Line + 1
-				limit := maxCoreFuncLines
-				if l, ok := longCoreFuncs[pkg+"."+fd.Name.Name]; ok {
-					limit = l
-				}
-				if n > limit {
-					t.Errorf("%s: %s.%s is %d lines, at most %d (split it: one step per function)", fs.Position(fd.Pos()), pkg, fd.Name.Name, n, limit)
-				}
+				f(pkg, fs, d)
 			}
 		}
 	}
