@@ -490,32 +490,17 @@ func (c *Client) isClosed() bool {
 
 // KeyPackage creates a key package (RFC 9420, Section 10) and returns it
 // as an encoded MLSMessage, ready to publish. Its private keys are stored
-// until a Welcome uses it.
+// until a Welcome uses it. KeyPackageWith sets its extensions, leaf
+// extensions, capabilities and lifetime one key package at a time.
 func (c *Client) KeyPackage() ([]byte, error) {
-	return c.keyPackage(false)
+	return c.KeyPackageWith(nil)
 }
 
 // LastResortKeyPackage creates a key package with the last_resort
 // extension (RFC 9420, Section 10.1): its private keys are kept after a
 // Welcome used it, so it can serve several.
 func (c *Client) LastResortKeyPackage() ([]byte, error) {
-	return c.keyPackage(true)
-}
-
-func (c *Client) keyPackage(lastResort bool) ([]byte, error) {
-	effs, err := c.applyClient(transitions.NewKeyPackage{
-		At: c.now(), Suite: c.cs, SignatureKey: c.pub, Credential: c.cred,
-		Capabilities: withSelfRemove(c.opts.Capabilities), Lifetime: c.lifetime(), LastResort: lastResort,
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range effs {
-		if kc, ok := e.(effects.KeyPackageCreated); ok {
-			return kc.KeyPackage, nil
-		}
-	}
-	return nil, fmt.Errorf("mls: no key package created")
+	return c.KeyPackageWith(&KeyPackageOptions{LastResort: true})
 }
 
 // AddExternalPSK stores an external pre-shared key (RFC 9420, Section
