@@ -201,15 +201,11 @@ func (g *Group) processed(effs []effects.Effect) *ProcessedMessage {
 		case effects.DeliverApplication:
 			return &ProcessedMessage{Kind: ApplicationMessage, Epoch: e.Epoch, Sender: codec.MemberSender(e.Sender), Data: e.Data, AAD: e.AAD}
 		case effects.ProposalReceived:
-			pm := &ProcessedMessage{Kind: ProposalMessage, Epoch: e.Epoch, Proposal: &ReceivedProposal{Ref: e.Ref}}
-			pm.Sender, _ = codec.DecodeSender(e.Sender)
-			pm.Proposal.Proposal, _ = codec.DecodeProposal(e.Proposal)
-			return pm
+			return &ProcessedMessage{Kind: ProposalMessage, Epoch: e.Epoch, Sender: e.Sender, Proposal: &ReceivedProposal{Ref: e.Ref, Proposal: e.Proposal}}
 		case effects.CommitStaged:
 			pm := &ProcessedMessage{Kind: CommitMessage, Epoch: e.Epoch, Commit: &StagedCommit{
 				Added: e.Added, Removed: e.Removed, Updated: e.Updated, SelfRemoved: e.SelfRemoved,
-			}}
-			pm.Sender, _ = codec.DecodeSender(e.Sender)
+			}, Sender: e.Sender}
 			if sc, ok := g.st.StagedCommit(); ok {
 				pm.Commit.Proposals = sc.Proposals
 			}

@@ -129,17 +129,17 @@ type DeliverApplication struct {
 type ProposalReceived struct {
 	Group    []byte
 	Epoch    uint64
-	Ref      []byte // ProposalRef
-	Sender   []byte // encoded Sender
-	Proposal []byte // encoded Proposal
+	Ref      []byte         // ProposalRef
+	Sender   codec.Sender   // who sent the proposal
+	Proposal codec.Proposal // the proposal, a copy the caller may keep
 }
 
 // CommitStaged reports a received commit that was validated and staged; the
 // application inspects it and then merges or discards it.
 type CommitStaged struct {
 	Group       []byte
-	Epoch       uint64 // the epoch the commit moves from
-	Sender      []byte // encoded Sender
+	Epoch       uint64       // the epoch the commit moves from
+	Sender      codec.Sender // the committer
 	Added       []treemath.LeafIndex
 	Removed     []treemath.LeafIndex
 	Updated     []treemath.LeafIndex
@@ -159,8 +159,8 @@ type EpochAdvanced struct {
 // readable but inactive.
 type RemovedFromGroup struct {
 	Group []byte
-	Epoch uint64 // the epoch in which the removal took effect
-	By    []byte // encoded Sender of the commit
+	Epoch uint64       // the epoch in which the removal took effect
+	By    codec.Sender // the sender of the commit
 }
 
 // Exported hands an exported secret (MLS-Exporter) to the application.
@@ -356,14 +356,14 @@ func (e ProposalReceived) marshal(b *cryptobyte.Builder) {
 	codec.AddOpaque(b, e.Group)
 	b.AddUint64(e.Epoch)
 	codec.AddOpaque(b, e.Ref)
-	codec.AddOpaque(b, e.Sender)
-	codec.AddOpaque(b, e.Proposal)
+	codec.AddVector(b, e.Sender.Marshal)
+	codec.AddVector(b, e.Proposal.Marshal)
 }
 
 func (e CommitStaged) marshal(b *cryptobyte.Builder) {
 	codec.AddOpaque(b, e.Group)
 	b.AddUint64(e.Epoch)
-	codec.AddOpaque(b, e.Sender)
+	codec.AddVector(b, e.Sender.Marshal)
 	addLeaves(b, e.Added)
 	addLeaves(b, e.Removed)
 	addLeaves(b, e.Updated)
@@ -386,7 +386,7 @@ func (e EpochAdvanced) marshal(b *cryptobyte.Builder) {
 func (e RemovedFromGroup) marshal(b *cryptobyte.Builder) {
 	codec.AddOpaque(b, e.Group)
 	b.AddUint64(e.Epoch)
-	codec.AddOpaque(b, e.By)
+	codec.AddVector(b, e.By.Marshal)
 }
 
 func (e Exported) marshal(b *cryptobyte.Builder) {

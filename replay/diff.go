@@ -771,9 +771,7 @@ func (t *timeline) receivedCommit(st Step, prev stepView, h [32]byte, raw []byte
 	var snd codec.Sender
 	var haveSender bool
 	if cs != nil {
-		if s, err := codec.DecodeSender(cs.Sender); err == nil {
-			snd, haveSender = s, true
-		}
+		snd, haveSender = cs.Sender, true
 		if parts := changeList(cs.Added, cs.Removed, cs.Updated); len(parts) > 0 {
 			c.Proposals = strings.Join(parts, " ")
 		}

@@ -183,9 +183,4 @@ func (g *group) allKeys() []effects.Effect {
 	return dels
 }
 
-func senderBytes(s codec.Sender) []byte {
-	b, _ := s.Encode()
-	return b
-}
-
 func leaves(l []treemath.LeafIndex) []treemath.LeafIndex { return slices.Clone(l) }

@@ -416,7 +416,7 @@ func (g *group) receiveExternalCommit(a authenticatedMessage, at uint64, env Env
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
-	return cur, []effects.Effect{effects.CommitStaged{Group: g.gid(), Epoch: g.epoch(), Sender: senderBytes(ac.Content.Sender),
+	return cur, []effects.Effect{effects.CommitStaged{Group: g.gid(), Epoch: g.epoch(), Sender: ac.Content.Sender,
 		Added: leaves(added), Removed: leaves(cov.removed), SelfRemoved: selfRemoved}}, nil
 }
 

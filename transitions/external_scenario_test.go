@@ -190,7 +190,7 @@ func TestScenarioExternalProposals(t *testing.T) {
 			kc, _ := find[effects.KeyPackageCreated](effs)
 			effs = w.must(d, ProposeAsNewMember{At: testAt, GroupInfo: w.groupInfo(a, false), KeyPackageRef: kc.Ref})
 			got := w.deliver(d, sent(t, effs))
-			if pr, ok := find[effects.ProposalReceived](got); !ok || !bytes.Equal(pr.Sender, senderBytes(codec.Sender{SenderType: codec.SenderTypeNewMemberProposal})) {
+			if pr, ok := find[effects.ProposalReceived](got); !ok || pr.Sender != (codec.Sender{SenderType: codec.SenderTypeNewMemberProposal}) {
 				t.Fatalf("new member proposal not received: %+v", pr)
 			}
 			w.commit(a, Commit{}, d)

@@ -172,7 +172,7 @@ func mergeStaged(s state.GroupState, e MergeStaged, env Env) (state.GroupState, 
 	}
 	sc := g.priv.Staged // non-nil: the lifecycle table admits MergeStaged only then
 	if sc.SelfRemoved {
-		effs := append([]effects.Effect{effects.RemovedFromGroup{Group: g.gid(), Epoch: g.epoch() + 1, By: senderBytes(sc.Sender)}}, g.allKeys()...)
+		effs := append([]effects.Effect{effects.RemovedFromGroup{Group: g.gid(), Epoch: g.epoch() + 1, By: sc.Sender}}, g.allKeys()...)
 		return sc.Next, effs, nil
 	}
 	next, dels, err := g.advance(sc.Next)

@@ -111,11 +111,7 @@ func (g *group) receiveProposal(a authenticatedMessage, at uint64, env Env) (sta
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
-	pb, err := c.Proposal.Encode()
-	if err != nil {
-		return state.GroupState{}, nil, err
-	}
-	return next, []effects.Effect{effects.ProposalReceived{Group: g.gid(), Epoch: g.epoch(), Ref: bytes.Clone(ref), Sender: senderBytes(c.Sender), Proposal: pb}}, nil
+	return next, []effects.Effect{effects.ProposalReceived{Group: g.gid(), Epoch: g.epoch(), Ref: bytes.Clone(ref), Sender: c.Sender, Proposal: codec.Clone(*c.Proposal)}}, nil
 }
 
 // store returns the public part with sp added to the proposal store.
@@ -239,6 +235,6 @@ func (g *group) receiveCommit(a authenticatedMessage, at uint64, env Env) (state
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
-	return cur, []effects.Effect{effects.CommitStaged{Group: g.gid(), Epoch: g.epoch(), Sender: senderBytes(ac.Content.Sender),
+	return cur, []effects.Effect{effects.CommitStaged{Group: g.gid(), Epoch: g.epoch(), Sender: ac.Content.Sender,
 		Added: leaves(cov.added), Removed: leaves(cov.removed), Updated: leaves(cov.updated), SelfRemoved: cov.selfRemoved}}, nil
 }

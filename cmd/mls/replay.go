@@ -234,8 +234,8 @@ func changes(before state.GroupState, s replay.Step) string {
 			parts = append(parts, "stored proposal "+shortHex(e.Ref, 4))
 		case effects.CommitStaged:
 			from := ""
-			if snd, err := codec.DecodeSender(e.Sender); err == nil && snd.SenderType == codec.SenderTypeMember {
-				from = fmt.Sprintf(" from leaf %d", snd.LeafIndex)
+			if e.Sender.SenderType == codec.SenderTypeMember {
+				from = fmt.Sprintf(" from leaf %d", e.Sender.LeafIndex)
 			}
 			parts = append(parts, "staged commit"+from+leafList(" +", e.Added)+leafList(" -", e.Removed)+leafList(" ~", e.Updated))
 		case effects.EpochAdvanced:
