@@ -76,11 +76,10 @@ const maxCoreFuncLines = 100
 // commit receiver and a single place assembling a new epoch are to replace.
 // An entry may only shrink or go.
 var longCoreFuncs = map[string]int{
-	"transitions.externalJoin":  185,
-	"transitions.joinWelcome":   166,
-	"transitions.commitWith":    133,
-	"state.marshalDigest":       111,
-	"transitions.receiveCommit": 107,
+	"transitions.externalJoin": 175,
+	"transitions.joinWelcome":  156,
+	"transitions.commitWith":   130,
+	"state.marshalDigest":      111,
 }
 
 // TestCoreFunctionLength fails if a function of the pure core is longer

@@ -115,7 +115,7 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 	if err != nil {
 		return s, nil, err
 	}
-	r, err := g.keySchedule(cov, t, commitSecret, w, env)
+	r, err := g.keySchedule(g.priv.Epoch.Next(), cov, t, commitSecret, w, env)
 	if err != nil {
 		return s, nil, err
 	}
@@ -125,11 +125,8 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 	if err != nil {
 		return s, nil, err
 	}
-	next, err := g.nextState(t, cen, path, r, tag)
+	next, err := g.nextState(t, cen, path, r, tag, cov)
 	if err != nil {
-		return s, nil, err
-	}
-	if next, err = withReInit(next, cov); err != nil {
 		return s, nil, err
 	}
 	effs := []effects.Effect{effects.SendToGroup{Group: g.gid(), Epoch: g.epoch(), Kind: effects.KindCommit, Message: sl.msg}}

@@ -9,6 +9,7 @@ import (
 	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/tree"
 	"github.com/mlscore/mlscore/treemath"
 )
@@ -34,35 +35,69 @@ func (g *group) provisionalContext(t tree.Tree, exts codec.Extensions) ([]byte, 
 	return c.Encode()
 }
 
-// keySchedule derives the next epoch from the commit ac (signed, confirmation
-// tag not needed), the new tree and the commit secret (nil for a commit
-// without path).
-func (g *group) keySchedule(cov covered, t tree.Tree, commitSecret []byte, w codec.FramedWire, env Env) (epochResult, error) {
-	var r epochResult
-	confirmed, err := keysched.ConfirmedTranscriptHashWire(g.cs, g.pub.Interim, w)
-	if err != nil {
-		return r, err
-	}
-	r.confirmed = confirmed
-	r.ctx = codec.GroupContext{Version: codec.MLS10, CipherSuite: g.pub.Context.CipherSuite, GroupID: g.gid(),
-		Epoch: g.epoch() + 1, TreeHash: t.Hash(), ConfirmedTranscriptHash: confirmed, Extensions: cov.exts}
-	if r.ctxBytes, err = r.ctx.Encode(); err != nil {
-		return r, err
-	}
+// keySchedule derives the next epoch of this group from a commit (its
+// bytes w, signed, confirmation tag not needed), the init secret of the
+// commit's kind (the epoch's, or an external commit's ExternalInit), the
+// new tree and the commit secret (nil for a commit without path), with
+// the covered PSKs.
+func (g *group) keySchedule(init keysched.InitSecret, cov covered, t tree.Tree, commitSecret []byte, w codec.FramedWire, env Env) (epochResult, error) {
 	psk, err := g.pskSecret(cov.psks, env)
 	if err != nil {
-		return r, err
+		return epochResult{}, err
 	}
-	if r.joiner, err = g.priv.Epoch.Next().Joiner(commitSecret, r.ctxBytes); err != nil {
-		return r, err
+	return deriveEpoch(g.cs, g.pub.Interim, g.pub.Context, cov.exts, t, init, commitSecret, psk, w)
+}
+
+// nextContext is the public half of the key schedule of a commit (RFC
+// 9420, Sections 8.1 and 8.2): the confirmed transcript hash over the
+// signed commit (its bytes w) and the new GroupContext. It needs no
+// secret: a PublicGroup follows the group with it alone.
+func nextContext(cs *suite.Suite, interimBefore []byte, old codec.GroupContext, exts codec.Extensions, t tree.Tree, w codec.FramedWire) (codec.GroupContext, error) {
+	confirmed, err := keysched.ConfirmedTranscriptHashWire(cs, interimBefore, w)
+	if err != nil {
+		return codec.GroupContext{}, err
 	}
-	if r.inter, err = r.joiner.WithPSK(psk); err != nil {
-		return r, err
+	return codec.GroupContext{Version: codec.MLS10, CipherSuite: old.CipherSuite, GroupID: old.GroupID,
+		Epoch: old.Epoch + 1, TreeHash: t.Hash(), ConfirmedTranscriptHash: confirmed, Extensions: exts}, nil
+}
+
+// deriveEpoch runs the key schedule of a commit's new epoch (RFC 9420,
+// Section 8) from an explicit init secret: the new GroupContext
+// (nextContext), the joiner secret, and from there on epochOf. Every
+// commit goes through it: created (commitWith, externalJoin) or received
+// (receiveCommit).
+func deriveEpoch(cs *suite.Suite, interimBefore []byte, old codec.GroupContext, exts codec.Extensions, t tree.Tree, init keysched.InitSecret,
+	commitSecret []byte, psk keysched.PSKSecret, w codec.FramedWire) (epochResult, error) {
+	ctx, err := nextContext(cs, interimBefore, old, exts, t, w)
+	if err != nil {
+		return epochResult{}, err
 	}
-	if r.es, err = r.inter.Epoch(r.ctxBytes); err != nil {
-		return r, err
+	ctxBytes, err := ctx.Encode()
+	if err != nil {
+		return epochResult{}, err
 	}
-	return r, nil
+	joiner, err := init.Joiner(commitSecret, ctxBytes)
+	if err != nil {
+		return epochResult{}, err
+	}
+	inter, err := joiner.WithPSK(psk)
+	if err != nil {
+		return epochResult{}, err
+	}
+	return epochOf(ctx, ctxBytes, joiner, inter)
+}
+
+// epochOf completes the key schedule from the intermediate secret (the
+// joiner secret with the PSK secret injected) and the new GroupContext:
+// the epoch secrets (RFC 9420, Section 8). A Welcome joins here
+// (joinWelcome), since it needs the intermediate secret's welcome_secret
+// to learn the GroupContext.
+func epochOf(ctx codec.GroupContext, ctxBytes []byte, joiner keysched.JoinerSecret, inter keysched.IntermediateSecret) (epochResult, error) {
+	es, err := inter.Epoch(ctxBytes)
+	if err != nil {
+		return epochResult{}, err
+	}
+	return epochResult{ctx: ctx, ctxBytes: ctxBytes, confirmed: ctx.ConfirmedTranscriptHash, joiner: joiner, inter: inter, es: es}, nil
 }
 
 // pskSecret resolves PreSharedKeyIDs (RFC 9420, Section 8.4) to psk_secret:
@@ -94,22 +129,55 @@ func (g *group) pskSecret(ids []codec.PreSharedKeyID, env Env) (keysched.PSKSecr
 	return keysched.ComputePSKSecret(g.cs, psks)
 }
 
-// nextState builds the state of the new epoch (before the current epoch is
-// pushed into the past epochs, which the merge does).
-func (g *group) nextState(t tree.Tree, cen state.Census, path tree.PrivatePath, r epochResult, tag []byte) (state.GroupState, error) {
-	interim, err := keysched.InterimTranscriptHash(g.cs, r.confirmed, tag)
+// newEpoch is everything the state of a new epoch is assembled from,
+// besides the member's secrets.
+type newEpoch struct {
+	cs     *suite.Suite
+	ctx    codec.GroupContext
+	tree   tree.Tree
+	census state.Census
+	tag    []byte // the confirmation tag of the commit that starts the epoch
+	config state.Config
+	reInit *codec.ReInit
+}
+
+// public assembles the public part of the new epoch: the interim
+// transcript hash follows from the confirmed one and the confirmation tag
+// (RFC 9420, Section 8.2). A PublicGroup's epochs are assembled here.
+func (n newEpoch) public() (state.Public, error) {
+	interim, err := keysched.InterimTranscriptHash(n.cs, n.ctx.ConfirmedTranscriptHash, n.tag)
+	if err != nil {
+		return state.Public{}, err
+	}
+	return state.Public{Suite: n.cs, Context: n.ctx, Tree: n.tree, Interim: interim, ConfirmationTag: n.tag,
+		Config: n.config, Active: true, Census: n.census, ReInit: n.reInit}, nil
+}
+
+// assemble is the one place a member's state of a new epoch is built —
+// after creating a commit, receiving one, joining by Welcome or by
+// external commit: the public part, the epoch secrets es and the secret
+// tree derived from them, with priv's other fields (own leaf, signature
+// key, private path, retained epochs and PSKs).
+func (n newEpoch) assemble(es keysched.EpochSecrets, priv state.Private) (state.GroupState, error) {
+	pub, err := n.public()
 	if err != nil {
 		return state.GroupState{}, err
 	}
-	st, err := r.es.SecretTree(t.LeafCount(), g.pub.Config.SenderRatchet)
+	st, err := es.SecretTree(n.tree.LeafCount(), n.config.SenderRatchet)
 	if err != nil {
 		return state.GroupState{}, err
 	}
-	pub := state.Public{Suite: g.cs, Context: r.ctx, Tree: t, Interim: interim, ConfirmationTag: tag,
-		Config: g.pub.Config, Active: true, Census: cen}
-	priv := state.Private{Self: g.self(), SignatureKey: g.priv.SignatureKey, Path: path, Epoch: r.es, Secrets: st,
-		Past: g.priv.Past, Resumption: g.priv.Resumption}
+	priv.Epoch, priv.Secrets = es, st
 	return state.New(core.Key{}, pub, priv)
+}
+
+// nextState builds this member's state of the epoch a commit starts
+// (before the current epoch is pushed into the past epochs, which the
+// merge does).
+func (g *group) nextState(t tree.Tree, cen state.Census, path tree.PrivatePath, r epochResult, tag []byte, cov covered) (state.GroupState, error) {
+	n := newEpoch{cs: g.cs, ctx: r.ctx, tree: t, census: cen, tag: tag, config: g.pub.Config, reInit: reInitOf(cov)}
+	return n.assemble(r.es, state.Private{Self: g.self(), SignatureKey: g.priv.SignatureKey, Path: path,
+		Past: g.priv.Past, Resumption: g.priv.Resumption})
 }
 
 // removedState is the state of a member removed by a commit: the current

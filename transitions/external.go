@@ -197,18 +197,8 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	if err != nil {
 		return s, nil, err
 	}
-	interim, err := keysched.InterimTranscriptHash(cs, r.confirmed, tag)
-	if err != nil {
-		return s, nil, err
-	}
-	st, err := r.es.SecretTree(t.LeafCount(), e.Config.SenderRatchet)
-	if err != nil {
-		return s, nil, err
-	}
-	next, err := state.New(core.Key{},
-		state.Public{Suite: cs, Context: r.ctx, Tree: t, Interim: interim, ConfirmationTag: tag, Config: e.Config, Active: true, Census: cen},
-		state.Private{Self: self, SignatureKey: sg.Public(), Path: pu.Private(), Epoch: r.es, Secrets: st},
-	)
+	n := newEpoch{cs: cs, ctx: r.ctx, tree: t, census: cen, tag: tag, config: e.Config}
+	next, err := n.assemble(r.es, state.Private{Self: self, SignatureKey: sg.Public(), Path: pu.Private()})
 	if err != nil {
 		return s, nil, err
 	}
@@ -236,34 +226,6 @@ func priorLeaf(t tree.Tree, sigKey []byte, cred codec.Credential) (treemath.Leaf
 
 func removeProposal(l treemath.LeafIndex) codec.Proposal {
 	return codec.Proposal{ProposalType: codec.ProposalRemove, Remove: &codec.Remove{Removed: l}}
-}
-
-// deriveEpoch runs the key schedule of a new epoch from an explicit init
-// secret (RFC 9420, Section 8): the transcript hash over the signed commit
-// (its bytes w), the new GroupContext, joiner secret, PSK secret and epoch secrets.
-func deriveEpoch(cs *suite.Suite, interimBefore []byte, old codec.GroupContext, exts codec.Extensions, t tree.Tree, init keysched.InitSecret,
-	commitSecret []byte, psk keysched.PSKSecret, w codec.FramedWire) (epochResult, error) {
-	var r epochResult
-	confirmed, err := keysched.ConfirmedTranscriptHashWire(cs, interimBefore, w)
-	if err != nil {
-		return r, err
-	}
-	r.confirmed = confirmed
-	r.ctx = codec.GroupContext{Version: codec.MLS10, CipherSuite: old.CipherSuite, GroupID: old.GroupID,
-		Epoch: old.Epoch + 1, TreeHash: t.Hash(), ConfirmedTranscriptHash: confirmed, Extensions: exts}
-	if r.ctxBytes, err = r.ctx.Encode(); err != nil {
-		return r, err
-	}
-	if r.joiner, err = init.Joiner(commitSecret, r.ctxBytes); err != nil {
-		return r, err
-	}
-	if r.inter, err = r.joiner.WithPSK(psk); err != nil {
-		return r, err
-	}
-	if r.es, err = r.inter.Epoch(r.ctxBytes); err != nil {
-		return r, err
-	}
-	return r, nil
 }
 
 // checkExternalCommitProposals checks the proposal list of an external
@@ -313,111 +275,6 @@ func checkExternalCommitProposals(c *codec.Commit, sender codec.Sender, store []
 		return nil, nil, fmt.Errorf("%w: external commit with %d removes", ErrInvalidProposals, removes)
 	}
 	return kem, entries, nil
-}
-
-// receiveExternalCommit validates a received external commit and stages
-// it (RFC 9420, Sections 12.4.2 and 12.4.3.2): the joiner's leaf is added
-// after the proposals are applied, its path merged and decrypted, and the
-// epoch's init secret comes from the ExternalInit proposal.
-func (g *group) receiveExternalCommit(a authenticatedMessage, at uint64, env Env) (state.GroupState, []effects.Effect, error) {
-	ac := a.ac
-	c := ac.Content.Commit
-	kem, entries, err := checkExternalCommitProposals(c, ac.Content.Sender, g.pub.Proposals)
-	if err != nil {
-		return state.GroupState{}, nil, err
-	}
-	ext := noLeaf
-	cov, err := g.cover(&ext, entries, modeReceiver, at, env)
-	if err != nil {
-		return state.GroupState{}, nil, err
-	}
-	for _, r := range cov.removed {
-		if slices.Contains(cov.leavers, r) {
-			continue // left by its own SelfRemove, not replaced by the joiner
-		}
-		old, _ := g.pub.Tree.SharedLeaf(core.Key{}, r)
-		f := env.Policy.AcceptResync
-		if f == nil {
-			f = sameCredential
-		}
-		if err := f(old.Credential, c.Path.LeafNode.Credential); err != nil {
-			return state.GroupState{}, nil, &PolicyError{Reason: fmt.Sprintf("external commit may not replace leaf %d", r), Err: err}
-		}
-	}
-	rc, err := requiredCapabilities(cov.exts)
-	if err != nil {
-		return state.GroupState{}, nil, err
-	}
-	t, cen := cov.tree, cov.census
-	t, joiner, err := t.Add(&c.Path.LeafNode)
-	if err != nil {
-		return state.GroupState{}, nil, err
-	}
-	if err := checkLimit("MaxLeaves", uint64(t.LeafCount()), uint64(env.Limits.MaxLeaves)); err != nil {
-		return state.GroupState{}, nil, err
-	}
-	if err := validateLeaf(g.cs, &c.Path.LeafNode, leafCheck{source: codec.LeafNodeSourceCommit, gid: g.gid(), leaf: joiner,
-		at: at, required: rc, census: cen}, env); err != nil {
-		return state.GroupState{}, nil, err
-	}
-	if t, err = t.MergePath(joiner, c.Path); err != nil {
-		return state.GroupState{}, nil, err
-	}
-	cen = censusAdd(cen, &c.Path.LeafNode, 1)
-	path := g.priv.Path
-	var commitSecret []byte
-	selfRemoved := cov.selfRemoved
-	if !selfRemoved {
-		prov, err := g.provisionalContext(t, cov.exts)
-		if err != nil {
-			return state.GroupState{}, nil, err
-		}
-		rp, err := t.DecryptPath(path.Prune(t), joiner, c.Path, prov, nil)
-		if err != nil {
-			return state.GroupState{}, nil, err
-		}
-		path, commitSecret = rp.Private, rp.CommitSecret
-	}
-	var next state.GroupState
-	if selfRemoved {
-		if next, err = g.removedState(); err != nil {
-			return state.GroupState{}, nil, err
-		}
-	} else {
-		init, err := g.priv.Epoch.ExternalInit(kem)
-		if err != nil {
-			return state.GroupState{}, nil, fmt.Errorf("%w: external_init: %w", ErrInvalidProposals, err)
-		}
-		psk, err := g.pskSecret(cov.psks, env)
-		if err != nil {
-			return state.GroupState{}, nil, err
-		}
-		r, err := deriveEpoch(g.cs, g.pub.Interim, g.pub.Context, cov.exts, t, init, commitSecret, psk, a.wire)
-		if err != nil {
-			return state.GroupState{}, nil, err
-		}
-		// ValSem205: the confirmation tag verifies.
-		if !r.es.VerifyConfirmationTag(r.confirmed, ac.Auth.ConfirmationTag) {
-			return state.GroupState{}, nil, valsem.Errorf(valsem.ValSem205, "confirmation tag of the external commit does not verify")
-		}
-		if next, err = g.nextState(t, cen, path, r, ac.Auth.ConfirmationTag); err != nil {
-			return state.GroupState{}, nil, err
-		}
-	}
-	added := append(leaves(cov.added), joiner)
-	staged := &state.StagedCommit{Next: next, Sender: ac.Content.Sender, Added: added, Removed: leaves(cov.removed),
-		SelfRemoved: selfRemoved}
-	for _, en := range cov.entries {
-		staged.Proposals = append(staged.Proposals, state.StoredProposal{Ref: en.ref, Proposal: en.p, Sender: en.sender})
-	}
-	priv := g.withSecrets(a)
-	priv.Staged = staged
-	cur, err := state.New(core.Key{}, g.pub, priv)
-	if err != nil {
-		return state.GroupState{}, nil, err
-	}
-	return cur, []effects.Effect{effects.CommitStaged{Group: g.gid(), Epoch: g.epoch(), Sender: ac.Content.Sender,
-		Added: leaves(added), Removed: leaves(cov.removed), SelfRemoved: selfRemoved}}, nil
 }
 
 // sameCredential is the default AcceptResync: the joiner presents the

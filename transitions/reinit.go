@@ -6,7 +6,6 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
-	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -38,18 +37,17 @@ func checkReInit(r *codec.ReInit, n int) error {
 	return nil
 }
 
-// withReInit marks the state after a commit that covers a ReInit as
-// closed, with the ReInit's parameters (RFC 9420, Section 11.2).
-func withReInit(next state.GroupState, cov covered) (state.GroupState, error) {
+// reInitOf returns a copy of the parameters of the ReInit proposal cov
+// covers (RFC 9420, Section 11.2), or nil: the new epoch's state records
+// them (state.Public.ReInit).
+func reInitOf(cov covered) *codec.ReInit {
 	for _, e := range cov.entries {
 		if e.p.ProposalType == codec.ProposalReInit {
-			pub, priv := next.Shared(core.Key{})
 			r := *e.p.ReInit
-			pub.ReInit = &r
-			return state.New(core.Key{}, pub, priv)
+			return &r
 		}
 	}
-	return next, nil
+	return nil
 }
 
 func pskProposal(id codec.PreSharedKeyID) codec.Proposal {

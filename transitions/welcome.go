@@ -157,26 +157,16 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, err
 	}
-	es, err := inter.Epoch(ctxBytes)
+	r, err := epochOf(ctx, ctxBytes, joiner, inter)
 	if err != nil {
 		return s, nil, err
 	}
 	// ValSem205: the GroupInfo's confirmation tag verifies.
-	if !es.VerifyConfirmationTag(ctx.ConfirmedTranscriptHash, gi.ConfirmationTag) {
+	if !r.es.VerifyConfirmationTag(ctx.ConfirmedTranscriptHash, gi.ConfirmationTag) {
 		return s, nil, valsem.Errorf(valsem.ValSem205, "welcome confirmation tag does not verify")
 	}
-	interim, err := keysched.InterimTranscriptHash(cs, ctx.ConfirmedTranscriptHash, gi.ConfirmationTag)
-	if err != nil {
-		return s, nil, err
-	}
-	st, err := es.SecretTree(t.LeafCount(), e.Config.SenderRatchet)
-	if err != nil {
-		return s, nil, err
-	}
-	next, err := state.New(core.Key{},
-		state.Public{Suite: cs, Context: ctx, Tree: t, Interim: interim, ConfirmationTag: gi.ConfirmationTag, Config: e.Config, Active: true, Census: cen},
-		state.Private{Self: self, SignatureKey: kp.LeafNode.SignatureKey, Path: path, Epoch: es, Secrets: st},
-	)
+	n := newEpoch{cs: cs, ctx: ctx, tree: t, census: cen, tag: gi.ConfirmationTag, config: e.Config}
+	next, err := n.assemble(r.es, state.Private{Self: self, SignatureKey: kp.LeafNode.SignatureKey, Path: path})
 	if err != nil {
 		return s, nil, err
 	}

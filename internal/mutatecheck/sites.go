@@ -68,7 +68,7 @@ type extra struct {
 // fail without them. TestExtrasMatch keeps each entry matching exactly one
 // if statement.
 var extras = []extra{
-	{"external commit confirmation tag", "transitions/external.go", "", "VerifyConfirmationTag(r.confirmed",
+	{"", "transitions/commit_receive.go", "transitions/commit_receive.go:(*group).commitEpoch#1", "",
 		[]testRef{{"./transitions", []string{"TestExternalCommitConfirmationTag"}}}, nil},
 	{"welcome confirmation tag", "transitions/welcome.go", "", "VerifyConfirmationTag(ctx.ConfirmedTranscriptHash",
 		[]testRef{{"./transitions", []string{"TestWelcomeConfirmationTag"}}}, nil},
