@@ -65,6 +65,14 @@ type Policy struct {
 	// the group or is seen when joining. Nil accepts every credential.
 	// A rejection is returned as a *PolicyError.
 	AcceptCredential func(c codec.Credential, signatureKey []byte) error
+	// AcceptCredentialAt is AcceptCredential with the event's time (At,
+	// seconds since the Unix epoch), for validators whose answer depends
+	// on time, such as an X.509 chain's validity (package x509cred): the
+	// core has no clock, so the time comes from the event and a replay
+	// gives the same answer. It is called where AcceptCredential is,
+	// after it. Nil accepts every credential. A rejection is returned as
+	// a *PolicyError.
+	AcceptCredentialAt func(at uint64, c codec.Credential, signatureKey []byte) error
 	// SelectProposals chooses which stored by-reference proposals a Commit
 	// covers, from the store in arrival order. Nil selects all of them.
 	SelectProposals func(stored []state.StoredProposal) []state.StoredProposal

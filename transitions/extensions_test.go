@@ -284,3 +284,29 @@ func TestExtEventsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialPolicyAt: AcceptCredentialAt receives the time of the
+// event being applied (the core's only clock), and its rejection is a
+// *PolicyError wrapping the policy's error.
+func TestCredentialPolicyAt(t *testing.T) {
+	errLate := errors.New("too late")
+	// Accepts before testAt+100 only.
+	until := Policy{AcceptCredentialAt: func(at uint64, _ codec.Credential, _ []byte) error {
+		if at >= testAt+100 {
+			return errLate
+		}
+		return nil
+	}}
+	w := newWorld(t, 1, state.DefaultConfig())
+	a := w.create("alice")
+	bob := w.newMember("bob")
+	effs := w.must(a, Commit{At: testAt, Inline: []codec.Proposal{addOf(w.keyPackage(bob))}, RatchetTree: TreeInclude})
+	wel, _ := find[effects.SendWelcome](effs)
+	var pe *PolicyError
+	if _, err := w.applyWith(bob, JoinWelcome{At: testAt + 100, Welcome: wel.Welcome, Config: w.cfg}, until); !errors.Is(err, errLate) || !errors.As(err, &pe) {
+		t.Fatalf("join at testAt+100: got %v, want a *PolicyError wrapping errLate", err)
+	}
+	if _, err := w.applyWith(bob, JoinWelcome{At: testAt + 99, Welcome: wel.Welcome, Config: w.cfg}, until); err != nil {
+		t.Fatalf("join at testAt+99: %v", err)
+	}
+}

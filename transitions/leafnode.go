@@ -123,6 +123,11 @@ func validateLeaf(cs *suite.Suite, ln *codec.LeafNode, lc leafCheck, env Env) er
 			return &PolicyError{Reason: "credential not accepted", Err: err}
 		}
 	}
+	if f := env.Policy.AcceptCredentialAt; f != nil {
+		if err := f(lc.at, ln.Credential, ln.SignatureKey); err != nil {
+			return &PolicyError{Reason: "credential not accepted", Err: err}
+		}
+	}
 	caps := ln.Capabilities
 	if !containsT(caps.Credentials, ln.Credential.CredentialType) {
 		return fmt.Errorf("%w: credential type %d not in its own capabilities", ErrInvalidLeafNode, ln.Credential.CredentialType)
