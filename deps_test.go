@@ -44,7 +44,9 @@ var layers = []string{
 	"state",
 	"effects",
 	"transitions",
-	"internal/synth", // fixtures: synthetic N-member states for benchmarks
+	"x509cred",              // X.509 credential validation (imports codec only)
+	"x509cred/x509credtest", // deterministic test PKIs for x509cred and the shell's tests
+	"internal/synth",        // fixtures: synthetic N-member states for benchmarks
 	"replay",
 	"sim",
 	"entropy/entropytest",
