@@ -561,10 +561,21 @@ func (c *Client) CreateGroup(opts *GroupOptions) (*Group, error) {
 // with the effects' secrets (created and deleted) in one batch. The
 // caller collects the outgoing messages.
 func (c *Client) startGroup(s state.GroupState, ev transitions.Event) (*Group, []effects.Effect, error) {
+	return c.startGroupWith(s, ev, nil)
+}
+
+// startGroupWith is startGroup with extra keys in the event's key store
+// (for a resumed group: the old group's resumption PSK), which only this
+// event needs: they are not stored.
+func (c *Client) startGroupWith(s state.GroupState, ev transitions.Event, extra *transitions.Resumption) (*Group, []effects.Effect, error) {
 	if c.isClosed() {
 		return nil, nil, ErrClosed
 	}
-	next, effs, err := transitions.Apply(s, ev, c.env(c.seed()))
+	env, err := c.envWith(c.seed(), extra)
+	if err != nil {
+		return nil, nil, err
+	}
+	next, effs, err := transitions.Apply(s, ev, env)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -735,6 +746,12 @@ type StagedWelcome struct {
 // tree when the Welcome's GroupInfo carries none (nil otherwise). The
 // group uses the client's configuration unless cfg is not nil.
 func (c *Client) StageWelcome(welcome, ratchetTree []byte, cfg *state.Config) (*StagedWelcome, error) {
+	return c.stageWelcome(welcome, ratchetTree, cfg, nil)
+}
+
+// stageWelcome is StageWelcome with the old group's resumption PSK in
+// the key store when extra is not nil (a Welcome to a resumed group).
+func (c *Client) stageWelcome(welcome, ratchetTree []byte, cfg *state.Config, extra *transitions.Resumption) (*StagedWelcome, error) {
 	if c.isClosed() {
 		return nil, ErrClosed
 	}
@@ -742,8 +759,12 @@ func (c *Client) StageWelcome(welcome, ratchetTree []byte, cfg *state.Config) (*
 	if cfg != nil {
 		conf = *cfg
 	}
+	env, err := c.envWith(c.seed(), extra)
+	if err != nil {
+		return nil, err
+	}
 	next, effs, err := transitions.Apply(state.GroupState{},
-		transitions.JoinWelcome{At: c.now(), Welcome: welcome, RatchetTree: ratchetTree, Config: conf}, c.env(c.seed()))
+		transitions.JoinWelcome{At: c.now(), Welcome: welcome, RatchetTree: ratchetTree, Config: conf}, env)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,13 @@ import (
 // clients (created with opts(name)); it returns alice's group and the
 // others' groups in order.
 func exampleGroup(opts func(name string) *mls.Options, names ...string) (*mls.Group, []*mls.Group) {
+	g, groups, _ := exampleGroupClients(opts, names...)
+	return g, groups
+}
+
+// exampleGroupClients is exampleGroup that also returns the others'
+// clients in order.
+func exampleGroupClients(opts func(name string) *mls.Options, names ...string) (*mls.Group, []*mls.Group, []*mls.Client) {
 	alice, err := mls.NewClient(mls.NewMemoryStorage(), []byte("alice"), opts("alice"))
 	if err != nil {
 		log.Fatal(err)
@@ -55,7 +62,7 @@ func exampleGroup(opts func(name string) *mls.Options, names ...string) (*mls.Gr
 		}
 		groups = append(groups, gc)
 	}
-	return g, groups
+	return g, groups, clients
 }
 
 // Bob leaves with a SelfRemove proposal (the group accepts PublicMessage

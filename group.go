@@ -167,11 +167,13 @@ func (g *Group) OwnLeaf() LeafIndex {
 }
 
 // Active reports whether this client is a member of the group: false
-// while an external join is pending and after the client was removed.
+// while an external join is pending, after the client was removed, and
+// after a commit covering a ReInit closed the group (PendingReInit).
 func (g *Group) Active() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.st.Active()
+	_, reinit := pendingReInit(g.st)
+	return g.st.Active() && !reinit
 }
 
 // EpochAuthenticator returns the epoch authenticator of the current epoch
@@ -274,14 +276,7 @@ func (g *Group) RatchetTree() ([]byte, error) {
 // decodeKeyPackage decodes a published key package within the client's
 // limits: at most MaxMessageBytes, decoded with codec's bounds.
 func decodeKeyPackage(b []byte, lim transitions.Limits) (codec.KeyPackage, error) {
-	max := lim.MaxMessageBytes
-	if max == 0 {
-		max = transitions.DefaultLimits().MaxMessageBytes
-	}
-	if uint64(len(b)) > uint64(max) {
-		return codec.KeyPackage{}, &transitions.LimitError{Limit: "MaxMessageBytes", Got: uint64(len(b)), Max: uint64(max)}
-	}
-	m, err := codec.DecodeMLSMessageBounded(b, lim.Bounds())
+	m, err := decodeBounded(b, lim)
 	if err != nil {
 		// Both sentinels match: ErrNotKeyPackage and the decode error.
 		return codec.KeyPackage{}, fmt.Errorf("%w: %w", ErrNotKeyPackage, err)
@@ -290,6 +285,19 @@ func decodeKeyPackage(b []byte, lim transitions.Limits) (codec.KeyPackage, error
 		return codec.KeyPackage{}, ErrNotKeyPackage
 	}
 	return *m.KeyPackage, nil
+}
+
+// decodeBounded decodes an MLSMessage within the client's limits: at most
+// MaxMessageBytes, decoded with codec's bounds.
+func decodeBounded(b []byte, lim transitions.Limits) (codec.MLSMessage, error) {
+	max := lim.MaxMessageBytes
+	if max == 0 {
+		max = transitions.DefaultLimits().MaxMessageBytes
+	}
+	if uint64(len(b)) > uint64(max) {
+		return codec.MLSMessage{}, &transitions.LimitError{Limit: "MaxMessageBytes", Got: uint64(len(b)), Max: uint64(max)}
+	}
+	return codec.DecodeMLSMessageBounded(b, lim.Bounds())
 }
 
 func addProposal(kp []byte, lim transitions.Limits) (codec.Proposal, error) {
