@@ -97,6 +97,13 @@ func TestReInitShell(t *testing.T) {
 					t.Fatalf("%s sends in a closed group: %v", p.name, err)
 				}
 			}
+			// The closed state survives a restart.
+			oldID := bob.g.ID()
+			check(t, bob.g.Close())
+			bob.g = must[*Group](t)(bob.c.OpenGroup(oldID))
+			if _, ok := bob.g.PendingReInit(); !ok || bob.g.Active() {
+				t.Fatal("the reopened group lost its reinit")
+			}
 			cs := alice.c.Suite()
 			if tc.suite != 0 {
 				cs = tc.suite
@@ -232,4 +239,47 @@ func must2(t *testing.T) func(a, b []byte, err error) ([]byte, []byte) {
 		}
 		return a, b
 	}
+}
+
+// TestReInitProposals checks who may propose a ReInit and that it is
+// committed alone: an external sender's ReInit closes the group like a
+// member's, and a ReInit commit over other stored proposals is refused.
+func TestReInitProposals(t *testing.T) {
+	ds := newParty(t, backends[0], "ds")
+	ext := must[codec.Extension](t)(ExternalSendersExtension(ds.c.ExternalSender()))
+	ps := formGroup(t, backends[0], &GroupOptions{Extensions: codec.Extensions{ext}}, "alice", "bob")
+	alice, bob := ps[0], ps[1]
+
+	// Bob's stored Update and Alice's ReInit cannot share a commit.
+	upd, _ := must2(t)(bob.g.ProposeSelfUpdate())
+	deliver(t, bob, upd, alice)
+	if _, err := alice.g.ReInit(nil); !errors.Is(err, transitions.ErrInvalidProposals) {
+		t.Fatalf("ReInit over a stored proposal: %v, want ErrInvalidProposals", err)
+	}
+	out := must[Outgoing](t)(alice.g.CommitPendingProposals())
+	deliver(t, alice, out.Commit, bob)
+	check(t, alice.g.MergePendingCommit())
+
+	// The delivery service proposes the ReInit; Bob commits it.
+	gi := must[[]byte](t)(alice.g.GroupInfo(false))
+	ri := codec.ReInit{GroupID: []byte("v2"), Version: codec.MLS10, CipherSuite: codec.CipherSuite(alice.c.Suite())}
+	msg := must[[]byte](t)(ds.c.ProposeExternal(gi, codec.Proposal{ProposalType: codec.ProposalReInit, ReInit: &ri}))
+	deliver(t, ds, msg, alice, bob)
+	out = must[Outgoing](t)(bob.g.CommitPendingProposals())
+	deliver(t, bob, out.Commit, alice)
+	check(t, bob.g.MergePendingCommit())
+	for _, p := range ps {
+		if got, ok := p.g.PendingReInit(); !ok || string(got.GroupID) != "v2" || p.g.Active() {
+			t.Fatalf("%s: reinit %v %v, active %v", p.name, got, ok, p.g.Active())
+		}
+	}
+	// The closed group takes no more proposals.
+	if _, _, err := alice.g.ProposeSelfUpdate(); !errors.Is(err, transitions.ErrWrongState) {
+		t.Fatalf("a proposal in a closed group: %v", err)
+	}
+	// Bob founds the successor in the same client and storage.
+	next, out, err := bob.g.Reinitialize(nil, must[[]byte](t)(alice.c.KeyPackage()))
+	check(t, err)
+	anext := must[*Group](t)(alice.g.JoinResumed(nil, out.Welcome, must[[]byte](t)(next.RatchetTree())))
+	agree(t, &party{name: "alice", c: alice.c, g: anext}, &party{name: "bob", c: bob.c, g: next})
 }
