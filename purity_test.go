@@ -25,8 +25,6 @@ var readOnlyTables = []string{
 	"state.MixedCiphertext",      //
 	"state.encodingMagic",        // snapshot magic bytes
 	"state.publicMagic",          //
-	"transitions.tagNames",       // event names for messages
-	"transitions.extTagNames",    //
 	"transitions.placeholderKey", // a constant placeholder
 	"transitions.greaseValues",   // the RFC 9420 GREASE values
 }

@@ -3,6 +3,8 @@ package transitions
 import (
 	"strconv"
 
+	"golang.org/x/crypto/cryptobyte"
+
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -18,6 +20,9 @@ type Event interface {
 	// Time returns the event's At.
 	Time() uint64
 	tag() eventTag
+	// marshal writes the event's fields (after the format, tag and At of
+	// EncodeEvent); the pointer type's unmarshal reads them back.
+	marshal(b *cryptobyte.Builder)
 }
 
 type eventTag uint8
@@ -294,15 +299,8 @@ func Name(ev Event) string {
 	return ev.tag().String()
 }
 
-var tagNames = [...]string{"", "NewSignatureKey", "NewKeyPackage", "CreateGroup", "Propose", "Leave",
-	"Commit", "ConfirmCommit", "AbortCommit", "Receive", "MergeStaged", "DiscardStaged", "DropProposal",
-	"Protect", "Export", "JoinWelcome", "AcceptJoin", "RejectJoin"}
-
 func (t eventTag) String() string {
-	if int(t) < len(tagNames) && t != 0 {
-		return tagNames[t]
-	}
-	if n, ok := extTagName(t); ok {
+	if n, _, ok := eventSpec(t); ok {
 		return n
 	}
 	return "Event(" + strconv.Itoa(int(t)) + ")"

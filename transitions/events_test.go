@@ -11,9 +11,12 @@ import (
 
 // TestEventRoundTrip encodes one event of every type, decodes it, and
 // checks the re-encoding is identical; every strict prefix and a trailing
-// byte must fail to decode.
+// byte must fail to decode. Every tag of the table eventSpec has a sample,
+// and its decoder makes events of that tag.
 func TestEventRoundTrip(t *testing.T) {
 	cred := codec.Credential{CredentialType: codec.CredentialBasic, Identity: []byte("alice")}
+	ng := NewGroup{SignatureKey: []byte{1}, Credential: codec.Credential{CredentialType: codec.CredentialBasic, Identity: []byte("a")},
+		Lifetime: testLifetime, Config: state.DefaultConfig(), ForcePath: true, RatchetTree: TreeOmit}
 	events := []Event{
 		NewSignatureKey{At: 1, Suite: 1},
 		NewKeyPackage{At: 2, Suite: 3, SignatureKey: []byte{1, 2}, Credential: cred, Lifetime: testLifetime, LastResort: true,
@@ -31,6 +34,29 @@ func TestEventRoundTrip(t *testing.T) {
 		Export{At: 14, Label: "l", Context: []byte("c"), Length: 32},
 		JoinWelcome{At: 15, Welcome: []byte{5}, RatchetTree: []byte{6}, Config: state.DefaultConfig()},
 		AcceptJoin{At: 16}, RejectJoin{At: 17},
+		PublishGroupInfo{At: 1, RatchetTree: true},
+		ExternalJoin{At: 2, GroupInfo: []byte{1, 2}, RatchetTree: []byte{}, SignatureKey: []byte{3}, Config: state.DefaultConfig(),
+			PSKs: [][]byte{{4}, {5, 6}}, RemovePrior: true, AAD: []byte("x")},
+		ProposeAsNewMember{At: 3, GroupInfo: []byte{1}, KeyPackageRef: []byte{2}, AAD: []byte{}},
+		ExternalPropose{At: 4, GroupInfo: []byte{1}, SignatureKey: []byte{2}, Proposal: removeOf(3)},
+		ReInitGroup{At: 5, OldGroupID: []byte("g"), OldEpoch: 7, ReInit: codec.ReInit{GroupID: []byte("h"), Version: codec.MLS10, CipherSuite: 3}, NewGroup: ng},
+		BranchGroup{At: 6, OldGroupID: []byte("g"), OldEpoch: 8, Suite: 1, GroupID: nil, NewGroup: ng},
+	}
+	sampled := map[eventTag]bool{}
+	for _, ev := range events {
+		sampled[ev.tag()] = true
+	}
+	for _, tag := range allTags() {
+		_, decode, _ := eventSpec(tag)
+		if got := decode(codec.NewDecoder(nil), 0).tag(); got != tag {
+			t.Errorf("the table decodes tag %d (%s) as an event of tag %d", tag, tag, got)
+		}
+		if !sampled[tag] {
+			t.Errorf("no round-trip sample of %s", tag)
+		}
+	}
+	if len(sampled) != len(allTags()) {
+		t.Errorf("%d event types sampled, the table has %d", len(sampled), len(allTags()))
 	}
 	for _, ev := range events {
 		t.Run(Name(ev), func(t *testing.T) {

@@ -251,40 +251,6 @@ func TestIsGrease(t *testing.T) {
 	}
 }
 
-// TestExtEventsRoundTrip encodes and decodes every event of tag 32 and up.
-func TestExtEventsRoundTrip(t *testing.T) {
-	ng := NewGroup{SignatureKey: []byte{1}, Credential: codec.Credential{CredentialType: codec.CredentialBasic, Identity: []byte("a")},
-		Lifetime: testLifetime, Config: state.DefaultConfig(), ForcePath: true, RatchetTree: TreeOmit}
-	evs := []Event{
-		PublishGroupInfo{At: 1, RatchetTree: true},
-		ExternalJoin{At: 2, GroupInfo: []byte{1, 2}, RatchetTree: []byte{}, SignatureKey: []byte{3}, Config: state.DefaultConfig(),
-			PSKs: [][]byte{{4}, {5, 6}}, RemovePrior: true, AAD: []byte("x")},
-		ProposeAsNewMember{At: 3, GroupInfo: []byte{1}, KeyPackageRef: []byte{2}, AAD: []byte{}},
-		ExternalPropose{At: 4, GroupInfo: []byte{1}, SignatureKey: []byte{2}, Proposal: removeOf(3)},
-		ReInitGroup{At: 5, OldGroupID: []byte("g"), OldEpoch: 7, ReInit: codec.ReInit{GroupID: []byte("h"), Version: codec.MLS10, CipherSuite: 3}, NewGroup: ng},
-		BranchGroup{At: 6, OldGroupID: []byte("g"), OldEpoch: 8, Suite: 1, GroupID: nil, NewGroup: ng},
-	}
-	for _, ev := range evs {
-		b, err := EncodeEvent(ev)
-		if err != nil {
-			t.Fatalf("%s: %v", Name(ev), err)
-		}
-		got, err := DecodeEvent(b)
-		if err != nil {
-			t.Fatalf("%s: %v", Name(ev), err)
-		}
-		b2, err := EncodeEvent(got)
-		if err != nil || !bytes.Equal(b, b2) || Name(got) != Name(ev) {
-			t.Fatalf("%s: round trip differs", Name(ev))
-		}
-		for i := range len(b) {
-			if _, err := DecodeEvent(b[:i]); err == nil {
-				t.Fatalf("%s: prefix of %d bytes decodes", Name(ev), i)
-			}
-		}
-	}
-}
-
 // TestCredentialPolicyAt: AcceptCredentialAt receives the time of the
 // event being applied (the core's only clock), and its rejection is a
 // *PolicyError wrapping the policy's error.

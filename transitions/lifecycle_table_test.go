@@ -10,25 +10,19 @@ import (
 	"github.com/mlscore/mlscore/state"
 )
 
-// allTags lists every event tag.
+// allTags lists every event tag of the table eventSpec.
 func allTags() []eventTag {
 	var out []eventTag
-	for t := tagNewSignatureKey; t <= tagRejectJoin; t++ {
-		out = append(out, t)
-	}
-	for t := tagPublishGroupInfo; t <= tagBranchGroup; t++ {
-		out = append(out, t)
+	for t := range eventTag(255) {
+		if _, _, ok := eventSpec(t); ok {
+			out = append(out, t)
+		}
 	}
 	return out
 }
 
 // tagName names an event tag.
-func tagName(t eventTag) string {
-	if n, ok := extTagName(t); ok {
-		return n
-	}
-	return tagNames[t]
-}
+func tagName(t eventTag) string { return t.String() }
 
 // TestLifecycleTable states the lifecycle as data, independently of
 // admits: for each event, the stages that admit it. Every event has an
