@@ -25,7 +25,13 @@
 // ProposeGroupContextExtensions, ProposeCustom), Leave, process messages
 // (ProcessMessage, then MergeStagedCommit or DiscardStagedCommit for a
 // commit), confirm or drop one's own commit (MergePendingCommit,
-// ClearPendingCommit), Send, Export, EpochAuthenticator, Members, GroupInfo.
+// ClearPendingCommit), Send, Export, EpochAuthenticator, Members, GroupInfo,
+// reinitialize (ReInit or ProposeReInit, then Reinitialize and
+// JoinResumed), branch a subgroup (Branch, JoinResumed) and inject a
+// resumption PSK (ProposeResumptionPSK). A Client outside a group sends
+// external proposals (ProposeExternal, as an external sender listed in the
+// group's external_senders extension) and new member proposals
+// (ProposeJoin), from the group's GroupInfo.
 // Clients and Groups are safe for concurrent use: a Group serializes its
 // operations (etcd's raft Node around its RawNode core plays the same
 // role).
