@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/bits"
@@ -25,6 +26,7 @@ import (
 )
 
 const benchUsage = `usage: mls bench [-suite S] [-sizes 16,256,4096] [-ops K] [-records R] [-json]
+       mls bench -scenario NAME[,NAME...] [-members 16,256,4096] [-suite S] [-budget D] [-out DIR] [-json]
 
 Bench measures, in this process with the library (not through go test),
 the costs that docs/design.md's targets are stated in, and prints each with its
@@ -56,6 +58,41 @@ one untimed warm-up (Replay: max(3, K/20) replays of the log), in five
 rounds, and reports the mean of the fastest round — the least disturbed by
 other load — with the allocations per operation over all rounds. Times vary with the machine's load; the
 figures of record are in docs/performance.md (go test -bench).
+
+With -scenario, bench runs the scenarios of the Performance chapter of the
+OpenMLS book at each group size of -members (powers of two from 4 to
+65536), or all of them (-scenario all):
+
+` + "%s" + `
+Each scenario's group is driven through the core state machine like the
+simulator's (package sim) — every commit confirmed by its committer,
+received and merged by the other members measured, who must agree — but
+only the measured members keep states: A (leaf 0) commits and sends, B
+(the last leaf) receives, C (the middle leaf) is the offline device. The
+book's measurements, from the scenario's state:
+
+  create    (creator)    CreateGroup, one commit adding N−1 key packages
+                         (the ratchet tree in the Welcome), ConfirmCommit
+  add       (committer)  commit adding one member, ConfirmCommit
+  add       (member)     receive and merge that commit
+  join      (joiner)     JoinWelcome and AcceptJoin of its Welcome
+  remove    (committer, member)  the same for the removal of a member
+  update    (committer, member)  the same for a self-update (a path)
+  message   (sender)     protect a 100-byte application message
+  message   (receiver)   decrypt it
+  catch-up  (offline)    the offline device processes what it missed;
+                         catch-up-commits: the commits only
+
+Each figure is timed in samples that start from the same state (messages
+continue from the previous sample): as many as fit in -budget after the
+first, at most 200, so expensive operations at large N take one. The table
+gives the median, the spread (p10–p90 from 10 samples, else min–max) and
+the allocations and bytes allocated per operation. -out DIR receives
+bench.json (format "mlscore-bench-scenarios/1", documented in
+docs/performance.md) and bench-NAME.svg, one chart per scenario: time
+against group size on log-log axes, one line per operation. Progress and
+an estimate of the time left go to standard error; SIGINT stops the run
+and writes what finished.
 `
 
 // benchMaxSize bounds -sizes: a synthetic group of 65536 members takes
@@ -105,14 +142,29 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	ops := fs.Int("ops", 100, "timed operations per figure")
 	records := fs.Int("records", 1000, "records of the replayed log")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	scenarioFlag := fs.String("scenario", "", "run the OpenMLS book's scenarios `NAME,...` (or all) instead")
+	membersFlag := fs.String("members", "16,256,4096", "with -scenario: group sizes `N,...` (powers of two, 4 to 65536, increasing)")
+	budget := fs.Duration("budget", 500*time.Millisecond, "with -scenario: time for the samples of one figure")
+	outDir := fs.String("out", ".", "with -scenario: `DIR`ectory for bench.json and the charts")
+	clock := fs.String("clock", "cpu", "with -scenario: time samples in process CPU time (cpu) or wall-clock time (wall)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, benchUsage)
+		fmt.Fprintf(stderr, benchUsage, scenarioList())
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return parseStatus(err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *scenarioFlag != "" || set["scenario"] {
+		return runBenchScenarioFlags(set, *scenarioFlag, *membersFlag, *suiteID, *budget, *outDir, *clock, *asJSON, pos, stdout, stderr)
+	}
+	for _, f := range []string{"members", "budget", "out", "clock"} {
+		if set[f] {
+			return usageError(stderr, "bench", "-"+f+" applies to -scenario only")
+		}
 	}
 	sizes, err := parseSizes(*sizesFlag)
 	if err == nil && *ops < 1 {

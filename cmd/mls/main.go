@@ -8,6 +8,8 @@
 //
 //	bench [-suite S] [-sizes 16,256,4096] [-ops K] [-records R] [-json]
 //	                          measure the key operations against their crypto floor
+//	bench -scenario NAME,... [-members 16,256,4096] [-budget D] [-clock C] [-out DIR]
+//	                          run the OpenMLS book's scenarios; table, bench.json, SVG charts
 //	demo [-members N] [-ops K] [-seed X] [-out DIR]
 //	                          simulate a group and write its members' event logs
 //	diff [-json] LOG LOG [LOG...]
@@ -37,7 +39,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"bench", "mls bench [-suite S] [-sizes 16,256,4096] [-ops K] [-records R] [-json]", "measure the key operations and their ratio to the crypto floor", runBench},
+		{"bench", "mls bench [-suite S] [-sizes 16,256,4096] [-ops K] [-records R] [-json] | mls bench -scenario NAME,... [-members 16,256,4096] [-budget D] [-out DIR]", "measure the key operations against their crypto floor, or the OpenMLS book's scenarios", runBench},
 		{"demo", "mls demo [-members N] [-ops K] [-suite S] [-seed X] [-out DIR] [-verify] [-fault F]", "simulate a group and write its members' event logs", runDemo},
 		{"diff", "mls diff [-json] LOG LOG [LOG...]", "explain why members' views of a group split, and how to heal it", runDiff},
 		{"inspect", "mls inspect [-json] [-full] [-in FORMAT] [-type TYPE] [FILE|-]", "decode and print an MLS message or ratchet tree", runInspect},
