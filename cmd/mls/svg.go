@@ -152,26 +152,20 @@ func scenarioChart(rep scenarioReport, sc scenarioResult) []byte {
 
 	// Grid and ticks: decades labelled, 2…9 as light lines.
 	b.WriteString(`<g class="grid" stroke="#e4e4e4" stroke-width="1">` + "\n")
-	for e := x0; e <= x1; e++ {
-		for m := 1.0; m < 10 && (m == 1 || e < x1); m++ {
-			x := px(m * math.Pow(10, e))
-			c := ""
-			if m == 1 {
-				c = ` stroke="#c8c8c8"`
+	grid := func(e0, e1 float64, line func(v float64, major bool)) {
+		for e := e0; e <= e1; e++ {
+			for m := 1.0; m < 10 && (m == 1 || e < e1); m++ {
+				line(m*math.Pow(10, e), m == 1)
 			}
-			fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d"%s/>`+"\n", x, plotT, x, plotB, c)
 		}
 	}
-	for e := y0; e <= y1; e++ {
-		for m := 1.0; m < 10 && (m == 1 || e < y1); m++ {
-			y := py(m * math.Pow(10, e))
-			c := ""
-			if m == 1 {
-				c = ` stroke="#c8c8c8"`
-			}
-			fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f"%s/>`+"\n", plotL, y, plotR, y, c)
-		}
-	}
+	major := map[bool]string{true: ` stroke="#c8c8c8"`, false: ""}
+	grid(x0, x1, func(v float64, maj bool) {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d"%s/>`+"\n", px(v), plotT, px(v), plotB, major[maj])
+	})
+	grid(y0, y1, func(v float64, maj bool) {
+		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f"%s/>`+"\n", plotL, py(v), plotR, py(v), major[maj])
+	})
 	b.WriteString("</g>\n")
 	fmt.Fprintf(&b, `<rect class="frame" x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>`+"\n", plotL, plotT, plotR-plotL, plotB-plotT)
 	b.WriteString(`<g class="ticks" fill="#333">` + "\n")
