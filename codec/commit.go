@@ -26,7 +26,7 @@ func (c Commit) Marshal(b *cryptobyte.Builder) {
 // Unmarshal reads a Commit from d.
 func (c *Commit) Unmarshal(d *Decoder) {
 	*c = Commit{}
-	c.Proposals = ListMax(d, "MaxProposals", d.bounds.MaxProposals, (*ProposalOrRef).Unmarshal)
+	c.Proposals = list(d, "MaxProposals", d.bounds.MaxProposals, sizeProposalOrRef, (*ProposalOrRef).Unmarshal)
 	if d.Optional() {
 		c.Path = new(UpdatePath)
 		c.Path.Unmarshal(d)

@@ -64,7 +64,7 @@ func (c *Credential) Unmarshal(d *Decoder) {
 	case CredentialBasic:
 		c.Identity = d.Opaque()
 	case CredentialX509:
-		c.Certificates = List(d, func(cert *[]byte, d *Decoder) { *cert = d.Opaque() })
+		c.Certificates = list(d, "", 0, sizeBytes, func(cert *[]byte, d *Decoder) { *cert = d.Opaque() })
 	default:
 		c.Data = d.Opaque()
 	}

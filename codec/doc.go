@@ -52,34 +52,46 @@
 //
 // A length prefix cannot cost more than the input holds, but a vector of
 // short elements can: an empty opaque<V> is one byte on the wire and a
-// 24-byte slice header in memory, a blank ratchet-tree node one byte on
-// the wire and a whole tree node once built. Three rules keep the memory
-// a decoder allocates proportional to its input, with a small constant:
+// 24-byte slice header in memory, an inline proposal three or four bytes
+// and a ProposalOrRef, a Proposal and its body (160 bytes). Four rules
+// keep the memory a decoder allocates proportional to its input, with a
+// small constant:
 //
 //   - vectors of structures are read by List, which counts the elements
 //     in a first pass that keeps nothing and then allocates the result
-//     once, at its exact length (no slice grown by append);
+//     once, at its exact length (no slice grown by append); reading a
+//     vector allocates no sub-decoder;
 //   - decoders whose caller has a bound take it and enforce it in that
 //     counting pass, failing with a *LimitError that names it before
 //     anything beyond it is allocated: DecodeMLSMessageBounded (Bounds:
 //     MaxProposals for a Commit's proposals, a Welcome's secrets and a
 //     GroupSecrets' psks, MaxLeaves for the ciphertexts of an UpdatePath
-//     node) and DecodeRatchetTreeMax (the node count); an UpdatePath has
-//     at most 31 nodes whatever the bounds;
+//     node and, through the depth of a tree of MaxLeaves leaves, for an
+//     UpdatePath's nodes: 16 for 65536 leaves, 31 without bounds) and
+//     DecodeRatchetTreeMax (the node count);
+//   - every Decoder has a memory allowance of 16 bytes per input byte
+//     plus 48 KiB, against which decoding charges the memory of the
+//     elements of vectors before allocating them: the list's slice, and
+//     each inline proposal's Proposal and body and each tree node's
+//     structures (the sizes are in sizes.go). An input whose values
+//     would take more fails with a *LimitError naming "decoded memory".
+//     The genuine vector of the shortest elements, a Commit's removes (7
+//     bytes each, charged 144), fits for up to 1536 removes, over the
+//     default MaxProposals of 1024 (transitions.DefaultLimits);
 //   - nothing nests recursively: the depth of every structure is fixed by
 //     the RFC, so the work is linear in the input.
 //
-// The constants, on 64-bit platforms (TestDecodeAllocationBounded builds
-// each worst case; the fuzz targets check the budget on every input): at
-// most 48 bytes allocated per input byte plus 64 KiB for any decoder of
-// this package. The worst cases are a Commit of 4-byte inline proposals
-// (46 per byte: each becomes a ProposalOrRef, a Proposal and its body), a
-// GroupSecrets of 3-byte psks (32), vectors of empty HPKECiphertexts,
-// EncryptedGroupSecrets or certificates (24) and a Commit of empty
-// references (20); a blank ratchet tree costs 8 (its node slice). With
-// Bounds, a vector over its bound is rejected in the counting pass,
-// before its elements are allocated (TestDecodeAllocationBounded: under
-// 26 KiB for 256 KiB messages).
+// The constant, for any decoder of this package: at most
+// MaxMemoryPerByte (20) bytes allocated per input byte plus 64 KiB — the
+// charged 16 plus the uncharged copies of opaque<V> values (at most 4: an
+// 8-byte block for a 2-byte value) and a constant per input.
+// TestDecodeAllocationBounded builds each worst case (commits of 2- to
+// 7-byte proposals, ciphertexts, secrets, certificates and psks of 2 or 3
+// bytes, trees of blank, parent and leaf nodes, extension lists) and the
+// fuzz targets check the budget on every input; a blank ratchet tree
+// costs 8 per byte (its node slice). With Bounds, a vector over its bound
+// is rejected in the counting pass, before its elements are allocated
+// (TestDecodeAllocationBounded: under 2 KiB for 256 KiB messages).
 //
 // Closed enums (rejected when unknown): WireFormat, ContentType, SenderType,
 // LeafNodeSource, NodeType, ProposalOrRefType, PSKType, ResumptionPSKUsage.

@@ -1,6 +1,9 @@
 package codec
 
 import (
+	"cmp"
+	"slices"
+
 	"golang.org/x/crypto/cryptobyte"
 )
 
@@ -86,41 +89,54 @@ func (es Extensions) Marshal(b *cryptobyte.Builder) {
 	})
 }
 
-// Unmarshal reads an extension list from d, rejecting duplicate types.
+// Unmarshal reads an extension list from d, rejecting duplicate types at
+// the offset of the second occurrence.
 func (es *Extensions) Unmarshal(d *Decoder) {
-	// Lists are short in practice: the first types are compared in
-	// place, a map bounds the cost of a hostile list.
-	var first [8]ExtensionType
-	n := 0
-	var seen map[ExtensionType]bool
-	*es = List(d, func(e *Extension, d *Decoder) {
-		off := d.Offset()
-		e.Unmarshal(d)
-		if !d.OK() || d.Counting() {
-			return
+	*es = list(d, "", 0, sizeExtension, (*Extension).Unmarshal)
+	if !d.OK() || d.Counting() {
+		return
+	}
+	if i := es.duplicate(); i >= 0 {
+		size := func(e Extension) int { return 2 + opaqueLen(len(e.ExtensionData)) }
+		off := d.Offset() // back from the end of the list to the i-th entry
+		for _, e := range (*es)[i:] {
+			off -= size(e)
 		}
-		t := e.ExtensionType
-		dup := false
-		if n < len(first) {
-			for _, x := range first[:n] {
-				dup = dup || x == t
-			}
-			first[n] = t
-		} else {
-			if seen == nil {
-				seen = make(map[ExtensionType]bool, 2*len(first))
-				for _, x := range first {
-					seen[x] = true
+		d.failAt(off, ErrDuplicateExtension)
+	}
+}
+
+// duplicate returns the index of the first extension whose type an earlier
+// one has, or -1. Lists are short in practice and compared in place; a
+// long, hostile one is sorted in a copy of its types (6 bytes an entry,
+// for at least 3 bytes of input).
+func (es Extensions) duplicate() int {
+	if len(es) <= 64 {
+		for i := 1; i < len(es); i++ {
+			for _, e := range es[:i] {
+				if e.ExtensionType == es[i].ExtensionType {
+					return i
 				}
 			}
-			dup = seen[t]
-			seen[t] = true
 		}
-		n++
-		if dup {
-			d.failAt(off, ErrDuplicateExtension)
+		return -1
+	}
+	type entry struct {
+		t ExtensionType
+		i uint32
+	}
+	sorted := make([]entry, len(es))
+	for i, e := range es {
+		sorted[i] = entry{e.ExtensionType, uint32(i)}
+	}
+	slices.SortFunc(sorted, func(a, b entry) int { return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.i, b.i)) })
+	first := -1
+	for k := 1; k < len(sorted); k++ {
+		if sorted[k].t == sorted[k-1].t && (first < 0 || int(sorted[k].i) < first) {
+			first = int(sorted[k].i)
 		}
-	})
+	}
+	return first
 }
 
 // Encode returns the encoding of es.
@@ -169,7 +185,7 @@ func (ss ExternalSenders) Marshal(b *cryptobyte.Builder) {
 
 // Unmarshal reads the list from d.
 func (ss *ExternalSenders) Unmarshal(d *Decoder) {
-	*ss = List(d, (*ExternalSender).Unmarshal)
+	*ss = list(d, "", 0, sizeExternalSender, (*ExternalSender).Unmarshal)
 }
 
 // Encode returns the encoding of ss (the extension_data of an

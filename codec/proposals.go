@@ -297,35 +297,86 @@ func isNil(m marshaler) bool {
 	return m == nil
 }
 
-// Unmarshal reads a Proposal from d.
+// Unmarshal reads a Proposal from d. The body of a default type is
+// charged against d's memory allowance; in List's counting pass it is read
+// into a value that does not outlive the call.
 func (p *Proposal) Unmarshal(d *Decoder) {
 	*p = Proposal{ProposalType: ProposalType(d.Uint16())}
+	if d.count {
+		skipProposalBody(d, p.ProposalType)
+		return
+	}
 	switch p.ProposalType {
 	case ProposalAdd:
-		p.Add = new(Add)
-		p.Add.Unmarshal(d)
+		if d.charge(sizeAdd) {
+			p.Add = new(Add)
+			p.Add.Unmarshal(d)
+		}
 	case ProposalUpdate:
-		p.Update = new(Update)
-		p.Update.Unmarshal(d)
+		if d.charge(sizeUpdate) {
+			p.Update = new(Update)
+			p.Update.Unmarshal(d)
+		}
 	case ProposalRemove:
-		p.Remove = new(Remove)
-		p.Remove.Unmarshal(d)
+		if d.charge(sizeRemove) {
+			p.Remove = new(Remove)
+			p.Remove.Unmarshal(d)
+		}
 	case ProposalPreSharedKey:
-		p.PreSharedKey = new(PreSharedKey)
-		p.PreSharedKey.Unmarshal(d)
+		if d.charge(sizePreSharedKey) {
+			p.PreSharedKey = new(PreSharedKey)
+			p.PreSharedKey.Unmarshal(d)
+		}
 	case ProposalReInit:
-		p.ReInit = new(ReInit)
-		p.ReInit.Unmarshal(d)
+		if d.charge(sizeReInit) {
+			p.ReInit = new(ReInit)
+			p.ReInit.Unmarshal(d)
+		}
 	case ProposalExternalInit:
-		p.ExternalInit = new(ExternalInit)
-		p.ExternalInit.Unmarshal(d)
+		if d.charge(sizeExternalInit) {
+			p.ExternalInit = new(ExternalInit)
+			p.ExternalInit.Unmarshal(d)
+		}
 	case ProposalGroupContextExtensions:
-		p.GroupContextExtensions = new(GroupContextExtensions)
-		p.GroupContextExtensions.Unmarshal(d)
+		if d.charge(sizeGroupContextExtensions) {
+			p.GroupContextExtensions = new(GroupContextExtensions)
+			p.GroupContextExtensions.Unmarshal(d)
+		}
 	case ProposalSelfRemove:
 		// struct {} SelfRemove: no bytes.
 	default:
 		p.Data = d.Opaque()
+	}
+}
+
+// skipProposalBody reads the body of a proposal of type t in List's
+// counting pass, into values on the stack.
+func skipProposalBody(d *Decoder, t ProposalType) {
+	switch t {
+	case ProposalAdd:
+		var v Add
+		v.Unmarshal(d)
+	case ProposalUpdate:
+		var v Update
+		v.Unmarshal(d)
+	case ProposalRemove:
+		var v Remove
+		v.Unmarshal(d)
+	case ProposalPreSharedKey:
+		var v PreSharedKey
+		v.Unmarshal(d)
+	case ProposalReInit:
+		var v ReInit
+		v.Unmarshal(d)
+	case ProposalExternalInit:
+		var v ExternalInit
+		v.Unmarshal(d)
+	case ProposalGroupContextExtensions:
+		var v GroupContextExtensions
+		v.Unmarshal(d)
+	case ProposalSelfRemove:
+	default:
+		d.Opaque()
 	}
 }
 
@@ -391,8 +442,10 @@ func (p *ProposalOrRef) Unmarshal(d *Decoder) {
 			scratch.Unmarshal(d)
 			return
 		}
-		p.Proposal = new(Proposal)
-		p.Proposal.Unmarshal(d)
+		if d.charge(sizeProposal) {
+			p.Proposal = new(Proposal)
+			p.Proposal.Unmarshal(d)
+		}
 	case ProposalOrRefReference:
 		p.Reference = d.Opaque()
 	default:

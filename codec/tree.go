@@ -3,6 +3,7 @@ package codec
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"golang.org/x/crypto/cryptobyte"
 
@@ -86,11 +87,15 @@ func (n *Node) Unmarshal(d *Decoder) {
 	n.NodeType = NodeType(d.Uint8())
 	switch n.NodeType {
 	case NodeTypeLeaf:
-		n.Leaf = new(LeafNode)
-		n.Leaf.Unmarshal(d)
+		if d.charge(sizeLeafNode) {
+			n.Leaf = new(LeafNode)
+			n.Leaf.Unmarshal(d)
+		}
 	case NodeTypeParent:
-		n.Parent = new(ParentNode)
-		n.Parent.Unmarshal(d)
+		if d.charge(sizeParentNode) {
+			n.Parent = new(ParentNode)
+			n.Parent.Unmarshal(d)
+		}
 	default:
 		d.failAt(off, invalid("node_type %d", n.NodeType))
 	}
@@ -139,7 +144,11 @@ func (t *RatchetTree) unmarshalMax(d *Decoder, max uint64) {
 	d.Vector(func(d *Decoder) {
 		var out RatchetTree
 		if !d.count {
-			out = make(RatchetTree, 0, min(uint64(len(d.s)), max))
+			n := min(uint64(len(d.s)), max)
+			if !d.charge(n * sizeNodePointer) {
+				return
+			}
+			out = make(RatchetTree, 0, n)
 		}
 		for count := uint64(0); d.err == nil && !d.Empty(); count++ {
 			if count >= max {
@@ -147,7 +156,7 @@ func (t *RatchetTree) unmarshalMax(d *Decoder, max uint64) {
 				break
 			}
 			var n *Node
-			if d.Optional() {
+			if d.Optional() && d.charge(sizeNode) {
 				n = new(Node)
 				n.Unmarshal(d)
 			}
@@ -276,12 +285,24 @@ func (n UpdatePathNode) Marshal(b *cryptobyte.Builder) {
 // Unmarshal reads an UpdatePathNode from d.
 func (n *UpdatePathNode) Unmarshal(d *Decoder) {
 	n.EncryptionKey = d.Opaque()
-	n.EncryptedPathSecret = ListMax(d, "MaxLeaves", d.bounds.MaxLeaves, (*HPKECiphertext).Unmarshal)
+	n.EncryptedPathSecret = list(d, "MaxLeaves", d.bounds.MaxLeaves, sizeHPKECiphertext, (*HPKECiphertext).Unmarshal)
 }
 
 // maxPathNodes is the length of the longest direct path, in a tree of
 // treemath.MaxLeaves leaves.
 const maxPathNodes = 31
+
+// pathNodes returns the length of the longest direct path in a tree of at
+// most maxLeaves leaves (maxPathNodes when maxLeaves is 0, no bound): the
+// depth of the smallest full tree that holds them, ceil(log2(maxLeaves)),
+// and at least 1 (a one-leaf tree has no path, but 0 means no bound to
+// ListMax).
+func pathNodes(maxLeaves uint32) uint32 {
+	if maxLeaves == 0 || uint64(maxLeaves) > uint64(treemath.MaxLeaves) {
+		return maxPathNodes
+	}
+	return max(1, uint32(bits.Len32(maxLeaves-1)))
+}
 
 // UpdatePath is the new leaf node and path of a committer [RFC 9420,
 // Section 7.6].
@@ -305,9 +326,9 @@ func (p UpdatePath) Marshal(b *cryptobyte.Builder) {
 // Unmarshal reads an UpdatePath from d.
 func (p *UpdatePath) Unmarshal(d *Decoder) {
 	p.LeafNode.Unmarshal(d)
-	// One node per level of the filtered direct path: at most 31 for
-	// treemath.MaxLeaves leaves, whatever the bounds.
-	p.Nodes = ListMax(d, "UpdatePath nodes", maxPathNodes, (*UpdatePathNode).Unmarshal)
+	// One node per level of the filtered direct path: at most the depth
+	// of a tree of MaxLeaves leaves, 31 without bounds.
+	p.Nodes = list(d, "UpdatePath nodes", pathNodes(d.bounds.MaxLeaves), sizeUpdatePathNode, (*UpdatePathNode).Unmarshal)
 }
 
 // Encode returns the encoding of p.

@@ -197,6 +197,50 @@ type Decoder struct {
 	// check the syntax and consume the bytes but copy nothing.
 	count  bool
 	bounds Bounds
+	mem    *allowance // shared by the sub-decoders of one top-level input
+}
+
+// Decoding charges what it allocates for the elements of a vector —
+// the list's slice, and each inline proposal's and tree node's structures
+// — against an allowance of memoryPerByte bytes per input byte plus
+// memorySlack. The allocations it does not charge are bounded apart: a
+// copied opaque<V> takes at most 4 bytes of memory per byte of input (an
+// 8-byte block for the shortest, 2-byte, non-empty one), and the
+// structures outside vectors are a constant per top-level input. Together
+// a decoder allocates at most MaxMemoryPerByte bytes per input byte plus
+// 64 KiB.
+const (
+	memoryPerByte = 16
+	memorySlack   = 48 << 10
+)
+
+// MaxMemoryPerByte bounds the memory decoding allocates per byte of
+// input, beyond a constant 64 KiB: see the package documentation.
+const MaxMemoryPerByte = 20
+
+// allowance is what a top-level input may still have allocated for it.
+type allowance struct{ left, max uint64 }
+
+func newAllowance(n int) *allowance {
+	m := memoryPerByte*uint64(n) + memorySlack
+	return &allowance{left: m, max: m}
+}
+
+// charge records that decoding is about to allocate n bytes. Past the
+// allowance it fails with a *LimitError (Limit "decoded memory") and
+// returns false; it also returns false once the decoder has failed, so
+// that nothing is allocated after a failure.
+func (d *Decoder) charge(n uint64) bool {
+	if d.err != nil {
+		return false
+	}
+	if n > d.mem.left {
+		d.Fail(&LimitError{Limit: "decoded memory", Got: d.mem.max - d.mem.left + n, Max: d.mem.max})
+		d.mem.left = 0
+		return false
+	}
+	d.mem.left -= n
+	return true
 }
 
 // Bounds caps the element counts of the vectors a Decoder reads, as the
@@ -220,12 +264,12 @@ func (d *Decoder) Bounds() Bounds { return d.bounds }
 // NewBoundedDecoder returns a Decoder reading data whose vectors are
 // within b.
 func NewBoundedDecoder(data []byte, b Bounds) *Decoder {
-	return &Decoder{s: data, end: len(data), bounds: b}
+	return &Decoder{s: data, end: len(data), bounds: b, mem: newAllowance(len(data))}
 }
 
 // NewDecoder returns a Decoder reading data.
 func NewDecoder(data []byte) *Decoder {
-	return &Decoder{s: data, end: len(data)}
+	return &Decoder{s: data, end: len(data), mem: newAllowance(len(data))}
 }
 
 // Offset returns the position of the next byte to read, counted from the
@@ -396,20 +440,21 @@ func (d *Decoder) Optional() bool {
 
 // Vector reads a varint-length-prefixed vector and calls f once with a
 // sub-decoder over its content, which f must consume entirely. f is not
-// called if the prefix is already invalid.
+// called if the prefix is already invalid. The sub-decoder is d itself,
+// narrowed to the vector's content for the call (so that reading a
+// vector allocates nothing): f must read from the decoder it is given.
 func (d *Decoder) Vector(f func(sub *Decoder)) {
 	body := d.rawOpaque()
 	if d.err != nil {
 		return
 	}
-	sub := Decoder{s: body, end: d.Offset(), share: d.share, count: d.count, bounds: d.bounds}
-	f(&sub)
-	if sub.err == nil && !sub.Empty() {
-		sub.Fail(ErrTrailingData)
+	rest, end := d.s, d.end
+	d.s, d.end = body, d.Offset()
+	f(d)
+	if d.err == nil && !d.Empty() {
+		d.Fail(ErrTrailingData)
 	}
-	if sub.err != nil {
-		d.failAt(sub.off, sub.err)
-	}
+	d.s, d.end = rest, end
 }
 
 // VectorEach reads a varint-length-prefixed vector and calls f with a
@@ -451,37 +496,60 @@ func List[T any](d *Decoder, f func(v *T, d *Decoder)) []T {
 // ListMax is List for a vector of at most max elements (no bound when max
 // is 0): the counting pass stops at element max+1 with a *LimitError
 // naming limit.
+//
+// The slice of a list of another package's type is not charged against
+// the decoder's memory allowance (its size is unknown here): such lists
+// need a bound of their own, as the MaxProposals of state's stored
+// proposals.
 func ListMax[T any](d *Decoder, limit string, max uint32, f func(v *T, d *Decoder)) []T {
+	return list(d, limit, max, 0, f)
+}
+
+// list is ListMax for elements of size bytes each (0: not charged), whose
+// slice is charged against the decoder's memory allowance before it is
+// allocated.
+func list[T any](d *Decoder, limit string, max uint32, size uint64, f func(v *T, d *Decoder)) []T {
 	var out []T
 	d.Vector(func(sub *Decoder) {
-		c := *sub
-		c.count = true
+		if sub.Empty() {
+			return
+		}
+		// The counting pass reads the elements into one scratch value,
+		// with copies disabled, then the second pass rereads them.
+		start, counting := sub.s, sub.count
+		if !sub.charge(size) {
+			return
+		}
+		scratch := new(T)
+		sub.count = true
 		n := 0
-		var scratch T
-		for c.err == nil && !c.Empty() {
+		for sub.err == nil && !sub.Empty() {
 			if max > 0 && n == int(max) {
-				c.Fail(&LimitError{Limit: limit, Got: uint64(max) + 1, Max: uint64(max)})
+				sub.Fail(&LimitError{Limit: limit, Got: uint64(max) + 1, Max: uint64(max)})
 				break
 			}
-			before := len(c.s)
+			before := len(sub.s)
 			var zero T
-			scratch = zero
-			f(&scratch, &c)
-			if c.err == nil && len(c.s) == before {
-				c.Fail(fmt.Errorf("%w: empty vector element", ErrInvalidValue))
+			*scratch = zero
+			f(scratch, sub)
+			if sub.err == nil && len(sub.s) == before {
+				sub.Fail(fmt.Errorf("%w: empty vector element", ErrInvalidValue))
 			}
 			n++
 		}
-		if c.err != nil {
-			sub.failAt(c.off, c.err)
+		sub.count = counting
+		if sub.err != nil || counting {
 			return
 		}
-		if sub.count || n == 0 {
-			sub.s = c.s
+		sub.s = start
+		if !sub.charge(uint64(n) * size) {
 			return
 		}
 		out = make([]T, n)
 		for i := range out {
+			if sub.err != nil {
+				break // over the allowance: read nothing more
+			}
 			f(&out[i], sub)
 		}
 		if sub.err != nil {

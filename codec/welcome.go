@@ -46,7 +46,7 @@ func (g *GroupSecrets) Unmarshal(d *Decoder) {
 		g.PathSecret = new(PathSecret)
 		g.PathSecret.Unmarshal(d)
 	}
-	g.PSKs = ListMax(d, "MaxProposals", d.bounds.MaxProposals, (*PreSharedKeyID).Unmarshal)
+	g.PSKs = list(d, "MaxProposals", d.bounds.MaxProposals, sizePreSharedKeyID, (*PreSharedKeyID).Unmarshal)
 }
 
 // Encode returns the encoding of g.
@@ -107,7 +107,7 @@ func (w Welcome) Marshal(b *cryptobyte.Builder) {
 // Unmarshal reads a Welcome from d.
 func (w *Welcome) Unmarshal(d *Decoder) {
 	*w = Welcome{CipherSuite: CipherSuite(d.Uint16())}
-	w.Secrets = ListMax(d, "MaxProposals", d.bounds.MaxProposals, (*EncryptedGroupSecrets).Unmarshal)
+	w.Secrets = list(d, "MaxProposals", d.bounds.MaxProposals, sizeEncryptedGroupSecrets, (*EncryptedGroupSecrets).Unmarshal)
 	w.EncryptedGroupInfo = d.Opaque()
 }
 
