@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"fmt"
@@ -83,6 +84,7 @@ type Signer struct {
 	ed25519 ed25519.PrivateKey
 	ed448   ed448.PrivateKey
 	ecdsa   *ecdsa.PrivateKey
+	ext     crypto.Signer // NewExternalSigner's key, held by the caller
 }
 
 // NewSigner parses a signature private key in the format
@@ -120,6 +122,72 @@ func (s *Suite) NewSigner(priv []byte) (*Signer, error) {
 	return g, nil
 }
 
+// NewExternalSigner returns a Signer whose private key the caller holds
+// behind a crypto.Signer: a hardware security module, an operating
+// system's keystore, or a software key kept outside mlscore's storage.
+// Its public key must be of the suite's signature scheme: an
+// ed25519.PublicKey (suites 1, 3), an ed448.PublicKey of circl (suites 4,
+// 6), an *ecdsa.PublicKey on the suite's curve (P-256 for suite 2, P-521
+// for 5, P-384 for 7); otherwise the error wraps ErrBadKey.
+//
+// SignWithLabel calls ext.Sign with a nil random source: for EdDSA with
+// the encoded SignContent and crypto.Hash(0) (pure EdDSA, no context),
+// for ECDSA with the SignContent's hash under the suite's hash function,
+// expecting an ASN.1 DER signature. A software *ecdsa.PrivateKey signs
+// deterministically with a nil source (RFC 6979), an HSM usually does
+// not: its ECDSA signatures then differ from one run to the next, and so
+// do the messages and states that depend on them. Each signature ext
+// returns is verified before use (a wrong key or encoding fails with
+// ErrBadSignature, never leaves the process).
+func (s *Suite) NewExternalSigner(ext crypto.Signer) (*Signer, error) {
+	g := &Signer{s: s, ext: ext}
+	switch pk := ext.Public().(type) {
+	case ed25519.PublicKey:
+		if s.sig == sigEd25519 && len(pk) == ed25519.PublicKeySize {
+			g.pub = append([]byte(nil), pk...)
+		}
+	case ed448.PublicKey:
+		if s.sig == sigEd448 && len(pk) == ed448.PublicKeySize {
+			g.pub = append([]byte(nil), pk...)
+		}
+	case *ecdsa.PublicKey:
+		if s.sig == sigECDSA && pk.Curve == s.curve {
+			pub, err := pk.Bytes()
+			if err != nil {
+				return nil, fmt.Errorf("%w: ECDSA public key: %v", ErrBadKey, err)
+			}
+			g.pub = pub
+		}
+	}
+	if g.pub == nil {
+		return nil, fmt.Errorf("%w: external signer's key %T is not of %s's signature scheme", ErrBadKey, ext.Public(), s.id)
+	}
+	return g, nil
+}
+
+// signExternal signs the encoded SignContent msg with the external signer
+// and verifies the result.
+func (g *Signer) signExternal(msg []byte) ([]byte, error) {
+	var sig []byte
+	var err error
+	if g.s.sig == sigECDSA {
+		sig, err = g.ext.Sign(nil, g.s.Hash(msg), g.s.hash)
+	} else {
+		sig, err = g.ext.Sign(nil, msg, crypto.Hash(0))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: external signer: %w", ErrSigner, err)
+	}
+	if err := g.s.verifySignContent(g.pub, msg, sig); err != nil {
+		return nil, fmt.Errorf("%w: external signer's signature: %w", ErrSigner, err)
+	}
+	return sig, nil
+}
+
+// External reports whether g's private key is held by a crypto.Signer
+// (NewExternalSigner).
+func (g *Signer) External() bool { return g.ext != nil }
+
 // Public returns the signer's public key (a fresh copy).
 func (g *Signer) Public() []byte { return append([]byte(nil), g.pub...) }
 
@@ -133,6 +201,9 @@ func (g *Signer) SignWithLabel(label string, content []byte) ([]byte, error) {
 	msg, err := labeledStruct(0, mlsPrefix, label, content)
 	if err != nil {
 		return nil, err
+	}
+	if g.ext != nil {
+		return g.signExternal(msg)
 	}
 	switch g.s.sig {
 	case sigEd25519:

@@ -54,6 +54,10 @@ var (
 	// ErrLength reports an input of the wrong length (a nonce, a seed) or a
 	// requested output length out of range.
 	ErrLength = errors.New("mls: invalid length")
+	// ErrSigner reports a failure of an external signer
+	// (NewExternalSigner): its error, or a signature that does not verify
+	// under its public key.
+	ErrSigner = errors.New("mls: external signer failed")
 )
 
 // kemID values (RFC 9180, Section 7.1) used by the KEM's own labeled KDF.
