@@ -60,12 +60,19 @@ func (k KeyStore) WithSignatureKey(id suite.ID, priv []byte) (KeyStore, error) {
 	if err != nil {
 		return k, err
 	}
+	return k.WithSigner(sg), nil
+}
+
+// WithSigner returns a store that also holds sg, for its public key: a
+// parsed key, or one held outside the store (suite.NewExternalSigner), as
+// a tool replaying the log of a client with an external signer needs.
+func (k KeyStore) WithSigner(sg *suite.Signer) KeyStore {
 	k.signers = maps.Clone(k.signers)
 	if k.signers == nil {
 		k.signers = map[string]*suite.Signer{}
 	}
 	k.signers[string(sg.Public())] = sg
-	return k, nil
+	return k
 }
 
 // WithExternalPSK returns a store that also holds the external PSK psk under

@@ -1,0 +1,350 @@
+package mls_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/mlscore/mlscore"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/replay"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/transitions"
+)
+
+// edKey is a deterministic Ed25519 key.
+func edKey(name string) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("signer test " + name))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// p256Key is a deterministic ECDSA P-256 key.
+func p256Key(t testing.TB, name string) *ecdsa.PrivateKey {
+	t.Helper()
+	scalar := sha256.Sum256([]byte("signer test " + name))
+	k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), scalar[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// hsm stands for a hardware security module: a crypto.Signer that counts
+// its uses and, for ECDSA, signs with a random nonce (Go's ECDSA draws
+// its own randomness whenever the source is not nil), as HSMs do.
+type hsm struct {
+	key   crypto.Signer
+	uses  int
+	fresh bool // randomized ECDSA
+}
+
+func (h *hsm) Public() crypto.PublicKey { return h.key.Public() }
+
+func (h *hsm) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	h.uses++
+	if h.fresh {
+		rand = zeros{}
+	}
+	return h.key.Sign(rand, digest, opts)
+}
+
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) { clear(b); return len(b), nil }
+
+// noPrivateBytes fails if any stored value holds one of the secrets, or if
+// the storage holds a signature key secret at all.
+func noPrivateBytes(t *testing.T, store mls.Storage, secrets ...[]byte) {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := store.Keys(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) == 0 {
+		t.Fatal("empty storage")
+	}
+	for _, k := range keys {
+		if bytes.HasPrefix(k, []byte{'s', '/', byte(effects.SecretSignatureKey)}) {
+			t.Errorf("a signature key is stored under %x", k)
+		}
+		v, err := store.Get(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range secrets {
+			if bytes.Contains(v, s) || bytes.Contains(k, s) {
+				t.Errorf("the private key is stored under %x", k)
+			}
+		}
+	}
+}
+
+// TestExternalSigner: clients whose signature keys are crypto.Signers
+// (Ed25519 for suite 1, ECDSA P-256 for suite 2, deterministic and
+// randomized) create groups, add and are added, commit and send; their
+// storage never holds the private key; reopening needs the same signer.
+func TestExternalSigner(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		suite suite.ID
+		key   crypto.Signer
+		fresh bool
+		priv  [][]byte // the private key's bytes, to look for in storage
+	}{
+		{"ed25519", 1, edKey("alice"), false, [][]byte{edKey("alice").Seed()}},
+		{"p256", 2, p256Key(t, "alice"), false, nil},
+		{"p256 randomized", 2, p256Key(t, "alice"), true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if ek, ok := tc.key.(*ecdsa.PrivateKey); ok {
+				b, err := ek.Bytes()
+				if err != nil {
+					t.Fatal(err)
+				}
+				tc.priv = [][]byte{b}
+			}
+			h := &hsm{key: tc.key, fresh: tc.fresh}
+			store := mls.NewMemoryStorage()
+			opts := deterministic("alice")
+			opts.Suite, opts.Signer = tc.suite, h
+			alice, err := mls.NewClient(store, []byte("alice"), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bobOpts := deterministic("bob")
+			bobOpts.Suite = tc.suite
+			bob, err := mls.NewClient(mls.NewMemoryStorage(), []byte("bob"), bobOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ga, err := alice.CreateGroup(&mls.GroupOptions{GroupID: []byte("hsm")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gb := addMember(t, ga, bob)
+			msg, err := ga.Send([]byte("signed in the HSM"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pm, err := gb.ProcessMessage(msg); err != nil || string(pm.Data) != "signed in the HSM" {
+				t.Fatalf("bob: %v", err)
+			}
+			out, err := ga.SelfUpdate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ga.MergePendingCommit(); err != nil {
+				t.Fatal(err)
+			}
+			processCommit(t, gb, out.Commit)
+			// Alice's key package, added by Bob.
+			kp, err := alice.KeyPackage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			gb2, err := bob.CreateGroup(&mls.GroupOptions{GroupID: []byte("bob's")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			addMember(t, gb2, alice, kp)
+			if h.uses == 0 {
+				t.Fatal("the signer was never used")
+			}
+			if !bytes.Equal(alice.SignatureKey(), ga.Members()[0].SignatureKey) {
+				t.Fatal("alice's leaf does not carry the signer's key")
+			}
+			noPrivateBytes(t, store, tc.priv...)
+			alice.Close()
+
+			// Reopening: the signer is needed, and must be the same key.
+			plain := deterministic("alice")
+			if _, err := mls.OpenClient(store, plain); !errors.Is(err, mls.ErrNoSigner) {
+				t.Fatalf("OpenClient without the signer: %v", err)
+			}
+			other := deterministic("alice")
+			other.Signer = edKey("mallory")
+			if tc.suite == 2 {
+				other.Signer = p256Key(t, "mallory")
+			}
+			if _, err := mls.OpenClient(store, other); !errors.Is(err, mls.ErrSignerMismatch) {
+				t.Fatalf("OpenClient with another key: %v", err)
+			}
+			again, err := mls.OpenClient(store, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := again.OpenGroup([]byte("hsm"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, err = g.Send([]byte("after reopening"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pm, err := gb.ProcessMessage(msg); err != nil || string(pm.Data) != "after reopening" {
+				t.Fatalf("bob, after alice reopened: %v", err)
+			}
+		})
+	}
+}
+
+// TestExternalSignerScheme: a signer of another scheme than the suite's
+// is refused.
+func TestExternalSignerScheme(t *testing.T) {
+	opts := deterministic("alice")
+	opts.Suite, opts.Signer = 2, edKey("alice")
+	if _, err := mls.NewClient(mls.NewMemoryStorage(), []byte("alice"), opts); !errors.Is(err, suite.ErrBadKey) {
+		t.Fatalf("Ed25519 signer for suite 2: %v", err)
+	}
+}
+
+// TestExternalSignerReplay: a group's log written with an external signer
+// replays. An Ed25519 signer is deterministic, so the records of the
+// client's own commits and messages re-sign to the same bytes: the log
+// keeps every record (KeepAllRecords), reopens, and exports to a log that
+// package replay re-runs with the signer in its key store, and not
+// without it. A randomized (ECDSA HSM) signer is refused for logs that
+// keep records.
+func TestExternalSignerReplay(t *testing.T) {
+	h := &hsm{key: edKey("alice")}
+	store := mls.NewMemoryStorage()
+	opts := deterministic("alice")
+	opts.Signer, opts.KeepRecords = h, mls.KeepAllRecords
+	alice, err := mls.NewClient(store, []byte("alice"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := mls.NewClient(mls.NewMemoryStorage(), []byte("bob"), deterministic("bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ga, err := alice.CreateGroup(&mls.GroupOptions{GroupID: []byte("replayed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb := addMember(t, ga, bob)
+	for i := range 3 {
+		msg, err := ga.Send([]byte{byte(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := gb.ProcessMessage(msg); err != nil {
+			t.Fatal(err)
+		}
+		out, err := ga.SelfUpdate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ga.MergePendingCommit(); err != nil {
+			t.Fatal(err)
+		}
+		processCommit(t, gb, out.Commit)
+	}
+	log, err := alice.ExportLog([]byte("replayed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := ga.EpochAuthenticator()
+	alice.Close()
+
+	// Reopening replays every record, the own commits re-signed.
+	before := h.uses
+	again, err := mls.OpenClient(store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := again.OpenGroup([]byte("replayed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(g.EpochAuthenticator(), auth) || h.uses == before {
+		t.Fatalf("reopened at another epoch, or without re-signing (%d uses)", h.uses-before)
+	}
+
+	// The exported log, replayed by package replay.
+	cs, _ := suite.Lookup(1)
+	sg, err := cs.NewExternalSigner(edKey("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg, err := replay.ReadLog(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withSigner := func(replay.Record) transitions.Env {
+		return transitions.Env{Keys: transitions.KeyStore{}.WithSigner(sg)}
+	}
+	res, err := replay.ReplayLog(lg, withSigner)
+	if err != nil {
+		t.Fatalf("replay with the signer: %v", err)
+	}
+	if res.Final().Epoch() != g.Epoch() {
+		t.Fatalf("replayed to epoch %d, want %d", res.Final().Epoch(), g.Epoch())
+	}
+	if _, err := replay.ReplayLog(lg, nil); err == nil {
+		t.Fatal("the log replayed without the signer")
+	}
+
+	// A randomized signer cannot keep records.
+	rnd := deterministic("carol")
+	rnd.Suite, rnd.Signer, rnd.KeepRecords = 2, &hsm{key: p256Key(t, "carol"), fresh: true}, 1
+	if _, err := mls.NewClient(mls.NewMemoryStorage(), []byte("carol"), rnd); !errors.Is(err, mls.ErrRandomizedSigner) {
+		t.Fatalf("randomized signer keeping records: %v", err)
+	}
+	rnd.Signer = p256Key(t, "carol") // a software key signs deterministically
+	if _, err := mls.NewClient(mls.NewMemoryStorage(), []byte("carol"), rnd); err != nil {
+		t.Fatalf("deterministic ECDSA signer keeping records: %v", err)
+	}
+}
+
+// addMember adds c to g with key package kp (a new one if none) and
+// returns c's Group, joined from the Welcome.
+func addMember(t *testing.T, g *mls.Group, c *mls.Client, kp ...[]byte) *mls.Group {
+	t.Helper()
+	if len(kp) == 0 {
+		k, err := c.KeyPackage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		kp = [][]byte{k}
+	}
+	out, err := g.AddMembers(kp[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.MergePendingCommit(); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := g.RatchetTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := c.JoinGroup(out.Welcome, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// processCommit processes and merges a commit.
+func processCommit(t *testing.T, g *mls.Group, commit []byte) {
+	t.Helper()
+	pm, err := g.ProcessMessage(commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pm.Kind != mls.CommitMessage {
+		t.Fatalf("processed a %s, want a commit", pm.Kind)
+	}
+	if err := g.MergeStagedCommit(); err != nil {
+		t.Fatal(err)
+	}
+}
