@@ -184,8 +184,12 @@ func scenarioChart(rep scenarioReport, sc scenarioResult) []byte {
 	b.WriteString("</g>\n")
 	fmt.Fprintf(&b, `<text class="xlabel" x="%d" y="%d" text-anchor="middle">group size N (members, log scale; the sizes measured are marked inside the axis)</text>`+"\n",
 		(plotL+plotR)/2, plotB+48)
-	fmt.Fprintf(&b, `<text class="ylabel" transform="translate(24 %d) rotate(-90)" text-anchor="middle">time per operation (wall clock, log scale)</text>`+"\n",
-		(plotT+plotB)/2)
+	clock := "process CPU time"
+	if rep.Clock == "wall" {
+		clock = "wall-clock time"
+	}
+	fmt.Fprintf(&b, `<text class="ylabel" transform="translate(24 %d) rotate(-90)" text-anchor="middle">time per operation (%s, log scale)</text>`+"\n",
+		(plotT+plotB)/2, clock)
 
 	// The lines.
 	for _, s := range ss {
