@@ -226,6 +226,25 @@ func UnprotectPublic(cs *suite.Suite, membershipKey []byte, pm codec.PublicMessa
 // signature are checked over w, with a single copy of the content (the
 // signed message) however large it is.
 func UnprotectPublicWire(cs *suite.Suite, membershipKey []byte, pm codec.PublicMessage, w codec.FramedWire, ctx *codec.GroupContext, senderPub []byte) (codec.AuthenticatedContent, error) {
+	return unprotectPublicWire(cs, membershipKey, true, pm, w, ctx, senderPub)
+}
+
+// VerifyPublicWire is UnprotectPublicWire for a party outside the group
+// that holds no membership key — a delivery service or auditor following
+// the group (transitions.PublicGroup): everything but the membership tag
+// of a member's message is checked (ValSem005, ValSem009, ValSem010). The
+// membership tag is what it cannot check: it proves the sender knew the
+// epoch's membership_key ([RFC 9420, Section 6.2]).
+//
+// [RFC 9420, Section 6.2]: https://www.rfc-editor.org/rfc/rfc9420#section-6.2
+func VerifyPublicWire(cs *suite.Suite, pm codec.PublicMessage, w codec.FramedWire, ctx *codec.GroupContext, senderPub []byte) (codec.AuthenticatedContent, error) {
+	return unprotectPublicWire(cs, nil, false, pm, w, ctx, senderPub)
+}
+
+// unprotectPublicWire checks a PublicMessage over its received bytes w:
+// the membership tag of a member's message when withTag, the confirmation
+// tag's presence and the signature.
+func unprotectPublicWire(cs *suite.Suite, membershipKey []byte, withTag bool, pm codec.PublicMessage, w codec.FramedWire, ctx *codec.GroupContext, senderPub []byte) (codec.AuthenticatedContent, error) {
 	ac := pm.AuthenticatedContent()
 	if ac.Content.ContentType == codec.ContentTypeApplication {
 		// ValSem005: application messages must use PrivateMessage.
@@ -235,7 +254,7 @@ func UnprotectPublicWire(cs *suite.Suite, membershipKey []byte, pm codec.PublicM
 	if err != nil {
 		return codec.AuthenticatedContent{}, err
 	}
-	if ac.Content.Sender.SenderType == codec.SenderTypeMember {
+	if withTag && ac.Content.Sender.SenderType == codec.SenderTypeMember {
 		if err := verifyMembershipTag(cs, membershipKey, pm.MembershipTag, buf[off:], w.Auth); err != nil {
 			return codec.AuthenticatedContent{}, err
 		}

@@ -380,7 +380,13 @@ func (g *group) unprotectPublic(f framedMessage) (codec.AuthenticatedContent, co
 	if err != nil {
 		return codec.AuthenticatedContent{}, codec.FramedWire{}, err
 	}
-	ac, err := keysched.UnprotectPublicWire(g.cs, g.priv.Epoch.MembershipKey(), *f.pub, w, f.keys.ctx, key)
+	var ac codec.AuthenticatedContent
+	if g.public {
+		// No membership key: everything but the membership tag.
+		ac, err = keysched.VerifyPublicWire(g.cs, *f.pub, w, f.keys.ctx, key)
+	} else {
+		ac, err = keysched.UnprotectPublicWire(g.cs, g.priv.Epoch.MembershipKey(), *f.pub, w, f.keys.ctx, key)
+	}
 	if err != nil && f.pub.Content.Sender.SenderType == codec.SenderTypeNewMemberCommit && errors.Is(err, valsem.ValSem010) {
 		// ValSem246: the external commit is signed by its path leaf.
 		return codec.AuthenticatedContent{}, codec.FramedWire{}, valsem.Wrap(valsem.ValSem246, err, "external commit signature does not verify with the path leaf's key")

@@ -23,6 +23,10 @@ type group struct {
 	priv state.Private
 	cs   *suite.Suite
 	ctx  []byte // encoded GroupContext
+	// public marks the public mode (a PublicGroup): no member, no secret;
+	// priv is the zero Private, self is no leaf and membership tags are
+	// not checked.
+	public bool
 }
 
 // inGroup unpacks an in-group state for one transition. Which events a
@@ -38,9 +42,14 @@ func inGroup(s state.GroupState) (*group, error) {
 
 // gid returns a copy of the group id: it goes into effects and messages,
 // which the caller owns.
-func (g *group) gid() []byte              { return bytes.Clone(g.pub.Context.GroupID) }
-func (g *group) epoch() uint64            { return g.pub.Context.Epoch }
-func (g *group) self() treemath.LeafIndex { return g.priv.Self }
+func (g *group) gid() []byte   { return bytes.Clone(g.pub.Context.GroupID) }
+func (g *group) epoch() uint64 { return g.pub.Context.Epoch }
+func (g *group) self() treemath.LeafIndex {
+	if g.public {
+		return noLeaf
+	}
+	return g.priv.Self
+}
 
 func (g *group) signer(env Env) (*suite.Signer, error) {
 	sg, ok := env.Keys.Signer(g.priv.SignatureKey)

@@ -91,18 +91,7 @@ func (g *group) receiveApplication(a authenticatedMessage) (state.GroupState, []
 // receiveProposal validates a standalone proposal and stores it by
 // reference (RFC 9420, Section 12.1).
 func (g *group) receiveProposal(a authenticatedMessage, at uint64, env Env) (state.GroupState, []effects.Effect, error) {
-	c := a.ac.Content
-	ref := proposalRefWire(g.cs, a.wire)
-	if _, err := g.cover(nil, []entry{{p: *c.Proposal, sender: c.Sender, ref: ref}}, modeReceiver, at, env); err != nil {
-		return state.GroupState{}, nil, err
-	}
-	if err := checkSelfRemoveFraming(*c.Proposal, a.wf); err != nil {
-		return state.GroupState{}, nil, err
-	}
-	if err := checkExternalProposal(c.Sender, *c.Proposal, env); err != nil {
-		return state.GroupState{}, nil, err
-	}
-	pub, err := g.store(state.StoredProposal{Ref: ref, Proposal: *c.Proposal, Sender: c.Sender}, env)
+	sp, pub, err := g.followProposal(a, at, env)
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
@@ -110,7 +99,31 @@ func (g *group) receiveProposal(a authenticatedMessage, at uint64, env Env) (sta
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
-	return next, []effects.Effect{effects.ProposalReceived{Group: g.gid(), Epoch: g.epoch(), Ref: bytes.Clone(ref), Sender: c.Sender, Proposal: codec.Clone(*c.Proposal)}}, nil
+	return next, []effects.Effect{effects.ProposalReceived{Group: g.gid(), Epoch: g.epoch(), Ref: bytes.Clone(sp.Ref), Sender: sp.Sender, Proposal: codec.Clone(sp.Proposal)}}, nil
+}
+
+// followProposal validates a standalone proposal (the proposal pipeline,
+// its framing and the policy on senders outside the group) and returns it
+// as stored and the public part with it in the store. It needs no secret:
+// a PublicGroup stores proposals with it.
+func (g *group) followProposal(a authenticatedMessage, at uint64, env Env) (state.StoredProposal, state.Public, error) {
+	c := a.ac.Content
+	ref := proposalRefWire(g.cs, a.wire)
+	if _, err := g.cover(nil, []entry{{p: *c.Proposal, sender: c.Sender, ref: ref}}, modeReceiver, at, env); err != nil {
+		return state.StoredProposal{}, state.Public{}, err
+	}
+	if err := checkSelfRemoveFraming(*c.Proposal, a.wf); err != nil {
+		return state.StoredProposal{}, state.Public{}, err
+	}
+	if err := checkExternalProposal(c.Sender, *c.Proposal, env); err != nil {
+		return state.StoredProposal{}, state.Public{}, err
+	}
+	sp := state.StoredProposal{Ref: ref, Proposal: *c.Proposal, Sender: c.Sender}
+	pub, err := g.store(sp, env)
+	if err != nil {
+		return state.StoredProposal{}, state.Public{}, err
+	}
+	return sp, pub, nil
 }
 
 // store returns the public part with sp added to the proposal store.

@@ -136,7 +136,7 @@ func Catalog() []Rule {
 		{ValSem002, "group id must match the group", "6.3", "transitions.(*group).frame", "TestValSem002"},
 		{ValSem003, "epoch must match the group (or a retained past epoch)", "6.3", "transitions.(*group).frame", "TestValSem003"},
 		{ValSem004, "member sender must point to a non-blank leaf", "6.3", "transitions.(*group).frame, transitions.(*group).authenticate", "TestValSem004"},
-		{ValSem005, "application messages must use PrivateMessage", "6.2", "keysched.UnprotectPublicWire", "TestValSem005"},
+		{ValSem005, "application messages must use PrivateMessage", "6.2", "keysched.unprotectPublicWire", "TestValSem005"},
 		{ValSem006, "PrivateMessage decryption must succeed", "6.3.2", "keysched.DecryptSenderData, keysched.UnprotectPrivateWire", "TestValSem006"},
 		{ValSem007, "member PublicMessage must carry a membership tag", "6.2", "keysched.verifyMembershipTag", "TestValSem007"},
 		{ValSem008, "membership tag must verify", "6.2", "keysched.verifyMembershipTag", "TestValSem008"},
