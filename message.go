@@ -79,6 +79,13 @@ type StagedCommit struct {
 	// SelfRemoved reports that the commit removes this member: after
 	// merging it the group is inactive.
 	SelfRemoved bool
+	// Entering are the members of the next epoch whose credential or
+	// signature key this member has not accepted before: the added
+	// members, updated leaves, a committer's new credential, an external
+	// joiner. A validation that needs the outside world (a directory, a
+	// revocation list) checks them before MergeStagedCommit, or calls
+	// DiscardStagedCommit (see "Credentials" in docs/guide.md).
+	Entering []Member
 
 	self LeafIndex // this member's leaf, for Removals
 }
@@ -208,6 +215,7 @@ func (g *Group) processed(effs []effects.Effect) *ProcessedMessage {
 			}, Sender: e.Sender}
 			if sc, ok := g.st.StagedCommit(); ok {
 				pm.Commit.Proposals = sc.Proposals
+				pm.Commit.Entering = entering(g.st, sc)
 			}
 			pm.Commit.self = g.st.OwnLeaf()
 			return pm
