@@ -33,6 +33,7 @@ var layers = []string{
 	"valsem/internal/gendoc",
 	"internal/mutatecheck", // a tool (go run): reads the catalog, runs go test on mutants
 	"internal/testrun",     // sizes the test runs (imported by _test files only)
+	"internal/atomicfile",  // the one atomic file writer (not core: it does I/O)
 	"internal/pds",
 	"internal/core",
 	"codec",
@@ -48,6 +49,7 @@ var layers = []string{
 	"x509cred/x509credtest", // deterministic test PKIs for x509cred and the shell's tests
 	"internal/synth",        // fixtures: synthetic N-member states for benchmarks
 	"replay",
+	"replay/logfile", // a replay log in a file (not core: it does I/O)
 	"sim",
 	"entropy/entropytest",
 	"props",

@@ -8,13 +8,14 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/mlscore/mlscore/internal/atomicfile"
 )
 
 // DirStorage is a Storage in a directory of the file system:
@@ -70,10 +71,9 @@ type dirValue struct {
 }
 
 const (
-	dirDataFile    = "data.mlskv"
-	dirCompactFile = ".data.mlskv.compact"
-	dirOpPut       = 1
-	dirOpDelete    = 2
+	dirDataFile = "data.mlskv"
+	dirOpPut    = 1
+	dirOpDelete = 2
 	// dirMaxHeader bounds a record header: 1 + 2 + MaxKeyLen + 8 bytes per
 	// operation, and at most 1<<20 operations.
 	dirMaxOps = 1 << 20
@@ -127,7 +127,7 @@ func (d *DirStorage) open() error {
 		}
 	}
 	// An interrupted compaction's copy holds live secrets: erase it.
-	if err := eraseFile(filepath.Join(d.dir, dirCompactFile)); err != nil {
+	if err := atomicfile.Erase(atomicfile.TempPath(filepath.Join(d.dir, dirDataFile))); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(filepath.Join(d.dir, dirDataFile), os.O_RDWR|os.O_CREATE, 0o600)
@@ -151,7 +151,7 @@ func (d *DirStorage) open() error {
 		if err := f.Sync(); err != nil {
 			return err
 		}
-		return syncDir(d.dir)
+		return atomicfile.SyncDir(d.dir)
 	}
 	if !bytes.Equal(data[:len(dirMagic)], dirMagic[:]) {
 		return fmt.Errorf("%w: %s is not a DirStorage data file of this version", ErrDamaged, f.Name())
@@ -496,79 +496,28 @@ func (d *DirStorage) compact() error {
 	}
 	rec, offs := encodeDirRecord(b.ops)
 	defer clear(rec)
-	tmp := filepath.Join(d.dir, dirCompactFile)
-	nf, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, werr := nf.Write(append(dirMagic[:len(dirMagic):len(dirMagic)], rec...))
-	if err := errors.Join(werr, nf.Sync()); err != nil {
-		nf.Close()
-		eraseFile(tmp)
-		return err
-	}
+	data := append(dirMagic[:len(dirMagic):len(dirMagic)], rec...)
+	defer clear(data)
 	// Windows cannot rename over an open file: the current one is closed
-	// first, and reopened if the rename fails. (It held only erased
-	// values and copies of the live ones.)
+	// first and the data file reopened after the write, replaced or not.
 	path := filepath.Join(d.dir, dirDataFile)
 	d.f.Close()
-	if err := os.Rename(tmp, path); err != nil {
-		nf.Close()
-		eraseFile(tmp)
-		f, oerr := os.OpenFile(path, os.O_RDWR, 0)
-		if oerr != nil {
-			d.closed = true
-			d.lock.Close()
-			return errors.Join(err, oerr)
-		}
-		d.f = f
-		return err
+	werr := atomicfile.Write(path, data)
+	f, oerr := os.OpenFile(path, os.O_RDWR, 0)
+	if oerr != nil {
+		d.closed = true
+		d.lock.Close()
+		return errors.Join(werr, oerr)
 	}
-	d.f = nf
-	d.live, d.size = 0, int64(len(dirMagic))+int64(len(rec))
+	d.f = f
+	if werr != nil {
+		return werr // the old file, unchanged
+	}
+	d.live, d.size = 0, int64(len(data))
 	for i, op := range b.ops {
 		v := dirValue{off: int64(len(dirMagic)) + offs[i], n: uint32(len(op.Value))}
 		d.index[string(op.Key)] = v
 		d.live += int64(v.n)
 	}
-	return syncDir(d.dir)
-}
-
-// eraseFile overwrites the file at path with zeros, syncs and removes it.
-// A missing file is not an error.
-func eraseFile(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	fi, err := f.Stat()
-	if err == nil {
-		_, err = f.WriteAt(make([]byte, fi.Size()), 0)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	serr := f.Sync()
-	cerr := f.Close()
-	return errors.Join(serr, cerr)
+	return nil
 }

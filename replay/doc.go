@@ -13,8 +13,9 @@
 // (Hash). Read and ReadLog drop a torn or damaged final record (a crash
 // during the last write) and report damage anywhere else as a
 // *CorruptError with the sequence number of the damaged record, never
-// skipping it. Open truncates a torn tail before appending; Create,
-// File.Append and WriteFileAtomic are the file-level writers.
+// skipping it. The package does no I/O of its own: it encodes to an
+// io.Writer and reads bytes; package replay/logfile keeps a log in a file
+// (Create, Open, which truncates a torn tail before appending, ReadFile).
 //
 // # Writing and replaying
 //

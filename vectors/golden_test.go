@@ -12,6 +12,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/mlscore/mlscore/internal/atomicfile"
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/sim"
 	"github.com/mlscore/mlscore/suite"
@@ -169,10 +170,10 @@ func writeGolden(t *testing.T, name string, r goldenRecipe) {
 	if err := os.MkdirAll(goldenDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := replay.WriteFileAtomic(filepath.Join(goldenDir, name+".mlslog"), data); err != nil {
+	if err := atomicfile.Write(filepath.Join(goldenDir, name+".mlslog"), data); err != nil {
 		t.Fatal(err)
 	}
-	if err := replay.WriteFileAtomic(filepath.Join(goldenDir, name+".json"), append(js, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(goldenDir, name+".json"), append(js, '\n')); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s.mlslog: %s, %d records, %d bytes, final digest %s", name, member, p.Records, len(data), p.FinalDigest[:16])

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlscore/mlscore/internal/atomicfile"
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/sim"
 	"github.com/mlscore/mlscore/suite"
@@ -205,7 +206,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 // writeLogs writes every member's log to DIR/NAME.mlslog.
 func writeLogs(s *sim.Sim, dir string) error {
 	for _, m := range s.Members() {
-		if err := replay.WriteFileAtomic(filepath.Join(dir, m.Name+".mlslog"), m.Log()); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, m.Name+".mlslog"), m.Log()); err != nil {
 			return err
 		}
 	}

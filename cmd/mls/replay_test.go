@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mlscore/mlscore/replay"
+	"github.com/mlscore/mlscore/replay/logfile"
 	"github.com/mlscore/mlscore/transitions"
 )
 
@@ -45,7 +46,7 @@ func TestReplaySnapshotWording(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("..", "..", "vectors", "testdata", "logs", "suite1-snapshot.mlslog")
-	gl, err := replay.ReadFile(golden)
+	gl, err := logfile.ReadFile(golden)
 	if err != nil || gl.Snapshot == nil || gl.Snapshot.Seq == 0 {
 		t.Fatalf("%s: want a snapshot after record 0: %v", golden, err)
 	}

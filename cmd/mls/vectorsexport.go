@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mlscore/mlscore/internal/atomicfile"
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/vectors"
 )
@@ -73,7 +74,7 @@ func runVectorsExport(args []string, stdout, stderr io.Writer) int {
 		base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		dst = filepath.Join(filepath.Dir(path), "passive-client-"+base+".json")
 	}
-	if err := replay.WriteFileAtomic(dst, ex.JSON); err != nil {
+	if err := atomicfile.Write(dst, ex.JSON); err != nil {
 		fmt.Fprintf(stderr, "mls vectors export: %v\n", err)
 		return 1
 	}
