@@ -61,11 +61,11 @@ var layers = []string{
 
 // core lists the pure packages. A core package imports, of this module,
 // only other core packages, so nothing outside the list (the system
-// entropy of entropy/system, the shell, the log files of replay) is
+// entropy of entropy/system, the shell, the log files of replay/logfile) is
 // reachable from the core, directly or transitively.
 var core = []string{
 	"treemath", "valsem", "internal/pds", "internal/core", "codec", "entropy", "suite", "tree", "keysched",
-	"state", "effects", "transitions",
+	"state", "effects", "transitions", "replay",
 }
 
 // coreKeyHolders lists the packages that may import internal/core, whose

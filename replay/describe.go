@@ -2,10 +2,10 @@ package replay
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
 )
@@ -96,42 +96,126 @@ func message(b []byte) string {
 // reports and of `mls replay`; tests use go-cmp instead.
 func DiffViews(a, b state.View) []string {
 	var out []string
-	diffValue(&out, "", reflect.ValueOf(a), reflect.ValueOf(b))
+	diffValue(&out, "", viewValue(a), viewValue(b))
 	return out
 }
 
 const maxDiffLines = 40
 
-func diffValue(out *[]string, path string, a, b reflect.Value) {
-	if len(*out) >= maxDiffLines || reflect.DeepEqual(a.Interface(), b.Interface()) {
+// value is a field of a View as DiffViews compares and prints it: a
+// scalar (formatted), a string, a list, or a struct's fields.
+type value struct {
+	kind   valueKind
+	text   string   // scalar and str
+	elems  []value  // list; the fields of a struct
+	fields []string // struct: the field names
+}
+
+type valueKind uint8
+
+const (
+	scalarValue valueKind = iota
+	strValue
+	listValue
+	structValue
+)
+
+func scalar(v any) value { return value{kind: scalarValue, text: fmt.Sprint(v)} }
+func str(s string) value { return value{kind: strValue, text: s} }
+
+func list[T any](xs []T, f func(T) value) value {
+	v := value{kind: listValue, elems: make([]value, len(xs))}
+	for i, x := range xs {
+		v.elems[i] = f(x)
+	}
+	return v
+}
+
+// fields builds a struct value from name, value pairs.
+func fields(nv ...any) value {
+	v := value{kind: structValue}
+	for i := 0; i < len(nv); i += 2 {
+		v.fields = append(v.fields, nv[i].(string))
+		v.elems = append(v.elems, nv[i+1].(value))
+	}
+	return v
+}
+
+// viewValue lists every field of a View (a test checks that none is left
+// out).
+func viewValue(v state.View) value {
+	u16 := func(x uint16) value { return scalar(x) }
+	u32 := func(x uint32) value { return scalar(x) }
+	u64 := func(x uint64) value { return scalar(x) }
+	c := v.Config
+	return fields(
+		"InGroup", scalar(v.InGroup), "Joining", scalar(v.Joining), "Active", scalar(v.Active),
+		"Suite", scalar(v.Suite), "GroupID", str(v.GroupID), "Epoch", scalar(v.Epoch),
+		"TreeHash", str(v.TreeHash), "ConfirmedTranscriptHash", str(v.ConfirmedTranscriptHash),
+		"InterimTranscriptHash", str(v.InterimTranscriptHash), "Extensions", list(v.Extensions, u16),
+		"OwnLeaf", scalar(v.OwnLeaf), "LeafCount", scalar(v.LeafCount),
+		"Members", list(v.Members, func(m state.MemberView) value {
+			return fields("Leaf", scalar(m.Leaf), "Credential", str(m.Credential), "SignatureKey", str(m.SignatureKey), "EncryptionKey", str(m.EncryptionKey))
+		}),
+		"Proposals", list(v.Proposals, func(p state.ProposalView) value {
+			return fields("Ref", str(p.Ref), "Type", scalar(p.Type), "Sender", scalar(p.Sender))
+		}),
+		"Config", fields(
+			"WireFormat", fields("Outgoing", scalar(c.WireFormat.Outgoing), "Incoming", scalar(c.WireFormat.Incoming)),
+			"PaddingSize", scalar(c.PaddingSize), "MaxPastEpochs", scalar(c.MaxPastEpochs), "ResumptionPSKs", scalar(c.ResumptionPSKs),
+			"RatchetTreeExtension", scalar(c.RatchetTreeExtension),
+			"SenderRatchet", fields("OutOfOrderTolerance", scalar(c.SenderRatchet.OutOfOrderTolerance), "MaximumForwardDistance", scalar(c.SenderRatchet.MaximumForwardDistance)),
+		),
+		"EpochAuthenticator", str(v.EpochAuthenticator),
+		"Ratchets", list(v.Ratchets, func(r keysched.RatchetPosition) value {
+			return fields("Leaf", scalar(r.Leaf), "HandshakeNext", scalar(r.HandshakeNext), "AppNext", scalar(r.AppNext),
+				"HandshakeKept", list(r.HandshakeKept, u32), "AppKept", list(r.AppKept, u32))
+		}),
+		"PastEpochs", list(v.PastEpochs, u64), "ResumptionEpochs", list(v.ResumptionEpochs, u64),
+		"HasPending", scalar(v.HasPending), "HasStaged", scalar(v.HasStaged), "ReInitPending", scalar(v.ReInitPending),
+		"Digest", str(v.Digest),
+	)
+}
+
+// equal reports whether a and b are the same value.
+func (a value) equal(b value) bool {
+	if a.kind != b.kind || a.text != b.text || len(a.elems) != len(b.elems) {
+		return false
+	}
+	for i := range a.elems {
+		if !a.elems[i].equal(b.elems[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func diffValue(out *[]string, path string, a, b value) {
+	if len(*out) >= maxDiffLines || a.equal(b) {
 		return
 	}
-	switch a.Kind() {
-	case reflect.Struct:
-		for i := range a.NumField() {
-			if !a.Type().Field(i).IsExported() {
-				continue
-			}
-			name := a.Type().Field(i).Name
+	switch a.kind {
+	case structValue:
+		for i, name := range a.fields {
 			if path != "" {
 				name = path + "." + name
 			}
-			diffValue(out, name, a.Field(i), b.Field(i))
+			diffValue(out, name, a.elems[i], b.elems[i])
 		}
 		return
-	case reflect.Slice:
-		if a.Len() != b.Len() {
-			*out = append(*out, fmt.Sprintf("%s: %d → %d entries", path, a.Len(), b.Len()))
+	case listValue:
+		if len(a.elems) != len(b.elems) {
+			*out = append(*out, fmt.Sprintf("%s: %d → %d entries", path, len(a.elems), len(b.elems)))
 		}
-		for i := range max(a.Len(), b.Len()) {
+		for i := range max(len(a.elems), len(b.elems)) {
 			p := fmt.Sprintf("%s[%d]", path, i)
 			switch {
-			case i >= a.Len():
-				*out = append(*out, fmt.Sprintf("%s: added %s", p, format(b.Index(i))))
-			case i >= b.Len():
-				*out = append(*out, fmt.Sprintf("%s: removed %s", p, format(a.Index(i))))
+			case i >= len(a.elems):
+				*out = append(*out, fmt.Sprintf("%s: added %s", p, b.elems[i].format()))
+			case i >= len(b.elems):
+				*out = append(*out, fmt.Sprintf("%s: removed %s", p, a.elems[i].format()))
 			default:
-				diffValue(out, p, a.Index(i), b.Index(i))
+				diffValue(out, p, a.elems[i], b.elems[i])
 			}
 			if len(*out) >= maxDiffLines {
 				*out = append(*out, "…")
@@ -140,38 +224,35 @@ func diffValue(out *[]string, path string, a, b reflect.Value) {
 		}
 		return
 	}
-	*out = append(*out, fmt.Sprintf("%s: %s → %s", path, format(a), format(b)))
+	*out = append(*out, fmt.Sprintf("%s: %s → %s", path, a.format(), b.format()))
 }
 
 // format prints a value compactly, shortening long hex strings.
-func format(v reflect.Value) string {
-	switch v.Kind() {
-	case reflect.String:
-		s := v.String()
-		if len(s) > 16 {
-			return s[:16] + "…"
+func (v value) format() string {
+	switch v.kind {
+	case strValue:
+		if len(v.text) > 16 {
+			return v.text[:16] + "…"
 		}
-		if s == "" {
+		if v.text == "" {
 			return `""`
 		}
-		return s
-	case reflect.Struct:
-		var parts []string
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				parts = append(parts, v.Type().Field(i).Name+":"+format(v.Field(i)))
-			}
+		return v.text
+	case structValue:
+		parts := make([]string, len(v.elems))
+		for i, e := range v.elems {
+			parts[i] = v.fields[i] + ":" + e.format()
 		}
 		return "{" + strings.Join(parts, " ") + "}"
-	case reflect.Slice:
+	case listValue:
 		var parts []string
-		for i := range min(v.Len(), 8) {
-			parts = append(parts, format(v.Index(i)))
+		for _, e := range v.elems[:min(len(v.elems), 8)] {
+			parts = append(parts, e.format())
 		}
-		if v.Len() > 8 {
-			parts = append(parts, fmt.Sprintf("… %d more", v.Len()-8))
+		if len(v.elems) > 8 {
+			parts = append(parts, fmt.Sprintf("… %d more", len(v.elems)-8))
 		}
 		return "[" + strings.Join(parts, " ") + "]"
 	}
-	return fmt.Sprint(v.Interface())
+	return v.text
 }

@@ -578,92 +578,11 @@ func (t *timeline) walk() {
 		t.entries = append(t.entries, epochEntry{fp: prev.fp, seq: t.res.First, kind: entrySnapshot})
 		t.noteSelf(prev)
 	}
-	var pending, staged, external *DiffCommit
+	var ws walkState
 	for i, st := range t.res.Steps {
 		r := st.Record
 		cur := t.viewAt(i)
-		ok := r.Outcome.Class == OK // the replay reproduced it (a Public replay re-runs nothing)
-		kind := entryOther
-		var entered, merged *DiffCommit
-		switch ev := st.Event.(type) {
-		case transitions.CreateGroup:
-			kind = entryCreated
-		case transitions.Commit, transitions.ExternalJoin:
-			if !ok {
-				break
-			}
-			c := t.ownCommit(st, prev, cur)
-			if c == nil {
-				break
-			}
-			t.sent[c.hash] = &sentCommit{commit: c}
-			if _, ok := ev.(transitions.ExternalJoin); ok {
-				external = c
-			} else {
-				pending = c
-			}
-		case transitions.ConfirmCommit:
-			if ok {
-				kind = entryConfirmed
-				entered = pending
-				if pending != nil {
-					t.sent[pending.hash].confirmed = true
-				}
-				pending = nil
-			}
-		case transitions.AbortCommit:
-			if ok && pending != nil {
-				t.sent[pending.hash].aborted = true
-				pending = nil
-			}
-		case transitions.Receive:
-			msg, ct, wire := messageKind(ev.Message)
-			if !ok {
-				t.rejects = append(t.rejects, DiffRejection{Member: t.name, Seq: r.Seq, Epoch: messageEpoch(msg), Event: Describe(ev),
-					Outcome: r.Outcome.String(), Detail: errText(st.Err), commit: ct == codec.ContentTypeCommit})
-			}
-			if ct != codec.ContentTypeCommit {
-				break
-			}
-			h := sha256.Sum256(ev.Message)
-			rc := &recvCommit{seq: r.Seq, outcome: r.Outcome, detail: errText(st.Err)}
-			t.recv[h] = append(t.recv[h], rc)
-			if ok {
-				rc.staged = true
-				staged = t.receivedCommit(st, prev, h, ev.Message, msg, wire)
-			}
-		case transitions.MergeStaged:
-			if ok && staged != nil {
-				kind = entryMerged
-				entered, merged = staged, staged
-				if rs := t.recv[staged.hash]; len(rs) > 0 {
-					rs[len(rs)-1].merged = true
-				}
-				staged = nil
-			}
-		case transitions.DiscardStaged:
-			if ok && staged != nil {
-				if rs := t.recv[staged.hash]; len(rs) > 0 {
-					rs[len(rs)-1].discarded = true
-				}
-				staged = nil
-			}
-		case transitions.AcceptJoin:
-			if ok {
-				if external != nil {
-					kind, entered = entryExternal, external
-					t.sent[external.hash].confirmed = true
-				} else {
-					kind = entryWelcome
-				}
-				external = nil
-			}
-		case transitions.RejectJoin:
-			if ok && external != nil {
-				t.sent[external.hash].aborted = true
-				external = nil
-			}
-		}
+		kind, entered, merged := t.step(&ws, st, prev, cur)
 		for _, rb := range t.rollbacks {
 			if rb.seq == r.Seq {
 				kind = entryRollback
@@ -682,6 +601,99 @@ func (t *timeline) walk() {
 		}
 		prev = cur
 	}
+}
+
+// walkState is what walk carries from one step to the next: this
+// member's commit awaiting confirmation, the received commit staged, and
+// the external join awaiting acceptance.
+type walkState struct{ pending, staged, external *DiffCommit }
+
+// step reads one replayed step: the kind of epoch entry it makes, the
+// commit that entered the epoch and the commit merged, if any.
+func (t *timeline) step(w *walkState, st Step, prev, cur stepView) (kind entryKind, entered, merged *DiffCommit) {
+	r := st.Record
+	ok := r.Outcome.Class == OK // the replay reproduced it (a Public replay re-runs nothing)
+	kind = entryOther
+	switch ev := st.Event.(type) {
+	case transitions.CreateGroup:
+		kind = entryCreated
+	case transitions.Commit, transitions.ExternalJoin:
+		if !ok {
+			break
+		}
+		c := t.ownCommit(st, prev, cur)
+		if c == nil {
+			break
+		}
+		t.sent[c.hash] = &sentCommit{commit: c}
+		if _, ok := ev.(transitions.ExternalJoin); ok {
+			w.external = c
+		} else {
+			w.pending = c
+		}
+	case transitions.ConfirmCommit:
+		if ok {
+			kind = entryConfirmed
+			entered = w.pending
+			if w.pending != nil {
+				t.sent[w.pending.hash].confirmed = true
+			}
+			w.pending = nil
+		}
+	case transitions.AbortCommit:
+		if ok && w.pending != nil {
+			t.sent[w.pending.hash].aborted = true
+			w.pending = nil
+		}
+	case transitions.Receive:
+		msg, ct, wire := messageKind(ev.Message)
+		if !ok {
+			t.rejects = append(t.rejects, DiffRejection{Member: t.name, Seq: r.Seq, Epoch: messageEpoch(msg), Event: Describe(ev),
+				Outcome: r.Outcome.String(), Detail: errText(st.Err), commit: ct == codec.ContentTypeCommit})
+		}
+		if ct != codec.ContentTypeCommit {
+			break
+		}
+		h := sha256.Sum256(ev.Message)
+		rc := &recvCommit{seq: r.Seq, outcome: r.Outcome, detail: errText(st.Err)}
+		t.recv[h] = append(t.recv[h], rc)
+		if ok {
+			rc.staged = true
+			w.staged = t.receivedCommit(st, prev, h, ev.Message, msg, wire)
+		}
+	case transitions.MergeStaged:
+		if ok && w.staged != nil {
+			kind = entryMerged
+			entered, merged = w.staged, w.staged
+			if rs := t.recv[w.staged.hash]; len(rs) > 0 {
+				rs[len(rs)-1].merged = true
+			}
+			w.staged = nil
+		}
+	case transitions.DiscardStaged:
+		if ok && w.staged != nil {
+			if rs := t.recv[w.staged.hash]; len(rs) > 0 {
+				rs[len(rs)-1].discarded = true
+			}
+			w.staged = nil
+		}
+	case transitions.AcceptJoin:
+		if ok {
+			if w.external != nil {
+				kind, entered = entryExternal, w.external
+				t.sent[w.external.hash].confirmed = true
+			} else {
+				kind = entryWelcome
+			}
+			w.external = nil
+		}
+	case transitions.RejectJoin:
+		if ok && w.external != nil {
+			t.sent[w.external.hash].aborted = true
+			w.external = nil
+		}
+	}
+	return kind, entered, merged
 }
 
 func errText(err error) string {
@@ -872,57 +884,9 @@ func explain(tls []*timeline, views [][]*timeline, i, j int) DiffSplit {
 	sp := DiffSplit{Views: [2]int{i, j}, Winner: i}
 	vi, vj := views[i], views[j]
 
-	// The last agreed epoch: the highest epoch entered by a member of each
-	// view with matching fingerprints.
-	var agreed *fingerprint
-	for _, a := range vi {
-		for _, ea := range a.entries {
-			for _, b := range vj {
-				if eb, ok := b.entryAt(ea.fp); ok && (agreed == nil || ea.fp.epoch > agreed.epoch) {
-					fp := ea.fp
-					if len(fp.auth) == 0 {
-						fp.auth = eb.fp.auth
-					}
-					agreed = &fp
-				}
-			}
-		}
-	}
-	names := func(v []*timeline) string {
-		var n []string
-		for _, t := range v {
-			n = append(n, t.name)
-		}
-		return strings.Join(n, ", ")
-	}
+	agreed := lastAgreed(vi, vj)
 	if agreed == nil {
-		sp.Cause = CauseUnknown
-		sp.Summary = fmt.Sprintf("the logs show no epoch that %s and %s both held", names(vi), names(vj))
-		for _, v := range [][]*timeline{vi, vj} {
-			for _, t := range v {
-				if len(t.entries) == 0 {
-					sp.Details = append(sp.Details, fmt.Sprintf("%s's log knows no epoch of the group", t.name))
-					continue
-				}
-				e := t.entries[0]
-				sp.Details = append(sp.Details, fmt.Sprintf("%s's log knows epochs %d to %d (the first: %s)", t.name, e.fp.epoch, t.final.epoch, e.kind))
-				if e.kind == entrySnapshot {
-					sp.Cause = CauseNotKnowable
-				}
-			}
-		}
-		if sp.Cause == CauseNotKnowable {
-			sp.Summary += ": a log starts from a snapshot taken after the views split, so the records that would show why are not in the logs (keep more records: Options.KeepRecords, replay.Retain)"
-		}
-		// The view in the later epoch survives; the other re-joins it.
-		sp.Winner = larger(views, i, j)
-		if vi[0].final.epoch != vj[0].final.epoch {
-			sp.Winner = i
-			if vj[0].final.epoch > vi[0].final.epoch {
-				sp.Winner = j
-			}
-		}
-		sp.Recovery = resyncAll(views, sp.Winner, other(sp.Winner, i, j))
+		noAgreedEpoch(&sp, views, i, j)
 		return sp
 	}
 	sp.LastAgreed = &DiffAgreed{Epoch: agreed.epoch, Authenticator: hex.EncodeToString(agreed.auth),
@@ -936,24 +900,7 @@ func explain(tls []*timeline, views [][]*timeline, i, j int) DiffSplit {
 		}
 	}
 
-	// What each member did next.
-	next := func(v []*timeline) []DiffEvent {
-		var out []DiffEvent
-		for _, t := range v {
-			if e, ok := t.nextEntry(*agreed); ok {
-				what := e.kind.String()
-				switch {
-				case e.commit != nil && (e.kind == entryMerged || e.kind == entryConfirmed || e.kind == entryExternal):
-					what = strings.TrimSuffix(strings.TrimSuffix(what, " a commit"), " commit") + " " + e.commit.String()
-				case e.kind == entryConfirmed || e.kind == entryExternal:
-					what += " (its log does not hold the commit's bytes: a public log)"
-				}
-				out = append(out, DiffEvent{Member: t.name, Seq: e.seq, Epoch: e.fp.epoch, What: what, Commit: e.commit})
-			}
-		}
-		return out
-	}
-	ni, nj := next(vi), next(vj)
+	ni, nj := nextEvents(vi, *agreed), nextEvents(vj, *agreed)
 	sp.First = append(ni, nj...)
 	afterwards(&sp, append(slices.Clone(vi), vj...), *agreed)
 
@@ -977,10 +924,92 @@ func explain(tls []*timeline, views [][]*timeline, i, j int) DiffSplit {
 		lag(&sp, tls, views, ahead, behind, na, *agreed)
 	default:
 		sp.Cause = CauseUnknown
-		sp.Summary = fmt.Sprintf("%s and %s both hold epoch %d, but their final states differ in a way the epochs do not show", names(vi), names(vj), agreed.epoch)
+		sp.Summary = fmt.Sprintf("%s and %s both hold epoch %d, but their final states differ in a way the epochs do not show", viewNames(vi), viewNames(vj), agreed.epoch)
 		sp.Recovery = resyncAll(views, i, j)
 	}
 	return sp
+}
+
+// lastAgreed returns the last epoch views vi and vj agreed on: the
+// highest epoch entered by a member of each view with matching
+// fingerprints, nil if there is none.
+func lastAgreed(vi, vj []*timeline) *fingerprint {
+	var agreed *fingerprint
+	for _, a := range vi {
+		for _, ea := range a.entries {
+			for _, b := range vj {
+				if eb, ok := b.entryAt(ea.fp); ok && (agreed == nil || ea.fp.epoch > agreed.epoch) {
+					fp := ea.fp
+					if len(fp.auth) == 0 {
+						fp.auth = eb.fp.auth
+					}
+					agreed = &fp
+				}
+			}
+		}
+	}
+	return agreed
+}
+
+// viewNames lists the members of a view.
+func viewNames(v []*timeline) string {
+	var n []string
+	for _, t := range v {
+		n = append(n, t.name)
+	}
+	return strings.Join(n, ", ")
+}
+
+// noAgreedEpoch explains views i and j that share no epoch: what each
+// log knows, and the recovery (the view in the later epoch survives; the
+// other re-joins it).
+func noAgreedEpoch(sp *DiffSplit, views [][]*timeline, i, j int) {
+	vi, vj := views[i], views[j]
+	sp.Cause = CauseUnknown
+	sp.Summary = fmt.Sprintf("the logs show no epoch that %s and %s both held", viewNames(vi), viewNames(vj))
+	for _, v := range [][]*timeline{vi, vj} {
+		for _, t := range v {
+			if len(t.entries) == 0 {
+				sp.Details = append(sp.Details, fmt.Sprintf("%s's log knows no epoch of the group", t.name))
+				continue
+			}
+			e := t.entries[0]
+			sp.Details = append(sp.Details, fmt.Sprintf("%s's log knows epochs %d to %d (the first: %s)", t.name, e.fp.epoch, t.final.epoch, e.kind))
+			if e.kind == entrySnapshot {
+				sp.Cause = CauseNotKnowable
+			}
+		}
+	}
+	if sp.Cause == CauseNotKnowable {
+		sp.Summary += ": a log starts from a snapshot taken after the views split, so the records that would show why are not in the logs (keep more records: Options.KeepRecords, replay.Retain)"
+	}
+	// The view in the later epoch survives; the other re-joins it.
+	sp.Winner = larger(views, i, j)
+	if vi[0].final.epoch != vj[0].final.epoch {
+		sp.Winner = i
+		if vj[0].final.epoch > vi[0].final.epoch {
+			sp.Winner = j
+		}
+	}
+	sp.Recovery = resyncAll(views, sp.Winner, other(sp.Winner, i, j))
+}
+
+// nextEvents lists what each member of view v did after the epoch agreed.
+func nextEvents(v []*timeline, agreed fingerprint) []DiffEvent {
+	var out []DiffEvent
+	for _, t := range v {
+		if e, ok := t.nextEntry(agreed); ok {
+			what := e.kind.String()
+			switch {
+			case e.commit != nil && (e.kind == entryMerged || e.kind == entryConfirmed || e.kind == entryExternal):
+				what = strings.TrimSuffix(strings.TrimSuffix(what, " a commit"), " commit") + " " + e.commit.String()
+			case e.kind == entryConfirmed || e.kind == entryExternal:
+				what += " (its log does not hold the commit's bytes: a public log)"
+			}
+			out = append(out, DiffEvent{Member: t.name, Seq: e.seq, Epoch: e.fp.epoch, What: what, Commit: e.commit})
+		}
+	}
+	return out
 }
 
 // rolledBackInLog explains a split by a member whose log shows its state
@@ -1227,24 +1256,8 @@ func lag(sp *DiffSplit, tls []*timeline, views [][]*timeline, ahead, behind int,
 	// others need, in order.
 	path := commitPath(va, agreed)
 
-	// A member of the behind view sent a commit of that path that its own
-	// log does not hold: its state went back.
-	for _, pc := range path {
-		for _, t := range vb {
-			if len(pc.senderKey) > 0 && bytes.Equal(pc.senderKey, t.ownKey) && t.sent[pc.hash] == nil {
-				sp.Cause = CauseRolledBack
-				sp.Summary = fmt.Sprintf("%s's state was rolled back: the others merged %s, which %s sent, but %s's log does not hold it and is back in epoch %d",
-					t.name, pc.short(), t.name, t.name, t.final.epoch)
-				if t.log.Snapshot != nil {
-					sp.Details = append(sp.Details, fmt.Sprintf("%s's log starts from a snapshot of epoch %d (before record %d): it was restored from a snapshot older than its own commit", t.name, firstEpoch(t), t.log.Snapshot.Seq))
-				} else {
-					sp.Details = append(sp.Details, fmt.Sprintf("%s's log and state were restored from a copy older than its own commit", t.name))
-				}
-				sp.Details = append(sp.Details, fmt.Sprintf("its keys of the epochs after %d are gone: processing the missing commits cannot work, it must re-join", t.final.epoch))
-				sp.Recovery = resyncAll(views, ahead, behind)
-				return
-			}
-		}
+	if senderRolledBack(sp, views, ahead, behind, path) {
+		return
 	}
 
 	var missing, rejected, discarded, unmerged []*timeline
@@ -1292,22 +1305,7 @@ func lag(sp *DiffSplit, tls []*timeline, views [][]*timeline, ahead, behind int,
 	case len(unmerged) > 0:
 		sp.Cause = CauseUnmergedCommit
 		sp.Summary = fmt.Sprintf("%s staged %s and has not merged it (Group.MergeStagedCommit)", memberNames(unmerged), c.short())
-		// Staged means its keys are spent: merge it, then process the rest.
-		for _, t := range unmerged {
-			var rest []DiffCommit
-			for _, pc := range path[1:] {
-				rest = append(rest, *pc)
-			}
-			api := []string{fmt.Sprintf("%s: group.MergeStagedCommit()  // the staged %s", t.name, c.short())}
-			if len(rest) > 0 {
-				api = append(api, fmt.Sprintf("%s: then for each of the %d commits below, in order: group.ProcessMessage(commit), then group.MergeStagedCommit()", t.name, len(rest)))
-			}
-			sp.Recovery = append(sp.Recovery, DiffRecovery{Member: t.name, Action: "merge-staged", Commits: rest, API: api})
-		}
-		for _, r := range resyncAll(views, ahead, behind) {
-			r.Alternative = true
-			sp.Recovery = append(sp.Recovery, r)
-		}
+		unmergedRecovery(sp, views, ahead, behind, unmerged, path, c)
 		return
 	case len(sp.Afterwards) > 0:
 		sp.Cause = CauseMissingCommit
@@ -1323,13 +1321,68 @@ func lag(sp *DiffSplit, tls []*timeline, views [][]*timeline, ahead, behind int,
 		sp.Details = append(sp.Details, fmt.Sprintf("%s merged it when the delivery service accepted it (Group.MergePendingCommit); no other log shows it received", f.sentBy.name))
 	}
 
+	processRecovery(sp, views, ahead, behind, path, c, len(rejected) == 0)
+}
+
+// senderRolledBack explains the split if a member of the behind view
+// sent a commit of the ahead view's path that its own log does not hold:
+// its state went back, and it must re-join.
+func senderRolledBack(sp *DiffSplit, views [][]*timeline, ahead, behind int, path []*DiffCommit) bool {
+	vb := views[behind]
+	for _, pc := range path {
+		for _, t := range vb {
+			if len(pc.senderKey) > 0 && bytes.Equal(pc.senderKey, t.ownKey) && t.sent[pc.hash] == nil {
+				sp.Cause = CauseRolledBack
+				sp.Summary = fmt.Sprintf("%s's state was rolled back: the others merged %s, which %s sent, but %s's log does not hold it and is back in epoch %d",
+					t.name, pc.short(), t.name, t.name, t.final.epoch)
+				if t.log.Snapshot != nil {
+					sp.Details = append(sp.Details, fmt.Sprintf("%s's log starts from a snapshot of epoch %d (before record %d): it was restored from a snapshot older than its own commit", t.name, firstEpoch(t), t.log.Snapshot.Seq))
+				} else {
+					sp.Details = append(sp.Details, fmt.Sprintf("%s's log and state were restored from a copy older than its own commit", t.name))
+				}
+				sp.Details = append(sp.Details, fmt.Sprintf("its keys of the epochs after %d are gone: processing the missing commits cannot work, it must re-join", t.final.epoch))
+				sp.Recovery = resyncAll(views, ahead, behind)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unmergedRecovery is the recovery of members that staged commit c and
+// did not merge it: merge it (its keys are spent), then process the rest
+// of the path; or re-join.
+func unmergedRecovery(sp *DiffSplit, views [][]*timeline, ahead, behind int, unmerged []*timeline, path []*DiffCommit, c *DiffCommit) {
+	for _, t := range unmerged {
+		var rest []DiffCommit
+		for _, pc := range path[1:] {
+			rest = append(rest, *pc)
+		}
+		api := []string{fmt.Sprintf("%s: group.MergeStagedCommit()  // the staged %s", t.name, c.short())}
+		if len(rest) > 0 {
+			api = append(api, fmt.Sprintf("%s: then for each of the %d commits below, in order: group.ProcessMessage(commit), then group.MergeStagedCommit()", t.name, len(rest)))
+		}
+		sp.Recovery = append(sp.Recovery, DiffRecovery{Member: t.name, Action: "merge-staged", Commits: rest, API: api})
+	}
+	for _, r := range resyncAll(views, ahead, behind) {
+		r.Alternative = true
+		sp.Recovery = append(sp.Recovery, r)
+	}
+}
+
+// processRecovery is the recovery of the behind view: process the ahead
+// view's commits in order when the logs hold them and they can be
+// processed again (canProcess: none was rejected), with re-joining as
+// the alternative; re-joining otherwise.
+func processRecovery(sp *DiffSplit, views [][]*timeline, ahead, behind int, path []*DiffCommit, c *DiffCommit, canProcess bool) {
+	vb := views[behind]
 	known := true
 	for _, pc := range path {
 		known = known && pc.msg != nil
 	}
 	// A discarded PrivateMessage commit cannot be decrypted again: its
 	// key was used and deleted.
-	reprocessable := len(rejected) == 0 && !(sp.Cause == CauseDiscardedCommit && c.Wire == codec.WireFormatPrivateMessage.String())
+	reprocessable := canProcess && !(sp.Cause == CauseDiscardedCommit && c.Wire == codec.WireFormatPrivateMessage.String())
 	if sp.Cause == CauseDiscardedCommit && !reprocessable {
 		sp.Details = append(sp.Details, "a discarded PrivateMessage commit cannot be processed again (its key is deleted): re-join")
 	}

@@ -32,7 +32,7 @@ const publicFormatVersion uint16 = 3
 const minFormatVersion uint16 = 1
 
 // magic starts every log file.
-var magic = [8]byte{'M', 'L', 'S', 'L', 'O', 'G', 0, 1}
+const magic = "MLSLOG\x00\x01"
 
 // Mode says how much of each record a log keeps, which decides what a
 // replay can rebuild and what an attacker holding the log can learn.
@@ -143,7 +143,8 @@ func (e *CorruptError) Error() string {
 // Unwrap returns ErrCorrupt or ErrChain.
 func (e *CorruptError) Unwrap() error { return e.Err }
 
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
+// crc returns the CRC-32C of b. (crc32 builds the Castagnoli table once.)
+func crc(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }
 
 // Frames: every record is written as
 //
@@ -160,7 +161,7 @@ const maxRecordBytes = 64 << 20
 
 func encodeHeader(h Header) []byte {
 	var b cryptobyte.Builder
-	b.AddBytes(magic[:])
+	b.AddBytes([]byte(magic))
 	b.AddUint16(h.Format)
 	b.AddUint8(uint8(h.Mode))
 	codec.AddOpaque(&b, []byte(h.Module))
@@ -243,9 +244,9 @@ func Hash(r Record) [32]byte { return sha256.Sum256(EncodeRecord(r)) }
 func frame(body []byte) []byte {
 	out := make([]byte, 0, len(body)+frameOverhead)
 	out = binary.BigEndian.AppendUint32(out, uint32(len(body)))
-	out = binary.BigEndian.AppendUint32(out, crc32.Checksum(out[:4], crcTable))
+	out = binary.BigEndian.AppendUint32(out, crc(out[:4]))
 	out = append(out, body...)
-	return binary.BigEndian.AppendUint32(out, crc32.Checksum(body, crcTable))
+	return binary.BigEndian.AppendUint32(out, crc(body))
 }
 
 // Writer appends records to a log, keeping the hash chain. It does not sync;
@@ -365,7 +366,7 @@ func ReadLog(data []byte) (*Log, error) {
 	s := cryptobyte.String(body)
 	var mg, module, policy []byte
 	var mode uint8
-	if !s.ReadBytes(&mg, 8) || !bytes.Equal(mg, magic[:]) || !s.ReadUint16(&h.Format) ||
+	if !s.ReadBytes(&mg, 8) || string(mg) != magic || !s.ReadUint16(&h.Format) ||
 		!s.ReadUint8(&mode) || !codec.ReadOpaque(&s, &module) || !codec.ReadOpaque(&s, &policy) || !s.Empty() {
 		return l, ErrNotLog
 	}
@@ -455,7 +456,7 @@ func readFrame(data []byte) ([]byte, int, frameStatus) {
 	if len(data) < 8 {
 		return nil, 0, frameTorn
 	}
-	if crc32.Checksum(data[:4], crcTable) != binary.BigEndian.Uint32(data[4:8]) {
+	if crc(data[:4]) != binary.BigEndian.Uint32(data[4:8]) {
 		return nil, 0, frameBadLength
 	}
 	n := int(binary.BigEndian.Uint32(data[:4]))
@@ -466,7 +467,7 @@ func readFrame(data []byte) ([]byte, int, frameStatus) {
 		return nil, 0, frameTorn
 	}
 	body := data[8 : 8+n]
-	if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(data[8+n:12+n]) {
+	if crc(body) != binary.BigEndian.Uint32(data[8+n:12+n]) {
 		return nil, n + frameOverhead, frameBadBody
 	}
 	return body, n + frameOverhead, frameOK

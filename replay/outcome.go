@@ -12,17 +12,19 @@ import (
 // otherErrors numbers the transitions sentinel errors in the Code of an
 // OtherError outcome, so a replay also checks which one occurred. Code 0 is
 // any other error. Append only: logs depend on the numbers.
-var otherErrors = []error{
-	transitions.ErrWrongState,        // 1
-	transitions.ErrNoEntropy,         // 2
-	transitions.ErrMissingKey,        // 3
-	transitions.ErrUnsupported,       // 4
-	transitions.ErrInvalidKeyPackage, // 5
-	transitions.ErrInvalidLeafNode,   // 6
-	transitions.ErrInvalidProposals,  // 7
-	transitions.ErrInvalidWelcome,    // 8
-	transitions.ErrInvalidMessage,    // 9
-	transitions.ErrEventEncoding,     // 10
+func otherErrors() []error {
+	return []error{
+		transitions.ErrWrongState,        // 1
+		transitions.ErrNoEntropy,         // 2
+		transitions.ErrMissingKey,        // 3
+		transitions.ErrUnsupported,       // 4
+		transitions.ErrInvalidKeyPackage, // 5
+		transitions.ErrInvalidLeafNode,   // 6
+		transitions.ErrInvalidProposals,  // 7
+		transitions.ErrInvalidWelcome,    // 8
+		transitions.ErrInvalidMessage,    // 9
+		transitions.ErrEventEncoding,     // 10
+	}
 }
 
 // OutcomeOf classifies the error Apply returned.
@@ -50,7 +52,7 @@ func OutcomeOf(err error) Outcome {
 	if errors.As(err, &le) {
 		return Outcome{Class: LimitError}
 	}
-	for i, s := range otherErrors {
+	for i, s := range otherErrors() {
 		if errors.Is(err, s) {
 			return Outcome{Class: OtherError, Code: uint16(i + 1)}
 		}
@@ -73,8 +75,8 @@ func (o Outcome) String() string {
 	case LimitError:
 		return "limit error"
 	case OtherError:
-		if o.Code >= 1 && int(o.Code) <= len(otherErrors) {
-			return otherErrors[o.Code-1].Error()
+		if errs := otherErrors(); o.Code >= 1 && int(o.Code) <= len(errs) {
+			return errs[o.Code-1].Error()
 		}
 		return "error"
 	}

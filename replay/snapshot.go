@@ -14,7 +14,7 @@ import (
 
 // snapshotMagic starts the body of a snapshot frame, so that a snapshot can
 // never be mistaken for a record.
-var snapshotMagic = [8]byte{'M', 'L', 'S', 'S', 'N', 'A', 'P', 0}
+const snapshotMagic = "MLSSNAP\x00"
 
 // Snapshot is the starting point of a SnapshotAndTail log: the state after
 // the last record it replaces, as an opaque blob with its digest. The
@@ -35,7 +35,7 @@ type Snapshot struct {
 // EncodeSnapshot returns the body of a snapshot frame.
 func EncodeSnapshot(s Snapshot) []byte {
 	var b cryptobyte.Builder
-	b.AddBytes(snapshotMagic[:])
+	b.AddBytes([]byte(snapshotMagic))
 	b.AddUint64(s.Seq)
 	b.AddBytes(s.Prev[:])
 	codec.AddOpaque(&b, s.Group)
@@ -53,7 +53,7 @@ func DecodeSnapshot(body []byte) (Snapshot, error) {
 	s := cryptobyte.String(body)
 	var snap Snapshot
 	var mg, prev, group, st, data []byte
-	if !s.ReadBytes(&mg, 8) || !bytes.Equal(mg, snapshotMagic[:]) || !s.ReadUint64(&snap.Seq) ||
+	if !s.ReadBytes(&mg, 8) || string(mg) != snapshotMagic || !s.ReadUint64(&snap.Seq) ||
 		!s.ReadBytes(&prev, 32) || !codec.ReadOpaque(&s, &group) || !s.ReadBytes(&st, 32) ||
 		!codec.ReadOpaque(&s, &data) || !s.Empty() {
 		return Snapshot{}, fmt.Errorf("%w: snapshot does not decode", ErrCorrupt)
