@@ -924,7 +924,7 @@ func explain(tls []*timeline, views [][]*timeline, i, j int) DiffSplit {
 		lag(&sp, tls, views, ahead, behind, na, *agreed)
 	default:
 		sp.Cause = CauseUnknown
-		sp.Summary = fmt.Sprintf("%s and %s both hold epoch %d, but their final states differ in a way the epochs do not show", viewNames(vi), viewNames(vj), agreed.epoch)
+		sp.Summary = fmt.Sprintf("%s and %s both hold epoch %d, but their final states differ in a way the epochs do not show", memberNames(vi), memberNames(vj), agreed.epoch)
 		sp.Recovery = resyncAll(views, i, j)
 	}
 	return sp
@@ -951,22 +951,13 @@ func lastAgreed(vi, vj []*timeline) *fingerprint {
 	return agreed
 }
 
-// viewNames lists the members of a view.
-func viewNames(v []*timeline) string {
-	var n []string
-	for _, t := range v {
-		n = append(n, t.name)
-	}
-	return strings.Join(n, ", ")
-}
-
 // noAgreedEpoch explains views i and j that share no epoch: what each
 // log knows, and the recovery (the view in the later epoch survives; the
 // other re-joins it).
 func noAgreedEpoch(sp *DiffSplit, views [][]*timeline, i, j int) {
 	vi, vj := views[i], views[j]
 	sp.Cause = CauseUnknown
-	sp.Summary = fmt.Sprintf("the logs show no epoch that %s and %s both held", viewNames(vi), viewNames(vj))
+	sp.Summary = fmt.Sprintf("the logs show no epoch that %s and %s both held", memberNames(vi), memberNames(vj))
 	for _, v := range [][]*timeline{vi, vj} {
 		for _, t := range v {
 			if len(t.entries) == 0 {
