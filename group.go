@@ -109,6 +109,7 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, effs []effect
 		return lerr // the state did not advance
 	}
 	if err == nil {
+		effs = append(effs, g.retiredSignatureKeys(before, next)...)
 		secretOps(&b, effs)
 		if extra != nil {
 			extra(&b, effs)
@@ -608,5 +609,12 @@ func (g *Group) remove() error {
 	if err := g.log.remove(ctx, &b); err != nil {
 		return err
 	}
-	return g.c.store.Commit(ctx, &b)
+	// The group's own signature keys (LeafUpdate.NewSignatureKey) go
+	// with it.
+	dels := retiredKeys(g.st.SignatureKeys(), nil, g.c.pub)
+	secretOps(&b, dels)
+	if err := g.c.store.Commit(ctx, &b); err != nil {
+		return err
+	}
+	return g.c.applyKeys(dels)
 }

@@ -41,18 +41,17 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 			return s, nil, err
 		}
 	}
-	entries := make([]entry, 0, len(stored)+len(e.Inline))
+	inline, leafTpl, err := leafTemplateOf(e.Inline)
+	if err != nil {
+		return s, nil, err
+	}
+	entries := make([]entry, 0, len(stored)+len(inline))
 	for _, sp := range stored {
 		entries = append(entries, entry{p: sp.Proposal, sender: sp.Sender, ref: sp.Ref})
 	}
-	for i, p := range e.Inline {
+	for i, p := range inline {
 		if err := checkSendableProposal(p); err != nil {
 			return s, nil, fmt.Errorf("%w (inline proposal %d)", err, i)
-		}
-		if p.ProposalType == codec.ProposalUpdate {
-			// ValSem111 in its inline form: a committer updates its leaf
-			// through the path, not an Update.
-			return s, nil, fmt.Errorf("%w: inline proposal %d is an update; use ForcePath", ErrInvalidProposals, i)
 		}
 		if p.ProposalType == codec.ProposalPreSharedKey && p.PreSharedKey != nil && len(p.PreSharedKey.PSK.PSKNonce) == 0 {
 			psk := *p.PreSharedKey
@@ -74,14 +73,13 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 	var commitSecret []byte
 	var pu *tree.PathUpdate
 	var up *codec.UpdatePath
-	if cov.pathRequired || e.ForcePath {
+	if cov.pathRequired || e.ForcePath || leafTpl != nil {
 		own, _ := t.SharedLeaf(core.Key{}, self)
-		template := *own
-		template.LeafNodeSource = codec.LeafNodeSourceCommit
-		template.Lifetime = codec.Lifetime{}
-		template.ParentHash = nil
-		greaseLeaf(&template, env)
-		t2, u, err := t.GeneratePath(self, template, g.gid(), env.Entropy.Draw(entropy.CommitLeaf, g.cs.HashLen()), sg)
+		template, lsg, err := g.pathLeaf(*own, leafTpl, t, cov, cen, e.At, sg, env)
+		if err != nil {
+			return s, nil, err
+		}
+		t2, u, err := t.GeneratePath(self, template, g.gid(), env.Entropy.Draw(entropy.CommitLeaf, g.cs.HashLen()), lsg)
 		if err != nil {
 			return s, nil, err
 		}

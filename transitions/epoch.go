@@ -176,7 +176,7 @@ func (n newEpoch) assemble(es keysched.EpochSecrets, priv state.Private) (state.
 // merge does).
 func (g *group) nextState(t tree.Tree, cen state.Census, path tree.PrivatePath, r epochResult, tag []byte, cov covered) (state.GroupState, error) {
 	n := newEpoch{cs: g.cs, ctx: r.ctx, tree: t, census: cen, tag: tag, config: g.pub.Config, reInit: reInitOf(cov)}
-	return n.assemble(r.es, state.Private{Self: g.self(), SignatureKey: g.priv.SignatureKey, Path: path,
+	return n.assemble(r.es, state.Private{Self: g.self(), SignatureKey: g.nextSignatureKey(t), Path: path,
 		Past: g.priv.Past, Resumption: g.priv.Resumption})
 }
 

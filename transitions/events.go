@@ -107,9 +107,13 @@ type CreateGroup struct {
 //
 // The proposal is an Add (a KeyPackage), Remove, PreSharedKey,
 // GroupContextExtensions or custom proposal as given, or an Update whose
-// LeafNode is a template: its credential, capabilities and extensions are
-// used when non-empty (else the current leaf's), and the core draws the new
-// encryption key and signs the leaf.
+// LeafNode is a template: its credential, signature key, capabilities and
+// extensions are used when non-empty (else the current leaf's), and the
+// core draws the new encryption key and signs the leaf — with the new
+// signature key's private key (Env.Keys) if the template names one, while
+// the proposal itself is signed with the current key (RFC 9420, Section
+// 6.1). Once a commit covering the Update is merged, the member signs with
+// the new key.
 type Propose struct {
 	At       uint64
 	Proposal codec.Proposal
@@ -137,7 +141,12 @@ const (
 // Commit creates a commit (RFC 9420, Section 12.4) covering the stored
 // proposals that Env.Policy selects (invalid ones are dropped, as RFC 9420,
 // Section 12.2 asks of a committer) followed by Inline proposals (which must
-// all be valid). The commit becomes the state's pending commit; ConfirmCommit
+// all be valid). An inline Update is no proposal (a committer cannot
+// update itself by proposal, ValSem111): it is the template of the
+// committer's leaf node in the UpdatePath, as Propose's Update template
+// (new credential, signature key, capabilities or extensions; the commit
+// is signed with the current key, the leaf with the new one), and implies
+// ForcePath; at most one. The commit becomes the state's pending commit; ConfirmCommit
 // merges it once the delivery service accepted it, AbortCommit drops it.
 // Effects: SendToGroup (the commit), SendWelcome if members are added,
 // PublishGroupInfo if PublishGroupInfo is set.

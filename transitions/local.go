@@ -36,18 +36,11 @@ func propose(s state.GroupState, e Propose, env Env) (state.GroupState, []effect
 			return s, nil, fmt.Errorf("%w: update without leaf template", ErrInvalidProposals)
 		}
 		own, _ := g.pub.Tree.SharedLeaf(core.Key{}, g.self())
-		tpl := p.Update.LeafNode
-		ln := codec.LeafNode{SignatureKey: own.SignatureKey, Credential: own.Credential, Capabilities: own.Capabilities,
-			LeafNodeSource: codec.LeafNodeSourceUpdate, Extensions: own.Extensions}
-		if tpl.Credential.CredentialType != 0 {
-			ln.Credential = tpl.Credential
-		}
-		if len(tpl.Capabilities.Versions)+len(tpl.Capabilities.CipherSuites)+len(tpl.Capabilities.Credentials)+
-			len(tpl.Capabilities.Extensions)+len(tpl.Capabilities.Proposals) > 0 {
-			ln.Capabilities = tpl.Capabilities
-		}
-		if tpl.Extensions != nil {
-			ln.Extensions = tpl.Extensions
+		ln := ownLeafTemplate(g.cs.ID(), *own, p.Update.LeafNode)
+		ln.LeafNodeSource = codec.LeafNodeSourceUpdate
+		lsg, err := g.leafSigner(ln, sg, env)
+		if err != nil {
+			return s, nil, err
 		}
 		var pub []byte
 		if encPriv, pub, err = newLeafKey(g.cs, env, entropy.LeafEncryption); err != nil {
@@ -55,7 +48,7 @@ func propose(s state.GroupState, e Propose, env Env) (state.GroupState, []effect
 		}
 		ln.EncryptionKey = pub
 		greaseLeaf(&ln, env)
-		if err := tree.SignLeaf(sg, &ln, g.gid(), g.self()); err != nil {
+		if err := tree.SignLeaf(lsg, &ln, g.gid(), g.self()); err != nil {
 			return s, nil, err
 		}
 		p.Update = &codec.Update{LeafNode: ln}
