@@ -84,10 +84,13 @@ book's measurements, from the scenario's state:
                          catch-up-commits: the commits only
 
 Each figure is timed in samples that start from the same state (messages
-continue from the previous sample): as many as fit in -budget after the
-first, at most 200, so expensive operations at large N take one. The table
-gives the median, the spread (p10–p90 from 10 samples, else min–max) and
-the allocations and bytes allocated per operation. -out DIR receives
+continue from the previous sample), taken until -budget of wall-clock time
+is spent: at least one, at most 200, so expensive operations at large N
+take one. Samples are timed in process CPU time (-clock cpu, where the
+platform has it; a shared machine's load then matters less) or wall-clock
+time (-clock wall). The table gives the median, the spread (p10–p90 from
+10 samples, else min–max) and the allocations and bytes allocated per
+operation. -out DIR receives
 bench.json (format "mlscore-bench-scenarios/1", documented in
 docs/performance.md) and bench-NAME.svg, one chart per scenario: time
 against group size on log-log axes, one line per operation. Progress and

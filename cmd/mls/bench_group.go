@@ -316,7 +316,8 @@ func (g *benchGroup) clone() *benchGroup {
 	return &h
 }
 
-// benchLimits admit groups of up to n leaves and commits of n proposals.
+// benchLimits admit trees of up to 2n leaves, commits of up to 2n
+// proposals and messages of up to 1 GiB (synth.Limits).
 func benchLimits(n int) transitions.Limits { return synth.Limits(n) }
 
 func newBenchGroup(cs *suite.Suite, leaves int) *benchGroup {
@@ -348,7 +349,8 @@ func setupGroup(cs *suite.Suite, n int, measure func(create func() error) error)
 	var created member
 	var createdSeq uint64
 	// create runs the creator's part from the same start each time, in a
-	// copy of g; the first run's result becomes g's A.
+	// copy of g; every run gives the same group, and the last run's A
+	// becomes g's.
 	create := func() error {
 		h, s, m := *g, seq, start
 		h.seq, h.a, h.active = &s, &m, []*member{&m}
