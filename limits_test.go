@@ -1,8 +1,11 @@
 package mls
 
 import (
+	"bytes"
 	"errors"
 	"testing"
+
+	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/internal/testrun"
@@ -102,5 +105,71 @@ func TestKeyPackageLimits(t *testing.T) {
 		if err := f(); !errors.As(err, &le) || le.Limit != "MaxMessageBytes" || le.Got != uint64(len(kp)) || le.Max != 64 {
 			t.Errorf("%s of a %d-byte key package: %v, want a MaxMessageBytes *transitions.LimitError", name, len(kp), err)
 		}
+	}
+}
+
+// TestHostileMessagesBounded sends a member the worst commits we can build
+// for each bound through Group.ProcessMessage, within the default Limits:
+// a commit of the shortest inline proposals at the MaxProposals bound
+// (4-byte external inits and unknown proposals, which would take over 30
+// bytes per input byte), over it (2-byte references), and an UpdatePath
+// deeper than a tree of MaxLeaves leaves. Each is rejected while decoding
+// with a *transitions.LimitError naming its bound, having allocated at most
+// codec.MaxMemoryPerByte bytes per input byte plus 64 KiB.
+func TestHostileMessagesBounded(t *testing.T) {
+	alice := newParty(t, backends[0], "alice")
+	alice.g = must[*Group](t)(alice.c.CreateGroup(nil))
+	id := alice.g.ID()
+	message := func(commit []byte) []byte {
+		var b cryptobyte.Builder
+		b.AddUint16(1) // mls10
+		b.AddUint16(uint16(codec.WireFormatPublicMessage))
+		codec.AddOpaque(&b, id)
+		b.AddUint64(0)                    // epoch
+		b.AddBytes([]byte{1, 0, 0, 0, 0}) // sender: member 0
+		codec.AddOpaque(&b, nil)          // authenticated_data
+		b.AddUint8(uint8(codec.ContentTypeCommit))
+		b.AddBytes(commit)
+		b.AddBytes([]byte{1, 1, 1, 2, 1, 3}) // signature, confirmation_tag, membership_tag
+		return b.BytesOrPanic()
+	}
+	proposals := func(unit []byte, n int) []byte {
+		var b cryptobyte.Builder
+		codec.AddOpaque(&b, bytes.Repeat(unit, n))
+		b.AddUint8(0) // no path
+		return b.BytesOrPanic()
+	}
+	leaf := must[codec.RatchetTree](t)(codec.DecodeRatchetTree(must[[]byte](t)(alice.g.RatchetTree())))[0].Leaf
+	deepPath := func(nodes int) []byte {
+		var b cryptobyte.Builder
+		codec.AddOpaque(&b, nil)
+		b.AddUint8(1)
+		leaf.Marshal(&b)
+		codec.AddOpaque(&b, bytes.Repeat([]byte{0, 0}, nodes))
+		return b.BytesOrPanic()
+	}
+	max := int(transitions.DefaultLimits().MaxProposals)
+	tests := []struct {
+		name, limit string
+		in          []byte
+	}{
+		{"external inits at MaxProposals", "decoded memory", message(proposals([]byte{1, 0, 6, 0}, max))},
+		{"unknown proposals at MaxProposals", "decoded memory", message(proposals([]byte{1, 0xf0, 0xf0, 0}, max))},
+		{"references over MaxProposals", "MaxProposals", message(proposals([]byte{2, 0}, 1<<16))},
+		{"an UpdatePath deeper than MaxLeaves", "UpdatePath nodes", message(deepPath(17))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			n := testrun.Allocated(func() { _, err = alice.g.ProcessMessage(tt.in) })
+			var le *transitions.LimitError
+			if !errors.As(err, &le) || le.Limit != tt.limit || le.Got <= le.Max {
+				t.Fatalf("got %v, want a *transitions.LimitError naming %s", err, tt.limit)
+			}
+			t.Logf("%d bytes in, %d allocated (%.1f per byte): %v", len(tt.in), n, float64(n)/float64(len(tt.in)), err)
+			if budget := codec.MaxMemoryPerByte*uint64(len(tt.in)) + 64<<10; n > budget {
+				t.Errorf("allocated %d bytes for a %d-byte message, want at most %d", n, len(tt.in), budget)
+			}
+		})
 	}
 }

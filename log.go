@@ -353,7 +353,14 @@ func openGroupLog(ctx context.Context, store Storage, id []byte, policyID string
 		return nil, state.GroupState{}, err
 	}
 	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, snap: snap, refs: map[string]int{}}
-	l.snapState, err = state.DecodeSplit(split, func(cs *suite.Suite, leaves treemath.LeafCount, hash []byte) (tree.Tree, error) {
+	// The snapshot's trees and proposals are read within the client's
+	// Limits: a damaged store cannot make loadTree allocate for more
+	// leaves than the client accepts.
+	var lim transitions.Limits
+	if env != nil {
+		lim = env(replay.Record{}).Limits
+	}
+	l.snapState, err = state.DecodeSplitBounded(split, lim.Bounds(), func(cs *suite.Suite, leaves treemath.LeafCount, hash []byte) (tree.Tree, error) {
 		t, err := loadTree(ctx, store, id, cs, leaves, hash)
 		if err == nil {
 			l.trees = append(l.trees, t)

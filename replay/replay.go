@@ -7,6 +7,7 @@ import (
 	"iter"
 	"slices"
 
+	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
 	"github.com/mlscore/mlscore/state"
@@ -246,7 +247,11 @@ func replayFrom(h Header, start state.GroupState, first uint64, prev [32]byte, s
 			if r.hasPublic() {
 				res.Observed = true
 				var d *Divergence
-				if obs, d = observe(obs, r, ev, &step); d != nil {
+				var lim transitions.Limits // the defaults without an EnvFunc
+				if envf != nil {
+					lim = envf(r).Limits
+				}
+				if obs, d = observe(obs, r, ev, &step, lim.Bounds()); d != nil {
 					res.Keys = keys
 					return res, d
 				}
@@ -301,13 +306,14 @@ func replayFrom(h Header, start state.GroupState, first uint64, prev [32]byte, s
 
 // observe advances the observer over record r of a Public log, filling
 // step; it returns a *Divergence when the record's public digest or
-// checkpoint is inconsistent.
-func observe(obs Observer, r Record, ev transitions.Event, step *Step) (Observer, *Divergence) {
+// checkpoint is inconsistent. A checkpoint is decoded within bounds (the
+// record's Limits).
+func observe(obs Observer, r Record, ev transitions.Event, step *Step, bounds codec.Bounds) (Observer, *Divergence) {
 	diverge := func(field string, want, got []byte, err error) *Divergence {
 		return &Divergence{Seq: r.Seq, Field: field, Want: want, Got: got, Event: Describe(ev), Err: err}
 	}
 	if len(r.Checkpoint) > 0 {
-		pub, self, err := state.DecodePublic(r.Checkpoint)
+		pub, self, err := state.DecodePublicBounded(r.Checkpoint, bounds)
 		if err != nil {
 			return obs, diverge("checkpoint", []byte("a public state"), []byte(err.Error()), err)
 		}

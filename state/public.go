@@ -91,8 +91,20 @@ func EncodePublic(s GroupState) ([]byte, error) {
 // DecodePublic decodes EncodePublic's output, strictly (see Decode): the
 // public part (the zero Public for "absent") and the own leaf index. The
 // tree's hash must be the GroupContext's, and the configuration valid.
+//
+// Like Decode, DecodePublic bounds the tree by the leaf count the encoding
+// declares: decode untrusted encodings (a log's checkpoints) with
+// DecodePublicBounded.
 func DecodePublic(data []byte) (Public, treemath.LeafIndex, error) {
-	d := codec.NewDecoder(data)
+	return DecodePublicBounded(data, codec.Bounds{})
+}
+
+// DecodePublicBounded is DecodePublic within the caller's bounds, as
+// DecodeBounded: a tree over b.MaxLeaves leaves fails with an error
+// wrapping ErrEncoding and a *codec.LimitError naming MaxLeaves before the
+// tree's bytes are read.
+func DecodePublicBounded(data []byte, b codec.Bounds) (Public, treemath.LeafIndex, error) {
+	d := codec.NewBoundedDecoder(data, b)
 	if mg := d.Fixed(len(publicMagic)); d.OK() && string(mg) != string(publicMagic[:]) {
 		d.Failf(codec.ErrInvalidValue, "not a public group state encoding")
 	}

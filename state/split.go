@@ -72,7 +72,15 @@ func EncodeSplit(s GroupState, putTree func(tree.Tree)) ([]byte, error) {
 // has none). The tree it returns is checked against the reference, and
 // decoding is as strict as Decode's.
 func DecodeSplit(data []byte, getTree func(cs *suite.Suite, leaves treemath.LeafCount, hash []byte) (tree.Tree, error)) (GroupState, error) {
-	d := codec.NewDecoder(data)
+	return DecodeSplitBounded(data, codec.Bounds{}, getTree)
+}
+
+// DecodeSplitBounded is DecodeSplit within the caller's bounds, as
+// DecodeBounded: getTree is not called for a tree declared over
+// b.MaxLeaves leaves, and the proposal store holds at most b.MaxProposals
+// proposals.
+func DecodeSplitBounded(data []byte, b codec.Bounds, getTree func(cs *suite.Suite, leaves treemath.LeafCount, hash []byte) (tree.Tree, error)) (GroupState, error) {
+	d := codec.NewBoundedDecoder(data, b)
 	if mg := d.Fixed(len(splitMagic)); d.OK() && string(mg) != splitMagic {
 		d.Failf(codec.ErrInvalidValue, "not a split group state encoding")
 	}

@@ -107,9 +107,13 @@
 //     JoinWelcome, ExternalJoin, ProposeAsNewMember and ExternalPropose
 //     (Welcome, GroupInfo): the message is decoded with
 //     codec.DecodeMLSMessageBounded (or its shared variant) within
-//     MaxProposals and MaxLeaves, at most 48 per byte plus 64 KiB
-//     (codec.TestDecodeAllocationBounded); a vector over its bound is
-//     rejected before its elements are allocated.
+//     MaxProposals and MaxLeaves (an UpdatePath's nodes within the depth
+//     of a tree of MaxLeaves leaves), at most 20 per byte plus 64 KiB
+//     (codec.MaxMemoryPerByte; codec.TestDecodeAllocationBounded, and mls
+//     TestHostileMessagesBounded through Group.Process); a vector over its
+//     bound is rejected before its elements are allocated, an input whose
+//     values would take more than the codec's allowance (16 per byte plus
+//     48 KiB) when it is reached.
 //   - A ratchet tree, in a ratchet_tree extension or given out of band,
 //     is decoded with tree.Decode within MaxLeaves: a tree over the bound
 //     is rejected after at most 8 bytes per node of the bound's width
@@ -121,7 +125,14 @@
 //   - Key packages (AddMembers, Commit with Add proposals) are decoded
 //     within the same budget as messages.
 //
-// Decoders outside Apply take the bounds from Limits.Bounds:
-// state.DecodeBounded and replay's snapshots (replay.ReplayLog) reject a
-// stored tree over MaxLeaves before reading it.
+// Decoders outside Apply take the bounds from Limits.Bounds and reject a
+// stored tree over MaxLeaves before reading it (under 1 byte allocated per
+// input byte beyond 64 KiB: state.TestDecodeBoundedHostileTree,
+// replay.TestHostileLogBounded): state.DecodeBounded for replay's
+// snapshots (replay.ReplayLog), state.DecodePublicBounded for a log's
+// checkpoints (replay.Replay, within each record's Limits) and
+// state.DecodeSplitBounded for the shell's stored snapshot (within the
+// client's Limits). state.Decode, DecodePublic and DecodeSplit bound a
+// tree by the leaf count the encoding declares; no entry point reading
+// files, logs, snapshots, interop requests or the CLI's input uses them.
 package transitions
