@@ -73,23 +73,27 @@
 // Replaying a Public log proves:
 //
 //   - the hash chain is intact and every event decodes;
-//   - every received PublicMessage proposal and commit from a member is
-//     signed by the sender's leaf in the observed tree, its proposal
-//     references resolve, and its UpdatePath merges with valid parent
-//     hashes;
+//   - every received PublicMessage proposal and commit — from a member, an
+//     external sender or a new member (external commits included) — passes
+//     the checks of transitions.PublicGroup, the public mode of the
+//     member's own pipeline: framing, the signature of the sender's key,
+//     the proposal rules, leaf node and key package validation, proposal
+//     references that resolve, and an UpdatePath that merges with valid
+//     parent hashes;
 //   - after every record without a checkpoint, the recorded public digest
 //     is the one the Observer derives: for a merged PublicMessage commit,
 //     the new epoch's tree, tree hash, roster, census, GroupContext
-//     extensions, confirmed and interim transcript hashes and confirmation
-//     tag; for every other record, an unchanged public state.
+//     extensions, confirmed and interim transcript hashes, confirmation
+//     tag and ReInit parameters; for every other record, an unchanged
+//     public state.
 //
 // It does not prove: membership tags or confirmation tags (their keys are
-// secret); anything about PrivateMessage handshakes, the member's own
-// proposals and commits (their messages are effects, not logged inputs),
-// Welcome joins (the GroupInfo is encrypted), external commits, PSK and
-// ReInit commits — there the checkpoint is taken on the writer's word,
-// checked only against the recorded digest; nor the recorded outcomes,
-// full-state and effects digests. Result.Followed and Result.Checkpoints
+// secret), that UpdatePaths decrypt, ExternalInits decapsulate or PSKs
+// exist; anything about PrivateMessage handshakes, the member's own
+// proposals and commits (their messages are effects, not logged inputs)
+// and Welcome joins (the GroupInfo is encrypted) — there the checkpoint
+// is taken on the writer's word, checked only against the recorded
+// digest; nor the recorded outcomes, full-state and effects digests. Result.Followed and Result.Checkpoints
 // say how much of a log was derived and how much taken on trust. Public
 // logs of format 1 and 2 carry no public digests: their replay checks the
 // chain and the events only.
