@@ -271,3 +271,29 @@ func TestChartLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchScenarioJSON: with -json the report goes to standard output
+// instead of the table, and is the one written to bench.json.
+func TestBenchScenarioJSON(t *testing.T) {
+	dir := t.TempDir()
+	stdout, stderr, code := runCmd("bench", "-scenario", "updated", "-members", "4", "-budget", "1ms", "-json", "-clock", "wall", "-out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "bench.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout != string(b) {
+		t.Errorf("standard output is not bench.json:\n%s", stdout)
+	}
+	rep := readReport(t, filepath.Join(dir, "bench.json"))
+	if rep.Clock != "wall" || len(rep.Scenarios) != 1 || rep.Scenarios[0].Name != "updated" {
+		t.Errorf("clock %q, scenarios %+v", rep.Clock, rep.Scenarios)
+	}
+	for _, o := range rep.Scenarios[0].Sizes[0].Ops {
+		if o.MedianNs <= 0 {
+			t.Errorf("%s: wall-clock median %v", o.label(), o.MedianNs)
+		}
+	}
+}
