@@ -9,6 +9,7 @@ import (
 	"crypto/elliptic"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 
@@ -115,36 +116,8 @@ func TestExternalSigner(t *testing.T) {
 			store := mls.NewMemoryStorage()
 			opts := deterministic("alice")
 			opts.Suite, opts.Signer = tc.suite, h
-			alice, err := mls.NewClient(store, []byte("alice"), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			bobOpts := deterministic("bob")
-			bobOpts.Suite = tc.suite
-			bob, err := mls.NewClient(mls.NewMemoryStorage(), []byte("bob"), bobOpts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ga, err := alice.CreateGroup(&mls.GroupOptions{GroupID: []byte("hsm")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			gb := addMember(t, ga, bob)
-			msg, err := ga.Send([]byte("signed in the HSM"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if pm, err := gb.ProcessMessage(msg); err != nil || string(pm.Data) != "signed in the HSM" {
-				t.Fatalf("bob: %v", err)
-			}
-			out, err := ga.SelfUpdate()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := ga.MergePendingCommit(); err != nil {
-				t.Fatal(err)
-			}
-			processCommit(t, gb, out.Commit)
+			alice, bob, ga, gb := aliceAndBob(t, store, opts, "hsm")
+			sendAndUpdate(t, ga, gb, "signed in the HSM")
 			// Alice's key package, added by Bob.
 			kp, err := alice.KeyPackage()
 			if err != nil {
@@ -185,13 +158,7 @@ func TestExternalSigner(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msg, err = g.Send([]byte("after reopening"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if pm, err := gb.ProcessMessage(msg); err != nil || string(pm.Data) != "after reopening" {
-				t.Fatalf("bob, after alice reopened: %v", err)
-			}
+			sendAndUpdate(t, g, gb, "after reopening")
 		})
 	}
 }
@@ -218,35 +185,9 @@ func TestExternalSignerReplay(t *testing.T) {
 	store := mls.NewMemoryStorage()
 	opts := deterministic("alice")
 	opts.Signer, opts.KeepRecords = h, mls.KeepAllRecords
-	alice, err := mls.NewClient(store, []byte("alice"), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := mls.NewClient(mls.NewMemoryStorage(), []byte("bob"), deterministic("bob"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ga, err := alice.CreateGroup(&mls.GroupOptions{GroupID: []byte("replayed")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gb := addMember(t, ga, bob)
+	alice, _, ga, gb := aliceAndBob(t, store, opts, "replayed")
 	for i := range 3 {
-		msg, err := ga.Send([]byte{byte(i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := gb.ProcessMessage(msg); err != nil {
-			t.Fatal(err)
-		}
-		out, err := ga.SelfUpdate()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ga.MergePendingCommit(); err != nil {
-			t.Fatal(err)
-		}
-		processCommit(t, gb, out.Commit)
+		sendAndUpdate(t, ga, gb, fmt.Sprint("message ", i))
 	}
 	log, err := alice.ExportLog([]byte("replayed"))
 	if err != nil {
@@ -303,6 +244,46 @@ func TestExternalSignerReplay(t *testing.T) {
 	if _, err := mls.NewClient(mls.NewMemoryStorage(), []byte("carol"), rnd); err != nil {
 		t.Fatalf("deterministic ECDSA signer keeping records: %v", err)
 	}
+}
+
+// aliceAndBob makes alice (in store, with opts) and bob (of the same
+// suite), and a group gid of theirs that alice created.
+func aliceAndBob(t *testing.T, store mls.Storage, opts *mls.Options, gid string) (alice, bob *mls.Client, ga, gb *mls.Group) {
+	t.Helper()
+	alice, err := mls.NewClient(store, []byte("alice"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobOpts := deterministic("bob")
+	bobOpts.Suite = opts.Suite
+	if bob, err = mls.NewClient(mls.NewMemoryStorage(), []byte("bob"), bobOpts); err != nil {
+		t.Fatal(err)
+	}
+	if ga, err = alice.CreateGroup(&mls.GroupOptions{GroupID: []byte(gid)}); err != nil {
+		t.Fatal(err)
+	}
+	return alice, bob, ga, addMember(t, ga, bob)
+}
+
+// sendAndUpdate has ga send text to gb, then commit an update that gb
+// merges.
+func sendAndUpdate(t *testing.T, ga, gb *mls.Group, text string) {
+	t.Helper()
+	msg, err := ga.Send([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pm, err := gb.ProcessMessage(msg); err != nil || string(pm.Data) != text {
+		t.Fatalf("reading %q: %v", text, err)
+	}
+	out, err := ga.SelfUpdate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ga.MergePendingCommit(); err != nil {
+		t.Fatal(err)
+	}
+	processCommit(t, gb, out.Commit)
 }
 
 // addMember adds c to g with key package kp (a new one if none) and

@@ -61,8 +61,9 @@
 // Joining is two-step: JoinWelcome validates the Welcome and returns a
 // joining state (state.GroupState.StagedJoin shows the group and its
 // members, a WelcomeStaged effect summarises it); AcceptJoin makes it a
-// member's state, RejectJoin drops it. Env.Policy.AcceptCredential sees
-// every member's credential during JoinWelcome.
+// member's state, RejectJoin drops it. Env.Policy.AcceptCredential and
+// AcceptCredentialAt (with the event's At) see every member's credential
+// during JoinWelcome.
 //
 // An external join (RFC 9420, Section 12.4.3.2) follows the same two
 // steps: a member publishes a GroupInfo with PublishGroupInfo; the joiner's
