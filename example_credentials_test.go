@@ -1,9 +1,14 @@
 package mls_test
 
 import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"time"
 
@@ -148,4 +153,59 @@ func Example_credentialLookup() {
 	// bob joined, members checked
 	// bob discards the commit: mallory is revoked
 	// bob's epoch: 1
+}
+
+// keystore stands for a hardware security module or the operating
+// system's keystore: it signs, and never hands out its key.
+type keystore struct {
+	key   ed25519.PrivateKey
+	signs int
+}
+
+func (k *keystore) Public() crypto.PublicKey { return k.key.Public() }
+
+func (k *keystore) Sign(rand io.Reader, message []byte, opts crypto.SignerOpts) ([]byte, error) {
+	k.signs++
+	return k.key.Sign(rand, message, opts)
+}
+
+// A client whose signature key stays in a keystore: mlscore stores its
+// public key only, calls the crypto.Signer for every signature, and needs
+// it again to reopen the client.
+func ExampleOptions_signer() {
+	seed := sha256.Sum256([]byte("alice's keystore"))
+	ks := &keystore{key: ed25519.NewKeyFromSeed(seed[:])}
+	store := mls.NewMemoryStorage()
+	opts := deterministic("alice")
+	opts.Signer = ks
+	alice, err := mls.NewClient(store, []byte("alice"), opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	group, err := alice.CreateGroup(&mls.GroupOptions{GroupID: []byte("keystore")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := group.Send([]byte("hello")); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("signed by the keystore:", ks.signs > 0)
+	fmt.Println("leaf key is the keystore's:", bytes.Equal(group.Members()[0].SignatureKey, ks.key.Public().(ed25519.PublicKey)))
+	alice.Close()
+
+	_, err = mls.OpenClient(store, deterministic("alice"))
+	fmt.Println("reopened without it:", errors.Is(err, mls.ErrNoSigner))
+	if alice, err = mls.OpenClient(store, opts); err != nil {
+		log.Fatal(err)
+	}
+	group, err = alice.OpenGroup([]byte("keystore"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("reopened with it, epoch", group.Epoch())
+	// Output:
+	// signed by the keystore: true
+	// leaf key is the keystore's: true
+	// reopened without it: true
+	// reopened with it, epoch 0
 }

@@ -3,10 +3,14 @@ package mls_test
 import (
 	"crypto"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/cloudflare/circl/sign/ed448"
 
 	"github.com/mlscore/mlscore"
 	"github.com/mlscore/mlscore/codec"
@@ -218,4 +222,65 @@ func mismatchedKeyPackage(t *testing.T, w *x509World, cred codec.Credential, key
 	}
 	t.Fatal("no key package")
 	return nil
+}
+
+// TestX509OtherSchemes: X.509 members whose keys are ECDSA P-256 (suite
+// 2) or Ed448 (suite 4, a certificate crypto/x509 cannot parse the key
+// of) create a group, add and join, their certificates checked; a
+// certificate of the other member's key is refused.
+func TestX509OtherSchemes(t *testing.T) {
+	w := newX509World(t)
+	for _, tc := range []struct {
+		suite suite.ID
+		key   func(name string) crypto.Signer
+	}{
+		{2, func(name string) crypto.Signer { return p256Key(t, name) }},
+		{4, func(name string) crypto.Signer {
+			seed := sha256.Sum256([]byte(name))
+			return ed448.NewKeyFromSeed(append(seed[:], seed[:25]...))
+		}},
+	} {
+		t.Run(fmt.Sprint("suite=", tc.suite), func(t *testing.T) {
+			issue := func(name string, key crypto.Signer) codec.Credential {
+				l := w.leaf(name, 365)
+				var der []byte
+				var err error
+				if pub, ok := key.Public().(ed448.PublicKey); ok {
+					der, err = w.pki.IssueEd448(l, pub)
+				} else {
+					l.Key = key.Public()
+					der, err = w.pki.Issue(l)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return x509cred.Credential(w.pki.Chain(der)...)
+			}
+			client := func(name string) (*mls.Client, error) {
+				opts := deterministic(name)
+				opts.Suite, opts.Signer, opts.Policy = tc.suite, tc.key(name), w.pol
+				opts.Clock = func() time.Time { return w.now }
+				return mls.NewClientWithCredential(mls.NewMemoryStorage(), issue(name, tc.key(name)), opts)
+			}
+			alice, err := client("alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			bob, err := client("bob")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ga, err := alice.CreateGroup(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gb := addMember(t, ga, bob)
+			sendAndUpdate(t, gb, ga, "signed with "+fmt.Sprint(tc.suite))
+			opts := deterministic("mallory")
+			opts.Suite, opts.Signer = tc.suite, tc.key("mallory")
+			if _, err := mls.NewClientWithCredential(mls.NewMemoryStorage(), issue("alice", tc.key("alice")), opts); !errors.Is(err, x509cred.ErrKeyMismatch) {
+				t.Fatalf("mallory with alice's certificate: %v", err)
+			}
+		})
+	}
 }
