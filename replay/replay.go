@@ -186,8 +186,15 @@ func Replay(h Header, recs iter.Seq2[Record, error], env EnvFunc) (*Result, erro
 // the Limits of env(Record{Seq: snapshot's Seq})) to a state whose digest
 // is the snapshot's State.
 func ReplayLog(l *Log, env EnvFunc) (*Result, error) {
+	return ReplayLogRecords(l, Records(l.Records), env)
+}
+
+// ReplayLogRecords is ReplayLog over recs instead of l.Records: a caller
+// wraps Records(l.Records) to follow a long replay or stop it (an error
+// recs yields ends the replay with the Result so far and that error).
+func ReplayLogRecords(l *Log, recs iter.Seq2[Record, error], env EnvFunc) (*Result, error) {
 	if l.Snapshot == nil {
-		return Replay(l.Header, Records(l.Records), env)
+		return Replay(l.Header, recs, env)
 	}
 	var lim transitions.Limits // the defaults, as Replay's without an EnvFunc
 	if env != nil {
@@ -203,7 +210,7 @@ func ReplayLog(l *Log, env EnvFunc) (*Result, error) {
 	if d := s.Digest(); d != l.Snapshot.State {
 		return nil, &Divergence{Seq: l.Snapshot.Seq, Field: "state", Event: "snapshot", Want: l.Snapshot.State[:], Got: d[:], After: s.View()}
 	}
-	return replayFrom(l.Header, s, l.Snapshot.Seq, l.Snapshot.Prev, secrets, Records(l.Records), env)
+	return replayFrom(l.Header, s, l.Snapshot.Seq, l.Snapshot.Prev, secrets, recs, env)
 }
 
 // Records returns an iterator over recs, for Replay.

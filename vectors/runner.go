@@ -233,24 +233,45 @@ func runKnown(run runFunc, data []byte) Result {
 // "FILE: missing" and is listed in the total's Missing. With verbose, the
 // failure and skip messages follow each file's line. It returns the total.
 func RunDir(dir string, w io.Writer, verbose bool) (Result, error) {
-	files, err := Files(dir)
-	if err != nil {
-		return Result{}, err
-	}
-	return runFiles(files, expectedFiles, w, verbose)
+	return RunDirEach(dir, w, verbose, nil)
 }
 
 // RunFiles runs the given vector files like RunDir, without checking that
 // the expected files are among them: for a file written elsewhere, such as
 // an exported history.
 func RunFiles(files []string, w io.Writer, verbose bool) (Result, error) {
-	return runFiles(files, nil, w, verbose)
+	return RunFilesEach(files, w, verbose, nil)
 }
 
-func runFiles(files, expected []string, w io.Writer, verbose bool) (Result, error) {
+// Before is called before each file of a run with the number of files
+// done, their total and the next file's path: a caller follows a long run
+// with it, or stops the run by returning an error, which the run returns
+// with the total so far (no total line is written then).
+type Before func(done, total int, file string) error
+
+// RunDirEach is RunDir calling before (if not nil) before each file.
+func RunDirEach(dir string, w io.Writer, verbose bool, before Before) (Result, error) {
+	files, err := Files(dir)
+	if err != nil {
+		return Result{}, err
+	}
+	return runFiles(files, expectedFiles, w, verbose, before)
+}
+
+// RunFilesEach is RunFiles calling before (if not nil) before each file.
+func RunFilesEach(files []string, w io.Writer, verbose bool, before Before) (Result, error) {
+	return runFiles(files, nil, w, verbose, before)
+}
+
+func runFiles(files, expected []string, w io.Writer, verbose bool, before Before) (Result, error) {
 	var total Result
 	have := map[string]bool{}
-	for _, f := range files {
+	for i, f := range files {
+		if before != nil {
+			if err := before(i, len(files), f); err != nil {
+				return total, err
+			}
+		}
 		have[filepath.Base(f)] = true
 		r, err := RunFile(f)
 		if err != nil {

@@ -276,18 +276,23 @@ func sizeString(n int) string {
 }
 
 // progress shows how far a long run is: a bar redrawn in place when w is a
-// terminal, else a line every 10%.
+// terminal, else a line every 10% (prefixed with "mls NAME:").
 type progress struct {
 	w         io.Writer
+	name      string
 	total     int
+	minTotal  int // runs of fewer steps show nothing
 	tty       bool
 	lastTenth int
 	last      time.Time
 	drawn     bool
 }
 
-func newProgress(w io.Writer, total int) *progress {
-	p := &progress{w: w, total: total, lastTenth: 0}
+func newProgress(w io.Writer, total int) *progress { return newProgressFor(w, "demo", total) }
+
+// newProgressFor returns the progress of command name's run of total steps.
+func newProgressFor(w io.Writer, name string, total int) *progress {
+	p := &progress{w: w, name: name, total: total, minTotal: 50}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			p.tty = true
@@ -297,10 +302,15 @@ func newProgress(w io.Writer, total int) *progress {
 }
 
 func (p *progress) update(n int, s *sim.Sim) {
-	if p.total < 50 {
+	p.show(n, fmt.Sprintf("%d/%d operations, epoch %d, %d members", n, p.total, s.Epoch(), len(s.Active())))
+}
+
+// show reports that n of the total steps are done; status says where the
+// run is. Runs of fewer than minTotal steps show nothing.
+func (p *progress) show(n int, status string) {
+	if p.total < p.minTotal {
 		return
 	}
-	status := fmt.Sprintf("%d/%d operations, epoch %d, %d members", n, p.total, s.Epoch(), len(s.Active()))
 	if p.tty {
 		if time.Since(p.last) < 100*time.Millisecond && n < p.total {
 			return
@@ -314,7 +324,7 @@ func (p *progress) update(n int, s *sim.Sim) {
 	}
 	if tenth := 10 * n / p.total; tenth > p.lastTenth {
 		p.lastTenth = tenth
-		fmt.Fprintf(p.w, "mls demo: %d%%: %s\n", 10*tenth, status)
+		fmt.Fprintf(p.w, "mls %s: %d%%: %s\n", p.name, 10*tenth, status)
 	}
 }
 

@@ -32,6 +32,10 @@ event changed, on standard error, and exits with status 1.
 
 A public log carries no entropy seeds: its chain and events are checked, no
 state is rebuilt.
+
+A long replay shows its progress on standard error (a bar on a terminal).
+SIGINT stops it between two records: the history so far is printed, then
+where it stopped, and the exit status is 130.
 `
 
 func runReplay(args []string, stdout, stderr io.Writer) int {
@@ -68,14 +72,40 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	if l.Recovery.DroppedBytes > 0 {
 		fmt.Fprintf(stderr, "mls replay: %s: dropped a torn final record (%d bytes)\n", path, l.Recovery.DroppedBytes)
 	}
-	res, replayErr := replay.ReplayLog(l, nil)
+	// SIGINT stops the replay between two records: the history so far is
+	// printed, then a line saying where it stopped, and the exit status
+	// is 130. A long replay shows its progress on standard error.
+	intr, stopIntr := notifyInterrupt()
+	defer stopIntr()
+	bar := newProgressFor(stderr, "replay", len(l.Records))
+	interrupted := false
+	recs := func(yield func(replay.Record, error) bool) {
+		for i, r := range l.Records {
+			select {
+			case <-intr:
+				interrupted = true
+				yield(replay.Record{}, errInterrupted)
+				return
+			default:
+			}
+			bar.show(i, fmt.Sprintf("record %d of %d", i, len(l.Records)))
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+	res, replayErr := replay.ReplayLogRecords(l, recs, nil)
+	bar.done()
+	if interrupted {
+		replayErr = nil
+	}
 	if res == nil {
 		fmt.Fprintf(stderr, "mls replay: %s: %v\n", path, replayErr)
 		return 1
 	}
 	hist := history(res)
 
-	failed := readErr != nil || replayErr != nil
+	failed := readErr != nil || replayErr != nil || interrupted
 	var seq uint64
 	var st state.GroupState
 	haveState := !res.Public && len(res.Steps) > 0
@@ -109,6 +139,9 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		}
 		if readErr != nil {
 			out["error"] = readErr.Error()
+		}
+		if interrupted {
+			out["interrupted"] = true
 		}
 		var d *replay.Divergence
 		if errors.As(replayErr, &d) {
@@ -159,6 +192,10 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintf(stderr, "mls replay: %s: %v\n", path, replayErr)
 		}
+	}
+	if interrupted {
+		fmt.Fprintf(stderr, "mls replay: %s: interrupted after %d of %d records\n", path, len(res.Steps), len(l.Records))
+		return 130
 	}
 	if failed {
 		return 1

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/mlscore/mlscore/vectors"
@@ -21,7 +23,8 @@ func runVectors(args []string, stdout, stderr io.Writer) int {
 			"every expected file:\n  %s\n"+
 			"Given FILEs, runs only those; a file of another name whose cases are passive-client\n"+
 			"cases (mls vectors export writes them) runs as one. Exits 1 if a case failed or an\n"+
-			"expected file is missing.\n\n"+
+			"expected file is missing. On a terminal, a bar shows which file runs; SIGINT stops\n"+
+			"the run between two files (exit status 130).\n\n"+
 			"usage: "+vectorsExportUsage+"\n\n"+
 			"Writes a member's history from a Full event log as a passive-client vector\n"+
 			"(mls vectors export -h says more).\n",
@@ -46,11 +49,42 @@ func runVectors(args []string, stdout, stderr io.Writer) int {
 		}
 		files = pos
 	}
+	// SIGINT stops the run between two files: the files run so far are
+	// reported, then a line saying where it stopped, and the exit status
+	// is 130. On a terminal, a bar shows which file runs.
+	intr, stopIntr := notifyInterrupt()
+	defer stopIntr()
+	var bar *progress
+	before := func(done, n int, file string) error {
+		select {
+		case <-intr:
+			if bar != nil {
+				bar.done()
+			}
+			fmt.Fprintf(stderr, "mls vectors: interrupted after %d of %d files\n", done, n)
+			return errInterrupted
+		default:
+		}
+		if bar == nil {
+			bar = newProgressFor(stderr, "vectors", n)
+			bar.minTotal = 0
+		}
+		if bar.tty {
+			bar.show(done, fmt.Sprintf("file %d of %d: %s", done+1, n, filepath.Base(file)))
+		}
+		return nil
+	}
 	var total vectors.Result
 	if files != nil {
-		total, err = vectors.RunFiles(files, stdout, *verbose)
+		total, err = vectors.RunFilesEach(files, stdout, *verbose, before)
 	} else {
-		total, err = vectors.RunDir(dir, stdout, *verbose)
+		total, err = vectors.RunDirEach(dir, stdout, *verbose, before)
+	}
+	if bar != nil {
+		bar.done()
+	}
+	if errors.Is(err, errInterrupted) {
+		return 130
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mls vectors: %v\n", err)

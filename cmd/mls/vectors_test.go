@@ -44,3 +44,27 @@ func TestVectorsCommandMissingFiles(t *testing.T) {
 		t.Errorf("directory and file: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestVectorsInterrupt delivers an interrupt before the first vector file
+// (mls vectors looks for one before each file): it runs nothing, writes
+// no total, says where it stopped, and exits 130.
+func TestVectorsInterrupt(t *testing.T) {
+	old := notifyInterrupt
+	defer func() { notifyInterrupt = old }()
+	c := make(chan os.Signal, 1)
+	notifyInterrupt = func() (<-chan os.Signal, func()) { return c, func() {} }
+	dir := t.TempDir()
+	for _, name := range []string{"tree-math.json", "unknown.json"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(`[]`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c <- os.Interrupt
+	stdout, stderr, code := runCmd("vectors", dir)
+	if code != 130 {
+		t.Fatalf("exit %d, want 130\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if stderr != "mls vectors: interrupted after 0 of 2 files\n" || stdout != "" {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+}
