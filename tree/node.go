@@ -23,7 +23,7 @@ const shortHashLen = 32
 // (SHA-384, SHA-512) behind a pointer.
 type node struct {
 	left, right *node
-	leaf        *codec.LeafNode
+	leaf        *leafRec
 	parent      *codec.ParentNode
 
 	// members counts the non-blank leaves of the subtree, occupied its
@@ -61,7 +61,7 @@ func newBuilder(s *suite.Suite) *builder { return &builder{s: s} }
 
 // leafNode builds the leaf at index i with content ln (nil: blank). Its
 // tree hash is H(TreeHashInput{leaf, LeafNodeHashInput{i, ln}}).
-func (b *builder) leafNode(i treemath.LeafIndex, ln *codec.LeafNode) (*node, error) {
+func (b *builder) leafNode(i treemath.LeafIndex, ln *leafRec) (*node, error) {
 	n := &node{leaf: ln}
 	b.count++
 	if ln != nil {
@@ -111,7 +111,7 @@ const (
 // leafHashInput encodes TreeHashInput for a leaf:
 //
 //	struct { uint32 leaf_index; optional<LeafNode> leaf_node; } LeafNodeHashInput;
-func (b *builder) leafHashInput(i treemath.LeafIndex, ln *codec.LeafNode) ([]byte, error) {
+func (b *builder) leafHashInput(i treemath.LeafIndex, ln *leafRec) ([]byte, error) {
 	c := cryptobyte.NewBuilder(b.buf[:0])
 	c.AddUint8(nodeTypeLeaf)
 	c.AddUint32(uint32(i))
@@ -119,7 +119,7 @@ func (b *builder) leafHashInput(i treemath.LeafIndex, ln *codec.LeafNode) ([]byt
 		c.AddUint8(0)
 	} else {
 		c.AddUint8(1)
-		ln.Marshal(c)
+		c.AddBytes(ln.raw)
 	}
 	out, err := c.Bytes()
 	if err == nil {

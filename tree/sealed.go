@@ -13,21 +13,20 @@ import (
 // so that no caller can change a tree, or the group state holding it, by
 // writing into a returned value (a changed leaf would leave the cached tree
 // hash stale and make the group reject valid messages). The core reads the
-// nodes in place through the Shared accessors, which need a core.Key.
+// nodes through the Shared accessors, which need a core.Key. A tree keeps
+// each leaf node as its encoding (leafRec), so every leaf node handed out,
+// by the Shared accessors too, is freshly decoded and owned by the caller.
 
 // Leaf returns a copy of the leaf node at leaf index i, or nil and false if
 // i is blank or outside the tree.
 func (t Tree) Leaf(i treemath.LeafIndex) (*codec.LeafNode, bool) {
-	ln, ok := t.leaf(i)
-	if !ok {
-		return nil, false
-	}
-	c := codec.Clone(*ln)
-	return &c, true
+	return t.leaf(i)
 }
 
-// SharedLeaf is Leaf without the copy, for the core: the result is shared
-// with t and must not be modified.
+// SharedLeaf is Leaf for the core. The result is a fresh value like
+// Leaf's (leaf nodes are kept encoded), but callers treat it as shared
+// with t and must not modify it, so that the tree may hand out shared
+// values again.
 func (t Tree) SharedLeaf(_ core.Key, i treemath.LeafIndex) (*codec.LeafNode, bool) {
 	return t.leaf(i)
 }
@@ -53,21 +52,14 @@ func (t Tree) EncryptionKey(x treemath.NodeIndex) []byte {
 }
 
 // Members iterates over the non-blank leaves in increasing leaf index
-// order, yielding a copy of each leaf node. Whole blank subtrees are
+// order, yielding a copy of each leaf node (decoded from its encoding). Whole blank subtrees are
 // skipped.
 func (t Tree) Members() iter.Seq2[treemath.LeafIndex, *codec.LeafNode] {
-	return func(yield func(treemath.LeafIndex, *codec.LeafNode) bool) {
-		for i, ln := range t.members() {
-			c := codec.Clone(*ln)
-			if !yield(i, &c) {
-				return
-			}
-		}
-	}
+	return t.members()
 }
 
-// SharedMembers is Members without the copies, for the core: the leaf
-// nodes are shared with t and must not be modified.
+// SharedMembers is Members for the core; like SharedLeaf, its leaf nodes
+// must not be modified.
 func (t Tree) SharedMembers(_ core.Key) iter.Seq2[treemath.LeafIndex, *codec.LeafNode] {
 	return t.members()
 }
@@ -80,7 +72,7 @@ func (t Tree) SharedMembers(_ core.Key) iter.Seq2[treemath.LeafIndex, *codec.Lea
 func (t Tree) Nodes() codec.RatchetTree {
 	ns := t.nodes()
 	for i, n := range ns {
-		if n != nil {
+		if n != nil && n.Parent != nil {
 			c := codec.Clone(*n)
 			ns[i] = &c
 		}

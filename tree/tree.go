@@ -8,6 +8,8 @@ import (
 	"math/bits"
 	"slices"
 
+	"golang.org/x/crypto/cryptobyte"
+
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/treemath"
@@ -22,8 +24,10 @@ import (
 // as "no tree yet".
 //
 // The leaf count is always a power of two, as [RFC 9420, Section 7.7]
-// requires. The LeafNode and ParentNode values a Tree holds must not be
-// modified by the caller, neither those passed in nor those returned.
+// requires. A Tree keeps each leaf node as its encoding (decoded when it is
+// read: see leafRec), so the LeafNode values passed in are not retained.
+// The ParentNode values a Tree holds must not be modified by the caller,
+// neither those passed in nor those returned.
 //
 // [RFC 9420, Section 4]: https://www.rfc-editor.org/rfc/rfc9420#section-4
 // [RFC 9420, Section 7.7]: https://www.rfc-editor.org/rfc/rfc9420#section-7.7
@@ -45,13 +49,17 @@ func New(s *suite.Suite, self *codec.LeafNode) (Tree, error) {
 	if self == nil {
 		return Tree{}, fmt.Errorf("%w: nil leaf node", ErrLeafIndex)
 	}
+	rec, err := newLeafRec(self)
+	if err != nil {
+		return Tree{}, err
+	}
 	b := newBuilder(s)
-	n, err := b.leafNode(0, self)
+	n, err := b.leafNode(0, rec)
 	if err != nil {
 		return Tree{}, err
 	}
 	t := Tree{s: s, root: n, leaves: 1, built: b.count}
-	t.keys = t.keys.indexLeaf(0, self)
+	t.keys = t.keys.indexLeaf(0, rec)
 	return t, nil
 }
 
@@ -112,14 +120,26 @@ func (t Tree) NodeHash(x treemath.NodeIndex) ([]byte, bool) {
 	return slices.Clone(n.treeHash()), true
 }
 
-// leaf returns the leaf node at leaf index i, or nil and false if i is
-// blank or outside the tree. The result is shared with t.
-func (t Tree) leaf(i treemath.LeafIndex) (*codec.LeafNode, bool) {
+// leafRec returns the record of the leaf node at leaf index i, or nil and
+// false if i is blank or outside the tree. The record is shared with t.
+func (t Tree) leafRec(i treemath.LeafIndex) (*leafRec, bool) {
 	if uint64(i) >= uint64(t.leaves) {
 		return nil, false
 	}
 	n := t.lookup(i.Node())
 	return n.leaf, n.leaf != nil
+}
+
+// leaf returns the leaf node at leaf index i, decoded from its record (a
+// fresh value the caller owns), or nil and false if i is blank or outside
+// the tree.
+func (t Tree) leaf(i treemath.LeafIndex) (*codec.LeafNode, bool) {
+	r, ok := t.leafRec(i)
+	if !ok {
+		return nil, false
+	}
+	ln := r.decode()
+	return ln, ln != nil
 }
 
 // parent returns the parent node at node index x, or nil and false if x is
@@ -149,7 +169,8 @@ func (t Tree) encryptionKey(x treemath.NodeIndex) []byte {
 	case n == nil:
 		return nil
 	case n.leaf != nil:
-		return n.leaf.EncryptionKey
+		enc, _ := n.leaf.keys()
+		return enc
 	case n.parent != nil:
 		return n.parent.EncryptionKey
 	}
@@ -157,17 +178,33 @@ func (t Tree) encryptionKey(x treemath.NodeIndex) []byte {
 }
 
 // members iterates over the non-blank leaves in increasing leaf index
-// order, yielding the leaf nodes shared with t. Whole blank subtrees are
-// skipped.
+// order, yielding each leaf node decoded from its record (fresh values the
+// caller owns). Whole blank subtrees are skipped.
 func (t Tree) members() iter.Seq2[treemath.LeafIndex, *codec.LeafNode] {
 	return func(yield func(treemath.LeafIndex, *codec.LeafNode) bool) {
+		for i, r := range t.memberRecs() {
+			ln := r.decode()
+			if ln == nil {
+				continue // unreachable: records decode (newLeafRec)
+			}
+			if !yield(i, ln) {
+				return
+			}
+		}
+	}
+}
+
+// memberRecs iterates over the non-blank leaves in increasing leaf index
+// order, yielding their records, shared with t.
+func (t Tree) memberRecs() iter.Seq2[treemath.LeafIndex, *leafRec] {
+	return func(yield func(treemath.LeafIndex, *leafRec) bool) {
 		if t.root != nil {
 			walkMembers(t.root, 0, t.depth(), yield)
 		}
 	}
 }
 
-func walkMembers(n *node, first treemath.LeafIndex, level uint, yield func(treemath.LeafIndex, *codec.LeafNode) bool) bool {
+func walkMembers(n *node, first treemath.LeafIndex, level uint, yield func(treemath.LeafIndex, *leafRec) bool) bool {
 	if n.members == 0 {
 		return true
 	}
@@ -236,9 +273,11 @@ func (t Tree) holds(kind keyKind, key []byte, x treemath.NodeIndex) bool {
 	case n == nil:
 		return false
 	case n.leaf != nil && kind == kindSignature:
-		return bytes.Equal(n.leaf.SignatureKey, key)
+		_, sig := n.leaf.keys()
+		return bytes.Equal(sig, key)
 	case n.leaf != nil:
-		return bytes.Equal(n.leaf.EncryptionKey, key)
+		enc, _ := n.leaf.keys()
+		return bytes.Equal(enc, key)
 	case n.parent != nil && kind == kindEncryption:
 		return bytes.Equal(n.parent.EncryptionKey, key)
 	}
@@ -248,22 +287,24 @@ func (t Tree) holds(kind keyKind, key []byte, x treemath.NodeIndex) bool {
 // Index maintenance. Each non-blank leaf contributes its signature and
 // encryption keys, each non-blank parent its encryption key.
 
-func (ix keyIndex) indexLeaf(i treemath.LeafIndex, ln *codec.LeafNode) keyIndex {
+func (ix keyIndex) indexLeaf(i treemath.LeafIndex, ln *leafRec) keyIndex {
 	if ln == nil {
 		return ix
 	}
 	x := uint32(i.Node())
-	ix = ix.insert(kindSignature, ln.SignatureKey, x)
-	return ix.insert(kindEncryption, ln.EncryptionKey, x)
+	enc, sig := ln.keys()
+	ix = ix.insert(kindSignature, sig, x)
+	return ix.insert(kindEncryption, enc, x)
 }
 
-func (ix keyIndex) unindexLeaf(i treemath.LeafIndex, ln *codec.LeafNode) keyIndex {
+func (ix keyIndex) unindexLeaf(i treemath.LeafIndex, ln *leafRec) keyIndex {
 	if ln == nil {
 		return ix
 	}
 	x := uint32(i.Node())
-	ix = ix.remove(kindSignature, ln.SignatureKey, x)
-	return ix.remove(kindEncryption, ln.EncryptionKey, x)
+	enc, sig := ln.keys()
+	ix = ix.remove(kindSignature, sig, x)
+	return ix.remove(kindEncryption, enc, x)
 }
 
 func (ix keyIndex) reindexParent(x treemath.NodeIndex, old, p *codec.ParentNode) keyIndex {
@@ -304,7 +345,7 @@ func ancestorAt(i treemath.LeafIndex, k uint) treemath.NodeIndex {
 // content becomes leaf, and its ancestors, whose content becomes
 // parentAt(x, old) for each ancestor x with old content old. Only the
 // depth+1 nodes of that path are built; every copath subtree is shared.
-func (t Tree) rebuild(b *builder, i treemath.LeafIndex, leaf *codec.LeafNode, parentAt func(x treemath.NodeIndex, old *codec.ParentNode) *codec.ParentNode) (*node, error) {
+func (t Tree) rebuild(b *builder, i treemath.LeafIndex, leaf *leafRec, parentAt func(x treemath.NodeIndex, old *codec.ParentNode) *codec.ParentNode) (*node, error) {
 	d := t.depth()
 	var path [33]*node // path[k] is the ancestor at level k
 	n := t.root
@@ -397,6 +438,10 @@ func (t Tree) Add(ln *codec.LeafNode) (Tree, treemath.LeafIndex, error) {
 	if x, ok := t.NodeByEncryptionKey(ln.EncryptionKey); ok {
 		return t, 0, valsem.Wrap(valsem.ValSem103, ErrDuplicateKey, fmt.Sprintf("encryption key already used by node %d", x))
 	}
+	rec, err := newLeafRec(ln)
+	if err != nil {
+		return t, 0, err
+	}
 	b := newBuilder(t.s)
 	nt := t
 	i, ok := t.leftmostBlank()
@@ -407,7 +452,7 @@ func (t Tree) Add(ln *codec.LeafNode) (Tree, treemath.LeafIndex, error) {
 		}
 		i = treemath.LeafIndex(t.leaves)
 	}
-	root, err := nt.rebuild(b, i, ln, func(_ treemath.NodeIndex, old *codec.ParentNode) *codec.ParentNode {
+	root, err := nt.rebuild(b, i, rec, func(_ treemath.NodeIndex, old *codec.ParentNode) *codec.ParentNode {
 		if old == nil {
 			return nil
 		}
@@ -420,7 +465,7 @@ func (t Tree) Add(ln *codec.LeafNode) (Tree, treemath.LeafIndex, error) {
 		return t, 0, err
 	}
 	nt.root = root
-	nt.keys = nt.keys.indexLeaf(i, ln)
+	nt.keys = nt.keys.indexLeaf(i, rec)
 	nt.built = b.count
 	return nt, i, nil
 }
@@ -432,7 +477,7 @@ func (t Tree) Add(ln *codec.LeafNode) (Tree, treemath.LeafIndex, error) {
 //
 // [RFC 9420, Section 12.1.2]: https://www.rfc-editor.org/rfc/rfc9420#section-12.1.2
 func (t Tree) Update(i treemath.LeafIndex, ln *codec.LeafNode) (Tree, error) {
-	old, ok := t.leaf(i)
+	old, ok := t.leafRec(i)
 	if !ok || ln == nil {
 		return t, fmt.Errorf("%w: update of leaf %d", ErrLeafIndex, i)
 	}
@@ -445,12 +490,16 @@ func (t Tree) Update(i treemath.LeafIndex, ln *codec.LeafNode) (Tree, error) {
 			return t, valsem.Wrap(valsem.ValSem110, ErrDuplicateKey, fmt.Sprintf("encryption key already used by node %d", x))
 		}
 	}
-	return t.replacePath(i, old, ln, blankParent)
+	rec, err := newLeafRec(ln)
+	if err != nil {
+		return t, err
+	}
+	return t.replacePath(i, old, rec, blankParent)
 }
 
 // replacePath rebuilds leaf i (old content old) and its direct path and
 // keeps the key index in step.
-func (t Tree) replacePath(i treemath.LeafIndex, old, ln *codec.LeafNode, parentAt func(treemath.NodeIndex, *codec.ParentNode) *codec.ParentNode) (Tree, error) {
+func (t Tree) replacePath(i treemath.LeafIndex, old, ln *leafRec, parentAt func(treemath.NodeIndex, *codec.ParentNode) *codec.ParentNode) (Tree, error) {
 	b := newBuilder(t.s)
 	// One batch for the 2(d+1) key changes of the path: the upper trie
 	// nodes are copied once, not once per key.
@@ -474,7 +523,7 @@ func (t Tree) replacePath(i treemath.LeafIndex, old, ln *codec.LeafNode, parentA
 //
 // [RFC 9420, Section 12.1.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.1.3
 func (t Tree) Remove(i treemath.LeafIndex) (Tree, error) {
-	old, ok := t.leaf(i)
+	old, ok := t.leafRec(i)
 	if !ok {
 		// ValSem108: the removed member must be a member.
 		return t, valsem.Wrap(valsem.ValSem108, ErrLeafIndex, fmt.Sprintf("leaf %d is blank or outside the tree", i))
@@ -591,7 +640,8 @@ func copathChild(x treemath.NodeIndex, i treemath.LeafIndex) treemath.NodeIndex 
 
 // nodes returns the tree in ratchet_tree form [RFC 9420, Section
 // 12.4.3.3]: the nodes in array order, nil for blank ones, without trailing
-// blank nodes. The node values are shared with the tree.
+// blank nodes. The leaf nodes are decoded from their records (fresh
+// values); the parent nodes are shared with the tree.
 //
 // [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
 func (t Tree) nodes() codec.RatchetTree {
@@ -614,7 +664,7 @@ func appendNodes(out codec.RatchetTree, n *node, level uint) codec.RatchetTree {
 		return out
 	}
 	if level == 0 {
-		return append(out, &codec.Node{NodeType: codec.NodeTypeLeaf, Leaf: n.leaf})
+		return append(out, &codec.Node{NodeType: codec.NodeTypeLeaf, Leaf: n.leaf.decode()})
 	}
 	out = appendNodes(out, n.left, level-1)
 	if n.parent != nil {
@@ -630,7 +680,71 @@ func appendNodes(out codec.RatchetTree, n *node, level uint) codec.RatchetTree {
 // ratchet_tree<V>, with no trailing blank node.
 //
 // [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
-func (t Tree) Encode() ([]byte, error) { return t.nodes().Encode() }
+func (t Tree) Encode() ([]byte, error) {
+	var width uint64 // nodes up to the last non-blank one
+	if t.root != nil && t.root.occupied > 0 {
+		width = uint64(lastNode(t.root, treemath.Root(t.leaves), t.depth())) + 1
+	}
+	b := cryptobyte.NewBuilder(make([]byte, 0, 64))
+	codec.AddVector(b, func(b *cryptobyte.Builder) {
+		if width > 0 {
+			encodeNodes(b, t.root, 0, t.depth(), width)
+		}
+	})
+	return b.Bytes()
+}
+
+// lastNode returns the index of the last non-blank node, in array order,
+// of the non-blank subtree n rooted at x (level level).
+func lastNode(n *node, x treemath.NodeIndex, level uint) treemath.NodeIndex {
+	for level > 0 {
+		switch {
+		case n.right.occupied > 0:
+			n, x = n.right, treemath.Right(x)
+		case n.parent != nil:
+			return x
+		default:
+			n, x = n.left, treemath.Left(x)
+		}
+		level--
+	}
+	return x
+}
+
+// encodeNodes appends the optional<Node> entries of the subtree n (level
+// level, leftmost leaf first) whose node index is below width: a leaf's
+// record is copied as it is, a parent is marshalled, a blank node is one
+// zero byte.
+func encodeNodes(b *cryptobyte.Builder, n *node, first treemath.LeafIndex, level uint, width uint64) {
+	lo := uint64(first.Node())
+	if lo >= width {
+		return
+	}
+	if n.occupied == 0 {
+		hi := min(lo+uint64(1)<<(level+1)-1, width)
+		for range hi - lo {
+			b.AddUint8(0)
+		}
+		return
+	}
+	if level == 0 {
+		b.AddUint8(1)
+		b.AddUint8(uint8(codec.NodeTypeLeaf))
+		b.AddBytes(n.leaf.raw)
+		return
+	}
+	encodeNodes(b, n.left, first, level-1, width)
+	if uint64(ancestorAt(first, level)) < width {
+		if n.parent != nil {
+			b.AddUint8(1)
+			b.AddUint8(uint8(codec.NodeTypeParent))
+			n.parent.Marshal(b)
+		} else {
+			b.AddUint8(0)
+		}
+	}
+	encodeNodes(b, n.right, first+treemath.LeafIndex(1)<<(level-1), level-1, width)
+}
 
 // Decode decodes a ratchet_tree extension [RFC 9420, Section 12.4.3.3]
 // into a Tree of suite s with at most maxLeaves leaves. A vector that is
@@ -670,7 +784,8 @@ func Decode(s *suite.Suite, data []byte, maxLeaves treemath.LeafCount) (Tree, er
 		}
 		return Tree{}, err
 	}
-	return FromNodes(s, nodes)
+	// The nodes were decoded: their leaves' encodings decode again.
+	return fromNodes(s, nodes, encodeLeafRec)
 }
 
 // FromNodes builds a Tree from the nodes of a ratchet_tree extension
@@ -680,6 +795,10 @@ func Decode(s *suite.Suite, data []byte, maxLeaves treemath.LeafCount) (Tree, er
 //
 // [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
 func FromNodes(s *suite.Suite, nodes codec.RatchetTree) (Tree, error) {
+	return fromNodes(s, nodes, newLeafRec)
+}
+
+func fromNodes(s *suite.Suite, nodes codec.RatchetTree, rec func(*codec.LeafNode) (*leafRec, error)) (Tree, error) {
 	// ValSem300: a ratchet tree must be non-empty, end with a non-blank
 	// node and have leaves at even and parents at odd positions.
 	if err := nodes.Wellformed(); err != nil {
@@ -695,7 +814,7 @@ func FromNodes(s *suite.Suite, nodes codec.RatchetTree) (Tree, error) {
 	b := newBuilder(s)
 	t := Tree{s: s, leaves: leaves}
 	var ix indexBuilder
-	root, err := b.fromNodes(nodes, 0, t.depth(), &ix)
+	root, err := b.fromNodes(nodes, 0, t.depth(), &ix, rec)
 	if err != nil {
 		return Tree{}, err
 	}
@@ -705,7 +824,10 @@ func FromNodes(s *suite.Suite, nodes codec.RatchetTree) (Tree, error) {
 
 // fromNodes builds the subtree of the given level whose leftmost leaf is
 // first, collecting its keys into ix.
-func (b *builder) fromNodes(nodes codec.RatchetTree, first treemath.LeafIndex, level uint, ix *indexBuilder) (*node, error) {
+//
+// rec makes the leaf records: newLeafRec, or encodeLeafRec for nodes
+// decoded from bytes (see Decode).
+func (b *builder) fromNodes(nodes codec.RatchetTree, first treemath.LeafIndex, level uint, ix *indexBuilder, rec func(*codec.LeafNode) (*leafRec, error)) (*node, error) {
 	at := func(x treemath.NodeIndex) *codec.Node {
 		if uint64(x) < uint64(len(nodes)) {
 			return nodes[x]
@@ -713,23 +835,26 @@ func (b *builder) fromNodes(nodes codec.RatchetTree, first treemath.LeafIndex, l
 		return nil
 	}
 	if level == 0 {
-		var ln *codec.LeafNode
+		var r *leafRec
 		if n := at(first.Node()); n != nil {
-			ln = n.Leaf
-			ix.add(kindSignature, ln.SignatureKey, uint32(first.Node()))
-			ix.add(kindEncryption, ln.EncryptionKey, uint32(first.Node()))
+			var err error
+			if r, err = rec(n.Leaf); err != nil {
+				return nil, err
+			}
+			ix.add(kindSignature, n.Leaf.SignatureKey, uint32(first.Node()))
+			ix.add(kindEncryption, n.Leaf.EncryptionKey, uint32(first.Node()))
 		}
-		return b.leafNode(first, ln)
+		return b.leafNode(first, r)
 	}
 	if uint64(first.Node()) >= uint64(len(nodes)) {
 		// Past the end of the vector: the whole subtree is blank.
 		return b.blankSubtree(first, level)
 	}
-	l, err := b.fromNodes(nodes, first, level-1, ix)
+	l, err := b.fromNodes(nodes, first, level-1, ix, rec)
 	if err != nil {
 		return nil, err
 	}
-	r, err := b.fromNodes(nodes, first+treemath.LeafIndex(1)<<(level-1), level-1, ix)
+	r, err := b.fromNodes(nodes, first+treemath.LeafIndex(1)<<(level-1), level-1, ix, rec)
 	if err != nil {
 		return nil, err
 	}

@@ -98,9 +98,13 @@ func (t Tree) pathParentHashes(fdp, copath []treemath.NodeIndex, pubs [][]byte) 
 // rest of i's direct path blanked [RFC 9420, Section 7.5], and checks that
 // every new key is unique in the new tree (ValSem206 for the leaf's
 // encryption key, ValSem207 for the parents').
-func (t Tree) mergePath(i treemath.LeafIndex, old, ln *codec.LeafNode, fdp []treemath.NodeIndex, pubs, phs [][]byte) (Tree, error) {
+func (t Tree) mergePath(i treemath.LeafIndex, old *leafRec, ln *codec.LeafNode, fdp []treemath.NodeIndex, pubs, phs [][]byte) (Tree, error) {
+	rec, err := newLeafRec(ln)
+	if err != nil {
+		return t, err
+	}
 	j := 0
-	nt, err := t.replacePath(i, old, ln, func(x treemath.NodeIndex, _ *codec.ParentNode) *codec.ParentNode {
+	nt, err := t.replacePath(i, old, rec, func(x treemath.NodeIndex, _ *codec.ParentNode) *codec.ParentNode {
 		if j < len(fdp) && fdp[j] == x {
 			j++
 			return &codec.ParentNode{EncryptionKey: pubs[j-1], ParentHash: phs[j-1]}
@@ -140,7 +144,7 @@ func (t Tree) GeneratePath(sender treemath.LeafIndex, template codec.LeafNode, g
 	if uint64(sender) >= uint64(t.leaves) {
 		return t, nil, fmt.Errorf("%w: leaf %d", ErrLeafIndex, sender)
 	}
-	old, _ := t.leaf(sender)
+	old, _ := t.leafRec(sender)
 	fdp, copath := t.filteredPath(sender)
 	leafKey, keys, secrets, commit, err := derivePath(t.s, sender, fdp, leafSecret)
 	if err != nil {
@@ -256,7 +260,7 @@ func (u *PathUpdate) PathSecretFor(i treemath.LeafIndex) (treemath.NodeIndex, []
 //
 // [RFC 9420, Section 7.5]: https://www.rfc-editor.org/rfc/rfc9420#section-7.5
 func (t Tree) MergePath(sender treemath.LeafIndex, path *codec.UpdatePath) (Tree, error) {
-	old, ok := t.leaf(sender)
+	old, ok := t.leafRec(sender)
 	if !ok {
 		return t, fmt.Errorf("%w: path sender leaf %d is blank or outside the tree", ErrLeafIndex, sender)
 	}
@@ -273,10 +277,9 @@ func (t Tree) MergePath(sender treemath.LeafIndex, path *codec.UpdatePath) (Tree
 	if err != nil {
 		return t, err
 	}
-	// The tree keeps its own copy of the leaf node struct, so later changes
-	// to path by the caller cannot reach it.
-	leaf := path.LeafNode
-	ln := &leaf
+	// The tree keeps the leaf node's encoding, so later changes to path
+	// by the caller cannot reach it.
+	ln := &path.LeafNode
 	if ln.LeafNodeSource != codec.LeafNodeSourceCommit {
 		return t, fmt.Errorf("%w: path leaf node of leaf %d has source %v, want commit", ErrParentHash, sender, ln.LeafNodeSource)
 	}

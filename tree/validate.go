@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/treemath"
 )
 
@@ -129,10 +130,11 @@ func (t Tree) checkKeyUniqueness() error {
 	}
 	return t.walk(func(x treemath.NodeIndex, n *node) error {
 		if n.leaf != nil {
-			if err := dup(kindSignature, n.leaf.SignatureKey, x, "signature key"); err != nil {
+			enc, sig := n.leaf.keys()
+			if err := dup(kindSignature, sig, x, "signature key"); err != nil {
 				return err
 			}
-			return dup(kindEncryption, n.leaf.EncryptionKey, x, "encryption key")
+			return dup(kindEncryption, enc, x, "encryption key")
 		}
 		return dup(kindEncryption, n.parent.EncryptionKey, x, "encryption key")
 	})
@@ -254,8 +256,10 @@ func nodeParentHash(n *node) []byte {
 	switch {
 	case n.parent != nil:
 		return n.parent.ParentHash
-	case n.leaf != nil && n.leaf.LeafNodeSource == codec.LeafNodeSourceCommit:
-		return n.leaf.ParentHash
+	case n.leaf != nil:
+		if v := n.leaf.view(); v.source == codec.LeafNodeSourceCommit {
+			return v.parentHash
+		}
 	}
 	return nil
 }
@@ -317,18 +321,18 @@ const verifyWorkers = 8
 // [RFC 9420, Section 7.2]: https://www.rfc-editor.org/rfc/rfc9420#section-7.2
 func (t Tree) VerifyLeafSignatures(groupID []byte) error {
 	type member struct {
-		i  treemath.LeafIndex
-		ln *codec.LeafNode
+		i treemath.LeafIndex
+		r *leafRec
 	}
 	var ms []member
-	for i, ln := range t.members() {
-		ms = append(ms, member{i, ln})
+	for i, r := range t.memberRecs() {
+		ms = append(ms, member{i, r})
 	}
 	errs := make([]error, len(ms))
 	workers := verifyWorkers
 	if len(ms) < 2*workers {
 		for j, m := range ms {
-			if errs[j] = VerifyLeafSignature(t.s, m.ln, groupID, m.i); errs[j] != nil {
+			if errs[j] = verifyLeafRec(t.s, m.r, groupID, m.i); errs[j] != nil {
 				return errs[j]
 			}
 		}
@@ -340,7 +344,7 @@ func (t Tree) VerifyLeafSignatures(groupID []byte) error {
 	for w := range workers {
 		wg.Go(func() {
 			for j := w; j < len(ms); j += workers {
-				errs[j] = VerifyLeafSignature(t.s, ms[j].ln, groupID, ms[j].i)
+				errs[j] = verifyLeafRec(t.s, ms[j].r, groupID, ms[j].i)
 			}
 		})
 	}
@@ -351,4 +355,14 @@ func (t Tree) VerifyLeafSignatures(groupID []byte) error {
 		}
 	}
 	return nil
+}
+
+// verifyLeafRec is VerifyLeafSignature on a leaf record, decoded here (in
+// the verifying worker).
+func verifyLeafRec(s *suite.Suite, r *leafRec, groupID []byte, i treemath.LeafIndex) error {
+	ln := r.decode()
+	if ln == nil {
+		return fmt.Errorf("%w: leaf %d does not decode", ErrLeafSignature, i)
+	}
+	return VerifyLeafSignature(s, ln, groupID, i)
 }

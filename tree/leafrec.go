@@ -1,0 +1,129 @@
+package tree
+
+import (
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mlscore/mlscore/codec"
+)
+
+// leafRec is a leaf node as a tree keeps it: its encoding alone, in one
+// allocation of exactly its size (about 170 bytes for a basic credential
+// and short capabilities, where the decoded codec.LeafNode with its slices
+// takes about 470). A tree holds one per member, so this is most of a
+// member's share of the group state. It is never modified after
+// construction, and like the nodes it is shared by every tree version
+// (epoch) that keeps the leaf: a path copy copies the node pointing to it,
+// not the record.
+//
+// The keys the index and the uniqueness checks read, and the parent_hash
+// that parent-hash verification reads, are sub-slices found by reading the
+// length prefixes (view); the rest is decoded on demand (decode), for the
+// accessors that hand out a *codec.LeafNode.
+type leafRec struct {
+	raw []byte
+}
+
+// newLeafRec returns the record of ln. Its encoding must decode back
+// (codec decoding is stricter than encoding: it rejects, for example,
+// duplicate extension types), so that decode never fails afterwards; a
+// leaf node that does not round-trip is rejected here, before it enters a
+// tree.
+func newLeafRec(ln *codec.LeafNode) (*leafRec, error) {
+	r, err := encodeLeafRec(ln)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := codec.DecodeLeafNode(r.raw); err != nil {
+		return nil, fmt.Errorf("%w: leaf node does not decode: %w", ErrLeafIndex, err)
+	}
+	return r, nil
+}
+
+// encodeLeafRec is newLeafRec for a leaf node that was itself decoded from
+// bytes (a received ratchet tree): decoding is strict (Encode(Decode(b))
+// == b), so its encoding decodes again and the check is skipped.
+func encodeLeafRec(ln *codec.LeafNode) (*leafRec, error) {
+	var b cryptobyte.Builder
+	ln.Marshal(&b)
+	raw, err := b.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("%w: leaf node does not encode: %w", ErrLeafIndex, err)
+	}
+	// One exact-size copy: the builder's buffer has spare capacity.
+	return &leafRec{raw: append(make([]byte, 0, len(raw)), raw...)}, nil
+}
+
+// decode returns a fresh decoded copy of the leaf node, which the caller
+// owns. The record was checked to decode when it was built, so the error
+// branch is unreachable; it returns nil rather than panic.
+func (r *leafRec) decode() *codec.LeafNode {
+	ln, err := codec.DecodeLeafNode(r.raw)
+	if err != nil {
+		return nil
+	}
+	return &ln
+}
+
+// leafView holds the fields of a leaf node that the tree itself reads, as
+// sub-slices of its record's encoding (capacity clipped, so that appending
+// to one cannot write into the record). They must not be modified.
+type leafView struct {
+	encryptionKey []byte
+	signatureKey  []byte
+	source        codec.LeafNodeSource
+	parentHash    []byte // commit source only
+}
+
+// keys returns the leaf's encryption and signature keys: the first two
+// fields of a LeafNode, read without decoding the rest.
+func (r *leafRec) keys() (enc, sig []byte) {
+	s := cryptobyte.String(r.raw)
+	enc, _ = readOpaque(&s)
+	sig, _ = readOpaque(&s)
+	return enc, sig
+}
+
+// view reads the fields of leafView from the encoding, skipping the
+// credential and the capabilities by their length prefixes (every
+// credential body, basic, x509 or other, is one varint-prefixed field).
+func (r *leafRec) view() leafView {
+	var v leafView
+	s := cryptobyte.String(r.raw)
+	var credType uint16
+	var src uint8
+	ok := true
+	v.encryptionKey, ok = readOpaque(&s)
+	if ok {
+		v.signatureKey, ok = readOpaque(&s)
+	}
+	ok = ok && s.ReadUint16(&credType)
+	// The credential body, then the five capability lists.
+	for range 6 {
+		if ok {
+			_, ok = readOpaque(&s)
+		}
+	}
+	if ok && s.ReadUint8(&src) {
+		v.source = codec.LeafNodeSource(src)
+		if v.source == codec.LeafNodeSourceCommit {
+			v.parentHash, _ = readOpaque(&s)
+		}
+	}
+	return v
+}
+
+// readOpaque reads an opaque<V> (a varint length and that many bytes) and
+// returns a clipped sub-slice of s's bytes.
+func readOpaque(s *cryptobyte.String) ([]byte, bool) {
+	var n uint32
+	var out []byte
+	if !codec.ReadVarint(s, &n) || !s.ReadBytes(&out, int(n)) {
+		return nil, false
+	}
+	if len(out) == 0 {
+		return nil, true
+	}
+	return out[:len(out):len(out)], true
+}

@@ -1,0 +1,107 @@
+package tree
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/suite"
+)
+
+// TestLeafRecFields checks that the fields a leaf record reads from its
+// encoding without decoding it (keys, source, parent_hash) are those of the
+// leaf node, for every credential body shape (basic, x509 chain, unknown
+// type) and every source, and that the record decodes back to the node.
+func TestLeafRecFields(t *testing.T) {
+	caps := codec.Capabilities{Versions: []codec.ProtocolVersion{codec.MLS10}, CipherSuites: []codec.CipherSuite{1, 2, 3},
+		Extensions: []codec.ExtensionType{0x0a0a}, Proposals: []codec.ProposalType{0x0b0b}, Credentials: []codec.CredentialType{1, 2}}
+	creds := map[string]codec.Credential{
+		"basic":   {CredentialType: codec.CredentialBasic, Identity: []byte("alice")},
+		"x509":    {CredentialType: codec.CredentialX509, Certificates: [][]byte{bytes.Repeat([]byte{1}, 300), bytes.Repeat([]byte{2}, 70)}},
+		"unknown": {CredentialType: 0x7a7a, Data: []byte("opaque body")},
+	}
+	sources := map[string]func(*codec.LeafNode){
+		"key_package": func(ln *codec.LeafNode) {
+			ln.LeafNodeSource, ln.Lifetime = codec.LeafNodeSourceKeyPackage, codec.Lifetime{NotBefore: 1, NotAfter: 2}
+		},
+		"update": func(ln *codec.LeafNode) { ln.LeafNodeSource = codec.LeafNodeSourceUpdate },
+		"commit": func(ln *codec.LeafNode) {
+			ln.LeafNodeSource, ln.ParentHash = codec.LeafNodeSourceCommit, bytes.Repeat([]byte{9}, 32)
+		},
+	}
+	for cn, cred := range creds {
+		for sn, setSource := range sources {
+			t.Run(cn+"/"+sn, func(t *testing.T) {
+				ln := codec.LeafNode{EncryptionKey: bytes.Repeat([]byte{3}, 32), SignatureKey: bytes.Repeat([]byte{4}, 200),
+					Credential: cred, Capabilities: caps,
+					Extensions: codec.Extensions{{ExtensionType: 0x0c0c, ExtensionData: []byte("x")}}, Signature: bytes.Repeat([]byte{5}, 64)}
+				setSource(&ln)
+				r, err := newLeafRec(&ln)
+				if err != nil {
+					t.Fatal(err)
+				}
+				enc, sig := r.keys()
+				v := r.view()
+				if !bytes.Equal(enc, ln.EncryptionKey) || !bytes.Equal(sig, ln.SignatureKey) ||
+					!bytes.Equal(v.encryptionKey, ln.EncryptionKey) || !bytes.Equal(v.signatureKey, ln.SignatureKey) {
+					t.Fatalf("keys %x %x, view %x %x", enc, sig, v.encryptionKey, v.signatureKey)
+				}
+				if v.source != ln.LeafNodeSource || !bytes.Equal(v.parentHash, ln.ParentHash) {
+					t.Fatalf("view source %v parent_hash %x, want %v %x", v.source, v.parentHash, ln.LeafNodeSource, ln.ParentHash)
+				}
+				if cap(enc) != len(enc) {
+					t.Fatalf("encryption key not clipped: len %d cap %d", len(enc), cap(enc))
+				}
+				d := r.decode()
+				want, _ := ln.Encode()
+				got, err := d.Encode()
+				if err != nil || !bytes.Equal(got, want) || !bytes.Equal(r.raw, want) {
+					t.Fatalf("decoded record re-encodes differently (%v)", err)
+				}
+				// The decoded value is the caller's: writing into it
+				// leaves the record unchanged.
+				d.SignatureKey[0] ^= 0xff
+				if _, sig := r.keys(); !bytes.Equal(sig, ln.SignatureKey) {
+					t.Fatal("decoded leaf node aliases the record")
+				}
+			})
+		}
+	}
+}
+
+// TestLeafRecRejectsUndecodable checks that a leaf node whose encoding
+// would not decode (duplicate extension types: the decoder rejects them,
+// the encoder does not) never enters a tree.
+func TestLeafRecRejectsUndecodable(t *testing.T) {
+	ln := codec.LeafNode{EncryptionKey: []byte{1}, SignatureKey: []byte{2},
+		Credential:     codec.Credential{CredentialType: codec.CredentialBasic, Identity: []byte("a")},
+		LeafNodeSource: codec.LeafNodeSourceUpdate,
+		Extensions:     codec.Extensions{{ExtensionType: 7}, {ExtensionType: 7}}}
+	if _, err := newLeafRec(&ln); err == nil {
+		t.Fatal("newLeafRec of a leaf with duplicate extensions succeeded")
+	}
+	tr := mustNewTreeForRec(t)
+	if _, _, err := tr.Add(&ln); err == nil {
+		t.Fatal("Add of a leaf with duplicate extensions succeeded")
+	}
+	ln.Extensions = nil
+	if _, err := newLeafRec(&ln); err != nil {
+		t.Fatalf("newLeafRec without the duplicate: %v", err)
+	}
+}
+
+// mustNewTreeForRec returns a one-member tree of suite 1.
+func mustNewTreeForRec(t *testing.T) Tree {
+	s, err := suite.Lookup(suite.X25519AES128GCMSHA256Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := codec.LeafNode{EncryptionKey: []byte{8}, SignatureKey: []byte{9},
+		Credential:     codec.Credential{CredentialType: codec.CredentialBasic, Identity: []byte("b")},
+		LeafNodeSource: codec.LeafNodeSourceUpdate}
+	tr, err := New(s, &self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
