@@ -67,20 +67,39 @@ const (
 	hamtMask = 1<<hamtBits - 1
 )
 
-// hamt is a trie node: either an inner node (bitmap and children) or a
-// bucket (holders non-nil): the holders, sorted, of every key with hash
-// hash.
+// hamt is a trie node in the compressed layout of CHAMP (Steindorfer and
+// Vinju, 2015): an inner node keeps the entries that end at it inline,
+// in two parallel arrays, so that a key costs 12 bytes of an array instead
+// of a trie node of its own. An inner node at depth shift covers the
+// pairs whose hashes agree on the digits above it; for each digit d (the 5
+// bits of the hash at shift) it holds
+//
+//   - nothing, when no pair has digit d;
+//   - an inline entry (bit d of dataMap), when exactly one pair has it;
+//   - a bucket (bit d of nodeMap), when two or more pairs have it and they
+//     all share one hash (one key held by several nodes);
+//   - an inner node one level down (bit d of nodeMap), otherwise.
+//
+// A bucket has both maps zero, its hash in hashes[0] and its holders,
+// sorted, in holders. The root is an inner node (nil when the index is
+// empty). This shape is canonical: the same pairs give the same trie,
+// whatever the order of insertions and removals.
 type hamt struct {
-	bitmap   uint32
-	hash     uint64
-	children []*hamt
-	holders  []uint32
-	owner    *ixTxn // the batch that created the node; nil outside batches
+	dataMap, nodeMap uint32
+	hashes           []uint64 // inline entries in digit order (a bucket: its hash)
+	holders          []uint32 // their holders, parallel to hashes (a bucket: all of them)
+	nodes            []*hamt  // children in digit order
+	owner            *ixTxn   // the batch that created the node; nil outside batches
 }
 
 // owned reports whether n was created by the open batch tx, so that the
-// batch may change it in place (its children array is then fresh too).
+// batch may change it in place (its arrays are then its own too).
 func (n *hamt) owned(tx *ixTxn) bool { return tx != nil && n.owner == tx }
+
+func (n *hamt) bucket() bool { return n.dataMap|n.nodeMap == 0 }
+
+// digit returns the trie digit of h at depth shift, as a bitmap bit.
+func digit(h uint64, shift uint) uint32 { return uint32(1) << ((h >> shift) & hamtMask) }
 
 // keyHash is the index's hash of key in the key space kind: the first 8
 // bytes of SHA-256(kind || key).
@@ -100,17 +119,25 @@ func (ix keyIndex) lookup(kind keyKind, key []byte) []uint32 {
 
 func hamtLookup(n *hamt, h uint64) []uint32 {
 	for shift := uint(0); n != nil; shift += hamtBits {
-		if n.holders != nil {
-			if n.hash != h {
+		if n.bucket() {
+			if n.hashes[0] != h {
 				return nil
 			}
 			return n.holders
 		}
-		bit := uint32(1) << ((h >> shift) & hamtMask)
-		if n.bitmap&bit == 0 {
+		bit := digit(h, shift)
+		switch {
+		case n.dataMap&bit != 0:
+			i := bits.OnesCount32(n.dataMap & (bit - 1))
+			if n.hashes[i] != h {
+				return nil
+			}
+			return n.holders[i : i+1 : i+1]
+		case n.nodeMap&bit != 0:
+			n = n.nodes[bits.OnesCount32(n.nodeMap&(bit-1))]
+		default:
 			return nil
 		}
-		n = n.children[bits.OnesCount32(n.bitmap&(bit-1))]
 	}
 	return nil
 }
@@ -134,106 +161,216 @@ func (ix keyIndex) remove(kind keyKind, key []byte, holder uint32) keyIndex {
 	return keyIndex{root: root, size: ix.size - 1, tx: ix.tx}
 }
 
-// hamtInsert returns the new subtree and whether the pair was added (false:
-// it was already present, and n is returned). Nodes owned by the open
-// batch tx are changed in place; others are copied.
-func hamtInsert(n *hamt, h uint64, holder uint32, shift uint, tx *ixTxn) (*hamt, bool) {
-	if n == nil {
-		return &hamt{hash: h, holders: []uint32{holder}, owner: tx}, true
-	}
-	if n.holders != nil {
-		if n.hash == h {
-			j, found := slices.BinarySearch(n.holders, holder)
-			if found {
-				return n, false
-			}
-			return &hamt{hash: h, holders: slices.Insert(slices.Clip(n.holders), j, holder), owner: tx}, true
-		}
-		// Two different hashes meet: push the bucket down one level and
-		// insert again into the new inner node.
-		inner := &hamt{bitmap: uint32(1) << ((n.hash >> shift) & hamtMask), children: []*hamt{n}, owner: tx}
-		return hamtInsert(inner, h, holder, shift, tx)
-	}
-	bit := uint32(1) << ((h >> shift) & hamtMask)
-	pos := bits.OnesCount32(n.bitmap & (bit - 1))
-	if n.bitmap&bit == 0 {
-		ch := make([]*hamt, len(n.children)+1)
-		copy(ch, n.children[:pos])
-		ch[pos] = &hamt{hash: h, holders: []uint32{holder}, owner: tx}
-		copy(ch[pos+1:], n.children[pos:])
-		if n.owned(tx) {
-			n.bitmap, n.children = n.bitmap|bit, ch
-			return n, true
-		}
-		return &hamt{bitmap: n.bitmap | bit, children: ch, owner: tx}, true
-	}
-	c, added := hamtInsert(n.children[pos], h, holder, shift+hamtBits, tx)
-	if !added {
-		return n, false
-	}
+// own returns n itself if the batch tx owns it, else a copy owned by tx.
+// The copy shares the entry arrays, which are never written in place (an
+// entry is added or removed by allocating new ones: insertAt, deleteAt),
+// and has a nodes array of its own, which an owned node may write in place.
+func (n *hamt) own(tx *ixTxn) *hamt {
 	if n.owned(tx) {
-		n.children[pos] = c
-		return n, true
+		return n
 	}
-	ch := slices.Clone(n.children)
-	ch[pos] = c
-	return &hamt{bitmap: n.bitmap, children: ch, owner: tx}, true
+	return &hamt{dataMap: n.dataMap, nodeMap: n.nodeMap, hashes: n.hashes, holders: n.holders,
+		nodes: slices.Clone(n.nodes), owner: tx}
 }
 
-// hamtRemove returns the new subtree (nil if empty) and whether the pair was
-// present. Nodes owned by the open batch tx are changed in place; others are
-// copied.
+// setChild returns n (or its copy) with the child at bit set to c, which
+// replaces an inline entry, another child, or nothing.
+func (n *hamt) setChild(bit uint32, c *hamt, tx *ixTxn) *hamt {
+	m := n.own(tx)
+	if m.dataMap&bit != 0 {
+		i := bits.OnesCount32(m.dataMap & (bit - 1))
+		m.hashes, m.holders = deleteAt(m.hashes, i), deleteAt(m.holders, i)
+		m.dataMap &^= bit
+	}
+	j := bits.OnesCount32(m.nodeMap & (bit - 1))
+	if m.nodeMap&bit != 0 {
+		m.nodes[j] = c
+	} else {
+		m.nodes = insertAt(m.nodes, j, c)
+		m.nodeMap |= bit
+	}
+	return m
+}
+
+// setEntry returns n (or its copy) with the inline entry (h, holder) at
+// bit, which replaces a child or nothing.
+func (n *hamt) setEntry(bit uint32, h uint64, holder uint32, tx *ixTxn) *hamt {
+	m := n.own(tx)
+	if m.nodeMap&bit != 0 {
+		m.nodes = deleteAt(m.nodes, bits.OnesCount32(m.nodeMap&(bit-1)))
+		m.nodeMap &^= bit
+	}
+	i := bits.OnesCount32(m.dataMap & (bit - 1))
+	m.hashes, m.holders = insertAt(m.hashes, i, h), insertAt(m.holders, i, holder)
+	m.dataMap |= bit
+	return m
+}
+
+// insertAt returns a new, exactly sized slice: s with v inserted at i.
+func insertAt[T any](s []T, i int, v T) []T {
+	out := make([]T, len(s)+1)
+	copy(out, s[:i])
+	out[i] = v
+	copy(out[i+1:], s[i:])
+	return out
+}
+
+// deleteAt returns a new, exactly sized slice: s without element i (nil if
+// none is left).
+func deleteAt[T any](s []T, i int) []T {
+	if len(s) == 1 {
+		return nil
+	}
+	out := make([]T, len(s)-1)
+	copy(out, s[:i])
+	copy(out[i:], s[i+1:])
+	return out
+}
+
+// hamtInsert returns the new subtree of the inner node n (nil: empty) at
+// depth shift and whether the pair was added (false: it was already
+// present, and n is returned). Nodes owned by the open batch tx are
+// changed in place; others are copied.
+func hamtInsert(n *hamt, h uint64, holder uint32, shift uint, tx *ixTxn) (*hamt, bool) {
+	bit := digit(h, shift)
+	if n == nil {
+		return &hamt{dataMap: bit, hashes: []uint64{h}, holders: []uint32{holder}, owner: tx}, true
+	}
+	switch {
+	case n.dataMap&bit != 0:
+		i := bits.OnesCount32(n.dataMap & (bit - 1))
+		if n.hashes[i] == h && n.holders[i] == holder {
+			return n, false
+		}
+		es := []indexEntry{{n.hashes[i], n.holders[i]}, {h, holder}}
+		slices.SortFunc(es, cmpEntry)
+		return n.setChild(bit, slotNode(es, shift, tx), tx), true
+	case n.nodeMap&bit != 0:
+		c := n.nodes[bits.OnesCount32(n.nodeMap&(bit-1))]
+		if c.bucket() {
+			j, found := slices.BinarySearch(c.holders, holder)
+			switch {
+			case c.hashes[0] == h && found:
+				return n, false
+			case c.hashes[0] == h:
+				nb := &hamt{hashes: c.hashes, holders: insertAt(c.holders, j, holder), owner: tx}
+				return n.setChild(bit, nb, tx), true
+			}
+			// Another hash in the bucket's slot: one level down.
+			es := make([]indexEntry, 0, len(c.holders)+1)
+			for _, x := range c.holders {
+				es = append(es, indexEntry{c.hashes[0], x})
+			}
+			es = append(es, indexEntry{h, holder})
+			slices.SortFunc(es, cmpEntry)
+			return n.setChild(bit, slotNode(es, shift, tx), tx), true
+		}
+		nc, added := hamtInsert(c, h, holder, shift+hamtBits, tx)
+		if !added {
+			return n, false
+		}
+		return n.setChild(bit, nc, tx), true
+	}
+	return n.setEntry(bit, h, holder, tx), true
+}
+
+// hamtRemove returns the new subtree of the inner node n at depth shift
+// (nil if empty) and whether the pair was present. Nodes owned by the
+// open batch tx are changed in place; others are copied. A child left
+// with one pair becomes an inline entry, one left with a single bucket
+// becomes that bucket, so the trie keeps its canonical shape.
 func hamtRemove(n *hamt, h uint64, holder uint32, shift uint, tx *ixTxn) (*hamt, bool) {
 	if n == nil {
 		return nil, false
 	}
-	if n.holders != nil {
-		if n.hash != h {
+	bit := digit(h, shift)
+	switch {
+	case n.dataMap&bit != 0:
+		i := bits.OnesCount32(n.dataMap & (bit - 1))
+		if n.hashes[i] != h || n.holders[i] != holder {
 			return n, false
 		}
-		j, found := slices.BinarySearch(n.holders, holder)
-		if !found {
+		if len(n.hashes) == 1 && len(n.nodes) == 0 {
+			return nil, true
+		}
+		m := n.own(tx)
+		m.hashes, m.holders = deleteAt(m.hashes, i), deleteAt(m.holders, i)
+		m.dataMap &^= bit
+		return m, true
+	case n.nodeMap&bit != 0:
+		c := n.nodes[bits.OnesCount32(n.nodeMap&(bit-1))]
+		if c.bucket() {
+			j, found := slices.BinarySearch(c.holders, holder)
+			if c.hashes[0] != h || !found {
+				return n, false
+			}
+			if len(c.holders) == 2 {
+				return n.setEntry(bit, h, c.holders[1-j], tx), true
+			}
+			nb := &hamt{hashes: c.hashes, holders: deleteAt(c.holders, j), owner: tx}
+			return n.setChild(bit, nb, tx), true
+		}
+		nc, ok := hamtRemove(c, h, holder, shift+hamtBits, tx)
+		if !ok {
 			return n, false
 		}
-		if len(n.holders) == 1 {
-			return nil, true
+		switch {
+		case nc == nil:
+			// Not reached (a child holds two pairs or more), kept for safety.
+			m := n.own(tx)
+			m.nodes = deleteAt(m.nodes, bits.OnesCount32(m.nodeMap&(bit-1)))
+			m.nodeMap &^= bit
+			if m.dataMap|m.nodeMap == 0 {
+				return nil, true
+			}
+			return m, true
+		case nc.nodeMap == 0 && len(nc.hashes) == 1:
+			return n.setEntry(bit, nc.hashes[0], nc.holders[0], tx), true
+		case nc.dataMap == 0 && len(nc.nodes) == 1 && nc.nodes[0].bucket():
+			return n.setChild(bit, nc.nodes[0], tx), true
 		}
-		return &hamt{hash: h, holders: slices.Delete(slices.Clone(n.holders), j, j+1), owner: tx}, true
+		return n.setChild(bit, nc, tx), true
 	}
-	bit := uint32(1) << ((h >> shift) & hamtMask)
-	if n.bitmap&bit == 0 {
-		return n, false
-	}
-	pos := bits.OnesCount32(n.bitmap & (bit - 1))
-	c, ok := hamtRemove(n.children[pos], h, holder, shift+hamtBits, tx)
-	if !ok {
-		return n, false
-	}
-	if c == nil {
-		if len(n.children) == 1 {
-			return nil, true
+	return n, false
+}
+
+// slotNode returns the child for the pairs es (at least two, sorted by
+// trie position then holder, no duplicates) that share their digits down
+// to depth shift: a bucket if they all have one hash, else an inner node
+// at shift+hamtBits.
+func slotNode(es []indexEntry, shift uint, tx *ixTxn) *hamt {
+	if es[0].h == es[len(es)-1].h {
+		n := &hamt{hashes: []uint64{es[0].h}, holders: make([]uint32, len(es)), owner: tx}
+		for i, e := range es {
+			n.holders[i] = e.holder
 		}
-		ch := make([]*hamt, 0, len(n.children)-1)
-		ch = append(ch, n.children[:pos]...)
-		ch = append(ch, n.children[pos+1:]...)
-		nn := &hamt{bitmap: n.bitmap &^ bit, children: ch, owner: tx}
-		// Collapse an inner node left with a single bucket, so the trie
-		// keeps its canonical shape.
-		if len(ch) == 1 && ch[0].holders != nil {
-			return ch[0], true
+		return n
+	}
+	return innerNode(es, shift+hamtBits, tx)
+}
+
+// innerNode builds the inner node at depth shift of the pairs es (at
+// least one, sorted by trie position then holder, no duplicates).
+func innerNode(es []indexEntry, shift uint, tx *ixTxn) *hamt {
+	n := &hamt{owner: tx}
+	for len(es) > 0 {
+		d := (es[0].h >> shift) & hamtMask
+		j := 1
+		for j < len(es) && (es[j].h>>shift)&hamtMask == d {
+			j++
 		}
-		return nn, true
+		if j == 1 {
+			n.dataMap |= 1 << d
+			n.hashes = append(n.hashes, es[0].h)
+			n.holders = append(n.holders, es[0].holder)
+		} else {
+			n.nodeMap |= 1 << d
+			n.nodes = append(n.nodes, slotNode(es[:j], shift, tx))
+		}
+		es = es[j:]
 	}
-	if len(n.children) == 1 && c.holders != nil {
-		return c, true
-	}
-	if n.owned(tx) {
-		n.children[pos] = c
-		return n, true
-	}
-	ch := slices.Clone(n.children)
-	ch[pos] = c
-	return &hamt{bitmap: n.bitmap, children: ch, owner: tx}, true
+	n.hashes, n.holders, n.nodes = slices.Clip(n.hashes), slices.Clip(n.holders), slices.Clip(n.nodes)
+	return n
 }
 
 // indexEntry is one (key hash, holder) pair for buildIndex.
@@ -265,14 +402,20 @@ func digitOrder(h uint64) uint64 {
 // bucket's holders come out sorted.
 func (ix *indexBuilder) build() keyIndex {
 	es := ix.entries
-	slices.SortFunc(es, func(a, b indexEntry) int {
-		if c := cmpUint64(digitOrder(a.h), digitOrder(b.h)); c != 0 {
-			return c
-		}
-		return int(int64(a.holder) - int64(b.holder))
-	})
+	slices.SortFunc(es, cmpEntry)
 	es = slices.Compact(es)
-	return keyIndex{root: buildHamt(es, 0), size: len(es)}
+	if len(es) == 0 {
+		return keyIndex{}
+	}
+	return keyIndex{root: innerNode(es, 0, nil), size: len(es)}
+}
+
+// cmpEntry orders pairs by trie position, then holder.
+func cmpEntry(a, b indexEntry) int {
+	if c := cmpUint64(digitOrder(a.h), digitOrder(b.h)); c != 0 {
+		return c
+	}
+	return int(int64(a.holder) - int64(b.holder))
 }
 
 func cmpUint64(a, b uint64) int {
@@ -283,32 +426,4 @@ func cmpUint64(a, b uint64) int {
 		return 1
 	}
 	return 0
-}
-
-// buildHamt builds the subtree of the sorted pairs es at level shift: a
-// bucket when they share one hash, else an inner node per distinct digit.
-func buildHamt(es []indexEntry, shift uint) *hamt {
-	if len(es) == 0 {
-		return nil
-	}
-	if es[0].h == es[len(es)-1].h {
-		n := &hamt{hash: es[0].h, holders: make([]uint32, len(es))}
-		for i, e := range es {
-			n.holders[i] = e.holder
-		}
-		return n
-	}
-	n := &hamt{}
-	for len(es) > 0 {
-		d := (es[0].h >> shift) & hamtMask
-		j := 1
-		for j < len(es) && (es[j].h>>shift)&hamtMask == d {
-			j++
-		}
-		n.bitmap |= 1 << d
-		n.children = append(n.children, buildHamt(es[:j], shift+hamtBits))
-		es = es[j:]
-	}
-	n.children = slices.Clip(n.children)
-	return n
 }

@@ -98,6 +98,11 @@ func TestPropKeyIndexMatchesModel(t *testing.T) {
 							rt.Fatalf("built index lookup %q: got %v, want %v", k, got, hs)
 						}
 					}
+					// The shape is canonical: insertions and removals
+					// in any order give the trie the builder makes.
+					if !sameTrie(v.ix.root, bix.root) {
+						rt.Fatalf("trie shape differs from the built one")
+					}
 				}
 			},
 		})
@@ -122,7 +127,7 @@ func TestKeyIndexCollisions(t *testing.T) {
 		root, _ = hamtInsert(root, h, x, 0, nil)
 	}
 	root, _ = hamtInsert(root, h+1<<20, 9, 0, nil) // same low 20 bits: splits four levels down
-	if root.holders != nil || len(root.children) != 1 {
+	if root.dataMap != 0 || len(root.nodes) != 1 || root.nodes[0].bucket() {
 		t.Fatalf("expected one inner child, got %+v", root)
 	}
 	if got := hamtLookup(root, h); !slices.Equal(got, []uint32{1, 3, 5}) {
@@ -178,4 +183,22 @@ func TestTreeHoldersChecksKeys(t *testing.T) {
 	if x, ok := tr.NodeByEncryptionKey(ln2.EncryptionKey); !ok || x != treemath.LeafIndex(2).Node() {
 		t.Fatalf("NodeByEncryptionKey = %d, %v", x, ok)
 	}
+}
+
+// sameTrie reports whether two tries have the same shape and entries
+// (owners aside).
+func sameTrie(a, b *hamt) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.dataMap != b.dataMap || a.nodeMap != b.nodeMap || !slices.Equal(a.hashes, b.hashes) ||
+		!slices.Equal(a.holders, b.holders) || len(a.nodes) != len(b.nodes) {
+		return false
+	}
+	for i := range a.nodes {
+		if !sameTrie(a.nodes[i], b.nodes[i]) {
+			return false
+		}
+	}
+	return true
 }
