@@ -6,6 +6,8 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/treemath"
 )
 
 // leafRec is a leaf node as a tree keeps it: its encoding alone, in one
@@ -36,7 +38,7 @@ func newLeafRec(ln *codec.LeafNode) (*leafRec, error) {
 		return nil, err
 	}
 	if _, err := codec.DecodeLeafNode(r.raw); err != nil {
-		return nil, fmt.Errorf("%w: leaf node does not decode: %w", ErrLeafIndex, err)
+		return nil, fmt.Errorf("mls: leaf node does not decode: %w", err)
 	}
 	return r, nil
 }
@@ -49,7 +51,7 @@ func encodeLeafRec(ln *codec.LeafNode) (*leafRec, error) {
 	ln.Marshal(&b)
 	raw, err := b.Bytes()
 	if err != nil {
-		return nil, fmt.Errorf("%w: leaf node does not encode: %w", ErrLeafIndex, err)
+		return nil, fmt.Errorf("mls: leaf node does not encode: %w", err)
 	}
 	// One exact-size copy: the builder's buffer has spare capacity.
 	return &leafRec{raw: append(make([]byte, 0, len(raw)), raw...)}, nil
@@ -74,6 +76,10 @@ type leafView struct {
 	signatureKey  []byte
 	source        codec.LeafNodeSource
 	parentHash    []byte // commit source only
+	// tbsEnd is the length of the fields LeafNodeTBS shares with the
+	// LeafNode (all but the signature), signature the signature.
+	tbsEnd    int
+	signature []byte
 }
 
 // keys returns the leaf's encryption and signature keys: the first two
@@ -105,13 +111,46 @@ func (r *leafRec) view() leafView {
 			_, ok = readOpaque(&s)
 		}
 	}
-	if ok && s.ReadUint8(&src) {
-		v.source = codec.LeafNodeSource(src)
-		if v.source == codec.LeafNodeSourceCommit {
-			v.parentHash, _ = readOpaque(&s)
-		}
+	ok = ok && s.ReadUint8(&src)
+	v.source = codec.LeafNodeSource(src)
+	switch {
+	case !ok:
+	case v.source == codec.LeafNodeSourceKeyPackage:
+		ok = s.Skip(16) // lifetime
+	case v.source == codec.LeafNodeSourceCommit:
+		v.parentHash, ok = readOpaque(&s)
+	}
+	if ok {
+		_, ok = readOpaque(&s) // extensions
+	}
+	if ok {
+		v.tbsEnd = len(r.raw) - len(s)
+		v.signature, _ = readOpaque(&s)
 	}
 	return v
+}
+
+// verify verifies the leaf's signature over its LeafNodeTBS, as
+// VerifyLeafSignature does for the decoded node: the TBS is the record's
+// encoding without the signature (the encoding is canonical), followed by
+// groupID and the leaf index i for the update and commit sources.
+func (r *leafRec) verify(s *suite.Suite, groupID []byte, i treemath.LeafIndex) error {
+	v := r.view()
+	tbs := r.raw[:v.tbsEnd:v.tbsEnd]
+	if v.source == codec.LeafNodeSourceUpdate || v.source == codec.LeafNodeSourceCommit {
+		b := cryptobyte.NewBuilder(make([]byte, 0, v.tbsEnd+len(groupID)+8))
+		b.AddBytes(tbs)
+		codec.AddOpaque(b, groupID)
+		b.AddUint32(uint32(i))
+		var err error
+		if tbs, err = b.Bytes(); err != nil {
+			return fmt.Errorf("%w: leaf %d: %w", ErrLeafSignature, i, err)
+		}
+	}
+	if err := s.VerifyWithLabel(v.signatureKey, leafNodeTBSLabel, tbs, v.signature); err != nil {
+		return fmt.Errorf("%w: leaf %d: %w", ErrLeafSignature, i, err)
+	}
+	return nil
 }
 
 // readOpaque reads an opaque<V> (a varint length and that many bytes) and

@@ -49,6 +49,12 @@ func TestLeafRecFields(t *testing.T) {
 				if v.source != ln.LeafNodeSource || !bytes.Equal(v.parentHash, ln.ParentHash) {
 					t.Fatalf("view source %v parent_hash %x, want %v %x", v.source, v.parentHash, ln.LeafNodeSource, ln.ParentHash)
 				}
+				if !bytes.Equal(v.signature, ln.Signature) {
+					t.Fatalf("view signature %x, want %x", v.signature, ln.Signature)
+				}
+				if tbs, _ := ln.TBS(nil, 0); ln.LeafNodeSource == codec.LeafNodeSourceKeyPackage && !bytes.Equal(r.raw[:v.tbsEnd], tbs) {
+					t.Fatal("record prefix is not the LeafNodeTBS")
+				}
 				if cap(enc) != len(enc) {
 					t.Fatalf("encryption key not clipped: len %d cap %d", len(enc), cap(enc))
 				}
@@ -104,4 +110,53 @@ func mustNewTreeForRec(t *testing.T) Tree {
 		t.Fatal(err)
 	}
 	return tr
+}
+
+// TestLeafRecVerify checks the record's signature verification (over its
+// encoding, without decoding) against VerifyLeafSignature, for every
+// source, and that a changed signature or another leaf index fails.
+func TestLeafRecVerify(t *testing.T) {
+	s, err := suite.Lookup(suite.X25519AES128GCMSHA256Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, pub, err := s.GenerateSignatureKey(bytes.Repeat([]byte{7}, s.SignatureSeedLen()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := s.NewSigner(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := []byte("group")
+	for _, src := range []codec.LeafNodeSource{codec.LeafNodeSourceKeyPackage, codec.LeafNodeSourceUpdate, codec.LeafNodeSourceCommit} {
+		ln := codec.LeafNode{EncryptionKey: bytes.Repeat([]byte{3}, 32), SignatureKey: pub,
+			Credential: codec.Credential{CredentialType: codec.CredentialBasic, Identity: []byte("a")}, LeafNodeSource: src}
+		if src == codec.LeafNodeSourceCommit {
+			ln.ParentHash = bytes.Repeat([]byte{1}, 32)
+		}
+		if err := SignLeaf(signer, &ln, gid, 5); err != nil {
+			t.Fatal(err)
+		}
+		r, err := newLeafRec(&ln)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := VerifyLeafSignature(s, &ln, gid, 5); err != nil {
+			t.Fatalf("%v: VerifyLeafSignature: %v", src, err)
+		}
+		if err := r.verify(s, gid, 5); err != nil {
+			t.Fatalf("%v: record verify: %v", src, err)
+		}
+		if src != codec.LeafNodeSourceKeyPackage {
+			if err := r.verify(s, gid, 6); err == nil {
+				t.Fatalf("%v: record verifies at another leaf index", src)
+			}
+		}
+		ln.Signature[0] ^= 1
+		bad, _ := newLeafRec(&ln)
+		if err := bad.verify(s, gid, 5); err == nil {
+			t.Fatalf("%v: record with a changed signature verifies", src)
+		}
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/mlscore/mlscore/codec"
-	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/treemath"
 )
 
@@ -332,7 +331,7 @@ func (t Tree) VerifyLeafSignatures(groupID []byte) error {
 	workers := verifyWorkers
 	if len(ms) < 2*workers {
 		for j, m := range ms {
-			if errs[j] = verifyLeafRec(t.s, m.r, groupID, m.i); errs[j] != nil {
+			if errs[j] = m.r.verify(t.s, groupID, m.i); errs[j] != nil {
 				return errs[j]
 			}
 		}
@@ -344,7 +343,7 @@ func (t Tree) VerifyLeafSignatures(groupID []byte) error {
 	for w := range workers {
 		wg.Go(func() {
 			for j := w; j < len(ms); j += workers {
-				errs[j] = verifyLeafRec(t.s, ms[j].r, groupID, ms[j].i)
+				errs[j] = ms[j].r.verify(t.s, groupID, ms[j].i)
 			}
 		})
 	}
@@ -355,14 +354,4 @@ func (t Tree) VerifyLeafSignatures(groupID []byte) error {
 		}
 	}
 	return nil
-}
-
-// verifyLeafRec is VerifyLeafSignature on a leaf record, decoded here (in
-// the verifying worker).
-func verifyLeafRec(s *suite.Suite, r *leafRec, groupID []byte, i treemath.LeafIndex) error {
-	ln := r.decode()
-	if ln == nil {
-		return fmt.Errorf("%w: leaf %d does not decode", ErrLeafSignature, i)
-	}
-	return VerifyLeafSignature(s, ln, groupID, i)
 }
