@@ -363,8 +363,8 @@ func (g *group) publicSenderKey(f framedMessage) ([]byte, error) {
 	case codec.SenderTypeNewMemberCommit:
 		return c.Commit.Path.LeafNode.SignatureKey, nil
 	}
-	ln, _ := f.keys.tree.SharedLeaf(core.Key{}, c.Sender.LeafIndex)
-	return ln.SignatureKey, nil
+	key, _ := f.keys.tree.SharedSignatureKey(core.Key{}, c.Sender.LeafIndex)
+	return key, nil
 }
 
 // unprotectPublic authenticates a PublicMessage (RFC 9420, Section 6.2);

@@ -204,7 +204,7 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 		switch snd.SenderType {
 		case codec.SenderTypeMember:
 			// ValSem004: a member sender must be a non-blank leaf.
-			if _, ok := g.pub.Tree.SharedLeaf(core.Key{}, snd.LeafIndex); !ok {
+			if _, ok := g.pub.Tree.SharedSignatureKey(core.Key{}, snd.LeafIndex); !ok {
 				return f, valsem.Errorf(valsem.ValSem004, "sender leaf %d is blank or outside the tree", snd.LeafIndex)
 			}
 			if snd.LeafIndex == g.self() {
@@ -241,7 +241,7 @@ func (g *group) authenticate(f framedMessage, b codec.Bounds) (authenticatedMess
 		return a, nil
 	}
 	senderKey := func(l treemath.LeafIndex) ([]byte, error) {
-		ln, ok := f.keys.tree.SharedLeaf(core.Key{}, l)
+		key, ok := f.keys.tree.SharedSignatureKey(core.Key{}, l)
 		if !ok {
 			// ValSem004: the sender must be a non-blank leaf.
 			return nil, valsem.Errorf(valsem.ValSem004, "sender leaf %d is blank or outside the tree", l)
@@ -249,7 +249,7 @@ func (g *group) authenticate(f framedMessage, b codec.Bounds) (authenticatedMess
 		if l == g.self() {
 			return nil, ownMessageError{leaf: l}
 		}
-		return ln.SignatureKey, nil
+		return key, nil
 	}
 	u, err := keysched.UnprotectPrivateWire(g.cs, f.keys.secrets, f.keys.senderDataSecret, *f.priv, f.keys.ctx, senderKey, b)
 	if err != nil {
