@@ -217,7 +217,7 @@ func New(_ core.Key, pub Public, priv Private) (GroupState, error) {
 // within the configured bounds.
 func checkPrivate(pub *Public, priv Private) error {
 	if pub.Active {
-		if _, ok := pub.Tree.SharedLeaf(core.Key{}, priv.Self); !ok {
+		if _, ok := pub.Tree.SharedSignatureKey(core.Key{}, priv.Self); !ok {
 			return fmt.Errorf("%w: own leaf %d is blank", ErrInvariant, priv.Self)
 		}
 	}
