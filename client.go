@@ -127,6 +127,11 @@ type Options struct {
 	// the logs: with one, KeepRecords must be 0. The groups of a client
 	// sign concurrently: the Signer must be safe for concurrent use.
 	Signer crypto.Signer
+	// Signers are further signature keys held by the application: those
+	// LeafUpdate.Signer gave this client's leaves in some groups, which
+	// OpenClient needs again to sign in those groups. Same rules as
+	// Signer.
+	Signers []crypto.Signer
 	// AtLeastOnce keeps every received application message in storage,
 	// written in the same atomic batch that consumes its key, until the
 	// application calls Group.Ack with its ProcessedMessage.DeliveryID:
@@ -150,7 +155,6 @@ type Client struct {
 	cs    suite.ID
 	pub   []byte // signature public key
 	cred  codec.Credential
-	ext   *suite.Signer // Options.Signer's key; nil when the key is stored
 
 	mu      sync.Mutex
 	keys    transitions.KeyStore
@@ -263,14 +267,13 @@ func newClientWith(store Storage, cred codec.Credential, opts *Options) (*Client
 		return nil, err
 	}
 	c.cred = cloneCredential(cred)
+	// An Options.Signer key stays with the application: only its public
+	// key is stored, in the identity record.
+	if err := c.useSigners(nil); err != nil {
+		return nil, err
+	}
 	var effs []effects.Effect
-	if c.opts.Signer != nil {
-		// The key stays with the application: only its public key is
-		// stored, in the identity record.
-		if err := c.useSigner(nil); err != nil {
-			return nil, err
-		}
-	} else {
+	if c.opts.Signer == nil {
 		_, effs, err = transitions.Apply(state.GroupState{}, transitions.NewSignatureKey{At: c.now(), Suite: c.cs}, c.env(c.seed()))
 		if err != nil {
 			return nil, err
@@ -492,12 +495,12 @@ func (c *Client) keyStore() transitions.KeyStore {
 }
 
 func (c *Client) env(seed [32]byte) transitions.Env {
-	return transitions.Env{Entropy: entropy.FromSeed(seed), Keys: c.keyReader(), Policy: c.opts.Policy, Limits: c.opts.Limits}
+	return transitions.Env{Entropy: entropy.FromSeed(seed), Keys: c.keyStore(), Policy: c.opts.Policy, Limits: c.opts.Limits}
 }
 
 // replayEnv is the environment a group's log replays under.
 func (c *Client) replayEnv(replay.Record) transitions.Env {
-	return transitions.Env{Keys: c.keyReader(), Policy: c.opts.Policy, Limits: c.opts.Limits}
+	return transitions.Env{Keys: c.keyStore(), Policy: c.opts.Policy, Limits: c.opts.Limits}
 }
 
 // applyClient runs a client-level event (the zero state in, the zero

@@ -2,6 +2,7 @@ package mls
 
 import (
 	"bytes"
+	"crypto"
 	"errors"
 	"fmt"
 	"slices"
@@ -37,6 +38,13 @@ type LeafUpdate struct {
 	// use) or the log keeps records (Options.KeepRecords), which replay
 	// with it.
 	NewSignatureKey bool
+	// Signer gives the leaf a new signature key held by the application
+	// (a crypto.Signer, as Options.Signer: an HSM's, a keystore's), e.g.
+	// with a Credential certifying it, to rotate an X.509 certificate
+	// and its key. Nothing of it is stored; after a restart, pass it in
+	// Options.Signers so that the group can sign again. It excludes
+	// NewSignatureKey (ErrLeafUpdateKeys).
+	Signer crypto.Signer
 	// Capabilities replace the leaf's capabilities when not nil (the
 	// SelfRemove proposal type is added as for every leaf of this
 	// package). They must still cover the group's required capabilities
@@ -95,6 +103,17 @@ func (g *Group) ProposeSelfUpdateWith(u LeafUpdate) (message, ref []byte, err er
 func (g *Group) withLeafUpdate(u LeafUpdate, op func(codec.Proposal) error) error {
 	var pub []byte
 	var created []effects.Effect
+	if u.Signer != nil {
+		if u.NewSignatureKey {
+			return ErrLeafUpdateKeys
+		}
+		sg, err := g.c.externalSigner(u.Signer)
+		if err != nil {
+			return fmt.Errorf("mls: LeafUpdate.Signer: %w", err)
+		}
+		g.c.addSigner(sg)
+		pub = sg.Public()
+	}
 	if u.NewSignatureKey {
 		effs, err := g.c.applyClient(transitions.NewSignatureKey{At: g.c.now(), Suite: g.c.cs})
 		if err != nil {

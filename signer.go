@@ -2,12 +2,12 @@ package mls
 
 import (
 	"bytes"
+	"crypto"
 	"errors"
 	"fmt"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/suite"
-	"github.com/mlscore/mlscore/transitions"
 	"github.com/mlscore/mlscore/x509cred"
 )
 
@@ -24,7 +24,10 @@ var (
 	// randomized (an ECDSA HSM) with Options.KeepRecords not 0: the
 	// records of the client's own signing events could not be replayed
 	// (a re-run signs differently), so the group logs would not reopen.
-	ErrRandomizedSigner = errors.New("mls: Options.Signer signs randomly: Options.KeepRecords must be 0")
+	ErrRandomizedSigner = errors.New("mls: external signer signs randomly: Options.KeepRecords must be 0")
+	// ErrLeafUpdateKeys reports a LeafUpdate with both Signer and
+	// NewSignatureKey: the leaf gets one new key.
+	ErrLeafUpdateKeys = errors.New("mls: LeafUpdate sets both Signer and NewSignatureKey")
 )
 
 // NewClientWithCredential creates a client with credential cred, in a
@@ -65,75 +68,77 @@ func checkCredentialKey(cred codec.Credential, pub []byte) error {
 	return nil
 }
 
-// useSigner makes Options.Signer the client's signature key. stored is
-// the signature public key of a stored client (nil for a new one), which
-// the Signer's must be. With KeepRecords not 0, a randomized signer is
-// refused (ErrRandomizedSigner): it signs the same content twice and
-// compares.
-func (c *Client) useSigner(stored []byte) error {
+// externalSigner returns ext as a signer of the client's suite; with
+// KeepRecords not 0, a randomized signer is refused (ErrRandomizedSigner):
+// it signs the same content twice and compares.
+func (c *Client) externalSigner(ext crypto.Signer) (*suite.Signer, error) {
 	cs, err := suite.Lookup(c.cs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	g, err := cs.NewExternalSigner(c.opts.Signer)
+	g, err := cs.NewExternalSigner(ext)
+	if err != nil {
+		return nil, err
+	}
+	if c.opts.KeepRecords != 0 {
+		const probe = "mlscore signer determinism probe"
+		a, err := g.SignWithLabel(probe, nil)
+		if err != nil {
+			return nil, err
+		}
+		b, err := g.SignWithLabel(probe, nil)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(a, b) {
+			return nil, ErrRandomizedSigner
+		}
+	}
+	return g, nil
+}
+
+// addSigner puts an external signer in the client's key store (memory
+// only: nothing of it is stored).
+func (c *Client) addSigner(g *suite.Signer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys = c.keys.WithSigner(g)
+}
+
+// useSigners makes Options.Signer the client's signature key, and adds
+// Options.Signers. stored is the signature public key of a stored client
+// (nil for a new one), which Options.Signer's must be.
+func (c *Client) useSigners(stored []byte) error {
+	for i, ext := range c.opts.Signers {
+		g, err := c.externalSigner(ext)
+		if err != nil {
+			return fmt.Errorf("mls: Options.Signers[%d]: %w", i, err)
+		}
+		c.addSigner(g)
+	}
+	if c.opts.Signer == nil {
+		return nil
+	}
+	g, err := c.externalSigner(c.opts.Signer)
 	if err != nil {
 		return fmt.Errorf("mls: Options.Signer: %w", err)
 	}
 	if stored != nil && !bytes.Equal(g.Public(), stored) {
 		return ErrSignerMismatch
 	}
-	if c.opts.KeepRecords != 0 {
-		const probe = "mlscore signer determinism probe"
-		a, err := g.SignWithLabel(probe, nil)
-		if err != nil {
-			return err
-		}
-		b, err := g.SignWithLabel(probe, nil)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(a, b) {
-			return ErrRandomizedSigner
-		}
-	}
-	c.ext, c.pub = g, g.Public()
+	c.pub = g.Public()
+	c.addSigner(g)
 	return nil
 }
 
-// openSigner attaches the signature key of a client OpenClient read:
-// Options.Signer, or the stored key.
+// openSigner attaches the signature keys of a client OpenClient read:
+// Options.Signer (or the stored key) and Options.Signers.
 func (c *Client) openSigner() error {
-	if c.opts.Signer != nil {
-		return c.useSigner(c.pub)
+	if err := c.useSigners(c.pub); err != nil {
+		return err
 	}
-	if _, ok := c.keys.Signer(c.pub); !ok {
+	if _, ok := c.keyStore().Signer(c.pub); !ok {
 		return ErrNoSigner
 	}
 	return nil
-}
-
-// keyReader returns the keys the core reads: the key store, with the
-// external signer in front if there is one.
-func (c *Client) keyReader() transitions.KeyReader {
-	ks := c.keyStore()
-	if c.ext == nil {
-		return ks
-	}
-	return signerKeys{KeyStore: ks, pub: c.pub, signer: c.ext}
-}
-
-// signerKeys is a key store whose signature key for signer's public key
-// is signer.
-type signerKeys struct {
-	transitions.KeyStore
-	pub    []byte // signer's public key
-	signer *suite.Signer
-}
-
-// Signer implements transitions.KeyReader.
-func (k signerKeys) Signer(pub []byte) (*suite.Signer, bool) {
-	if bytes.Equal(pub, k.pub) {
-		return k.signer, true
-	}
-	return k.KeyStore.Signer(pub)
 }

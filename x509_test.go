@@ -1,6 +1,7 @@
 package mls_test
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -283,4 +284,97 @@ func TestX509OtherSchemes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestX509Rotation: a member rotates its certificate and its key, both
+// held by the application (LeafUpdate with Credential and Signer): the
+// others validate the new certificate (Entering lists it) and then accept
+// messages signed with the new key; a certificate for another key is
+// rejected; after a restart the client needs the new key in
+// Options.Signers; neither key is ever stored.
+func TestX509Rotation(t *testing.T) {
+	w := newX509World(t)
+	store := mls.NewMemoryStorage()
+	opts := deterministic("alice")
+	opts.Clock = func() time.Time { return w.now }
+	opts.Signer, opts.Policy = x509credtest.Ed25519Key("alice"), w.pol
+	alice, err := mls.NewClientWithCredential(store, w.credential(w.leaf("alice", 30)), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ga, err := alice.CreateGroup(&mls.GroupOptions{GroupID: []byte("rotation")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := w.client("bob", w.leaf("bob", 365), true)
+	gb := addMember(t, ga, bob)
+
+	// A certificate for another key than the new signer's.
+	w.now = w.now.AddDate(0, 0, 20)
+	newKey := x509credtest.Ed25519Key("alice 2")
+	wrong := w.credential(w.leaf("alice", 365)) // for the old key
+	out, err := ga.SelfUpdateWith(mls.LeafUpdate{Credential: &wrong, Signer: newKey})
+	if err == nil {
+		_, err = gb.ProcessMessage(out.Commit)
+	}
+	isX509(t, "rotation with a certificate for the old key", err, x509cred.ErrKeyMismatch)
+	if ga.HasPendingCommit() {
+		if err := ga.ClearPendingCommit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	l := w.leaf("alice 2", 365)
+	l.Name = "alice"
+	cred := w.credential(l)
+	if _, err := ga.SelfUpdateWith(mls.LeafUpdate{Credential: &cred, Signer: newKey, NewSignatureKey: true}); !errors.Is(err, mls.ErrLeafUpdateKeys) {
+		t.Fatalf("Signer with NewSignatureKey: %v", err)
+	}
+	out, err = ga.SelfUpdateWith(mls.LeafUpdate{Credential: &cred, Signer: newKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ga.MergePendingCommit(); err != nil {
+		t.Fatal(err)
+	}
+	pm, err := gb.ProcessMessage(out.Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPub := []byte(newKey.Public().(ed25519.PublicKey))
+	if len(pm.Commit.Entering) != 1 || pm.Commit.Entering[0].Index != 0 || !bytes.Equal(pm.Commit.Entering[0].SignatureKey, newPub) {
+		t.Fatalf("entering %+v, want alice's new leaf", pm.Commit.Entering)
+	}
+	if err := gb.MergeStagedCommit(); err != nil {
+		t.Fatal(err)
+	}
+	sendAndUpdate(t, ga, gb, "signed with the new key")
+	if !bytes.Equal(gb.Members()[0].SignatureKey, newPub) {
+		t.Fatal("alice's leaf does not carry the new key")
+	}
+	noPrivateBytes(t, store, x509credtest.Ed25519Key("alice").Seed(), newKey.Seed())
+	alice.Close()
+
+	// After a restart, without the new key the group cannot sign; with
+	// it in Options.Signers it can.
+	again, err := mls.OpenClient(store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := again.OpenGroup([]byte("rotation"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Send([]byte("no key")); !errors.Is(err, transitions.ErrMissingKey) {
+		t.Fatalf("sending without the new key: %v", err)
+	}
+	again.Close()
+	opts.Signers = []crypto.Signer{newKey}
+	if again, err = mls.OpenClient(store, opts); err != nil {
+		t.Fatal(err)
+	}
+	if g, err = again.OpenGroup([]byte("rotation")); err != nil {
+		t.Fatal(err)
+	}
+	sendAndUpdate(t, g, gb, "after the restart")
 }
