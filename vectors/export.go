@@ -53,7 +53,9 @@ type Export struct {
 // followed passively the proposals and the commit it received and the
 // epoch authenticator after merging it. The history ends where the member
 // stops being passive: its own proposal or commit (a passive client sends
-// nothing), a second join, or its removal. Application messages, rejected
+// nothing), a second join, or its removal; or after the epoch of a ReInit
+// commit, which closes the group. External commits (a joiner's, or a
+// member's resync) are epochs like any other. Application messages, rejected
 // messages and discarded commits are left out. The vector is run through
 // this package's passive-client runner before it is returned, so an
 // exported file always passes here; keys supplies any external PSK the
@@ -125,6 +127,13 @@ steps:
 				c.Epochs = append(c.Epochs, passiveEpoch{Proposals: props, Commit: commit, EpochAuthenticator: st.State.EpochAuthenticator()})
 				ex.Proposals += len(props)
 				props, commit = nil, nil
+				if st.State.Public().ReInit != nil {
+					// The group is closed: its last epoch is the ReInit
+					// commit's, and the member's next group is joined
+					// anew.
+					stop(seq+1, "the group was reinitialized")
+					break steps
+				}
 			case transitions.Protect, transitions.Export, transitions.PublishGroupInfo, transitions.AbortCommit,
 				transitions.NewKeyPackage, transitions.NewSignatureKey:
 				// Nothing a passive client needs: no change to what it

@@ -27,9 +27,9 @@ func runVectorsExport(args []string, stdout, stderr io.Writer) int {
 			"Writes the history of the member whose Full event log LOG is (mls demo -out DIR writes one\n"+
 			"per member) as a passive-client test vector in the MLS working group's JSON format: the\n"+
 			"key package and private keys the member joined with, its Welcome, and each epoch it then\n"+
-			"followed (the proposals and commit it received, the epoch authenticator after it). The\n"+
-			"history ends where the member stops being passive (its own proposal or commit, a second\n"+
-			"join, its removal). The file is checked with mls's own runner before it is written; run\n"+
+			"followed (the proposals and commit it received, external commits included, the epoch\n"+
+			"authenticator after it). The history ends where the member stops being passive (its own\n"+
+			"proposal or commit, a second join, its removal) or after a ReInit's epoch. The file is checked with mls's own runner before it is written; run\n"+
 			"it with 'mls vectors FILE' here, or give it to another implementation.\n", vectorsExportUsage)
 		fs.PrintDefaults()
 	}
