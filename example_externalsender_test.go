@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlscore/mlscore"
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/state"
 )
 
 // A delivery service, listed in the group's external_senders extension,
@@ -90,4 +91,79 @@ func ExampleClient_ProposeJoin() {
 	// Output:
 	// alice stored: add proposal, sender type new_member_proposal
 	// bob is in the group at epoch 1 with 2 members
+}
+
+// A delivery service that follows the group with a PublicGroup proposes
+// from it: it removes Bob, relays the proposal (and processes it itself),
+// and follows Alice's commit.
+func ExamplePublicGroup_ProposeExternal() {
+	// Handshakes are PublicMessages, which the delivery service can read.
+	cfg := state.DefaultConfig()
+	cfg.WireFormat = state.MixedPlaintext
+	opts := func(name string) *mls.Options {
+		o := deterministic(name)
+		o.Config = &cfg
+		return o
+	}
+	ds := exampleClient("delivery service")
+	senders, err := mls.ExternalSendersExtension(ds.ExternalSender())
+	if err != nil {
+		log.Fatal(err)
+	}
+	alice, err := mls.NewClient(mls.NewMemoryStorage(), []byte("alice"), opts("alice"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	group, err := alice.CreateGroup(&mls.GroupOptions{Extensions: codec.Extensions{senders}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	bob, err := mls.NewClient(mls.NewMemoryStorage(), []byte("bob"), opts("bob"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	kp, err := bob.KeyPackage()
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := group.AddMembers(kp)
+	if err != nil {
+		log.Fatal(err)
+	}
+	exampleMerge(group, out.Commit)
+	bobGroup := exampleJoin(group, out, bob)
+
+	gi, err := group.GroupInfo(true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	pg, err := mls.NewPublicGroup(gi, nil, &mls.PublicGroupOptions{Config: &cfg, Clock: deterministic("ds").Clock})
+	if err != nil {
+		log.Fatal(err)
+	}
+	proposal, err := pg.ProposeExternalRemove(ds, bobGroup.OwnLeaf())
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The delivery service relays the proposal to the members and
+	// processes it itself.
+	if _, err := pg.ProcessMessage(proposal); err != nil {
+		log.Fatal(err)
+	}
+	for _, g := range []*mls.Group{group, bobGroup} {
+		if _, err := g.ProcessMessage(proposal); err != nil {
+			log.Fatal(err)
+		}
+	}
+	out, err = group.CommitPendingProposals()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := pg.ProcessMessage(out.Commit); err != nil {
+		log.Fatal(err)
+	}
+	exampleMerge(group, out.Commit, bobGroup)
+	fmt.Printf("members: %d seen by the delivery service, %d by alice; bob active: %v\n", len(pg.Members()), len(group.Members()), bobGroup.Active())
+	// Output:
+	// members: 1 seen by the delivery service, 1 by alice; bob active: false
 }

@@ -154,3 +154,40 @@ func (c *Client) ProposeJoin(groupInfo []byte) ([]byte, error) {
 	}
 	return sentMessage(effs), nil
 }
+
+// ErrNoGroupInfo reports a PublicGroup that holds no GroupInfo of its
+// current epoch (a commit started the epoch and PublicGroup.SetGroupInfo
+// has not given one yet), so it cannot name the group and epoch of an
+// external proposal.
+var ErrNoGroupInfo = errors.New("mls: the public group holds no GroupInfo of its epoch")
+
+// ProposeExternal sends prop to the group p follows, at p's current epoch,
+// as the external sender sender (Client.ProposeExternal, with p's
+// GroupInfo): a delivery service that follows a group with a PublicGroup
+// proposes from it. It fails with ErrNoGroupInfo while p holds no GroupInfo
+// of its epoch. The proposal is not stored in p: like every message the
+// delivery service relays, hand it to p.ProcessMessage when it is sent, so
+// that p follows the commit that covers it.
+func (p *PublicGroup) ProposeExternal(sender *Client, prop codec.Proposal) ([]byte, error) {
+	gi, ok := p.GroupInfo()
+	if !ok {
+		return nil, fmt.Errorf("%w: group %x epoch %d", ErrNoGroupInfo, p.GroupID(), p.Epoch())
+	}
+	return sender.ProposeExternal(gi, prop)
+}
+
+// ProposeExternalAdd is ProposeExternal of an Add of the member whose key
+// package (an encoded MLSMessage) is given.
+func (p *PublicGroup) ProposeExternalAdd(sender *Client, keyPackage []byte) ([]byte, error) {
+	prop, err := addProposal(keyPackage, sender.opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	return p.ProposeExternal(sender, prop)
+}
+
+// ProposeExternalRemove is ProposeExternal of a Remove of the member at
+// leaf (PublicGroup.Members lists them).
+func (p *PublicGroup) ProposeExternalRemove(sender *Client, leaf LeafIndex) ([]byte, error) {
+	return p.ProposeExternal(sender, removeProposal(leaf))
+}

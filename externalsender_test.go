@@ -125,3 +125,64 @@ func TestExternalProposalWireFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestExternalSenderPublicGroup has a delivery service follow the group
+// with a PublicGroup and propose from it: a Remove, then (after the
+// commit, once the committer's GroupInfo is set) an Add.
+func TestExternalSenderPublicGroup(t *testing.T) {
+	cfg := state.DefaultConfig()
+	cfg.WireFormat = state.MixedPlaintext
+	dsc := newParty(t, backends[0], "ds")
+	ext := must[codec.Extension](t)(ExternalSendersExtension(dsc.c.ExternalSender()))
+	ps := formGroupWith(t, backends[0], &cfg, &GroupOptions{Extensions: codec.Extensions{ext}}, "alice", "bob", "carol")
+	alice, bob, carol := ps[0], ps[1], ps[2]
+	do := testOptions("dave")
+	do.Config = &cfg
+	dave := &party{name: "dave", c: must[*Client](t)(NewClient(NewMemoryStorage(), []byte("dave"), do))}
+	pg := must[*PublicGroup](t)(NewPublicGroup(must[[]byte](t)(alice.g.GroupInfo(true)), nil,
+		&PublicGroupOptions{Config: &cfg, Clock: fixedClock}))
+
+	var leaf LeafIndex
+	for _, m := range pg.Members() {
+		if string(m.Identity) == "bob" {
+			leaf = m.Index
+		}
+	}
+	msg := must[[]byte](t)(pg.ProposeExternalRemove(dsc.c, leaf))
+	if pm := must[*PublicProcessed](t)(pg.ProcessMessage(msg)); pm.Kind != ProposalMessage || pm.Sender.SenderType != codec.SenderTypeExternal {
+		t.Fatalf("the public group got %+v", pm)
+	}
+	deliver(t, dsc, msg, alice, bob, carol)
+	out := must[Outgoing](t)(carol.g.CommitPendingProposals())
+	must[*PublicProcessed](t)(pg.ProcessMessage(out.Commit))
+	deliver(t, carol, out.Commit, alice, bob)
+	check(t, carol.g.MergePendingCommit())
+	if bob.g.Active() || len(pg.Members()) != 2 {
+		t.Fatalf("bob active %v, the public group has %d members", bob.g.Active(), len(pg.Members()))
+	}
+
+	// A commit starts an epoch without a GroupInfo.
+	kp := must[[]byte](t)(dave.c.KeyPackage())
+	if _, err := pg.ProposeExternalAdd(dsc.c, kp); !errors.Is(err, ErrNoGroupInfo) {
+		t.Fatalf("proposing without a GroupInfo: %v, want ErrNoGroupInfo", err)
+	}
+	check(t, pg.SetGroupInfo(must[[]byte](t)(carol.g.GroupInfo(false))))
+	if _, err := pg.ProposeExternalAdd(dsc.c, msg); !errors.Is(err, ErrNotKeyPackage) {
+		t.Fatalf("an Add of a non-key-package: %v", err)
+	}
+	if _, err := pg.ProposeExternalRemove(dave.c, 0); !errors.Is(err, ErrNotExternalSender) {
+		t.Fatalf("a proposal by a client not listed: %v", err)
+	}
+	msg = must[[]byte](t)(pg.ProposeExternalAdd(dsc.c, kp))
+	must[*PublicProcessed](t)(pg.ProcessMessage(msg))
+	deliver(t, dsc, msg, alice, carol)
+	out = must[Outgoing](t)(alice.g.CommitPendingProposals())
+	must[*PublicProcessed](t)(pg.ProcessMessage(out.Commit))
+	deliver(t, alice, out.Commit, carol)
+	check(t, alice.g.MergePendingCommit())
+	dave.g = must[*Group](t)(dave.c.JoinGroup(out.Welcome, must[[]byte](t)(pg.RatchetTree())))
+	if len(pg.Members()) != 3 || pg.PublicDigest() != dave.g.State().PublicDigest() {
+		t.Fatalf("the public group has %d members; digests equal: %v", len(pg.Members()), pg.PublicDigest() == dave.g.State().PublicDigest())
+	}
+	agree(t, alice, carol, dave)
+}

@@ -17,9 +17,19 @@ import (
 // the group.
 func formGroup(t *testing.T, b backend, gopts *GroupOptions, names ...string) []*party {
 	t.Helper()
+	return formGroupWith(t, b, nil, gopts, names...)
+}
+
+// formGroupWith is formGroup with cfg as every client's Options.Config
+// (nil: the default).
+func formGroupWith(t *testing.T, b backend, cfg *state.Config, gopts *GroupOptions, names ...string) []*party {
+	t.Helper()
 	var ps []*party
 	for _, n := range names {
-		ps = append(ps, newParty(t, b, n))
+		o := testOptions(n)
+		o.Config = cfg
+		st := b.new(t, n)
+		ps = append(ps, &party{name: n, store: st, c: must[*Client](t)(NewClient(st, []byte(n), o))})
 	}
 	ps[0].g = must[*Group](t)(ps[0].c.CreateGroup(gopts))
 	if len(ps) == 1 {
