@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"math/big"
 	"testing"
 	"time"
 
@@ -24,9 +26,17 @@ var (
 )
 
 func p256Key(t *testing.T, name string) *ecdsa.PrivateKey {
+	return ecKey(t, elliptic.P256(), name)
+}
+
+// ecKey is a deterministic ECDSA key on curve c: its scalar is drawn from
+// SHA-256 of the name, repeated to the curve's size (top byte cleared).
+func ecKey(t *testing.T, c elliptic.Curve, name string) *ecdsa.PrivateKey {
 	t.Helper()
-	scalar := sha256.Sum256([]byte(name))
-	k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), scalar[:])
+	h := sha256.Sum256([]byte(name))
+	scalar := bytes.Repeat(h[:], 3)[:(c.Params().BitSize+7)/8]
+	scalar[0] = 1
+	k, err := ecdsa.ParseRawPrivateKey(c, scalar)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +68,12 @@ func TestValidate(t *testing.T) {
 	goodP256 := good
 	goodP256.Name, goodP256.Key = "bob", &p256.PublicKey
 
+	goodP384, goodP521 := good, good
+	p384, p521 := ecKey(t, elliptic.P384(), "carol"), ecKey(t, elliptic.P521(), "dave")
+	goodP384.Key, goodP521.Key = &p384.PublicKey, &p521.PublicKey
+	p384Pub, _ := p384.PublicKey.Bytes()
+	p521Pub, _ := p521.PublicKey.Bytes()
+
 	ed448Priv := ed448.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed448.SeedSize))
 	ed448Pub := []byte(ed448Priv.Public().(ed448.PublicKey))
 	ed448DER, err := pki.IssueEd448(good, ed448Pub)
@@ -87,6 +103,9 @@ func TestValidate(t *testing.T) {
 		{"valid ed25519", v, t0, issue(t, pki, good), alicePub, nil, 0},
 		{"valid ed25519 strict", strict, t0, issue(t, pki, good), alicePub, nil, 0},
 		{"valid p256", v, t0, issue(t, pki, goodP256), p256Pub, nil, 0},
+		{"valid p384", v, t0, issue(t, pki, goodP384), p384Pub, nil, 0},
+		{"valid p521", v, t0, issue(t, pki, goodP521), p521Pub, nil, 0},
+		{"key mismatch p384 for p521", v, t0, issue(t, pki, goodP384), p521Pub, x509cred.ErrKeyMismatch, 0},
 		{"valid ed448", v, t0, x509cred.Credential(pki.Chain(ed448DER)...), ed448Pub, nil, 0},
 		{"valid without keyUsage", v, t0, issue(t, pki, noKU), alicePub, nil, 0},
 		{"valid leaf, later expired", v, t0.Add(31 * day), issue(t, pki, good), alicePub, x509cred.ErrExpired, 0},
@@ -195,6 +214,19 @@ func BenchmarkValidate(b *testing.B) {
 	for b.Loop() {
 		if err := v.Validate(t0, cred, pub); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestPublicKeyUnsupported: a certificate key no MLS suite signs with
+// (RSA) and an unparsed key that is not Ed448 are ErrUnsupportedKey.
+func TestPublicKeyUnsupported(t *testing.T) {
+	for _, c := range []*x509.Certificate{
+		{PublicKey: &rsa.PublicKey{N: big.NewInt(3233), E: 17}},
+		{PublicKey: nil, RawSubjectPublicKeyInfo: []byte{0x30, 0x00}},
+	} {
+		if _, err := x509cred.PublicKey(c); !errors.Is(err, x509cred.ErrUnsupportedKey) {
+			t.Errorf("%T: %v", c.PublicKey, err)
 		}
 	}
 }
