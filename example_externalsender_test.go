@@ -40,18 +40,7 @@ func ExampleClient_ProposeExternal() {
 		log.Fatal(err)
 	}
 
-	pm, err := group.ProcessMessage(proposal)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf("alice stored: %v proposal, sender type %v\n", pm.Proposal.Proposal.ProposalType, pm.Sender.SenderType)
-	out, err := group.CommitPendingProposals()
-	if err != nil {
-		log.Fatal(err)
-	}
-	exampleMerge(group, out.Commit)
-	bobGroup := exampleJoin(group, out, bob)
-	fmt.Printf("bob is in the group at epoch %d with %d members\n", bobGroup.Epoch(), len(bobGroup.Members()))
+	exampleAdmit(group, proposal, bob)
 	// Output:
 	// alice stored: add proposal, sender type external
 	// bob is in the group at epoch 1 with 2 members
@@ -75,19 +64,9 @@ func ExampleClient_ProposeJoin() {
 		log.Fatal(err)
 	}
 
-	// Options.Policy.AcceptExternalProposal decides; the default accepts.
-	pm, err := group.ProcessMessage(proposal)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf("alice stored: %v proposal, sender type %v\n", pm.Proposal.Proposal.ProposalType, pm.Sender.SenderType)
-	out, err := group.CommitPendingProposals()
-	if err != nil {
-		log.Fatal(err)
-	}
-	exampleMerge(group, out.Commit)
-	bobGroup := exampleJoin(group, out, bob)
-	fmt.Printf("bob is in the group at epoch %d with %d members\n", bobGroup.Epoch(), len(bobGroup.Members()))
+	// Alice's Options.Policy.AcceptExternalProposal decides; the default
+	// accepts.
+	exampleAdmit(group, proposal, bob)
 	// Output:
 	// alice stored: add proposal, sender type new_member_proposal
 	// bob is in the group at epoch 1 with 2 members
@@ -166,4 +145,21 @@ func ExamplePublicGroup_ProposeExternal() {
 	fmt.Printf("members: %d seen by the delivery service, %d by alice; bob active: %v\n", len(pg.Members()), len(group.Members()), bobGroup.Active())
 	// Output:
 	// members: 1 seen by the delivery service, 1 by alice; bob active: false
+}
+
+// exampleAdmit has the member of group store an outsider's Add proposal,
+// commit it, and the joiner join from the Welcome.
+func exampleAdmit(group *mls.Group, proposal []byte, joiner *mls.Client) {
+	pm, err := group.ProcessMessage(proposal)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("alice stored: %v proposal, sender type %v\n", pm.Proposal.Proposal.ProposalType, pm.Sender.SenderType)
+	out, err := group.CommitPendingProposals()
+	if err != nil {
+		log.Fatal(err)
+	}
+	exampleMerge(group, out.Commit)
+	g := exampleJoin(group, out, joiner)
+	fmt.Printf("%s is in the group at epoch %d with %d members\n", joiner.Identity(), g.Epoch(), len(g.Members()))
 }
