@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/treemath"
 )
 
@@ -31,7 +32,10 @@ default, tries them in that order and keeps the first that decodes.
 
 With -type auto, the default, the input is decoded as an MLSMessage
 (KeyPackage, Welcome, GroupInfo, PublicMessage or PrivateMessage), else as a
-bare ratchet tree. -type names one structure instead:
+bare ratchet tree; an event log (mls demo -out, Client.ExportLog) is
+described instead: its format, mode, the version of the module that wrote
+it, its policy, snapshot and records (mls replay verifies it). -type names
+one structure instead:
 %s.
 
 Byte strings longer than 32 bytes are shortened in the text output unless
@@ -137,6 +141,16 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mls inspect: %v\n", err)
 		return 1
 	}
+	if *typ == "auto" && (*in == "auto" || *in == "raw") {
+		if l, err := replay.ReadLog(data); l != nil && !errors.Is(err, replay.ErrNotLog) {
+			stdout.Write(inspectLog(l, err, *asJSON))
+			if err != nil {
+				fmt.Fprintf(stderr, "mls inspect: %s: %v\n", name, err)
+				return 1
+			}
+			return 0
+		}
+	}
 	res, err := inspectBytes(data, *in, *typ)
 	if errors.Is(err, errUsage) {
 		return usageError(stderr, "inspect", err.Error())
@@ -147,6 +161,41 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	}
 	stdout.Write(res.format(*asJSON, *full))
 	return 0
+}
+
+// inspectLog describes an event log (mls replay runs it): its header —
+// with the version of the module that wrote it — its snapshot and its
+// records. readErr is ReadLog's error for a damaged log, whose readable
+// records l holds.
+func inspectLog(l *replay.Log, readErr error, asJSON bool) []byte {
+	h := l.Header
+	var buf bytes.Buffer
+	if asJSON {
+		out := map[string]any{"type": "event_log", "format": h.Format, "mode": h.Mode.String(), "module": h.Module,
+			"policy": h.PolicyID, "records": len(l.Records), "dropped_bytes": l.Recovery.DroppedBytes}
+		if l.Snapshot != nil {
+			out["snapshot_seq"] = l.Snapshot.Seq
+		}
+		if readErr != nil {
+			out["error"] = readErr.Error()
+		}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		return append(b, '\n')
+	}
+	fmt.Fprintf(&buf, "event log: format %d, %s mode, written by module %s, policy %s\n", h.Format, h.Mode, h.Module, h.PolicyID)
+	if l.Snapshot != nil {
+		fmt.Fprintf(&buf, "  snapshot of the state before record %d\n", l.Snapshot.Seq)
+	}
+	if n := len(l.Records); n > 0 {
+		fmt.Fprintf(&buf, "  %d records, %d to %d\n", n, l.Records[0].Seq, l.Records[n-1].Seq)
+	} else {
+		fmt.Fprintf(&buf, "  no records\n")
+	}
+	if l.Recovery.DroppedBytes > 0 {
+		fmt.Fprintf(&buf, "  a torn final record dropped (%d bytes)\n", l.Recovery.DroppedBytes)
+	}
+	fmt.Fprintf(&buf, "  (mls replay LOG replays and verifies it)\n")
+	return buf.Bytes()
 }
 
 // format prints the decoded structure as text or JSON.

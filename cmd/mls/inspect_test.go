@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/treemath"
 	"github.com/mlscore/mlscore/vectors"
 )
@@ -307,4 +309,37 @@ func TestInspectVectors(t *testing.T) {
 		}
 	}
 	t.Logf("%d structures inspected", n)
+}
+
+// TestInspectLog: mls inspect describes an event log by its header — the
+// module version that wrote it among it — and its records, in text and
+// JSON, instead of failing to decode it as an MLS structure.
+func TestInspectLog(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, code := runCmd("demo", "-members", "3", "-ops", "2", "-out", dir); code != 0 {
+		t.Fatalf("demo: exit %d\n%s", code, stderr)
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.mlslog"))
+	if len(logs) == 0 {
+		t.Fatal("no logs written")
+	}
+	data, err := os.ReadFile(logs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := replay.ReadLog(data)
+	if err != nil || l.Header.Module == "" {
+		t.Fatalf("the demo's log records no module version (%v)", err)
+	}
+	stdout, stderr, code := runCmd("inspect", logs[0])
+	want := fmt.Sprintf("event log: format %d, full mode, written by module %s, policy %s\n  %d records, 0 to %d\n",
+		l.Header.Format, l.Header.Module, l.Header.PolicyID, len(l.Records), len(l.Records)-1)
+	if code != 0 || !strings.HasPrefix(stdout, want) {
+		t.Errorf("exit %d\nstdout:\n%s\nwant prefix:\n%s\nstderr:\n%s", code, stdout, want, stderr)
+	}
+	stdout, _, code = runCmd("inspect", "-json", logs[0])
+	var got map[string]any
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil || code != 0 || got["module"] != l.Header.Module || got["records"] != float64(len(l.Records)) {
+		t.Errorf("exit %d, %v\n%s", code, err, stdout)
+	}
 }
