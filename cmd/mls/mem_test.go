@@ -10,14 +10,16 @@ import (
 )
 
 // TestStateBytesPerMember measures the heap that one member's GroupState
-// holds per group member in a full synthetic group. docs/design.md's target is
-// at most 600 bytes per member at N = 10000 and 65536; today's figure is
-// about 1.1 KiB (docs/performance.md: 1345 B at N = 256, 1148 B at 4096),
-// so this test guards against regressions past maxBytesPerMember while the
-// target is still open. N = 65536 runs only with MLS_MEMORY_TEST=1 (it
-// takes a while).
+// holds per group member in a full synthetic group (every leaf and parent
+// set). docs/design.md's target is at most 600 bytes per member at
+// N = 10000 and 65536; docs/performance.md has the figures (623 B at
+// N = 4096, 802 B at 256, where the O(log N) part of the state still
+// counts). Each size fails above its bound, a regression guard with a
+// small margin. N = 65536 runs only with MLS_MEMORY_TEST=1 (it takes a
+// while); the tree shape of a bulk add is measured by
+// transitions.TestStateBytesPerMemberBulk.
 func TestStateBytesPerMember(t *testing.T) {
-	const maxBytesPerMember = 1450
+	maxBytes := map[int]int{256: 850, 4096: 660, 65536: 630}
 	sizes := []int{256, 4096}
 	if os.Getenv("MLS_MEMORY_TEST") != "" {
 		sizes = append(sizes, 65536)
@@ -43,8 +45,8 @@ func TestStateBytesPerMember(t *testing.T) {
 		perMember := float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
 		runtime.KeepAlive(s)
 		t.Logf("N=%d: %.0f bytes of state per member", n, perMember)
-		if perMember <= 0 || perMember > maxBytesPerMember {
-			t.Fatalf("N=%d: %.0f bytes of state per member, want at most %d", n, perMember, maxBytesPerMember)
+		if perMember <= 0 || perMember > float64(maxBytes[n]) {
+			t.Fatalf("N=%d: %.0f bytes of state per member, want at most %d", n, perMember, maxBytes[n])
 		}
 	}
 }
