@@ -274,11 +274,12 @@ func newClientWith(store Storage, cred codec.Credential, opts *Options) (*Client
 	}
 	var effs []effects.Effect
 	if c.opts.Signer == nil {
-		_, effs, err = transitions.Apply(state.GroupState{}, transitions.NewSignatureKey{At: c.now(), Suite: c.cs}, c.env(c.seed()))
+		a, err := c.apply(state.GroupState{}, transitions.NewSignatureKey{At: c.now(), Suite: c.cs}, nil)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range effs {
+		effs = a.Secrets
+		for _, e := range a.Effects {
 			if sk, ok := e.(effects.SignatureKeyCreated); ok {
 				c.pub = sk.PublicKey
 			}
@@ -511,14 +512,42 @@ func (c *Client) applyClient(ev transitions.Event) ([]effects.Effect, error) {
 	if c.isClosed() {
 		return nil, ErrClosed
 	}
-	_, effs, err := transitions.Apply(state.GroupState{}, ev, c.env(c.seed()))
+	a, err := c.apply(state.GroupState{}, ev, nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.commitSecrets(effs); err != nil {
+	if err := c.commitSecrets(a.Secrets); err != nil {
 		return nil, err
 	}
-	return effs, nil
+	return a.Effects, nil
+}
+
+// input returns the driver's input (replay.Apply) for ev on s: a fresh
+// seed, the key store, and the client's environment, with r's resumption
+// PSK when r is not nil.
+func (c *Client) input(s state.GroupState, ev transitions.Event, r *transitions.Resumption) (replay.Input, error) {
+	seed := c.seed()
+	env, err := c.envWith(seed, r)
+	if err != nil {
+		return replay.Input{}, err
+	}
+	return replay.Input{State: s, Event: ev, Seed: seed, Keys: c.keyStore(), Env: env}, nil
+}
+
+// apply runs ev on s through the driver (see input) for the events that
+// keep no record of a rejection: the client's own (signature keys, key
+// packages) and those that start a group. The error is the event's, or
+// a *replay.RecordError if its secrets cannot be held.
+func (c *Client) apply(s state.GroupState, ev transitions.Event, r *transitions.Resumption) (replay.Applied, error) {
+	in, err := c.input(s, ev, r)
+	if err != nil {
+		return replay.Applied{}, err
+	}
+	a, err := replay.Apply(in)
+	if err != nil {
+		return a, &replay.RecordError{Err: err}
+	}
+	return a, a.Err
 }
 
 func (c *Client) isClosed() bool {
@@ -610,14 +639,11 @@ func (c *Client) startGroupWith(s state.GroupState, ev transitions.Event, extra 
 	if c.isClosed() {
 		return nil, nil, ErrClosed
 	}
-	env, err := c.envWith(c.seed(), extra)
+	a, err := c.apply(s, ev, extra)
 	if err != nil {
 		return nil, nil, err
 	}
-	next, effs, err := transitions.Apply(s, ev, env)
-	if err != nil {
-		return nil, nil, err
-	}
+	next := a.Next
 	id := groupIDOf(next)
 	c.mu.Lock()
 	if _, open := c.groups[string(id)]; open {
@@ -634,12 +660,12 @@ func (c *Client) startGroupWith(s state.GroupState, ev transitions.Event, extra 
 		g.log, done, err = newGroupLog(&b, c.store, id, c.opts.PolicyID, c.opts.KeepRecords, next)
 	}
 	if err == nil {
-		secretOps(&b, effs)
+		secretOps(&b, a.Secrets)
 		err = c.store.Commit(ctx, &b)
 	}
 	if err == nil {
 		done()
-		err = c.applyKeys(effs)
+		err = c.applyKeys(a.Secrets)
 	}
 	if err != nil {
 		c.mu.Lock()
@@ -647,7 +673,7 @@ func (c *Client) startGroupWith(s state.GroupState, ev transitions.Event, extra 
 		c.mu.Unlock()
 		return nil, nil, err
 	}
-	return g, effs, nil
+	return g, a.Effects, nil
 }
 
 // checkNotStored fails with ErrGroupExists if the Storage holds a group
@@ -798,15 +824,11 @@ func (c *Client) stageWelcome(welcome, ratchetTree []byte, cfg *state.Config, ex
 	if cfg != nil {
 		conf = *cfg
 	}
-	env, err := c.envWith(c.seed(), extra)
+	a, err := c.apply(state.GroupState{}, transitions.JoinWelcome{At: c.now(), Welcome: welcome, RatchetTree: ratchetTree, Config: conf}, extra)
 	if err != nil {
 		return nil, err
 	}
-	next, effs, err := transitions.Apply(state.GroupState{},
-		transitions.JoinWelcome{At: c.now(), Welcome: welcome, RatchetTree: ratchetTree, Config: conf}, env)
-	if err != nil {
-		return nil, err
-	}
+	next := a.Next
 	// Refuse early a Welcome for a group this client holds (Accept
 	// checks again: the group may be created in between).
 	if j, ok := next.StagedJoin(); ok {
@@ -821,11 +843,11 @@ func (c *Client) stageWelcome(welcome, ratchetTree []byte, cfg *state.Config, ex
 			return nil, err
 		}
 	}
-	if err := c.commitSecrets(effs); err != nil {
+	if err := c.commitSecrets(a.Secrets); err != nil {
 		return nil, err
 	}
 	sw := &StagedWelcome{c: c, st: next}
-	for _, e := range effs {
+	for _, e := range a.Effects {
 		if ws, ok := e.(effects.WelcomeStaged); ok {
 			sw.info = ws
 		}

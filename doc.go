@@ -39,7 +39,8 @@
 // # The shell's duties
 //
 // Every operation of a Group builds one event, with At = Options.Clock()
-// (time.Now by default), and runs it through transitions.Apply with an
+// (time.Now by default), and runs it through transitions.Apply (by way of
+// replay.Apply, the driver the simulator and replay share) with an
 // environment whose Entropy comes from a fresh 32-byte seed (Options.Seed,
 // by default the operating system's randomness through package entropy),
 // the client's key store, Policy and Limits. If Apply fails, its error is

@@ -19,8 +19,8 @@ type LeafIndex = treemath.LeafIndex
 
 // Group is this client's membership in one MLS group, in the manner of
 // OpenMLS's MlsGroup. Every method that changes the group runs one event
-// through the pure core (transitions.Apply), with the clock's time and a
-// fresh seed, and carries out the effects in order: (1) the group's log
+// through the pure core (transitions.Apply, by way of the driver
+// replay.Apply), with the clock's time and a fresh seed, and carries out the effects in order: (1) the group's log
 // is written durably, (2) new secrets are stored, (3) outgoing messages
 // are returned to the caller — the shell does no networking, (4) received
 // content is returned, (5) secrets the core no longer needs are erased.
@@ -100,19 +100,25 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, effs []effect
 	if g.closed {
 		return ErrClosed
 	}
-	before := g.st
-	seed := g.c.seed()
-	next, effs, err := transitions.Apply(before, ev, g.c.env(seed))
+	in, err := g.c.input(g.st, ev, nil)
+	if err != nil {
+		return err
+	}
+	a, err := replay.Apply(in)
+	if err != nil {
+		return &replay.RecordError{Err: err} // its secrets cannot be held: nothing is written
+	}
 	var b Batch
-	done, lerr := g.log.record(&b, ev, seed, before, next, effs, err)
+	done, lerr := g.log.record(&b, &a)
 	if lerr != nil {
 		return lerr // the state did not advance
 	}
-	if err == nil {
-		effs = append(effs, g.retiredSignatureKeys(before, next)...)
-		secretOps(&b, effs)
+	if a.Err == nil {
+		// Signature keys the new state no longer uses are erased with it.
+		a.Secrets = append(a.Secrets, g.retiredSignatureKeys(a.State, a.Next)...)
+		secretOps(&b, a.Secrets)
 		if extra != nil {
-			extra(&b, effs)
+			extra(&b, a.Effects)
 		}
 	}
 	if b.Len() > 0 {
@@ -123,15 +129,15 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, effs []effect
 	if done != nil {
 		done()
 	}
-	if err != nil {
-		return err
+	if a.Err != nil {
+		return a.Err
 	}
-	g.st = next
-	if err := g.c.applyKeys(effs); err != nil {
+	g.st = a.Next
+	if err := g.c.applyKeys(a.Secrets); err != nil {
 		return err
 	}
 	if collect != nil {
-		collect(effs)
+		collect(a.Effects)
 	}
 	return nil
 }

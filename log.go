@@ -451,20 +451,21 @@ func (l *groupLog) export(recs []replay.Record, signer []effects.PersistSecret) 
 	return buf.Bytes(), nil
 }
 
-// record puts into b the outcome of one event, step 1 of the effects
-// order: its record, or a new snapshot of next when the tail is full.
-// With keep = 0 an event that did not change the state (a rejected input,
-// an export) writes nothing: there is nothing to recover. The returned
-// function (nil if nothing was written) updates l once b is committed.
-func (l *groupLog) record(b *Batch, ev transitions.Event, seed [32]byte, before, next state.GroupState, effs []effects.Effect, applyErr error) (func(), error) {
+// record puts into b the outcome of one event (a, from the driver
+// replay.Apply), step 1 of the effects order: its record, or a new
+// snapshot of the new state when the tail is full. With keep = 0 an event
+// that did not change the state (a rejected input, an export) writes
+// nothing: there is nothing to recover. The returned function (nil if
+// nothing was written) updates l once b is committed.
+func (l *groupLog) record(b *Batch, a *replay.Applied) (func(), error) {
 	if l.keep == 0 {
 		// No record is kept: the snapshot is the state, and the chain's
 		// position does not move. An unchanged state (a rejected input,
 		// an export) encodes to the same bytes: nothing is written.
-		if applyErr != nil {
+		if a.Err != nil {
 			return nil, nil
 		}
-		split, trees, err := encodeSplit(next)
+		split, trees, err := encodeSplit(a.Next)
 		if err != nil {
 			return nil, &replay.RecordError{Err: err}
 		}
@@ -472,32 +473,24 @@ func (l *groupLog) record(b *Batch, ev transitions.Event, seed [32]byte, before,
 			clear(split)
 			return nil, nil
 		}
-		done, err := l.snapshot(b, l.snap.Seq, l.snap.Prev, next, split, trees)
+		done, err := l.snapshot(b, l.snap.Seq, l.snap.Prev, a.Next, split, trees)
 		if err != nil {
 			return nil, &replay.RecordError{Err: err}
 		}
 		return done, nil
 	}
-	changed := applyErr == nil && next.Digest() != before.Digest()
-	evb, err := transitions.EncodeEvent(ev)
+	rec, err := a.Record()
 	if err != nil {
 		return nil, &replay.RecordError{Err: err}
 	}
+	changed := a.Err == nil && rec.State != a.State.Digest()
 	var w *replay.Writer
 	if l.last != nil {
 		w = replay.ResumeWriter(io.Discard, l.header, l.last)
 	} else {
 		w = replay.ResumeAfterSnapshot(io.Discard, l.header, l.snap)
 	}
-	rec, err := w.Append(replay.Record{
-		Group:   l.id,
-		Event:   evb,
-		Seed:    seed,
-		Outcome: replay.OutcomeOf(applyErr),
-		State:   next.Digest(),
-		Effects: effects.Digest(effs),
-	})
-	if err != nil {
+	if rec, err = w.Append(rec); err != nil {
 		return nil, &replay.RecordError{Err: err}
 	}
 	if l.keep > 0 && l.tail+1 > l.keep {
@@ -506,7 +499,7 @@ func (l *groupLog) record(b *Batch, ev transitions.Event, seed [32]byte, before,
 			// tail: dropping it keeps the retention promise.
 			return nil, nil
 		}
-		done, err := l.snapshot(b, rec.Seq+1, replay.Hash(rec), next, nil, nil)
+		done, err := l.snapshot(b, rec.Seq+1, replay.Hash(rec), a.Next, nil, nil)
 		if err != nil {
 			return nil, &replay.RecordError{Err: err}
 		}

@@ -19,9 +19,13 @@
 //
 // # Writing and replaying
 //
-// A Recorder drives one member's state machine (transitions.Apply) and
-// logs every event, rejected ones included, keeping a key store fed by the
-// PersistSecret and DeleteSecret effects. Replay and ReplayLog re-run a log
+// Apply is the one apply-and-record driver: it applies an event
+// (transitions.Apply with the entropy of its seed), carries the
+// PersistSecret and DeleteSecret effects into the key store, and gives the
+// event's record (Applied.Record). The shell runs every Group and Client
+// operation through it, and so do the Recorder and Replay. A Recorder
+// drives one member's state machine and logs every event, rejected ones
+// included. Replay and ReplayLog re-run a log
 // the same way: they verify the chain, decode each event, apply it with the
 // entropy of the record's seed, compare the outcome (OutcomeOf), the state
 // digest and the effects digest, and rebuild the key store, stopping at the

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
-	"github.com/mlscore/mlscore/entropy"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/transitions"
@@ -275,34 +274,35 @@ func replayFrom(h Header, start state.GroupState, first uint64, prev [32]byte, s
 			if envf != nil {
 				env = envf(r)
 			}
-			env.Entropy = entropy.FromSeed(r.Seed)
-			env.Keys = layered(keys, env.Keys)
-			next, effs, aerr := transitions.Apply(cur, ev, env)
+			a, kerr := Apply(Input{State: cur, Event: ev, Encoded: r.Event, Seed: r.Seed, Keys: keys, Env: env})
 			diverge := func(field string, want, got []byte) (*Result, error) {
 				res.Keys = keys
 				return res, &Divergence{Seq: r.Seq, Field: field, Want: want, Got: got,
-					Before: cur.View(), After: next.View(), Event: Describe(ev), Err: aerr}
+					Before: cur.View(), After: a.Next.View(), Event: Describe(ev), Err: a.Err}
 			}
-			if got := OutcomeOf(aerr); got != r.Outcome {
-				return diverge("outcome", []byte(r.Outcome.String()), []byte(got.String()))
+			got, err := a.Record()
+			if err != nil {
+				return diverge("event", []byte("an encodable event"), []byte(err.Error()))
 			}
-			if got := next.Digest(); got != r.State {
-				return diverge("state", r.State[:], got[:])
+			if got.Outcome != r.Outcome {
+				return diverge("outcome", []byte(r.Outcome.String()), []byte(got.Outcome.String()))
 			}
-			if got := effects.Digest(effs); got != r.Effects {
-				return diverge("effects", r.Effects[:], got[:])
+			if got.State != r.State {
+				return diverge("state", r.State[:], got.State[:])
 			}
-			if got := next.PublicDigest(); r.Public != ([32]byte{}) && got != r.Public {
-				return diverge("public", r.Public[:], got[:])
+			if got.Effects != r.Effects {
+				return diverge("effects", r.Effects[:], got.Effects[:])
 			}
-			nk, kerr := keys.With(effs)
+			if p := a.Next.PublicDigest(); r.Public != ([32]byte{}) && p != r.Public {
+				return diverge("public", r.Public[:], p[:])
+			}
 			if kerr != nil {
 				return diverge("keys", []byte("persistable secrets"), []byte(kerr.Error()))
 			}
-			keys = nk
-			secrets = secrets.with(effs)
-			res.Steps = append(res.Steps, Step{Record: r, Event: ev, Err: aerr, State: next, Effects: effs, secrets: secrets})
-			cur = next
+			keys = a.Keys
+			secrets = secrets.with(a.Secrets)
+			res.Steps = append(res.Steps, Step{Record: r, Event: ev, Err: a.Err, State: a.Next, Effects: a.Effects, secrets: secrets})
+			cur = a.Next
 		}
 		prev = Hash(r)
 		seq++
@@ -368,26 +368,15 @@ func NewRecorder(w *Writer, base transitions.Env) *Recorder {
 // returns Apply's effects and error. The record is written whatever the
 // outcome; an error writing it is returned wrapped in a *RecordError.
 func (r *Recorder) Apply(ev transitions.Event, seed [32]byte) ([]effects.Effect, error) {
-	evb, err := transitions.EncodeEvent(ev)
+	a, err := Apply(Input{State: r.state, Event: ev, Seed: seed, Keys: r.keys, Env: r.base})
 	if err != nil {
 		return nil, &RecordError{Err: err}
 	}
-	env := r.base
-	env.Entropy = entropy.FromSeed(seed)
-	env.Keys = layered(r.keys, r.base.Keys)
-	next, effs, aerr := transitions.Apply(r.state, ev, env)
-	rec := Record{
-		Group:   groupOf(ev, r.state, next),
-		Event:   evb,
-		Seed:    seed,
-		Outcome: OutcomeOf(aerr),
-		State:   next.Digest(),
-		Effects: effects.Digest(effs),
+	rec, err := a.Record()
+	if err != nil {
+		return nil, &RecordError{Err: err}
 	}
-	keys, kerr := r.keys.With(effs)
-	if kerr != nil {
-		return nil, &RecordError{Err: kerr}
-	}
+	next := a.Next
 	obs := r.obs
 	if r.w.mode == Public {
 		// Record the public digest, and a checkpoint wherever an observer
@@ -411,9 +400,9 @@ func (r *Recorder) Apply(ev transitions.Event, seed [32]byte) ([]effects.Effect,
 	if err != nil {
 		return nil, &RecordError{Err: err}
 	}
-	r.secrets = r.secrets.with(effs)
-	r.state, r.keys, r.last, r.obs = next, keys, rec, obs
-	return effs, aerr
+	r.secrets = r.secrets.with(a.Secrets)
+	r.state, r.keys, r.last, r.obs = next, a.Keys, rec, obs
+	return a.Effects, a.Err
 }
 
 // State returns the current state.
