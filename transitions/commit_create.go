@@ -35,30 +35,9 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 		return s, nil, err
 	}
 	self := g.self()
-	stored := g.pub.Proposals
-	if f := env.Policy.SelectProposals; f != nil {
-		if stored, err = selectStored(g.pub.Proposals, f(g.s.PendingProposals())); err != nil {
-			return s, nil, err
-		}
-	}
-	inline, leafTpl, err := leafTemplateOf(e.Inline)
+	entries, leafTpl, err := g.commitEntries(e.Inline, env)
 	if err != nil {
 		return s, nil, err
-	}
-	entries := make([]entry, 0, len(stored)+len(inline))
-	for _, sp := range stored {
-		entries = append(entries, entry{p: sp.Proposal, sender: sp.Sender, ref: sp.Ref})
-	}
-	for i, p := range inline {
-		if err := checkSendableProposal(p); err != nil {
-			return s, nil, fmt.Errorf("%w (inline proposal %d)", err, i)
-		}
-		if p.ProposalType == codec.ProposalPreSharedKey && p.PreSharedKey != nil && len(p.PreSharedKey.PSK.PSKNonce) == 0 {
-			psk := *p.PreSharedKey
-			psk.PSK.PSKNonce = env.Entropy.Draw(entropy.PSKNonce, g.cs.HashLen())
-			p.PreSharedKey = &psk
-		}
-		entries = append(entries, entry{p: p, sender: codec.MemberSender(self)})
 	}
 	cov, err := g.cover(&self, entries, modeCommitter, e.At, env)
 	if err != nil {
@@ -68,41 +47,14 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 		cov.psks = append(cov.psks, id)
 		cov.entries = append(cov.entries, entry{p: pskProposal(id), sender: codec.MemberSender(self)})
 	}
-	t, cen := cov.tree, cov.census
-	path := g.priv.Path.Prune(t)
-	var commitSecret []byte
-	var pu *tree.PathUpdate
-	var up *codec.UpdatePath
+	sp := sentPath{tree: cov.tree, census: cov.census, path: g.priv.Path.Prune(cov.tree)}
 	if cov.pathRequired || e.ForcePath || leafTpl != nil {
-		own, _ := t.SharedLeaf(core.Key{}, self)
-		template, lsg, err := g.pathLeaf(*own, leafTpl, t, cov, cen, e.At, sg, env)
-		if err != nil {
+		if sp, err = g.generatePath(cov, leafTpl, e.At, sg, env); err != nil {
 			return s, nil, err
-		}
-		t2, u, err := t.GeneratePath(self, template, g.gid(), env.Entropy.Draw(entropy.CommitLeaf, g.cs.HashLen()), lsg)
-		if err != nil {
-			return s, nil, err
-		}
-		prov, err := g.provisionalContext(t2, cov.exts)
-		if err != nil {
-			return s, nil, err
-		}
-		p, err := u.Encrypt(prov, cov.added, env.Entropy.Draw(entropy.HPKEEncap, g.cs.HashLen()))
-		if err != nil {
-			return s, nil, err
-		}
-		cen = censusAdd(censusAdd(cen, own, -1), u.LeafNode(), 1)
-		t, pu, up, path, commitSecret = t2, u, &p, u.Private(), u.CommitSecret()
-	}
-	c := codec.Commit{Path: up}
-	for _, en := range cov.entries {
-		if en.ref != nil {
-			c.Proposals = append(c.Proposals, codec.ProposalOrRef{Type: codec.ProposalOrRefReference, Reference: en.ref})
-		} else {
-			p := en.p
-			c.Proposals = append(c.Proposals, codec.ProposalOrRef{Type: codec.ProposalOrRefProposal, Proposal: &p})
 		}
 	}
+	t, cen, path, pu, commitSecret := sp.tree, sp.census, sp.path, sp.pu, sp.commitSecret
+	c := commitOf(cov.entries, sp.up)
 	content := codec.FramedContent{GroupID: g.gid(), Epoch: g.epoch(), Sender: codec.MemberSender(self),
 		AuthenticatedData: e.AAD, ContentType: codec.ContentTypeCommit, Commit: &c}
 	ac, err := keysched.SignContent(sg, g.handshakeWireFormat(), content, &g.pub.Context)
@@ -152,6 +104,94 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 		return s, nil, err
 	}
 	return cur, effs, nil
+}
+
+// commitEntries returns the proposal list a commit starts from: the
+// stored proposals the policy selects, by reference, then the inline ones
+// (each checked sendable, a PreSharedKey given its nonce), and the leaf
+// template an inline Update gives the committer's path leaf.
+func (g *group) commitEntries(inline []codec.Proposal, env Env) ([]entry, *codec.LeafNode, error) {
+	stored := g.pub.Proposals
+	if f := env.Policy.SelectProposals; f != nil {
+		var err error
+		if stored, err = selectStored(g.pub.Proposals, f(g.s.PendingProposals())); err != nil {
+			return nil, nil, err
+		}
+	}
+	inline, leafTpl, err := leafTemplateOf(inline)
+	if err != nil {
+		return nil, nil, err
+	}
+	entries := make([]entry, 0, len(stored)+len(inline))
+	for _, sp := range stored {
+		entries = append(entries, entry{p: sp.Proposal, sender: sp.Sender, ref: sp.Ref})
+	}
+	for i, p := range inline {
+		if err := checkSendableProposal(p); err != nil {
+			return nil, nil, fmt.Errorf("%w (inline proposal %d)", err, i)
+		}
+		if p.ProposalType == codec.ProposalPreSharedKey && p.PreSharedKey != nil && len(p.PreSharedKey.PSK.PSKNonce) == 0 {
+			psk := *p.PreSharedKey
+			psk.PSK.PSKNonce = env.Entropy.Draw(entropy.PSKNonce, g.cs.HashLen())
+			p.PreSharedKey = &psk
+		}
+		entries = append(entries, entry{p: p, sender: codec.MemberSender(g.self())})
+	}
+	return entries, leafTpl, nil
+}
+
+// sentPath is the committer's side of a commit's path: the tree and
+// census after it, the private path, and, when the commit has a path,
+// the UpdatePath generated, encrypted and its commit secret.
+type sentPath struct {
+	tree         tree.Tree
+	census       state.Census
+	path         tree.PrivatePath
+	pu           *tree.PathUpdate
+	up           *codec.UpdatePath
+	commitSecret []byte
+}
+
+// generatePath generates the committer's new leaf and path over the
+// provisional tree of cov and encrypts the path secrets under the
+// provisional GroupContext to the copath, new members excluded (RFC
+// 9420, Sections 7.4, 7.5 and 12.4.1).
+func (g *group) generatePath(cov covered, leafTpl *codec.LeafNode, at uint64, sg *suite.Signer, env Env) (sentPath, error) {
+	t, self := cov.tree, g.self()
+	own, _ := t.SharedLeaf(core.Key{}, self)
+	template, lsg, err := g.pathLeaf(*own, leafTpl, t, cov, cov.census, at, sg, env)
+	if err != nil {
+		return sentPath{}, err
+	}
+	t2, u, err := t.GeneratePath(self, template, g.gid(), env.Entropy.Draw(entropy.CommitLeaf, g.cs.HashLen()), lsg)
+	if err != nil {
+		return sentPath{}, err
+	}
+	prov, err := g.provisionalContext(t2, cov.exts)
+	if err != nil {
+		return sentPath{}, err
+	}
+	p, err := u.Encrypt(prov, cov.added, env.Entropy.Draw(entropy.HPKEEncap, g.cs.HashLen()))
+	if err != nil {
+		return sentPath{}, err
+	}
+	return sentPath{tree: t2, census: censusAdd(censusAdd(cov.census, own, -1), u.LeafNode(), 1), path: u.Private(),
+		pu: u, up: &p, commitSecret: u.CommitSecret()}, nil
+}
+
+// commitOf returns the Commit covering entries (by reference where they
+// have one, else inline) with the UpdatePath up.
+func commitOf(entries []entry, up *codec.UpdatePath) codec.Commit {
+	c := codec.Commit{Path: up}
+	for _, en := range entries {
+		if en.ref != nil {
+			c.Proposals = append(c.Proposals, codec.ProposalOrRef{Type: codec.ProposalOrRefReference, Reference: en.ref})
+		} else {
+			p := en.p
+			c.Proposals = append(c.Proposals, codec.ProposalOrRef{Type: codec.ProposalOrRefProposal, Proposal: &p})
+		}
+	}
+	return c
 }
 
 // signedGroupInfo builds and signs the GroupInfo of the new epoch (RFC 9420,

@@ -67,102 +67,20 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 		return s, nil, err
 	}
 
-	// Proposals: ExternalInit, the Remove of a prior leaf, PreSharedKeys.
-	kem, init, err := keysched.ExternalInit(cs, pubExt.ExternalPub, env.Entropy.Draw(entropy.ExternalInit, cs.HPKESeedLen()))
+	jl, err := joinerProposals(cs, t, cen, pubExt.ExternalPub, leavers, sg.Public(), e, env)
 	if err != nil {
 		return s, nil, err
 	}
-	props := []codec.Proposal{{ProposalType: codec.ProposalExternalInit, ExternalInit: &codec.ExternalInit{KEMOutput: kem}}}
-	if e.RemovePrior {
-		prior, ok := priorLeaf(t, sg.Public(), e.Credential)
-		if !ok {
-			return s, nil, fmt.Errorf("%w: no prior leaf of this client to remove", ErrWrongState)
-		}
-		old, _ := t.SharedLeaf(core.Key{}, prior)
-		cen = censusAdd(cen, old, -1)
-		if t, err = t.Remove(prior); err != nil {
-			return s, nil, err
-		}
-		props = append(props, removeProposal(prior))
-	}
-	// Pending SelfRemoves, covered by reference (draft-ietf-mls-extensions).
-	var refs [][]byte
-	for _, l := range leavers {
-		old, ok := t.SharedLeaf(core.Key{}, l.leaf)
-		if !ok {
-			return s, nil, fmt.Errorf("%w: leaf %d removed twice", ErrInvalidProposals, l.leaf)
-		}
-		cen = censusAdd(cen, old, -1)
-		if t, err = t.Remove(l.leaf); err != nil {
-			return s, nil, err
-		}
-		refs = append(refs, l.ref)
-	}
-	psks := make([]keysched.PSK, 0, len(e.PSKs))
-	var ids []codec.PreSharedKeyID
-	for _, id := range e.PSKs {
-		secret, ok := env.Keys.ExternalPSK(id)
-		if !ok {
-			return s, nil, fmt.Errorf("%w: external psk %x", ErrMissingKey, prefix(id))
-		}
-		pid := keysched.ExternalPSKID(id, env.Entropy.Draw(entropy.PSKNonce, cs.HashLen()))
-		var seen [][]byte
-		for _, q := range ids {
-			enc, _ := q.Encode()
-			seen = append(seen, enc)
-		}
-		if err := checkPSKID(cs.HashLen(), pid, &seen); err != nil {
-			return s, nil, err
-		}
-		ids = append(ids, pid)
-		psks = append(psks, keysched.PSK{ID: pid, Secret: secret})
-		props = append(props, codec.Proposal{ProposalType: codec.ProposalPreSharedKey, PreSharedKey: &codec.PreSharedKey{PSK: pid}})
-	}
-
-	// The joiner's leaf and path.
-	tpl := codec.LeafNode{SignatureKey: sg.Public(), Credential: e.Credential,
-		Capabilities:   defaultCapabilities(e.Capabilities, cs.ID(), e.Credential.CredentialType),
-		LeafNodeSource: codec.LeafNodeSourceCommit, Extensions: e.LeafExtensions}
-	greaseLeaf(&tpl, env)
-	placeholder := tpl
-	placeholder.EncryptionKey = placeholderKey
-	t, self, err := t.Add(&placeholder)
+	jp, err := joinerPath(cs, ctx, jl.tree, jl.census, sg, e, env)
 	if err != nil {
 		return s, nil, err
 	}
-	if err := checkLimit("MaxLeaves", uint64(t.LeafCount()), uint64(env.Limits.MaxLeaves)); err != nil {
-		return s, nil, err
+	t, cen, self, pu := jp.tree, jp.census, jp.self, jp.pu
+	c := codec.Commit{Path: jp.up}
+	for i := range jl.props {
+		c.Proposals = append(c.Proposals, codec.ProposalOrRef{Type: codec.ProposalOrRefProposal, Proposal: &jl.props[i]})
 	}
-	t, pu, err := t.GeneratePath(self, tpl, ctx.GroupID, env.Entropy.Draw(entropy.CommitLeaf, cs.HashLen()), sg)
-	if err != nil {
-		return s, nil, err
-	}
-	rc, err := requiredCapabilities(ctx.Extensions)
-	if err != nil {
-		return s, nil, err
-	}
-	// A client sends only a leaf it would accept itself.
-	if err := validateLeaf(cs, pu.LeafNode(), leafCheck{source: codec.LeafNodeSourceCommit, gid: ctx.GroupID, leaf: self, at: e.At,
-		required: rc, census: cen}, env); err != nil {
-		return s, nil, err
-	}
-	cen = censusAdd(cen, pu.LeafNode(), 1)
-	prov := ctx
-	prov.Epoch++
-	prov.TreeHash = t.Hash()
-	provBytes, err := prov.Encode()
-	if err != nil {
-		return s, nil, err
-	}
-	up, err := pu.Encrypt(provBytes, nil, env.Entropy.Draw(entropy.HPKEEncap, cs.HashLen()))
-	if err != nil {
-		return s, nil, err
-	}
-	c := codec.Commit{Path: &up}
-	for i := range props {
-		c.Proposals = append(c.Proposals, codec.ProposalOrRef{Type: codec.ProposalOrRefProposal, Proposal: &props[i]})
-	}
-	for _, r := range refs {
+	for _, r := range jl.refs {
 		c.Proposals = append(c.Proposals, codec.ProposalOrRef{Type: codec.ProposalOrRefReference, Reference: r})
 	}
 	content := codec.FramedContent{GroupID: ctx.GroupID, Epoch: ctx.Epoch, Sender: codec.Sender{SenderType: codec.SenderTypeNewMemberCommit},
@@ -175,7 +93,7 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	if err != nil {
 		return s, nil, err
 	}
-	pskSecret, err := keysched.ComputePSKSecret(cs, psks)
+	pskSecret, err := keysched.ComputePSKSecret(cs, jl.psks)
 	if err != nil {
 		return s, nil, err
 	}
@@ -183,7 +101,7 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	if err != nil {
 		return s, nil, err
 	}
-	r, err := deriveEpoch(cs, interimBefore, ctx, ctx.Extensions, t, init, pu.CommitSecret(), pskSecret, w)
+	r, err := deriveEpoch(cs, interimBefore, ctx, ctx.Extensions, t, jl.init, pu.CommitSecret(), pskSecret, w)
 	if err != nil {
 		return s, nil, err
 	}
@@ -204,6 +122,127 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	}
 	j := state.Joining(core.Key{}, state.StagedJoin{Next: next, Prior: s})
 	return j, []effects.Effect{effects.SendToGroup{Group: bytes.Clone(ctx.GroupID), Epoch: ctx.Epoch, Kind: effects.KindCommit, Message: msg}}, nil
+}
+
+// joinerList is the proposal list of an external commit being built, and
+// the provisional tree after it.
+type joinerList struct {
+	props  []codec.Proposal // inline: the ExternalInit, a prior leaf's Remove, PreSharedKeys
+	refs   [][]byte         // by reference: pending SelfRemoves
+	psks   []keysched.PSK
+	init   keysched.InitSecret // the init secret the ExternalInit exports
+	tree   tree.Tree
+	census state.Census
+}
+
+// joinerProposals builds an external commit's proposals (RFC 9420,
+// Section 12.4.3.2): the ExternalInit to the group's external_pub, the
+// Remove of the joiner's prior leaf (a resync), the pending SelfRemoves
+// leavers by reference, and a PreSharedKey per external PSK of e; and
+// applies the removals to t.
+func joinerProposals(cs *suite.Suite, t tree.Tree, cen state.Census, externalPub []byte, leavers []joinerSelfRemove, sigKey []byte,
+	e ExternalJoin, env Env) (joinerList, error) {
+	kem, init, err := keysched.ExternalInit(cs, externalPub, env.Entropy.Draw(entropy.ExternalInit, cs.HPKESeedLen()))
+	if err != nil {
+		return joinerList{}, err
+	}
+	jl := joinerList{props: []codec.Proposal{{ProposalType: codec.ProposalExternalInit, ExternalInit: &codec.ExternalInit{KEMOutput: kem}}},
+		init: init}
+	remove := func(l treemath.LeafIndex) error {
+		old, ok := t.SharedLeaf(core.Key{}, l)
+		if !ok {
+			return fmt.Errorf("%w: leaf %d removed twice", ErrInvalidProposals, l)
+		}
+		cen = censusAdd(cen, old, -1)
+		t, err = t.Remove(l)
+		return err
+	}
+	if e.RemovePrior {
+		prior, ok := priorLeaf(t, sigKey, e.Credential)
+		if !ok {
+			return joinerList{}, fmt.Errorf("%w: no prior leaf of this client to remove", ErrWrongState)
+		}
+		if err := remove(prior); err != nil {
+			return joinerList{}, err
+		}
+		jl.props = append(jl.props, removeProposal(prior))
+	}
+	// Pending SelfRemoves, covered by reference (draft-ietf-mls-extensions).
+	for _, l := range leavers {
+		if err := remove(l.leaf); err != nil {
+			return joinerList{}, err
+		}
+		jl.refs = append(jl.refs, l.ref)
+	}
+	var seen [][]byte
+	for _, id := range e.PSKs {
+		secret, ok := env.Keys.ExternalPSK(id)
+		if !ok {
+			return joinerList{}, fmt.Errorf("%w: external psk %x", ErrMissingKey, prefix(id))
+		}
+		pid := keysched.ExternalPSKID(id, env.Entropy.Draw(entropy.PSKNonce, cs.HashLen()))
+		if err := checkPSKID(cs.HashLen(), pid, &seen); err != nil {
+			return joinerList{}, err
+		}
+		jl.psks = append(jl.psks, keysched.PSK{ID: pid, Secret: secret})
+		jl.props = append(jl.props, codec.Proposal{ProposalType: codec.ProposalPreSharedKey, PreSharedKey: &codec.PreSharedKey{PSK: pid}})
+	}
+	jl.tree, jl.census = t, cen
+	return jl, nil
+}
+
+// joinerLeaf is the external joiner's side of its commit's path.
+type joinerLeaf struct {
+	tree   tree.Tree
+	census state.Census
+	self   treemath.LeafIndex
+	pu     *tree.PathUpdate
+	up     *codec.UpdatePath
+}
+
+// joinerPath adds the external joiner's leaf to the provisional tree t,
+// generates its path, checks the leaf as a receiver will, and encrypts the
+// path secrets under the provisional GroupContext (RFC 9420, Section
+// 12.4.3.2).
+func joinerPath(cs *suite.Suite, ctx codec.GroupContext, t tree.Tree, cen state.Census, sg *suite.Signer, e ExternalJoin, env Env) (joinerLeaf, error) {
+	tpl := codec.LeafNode{SignatureKey: sg.Public(), Credential: e.Credential,
+		Capabilities:   defaultCapabilities(e.Capabilities, cs.ID(), e.Credential.CredentialType),
+		LeafNodeSource: codec.LeafNodeSourceCommit, Extensions: e.LeafExtensions}
+	greaseLeaf(&tpl, env)
+	placeholder := tpl
+	placeholder.EncryptionKey = placeholderKey
+	t, self, err := t.Add(&placeholder)
+	if err != nil {
+		return joinerLeaf{}, err
+	}
+	if err := checkLimit("MaxLeaves", uint64(t.LeafCount()), uint64(env.Limits.MaxLeaves)); err != nil {
+		return joinerLeaf{}, err
+	}
+	t, pu, err := t.GeneratePath(self, tpl, ctx.GroupID, env.Entropy.Draw(entropy.CommitLeaf, cs.HashLen()), sg)
+	if err != nil {
+		return joinerLeaf{}, err
+	}
+	rc, err := requiredCapabilities(ctx.Extensions)
+	if err != nil {
+		return joinerLeaf{}, err
+	}
+	// A client sends only a leaf it would accept itself.
+	if err := validateLeaf(cs, pu.LeafNode(), leafCheck{source: codec.LeafNodeSourceCommit, gid: ctx.GroupID, leaf: self, at: e.At,
+		required: rc, census: cen}, env); err != nil {
+		return joinerLeaf{}, err
+	}
+	prov := ctx
+	prov.Epoch++
+	prov.TreeHash = t.Hash()
+	provBytes, err := prov.Encode()
+	if err != nil {
+		return joinerLeaf{}, err
+	}
+	up, err := pu.Encrypt(provBytes, nil, env.Entropy.Draw(entropy.HPKEEncap, cs.HashLen()))
+	if err != nil {
+		return joinerLeaf{}, err
+	}
+	return joinerLeaf{tree: t, census: censusAdd(cen, pu.LeafNode(), 1), self: self, pu: pu, up: &up}, nil
 }
 
 // priorLeaf finds the leaf an external joiner resyncs: the member with the
