@@ -93,9 +93,9 @@ type Options struct {
 	Limits transitions.Limits
 	// Config is the configuration of groups this client creates or joins
 	// unless CreateGroup or a join says otherwise; nil means
-	// state.DefaultConfig() (PrivateMessage handshakes, no past epochs:
-	// no old epoch's secret is stored). Set MaxPastEpochs to read
-	// application messages that arrive after a commit.
+	// DefaultConfig() (PrivateMessage handshakes; the previous epoch's
+	// secrets kept for DefaultPastEpochAge, so that application messages
+	// sent just before a commit are still read after it).
 	Config *state.Config
 	// Capabilities of this client's key packages and leaves; empty lists
 	// default to MLS 1.0, the client's suite and basic credentials. A
@@ -400,7 +400,7 @@ func newClient(store Storage, opts *Options) (*Client, error) {
 	if _, err := suite.Lookup(c.cs); err != nil {
 		return nil, err
 	}
-	c.cfg = state.DefaultConfig()
+	c.cfg = DefaultConfig()
 	if c.opts.Config != nil {
 		c.cfg = *c.opts.Config
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
@@ -85,7 +86,7 @@ func TestShellErrors(t *testing.T) {
 		}, valsem.ValSem006},
 		{"message of an epoch too old", func(t *testing.T, a, b *party) error {
 			msg := must[[]byte](t)(a.g.Send([]byte("old")))
-			for range 1 {
+			for range 2 { // the default keeps one past epoch
 				out := must[Outgoing](t)(a.g.SelfUpdate())
 				check(t, a.g.MergePendingCommit())
 				must[*ProcessedMessage](t)(b.g.ProcessMessage(out.Commit))
@@ -93,6 +94,19 @@ func TestShellErrors(t *testing.T) {
 			}
 			_, err := b.g.ProcessMessage(msg)
 			if err != nil && !strings.Contains(err.Error(), "MaxPastEpochs") {
+				t.Errorf("ValSem003 does not name the setting: %v", err)
+			}
+			return err
+		}, valsem.ValSem003},
+		{"message of an epoch that ended too long ago", func(t *testing.T, a, b *party) error {
+			msg := must[[]byte](t)(a.g.Send([]byte("old")))
+			out := must[Outgoing](t)(a.g.SelfUpdate())
+			check(t, a.g.MergePendingCommit())
+			must[*ProcessedMessage](t)(b.g.ProcessMessage(out.Commit))
+			check(t, b.g.MergeStagedCommit())
+			b.c.opts.Clock = func() time.Time { return testTime.Add(DefaultPastEpochAge + time.Second) }
+			_, err := b.g.ProcessMessage(msg)
+			if err != nil && !strings.Contains(err.Error(), "MaxPastEpochAge") {
 				t.Errorf("ValSem003 does not name the setting: %v", err)
 			}
 			return err

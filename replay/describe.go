@@ -162,7 +162,7 @@ func viewValue(v state.View) value {
 		}),
 		"Config", fields(
 			"WireFormat", fields("Outgoing", scalar(c.WireFormat.Outgoing), "Incoming", scalar(c.WireFormat.Incoming)),
-			"PaddingSize", scalar(c.PaddingSize), "MaxPastEpochs", scalar(c.MaxPastEpochs), "ResumptionPSKs", scalar(c.ResumptionPSKs),
+			"PaddingSize", scalar(c.PaddingSize), "MaxPastEpochs", scalar(c.MaxPastEpochs), "MaxPastEpochAge", scalar(c.MaxPastEpochAge), "ResumptionPSKs", scalar(c.ResumptionPSKs),
 			"RatchetTreeExtension", scalar(c.RatchetTreeExtension),
 			"SenderRatchet", fields("OutOfOrderTolerance", scalar(c.SenderRatchet.OutOfOrderTolerance), "MaximumForwardDistance", scalar(c.SenderRatchet.MaximumForwardDistance)),
 		),

@@ -82,8 +82,18 @@ type Config struct {
 	// many bytes (RFC 9420, Section 6.3.1); 0 disables padding.
 	PaddingSize uint32
 	// MaxPastEpochs is how many past epochs keep their secret trees so that
-	// late application messages can still be decrypted; 0 keeps none.
+	// late application messages can still be decrypted (OpenMLS's
+	// max_past_epochs); 0 keeps none.
 	MaxPastEpochs uint32
+	// MaxPastEpochAge bounds the same window by age, in seconds: a past
+	// epoch is dropped — its secrets erased, its messages refused with
+	// valsem.ValSem003 — once MaxPastEpochAge seconds have passed since
+	// it ended (the time of the event that merged the next epoch),
+	// measured with the time of each later event (the core reads no
+	// clock). 0 bounds the window by count alone. An expired epoch's
+	// secrets leave the state with the group's next event at or after
+	// the deadline.
+	MaxPastEpochAge uint64
 	// ResumptionPSKs is number_of_resumption_psks: how many past epochs'
 	// resumption PSKs are kept (RFC 9420, Section 8.6; ValSem400).
 	ResumptionPSKs uint32
@@ -148,14 +158,29 @@ func (c Config) Marshal(b *cryptobyte.Builder) {
 	b.AddUint32(c.PaddingSize)
 	b.AddUint32(c.MaxPastEpochs)
 	b.AddUint32(c.ResumptionPSKs)
+	var flags uint8
 	if c.RatchetTreeExtension {
-		b.AddUint8(1)
-	} else {
-		b.AddUint8(0)
+		flags |= configRatchetTree
 	}
+	if c.MaxPastEpochAge != 0 {
+		flags |= configPastEpochAge
+	}
+	b.AddUint8(flags)
 	b.AddUint32(c.SenderRatchet.OutOfOrderTolerance)
 	b.AddUint32(c.SenderRatchet.MaximumForwardDistance)
+	if c.MaxPastEpochAge != 0 {
+		b.AddUint64(c.MaxPastEpochAge)
+	}
 }
+
+// The flags byte of a Config's encoding. It was the RatchetTreeExtension
+// boolean (0 or 1) before MaxPastEpochAge existed; a configuration without
+// an age encodes as it did then, so that older events, states and digests
+// keep their bytes.
+const (
+	configRatchetTree  = 1 << 0
+	configPastEpochAge = 1 << 1 // a uint64 MaxPastEpochAge follows the sender ratchet
+)
 
 // Unmarshal reads a Config from d, strictly (booleans are 0 or 1).
 func (c *Config) Unmarshal(d *codec.Decoder) {
@@ -164,7 +189,17 @@ func (c *Config) Unmarshal(d *codec.Decoder) {
 	c.PaddingSize = d.Uint32()
 	c.MaxPastEpochs = d.Uint32()
 	c.ResumptionPSKs = d.Uint32()
-	c.RatchetTreeExtension = d.Optional()
+	flags := d.Uint8()
+	if flags&^(configRatchetTree|configPastEpochAge) != 0 {
+		d.Failf(codec.ErrInvalidValue, "config flags %#x", flags)
+	}
+	c.RatchetTreeExtension = flags&configRatchetTree != 0
 	c.SenderRatchet.OutOfOrderTolerance = d.Uint32()
 	c.SenderRatchet.MaximumForwardDistance = d.Uint32()
+	if flags&configPastEpochAge != 0 {
+		// Canonical: an age of 0 is written without the flag.
+		if c.MaxPastEpochAge = d.Uint64(); d.OK() && c.MaxPastEpochAge == 0 {
+			d.Failf(codec.ErrInvalidValue, "config past epoch age flag with age 0")
+		}
+	}
 }

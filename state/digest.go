@@ -157,14 +157,7 @@ func (s GroupState) marshalDigest(b *cryptobyte.Builder) {
 	})
 	epochCommitment(b, q.Epoch)
 	addPositions(b, q.Secrets)
-	codec.AddVector(b, func(b *cryptobyte.Builder) {
-		for _, pe := range q.Past {
-			pe.Context.Marshal(b)
-			codec.AddOpaque(b, pe.Tree.Hash())
-			addHash(b, pe.SenderDataSecret)
-			addPositions(b, pe.Secrets)
-		}
-	})
+	digestPast(b, q.Past, p.Config.MaxPastEpochAge != 0)
 	codec.AddVector(b, func(b *cryptobyte.Builder) {
 		for _, r := range q.Resumption {
 			b.AddUint64(r.Epoch)
@@ -208,4 +201,21 @@ func (s GroupState) marshalDigest(b *cryptobyte.Builder) {
 		b.AddUint8(0x52)
 		p.ReInit.Marshal(b)
 	}
+}
+
+// digestPast adds the past epochs to a digest: their end times when the
+// configuration bounds the window by age (aged), then their contexts,
+// trees and secret commitments.
+func digestPast(b *cryptobyte.Builder, past []PastEpoch, aged bool) {
+	codec.AddVector(b, func(b *cryptobyte.Builder) {
+		for _, pe := range past {
+			if aged {
+				b.AddUint64(pe.Ended)
+			}
+			pe.Context.Marshal(b)
+			codec.AddOpaque(b, pe.Tree.Hash())
+			addHash(b, pe.SenderDataSecret)
+			addPositions(b, pe.Secrets)
+		}
+	})
 }

@@ -118,7 +118,7 @@ func (s GroupState) marshalState(b *cryptobyte.Builder, tc *treeCodec) {
 	default:
 		b.AddUint8(kindInGroup)
 		marshalPublic(b, s.pub.p, tc)
-		marshalPrivate(b, s.priv.p, tc)
+		marshalPrivate(b, s.priv.p, s.pub.p.Config, tc)
 	}
 }
 
@@ -291,7 +291,8 @@ func unmarshalLeaves(d *codec.Decoder) []treemath.LeafIndex {
 	return out
 }
 
-func marshalPrivate(b *cryptobyte.Builder, q Private, tc *treeCodec) {
+func marshalPrivate(b *cryptobyte.Builder, q Private, cfg Config, tc *treeCodec) {
+	aged := cfg.MaxPastEpochAge != 0 // past epochs carry their end time
 	b.AddUint32(uint32(q.Self))
 	codec.AddOpaque(b, q.SignatureKey)
 	q.Path.MarshalSecrets(b)
@@ -299,6 +300,9 @@ func marshalPrivate(b *cryptobyte.Builder, q Private, tc *treeCodec) {
 	q.Secrets.MarshalSecrets(b)
 	codec.AddVector(b, func(b *cryptobyte.Builder) {
 		for _, pe := range q.Past {
+			if aged {
+				b.AddUint64(pe.Ended)
+			}
 			pe.Context.Marshal(b)
 			marshalTree(b, pe.Tree, tc)
 			codec.AddOpaque(b, pe.SenderDataSecret)
@@ -361,6 +365,9 @@ func unmarshalPrivate(d *codec.Decoder, pub Public, depth int, tc *treeCodec) Pr
 	}
 	d.VectorEach(func(d *codec.Decoder) {
 		var pe PastEpoch
+		if pub.Config.MaxPastEpochAge != 0 {
+			pe.Ended = d.Uint64()
+		}
 		pe.Context.Unmarshal(d)
 		pe.Tree = unmarshalTree(d, cs, tc)
 		pe.SenderDataSecret = d.Opaque()

@@ -27,12 +27,12 @@ func TestEncodingCoversEveryField(t *testing.T) {
 		{reflect.TypeFor[Private](), []string{"Self", "SignatureKey", "Path", "Epoch", "Secrets", "Past", "Resumption", "OwnUpdates", "Pending", "Staged"}},
 		{reflect.TypeFor[StoredProposal](), []string{"Ref", "Proposal", "Sender"}},
 		{reflect.TypeFor[OwnUpdate](), []string{"Ref", "EncryptionPriv"}},
-		{reflect.TypeFor[PastEpoch](), []string{"Context", "Tree", "SenderDataSecret", "Secrets"}},
+		{reflect.TypeFor[PastEpoch](), []string{"Ended", "Context", "Tree", "SenderDataSecret", "Secrets"}},
 		{reflect.TypeFor[ResumptionPSK](), []string{"Epoch", "Secret"}},
 		{reflect.TypeFor[PendingCommit](), []string{"Next", "Message", "Added", "Removed"}},
 		{reflect.TypeFor[StagedCommit](), []string{"Next", "Sender", "Proposals", "Added", "Removed", "Updated", "SelfRemoved"}},
 		{reflect.TypeFor[StagedJoin](), []string{"Next", "KeyPackageRef", "LastResort", "Prior"}},
-		{reflect.TypeFor[Config](), []string{"WireFormat", "PaddingSize", "MaxPastEpochs", "ResumptionPSKs", "RatchetTreeExtension", "SenderRatchet"}},
+		{reflect.TypeFor[Config](), []string{"WireFormat", "PaddingSize", "MaxPastEpochs", "MaxPastEpochAge", "ResumptionPSKs", "RatchetTreeExtension", "SenderRatchet"}},
 	}
 	for _, tt := range tests {
 		var got []string

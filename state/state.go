@@ -130,6 +130,10 @@ type OwnUpdate struct {
 // PastEpoch is what a member keeps of a past epoch to decrypt late
 // application messages (OpenMLS max_past_epochs).
 type PastEpoch struct {
+	// Ended is when the epoch ended: the time (seconds since the Unix
+	// epoch) of the event that merged the next one. Config.MaxPastEpochAge
+	// counts from it; it is kept (and encoded) only when that is set.
+	Ended            uint64
 	Context          codec.GroupContext
 	Tree             tree.Tree // for the senders' signature keys
 	SenderDataSecret []byte

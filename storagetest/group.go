@@ -11,7 +11,6 @@ import (
 
 	mls "github.com/mlscore/mlscore"
 	"github.com/mlscore/mlscore/effects"
-	"github.com/mlscore/mlscore/state"
 )
 
 // RunForwardSecrecy drives a real client whose store is the backend's
@@ -21,16 +20,18 @@ import (
 // no byte string the core deleted remains in the store's files: the key
 // package's private keys, and every secret of the past epochs (the
 // encryption, sender data, exporter, external, confirmation, membership,
-// resumption and init secrets) once the epoch is older than the ones the
-// shell's default configuration retains for late messages
-// (state.Config.MaxPastEpochs; none by default). It
-// needs a non-volatile backend.
+// resumption and init secrets) once the epoch has left the window the
+// shell's default configuration (mls.DefaultConfig) keeps for late
+// messages: by count (state.Config.MaxPastEpochs) after the next commits,
+// and by age (state.Config.MaxPastEpochAge) with the first operation after
+// the age bound. It needs a non-volatile backend.
 func RunForwardSecrecy(t *testing.T, b Backend) {
 	if b.Volatile {
 		t.Skip("a volatile backend has no files")
 	}
 	dir := t.TempDir()
-	clock := func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
 	store := b.Open(t, dir)
 	alice, err := mls.NewClient(store, []byte("alice"), &mls.Options{Clock: clock})
 	must(t, err)
@@ -42,7 +43,7 @@ func RunForwardSecrecy(t *testing.T, b Backend) {
 	// (for late messages): an epoch's secrets must be gone once it is
 	// that many epochs older.
 	var retained [][][]byte
-	keep := int(state.DefaultConfig().MaxPastEpochs) // the shell's default
+	keep := int(mls.DefaultConfig().MaxPastEpochs) // the shell's default
 	grep := func(when string) {
 		t.Helper()
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -162,6 +163,23 @@ func RunForwardSecrecy(t *testing.T, b Backend) {
 		t.Fatalf("bob read %q", pm.Data)
 	}
 	grep("after a message from the reopened client")
+
+	// The age bound: past the deadline the retained epochs go with the
+	// next operation.
+	if len(retained) == 0 {
+		t.Fatal("the default configuration retains no past epoch: nothing to expire by age")
+	}
+	now = now.Add(time.Duration(mls.DefaultConfig().MaxPastEpochAge)*time.Second + time.Second)
+	for _, r := range retained {
+		gone = append(gone, r...)
+	}
+	if _, err := ag.Send([]byte("after the age bound")); err != nil {
+		t.Fatal(err)
+	}
+	grep("after the age bound")
+	must(t, alice.Close())
+	closeStore(t, store)
+	grep("after the age bound, closed")
 }
 
 func must(t *testing.T, err error) {

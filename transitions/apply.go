@@ -34,7 +34,12 @@ func Apply(s state.GroupState, ev Event, env Env) (state.GroupState, []effects.E
 	if err != nil {
 		return s, nil, err
 	}
-	return next, effects.Sort(effs), nil
+	// The past-epoch window's age bound, measured with the event's time.
+	next, expired, err := expirePastEpochs(next, ev.Time())
+	if err != nil {
+		return s, nil, err
+	}
+	return next, effects.Sort(append(effs, expired...)), nil
 }
 
 func dispatch(s state.GroupState, ev Event, env Env) (state.GroupState, []effects.Effect, error) {

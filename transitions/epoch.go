@@ -195,13 +195,17 @@ func (g *group) removedState() (state.GroupState, error) {
 // state a commit produced): the current epoch joins the past epochs and its
 // resumption PSK the retained ones, within the configured bounds, and
 // everything no longer needed is reported with DeleteSecret.
-func (g *group) advance(next state.GroupState) (state.GroupState, []effects.Effect, error) {
+func (g *group) advance(next state.GroupState, at uint64) (state.GroupState, []effects.Effect, error) {
 	pub, priv := next.Shared(core.Key{})
 	cfg := pub.Config
 	gid := g.gid()
 	var dels []effects.Effect
-	past := append(slices.Clone(g.priv.Past), state.PastEpoch{Context: g.pub.Context, Tree: g.pub.Tree,
-		SenderDataSecret: g.priv.Epoch.SenderDataSecret(), Secrets: g.priv.Secrets})
+	ended := state.PastEpoch{Context: g.pub.Context, Tree: g.pub.Tree,
+		SenderDataSecret: g.priv.Epoch.SenderDataSecret(), Secrets: g.priv.Secrets}
+	if cfg.MaxPastEpochAge != 0 {
+		ended.Ended = at // the age bound counts from here (expirePastEpochs)
+	}
+	past := append(slices.Clone(g.priv.Past), ended)
 	for len(past) > int(cfg.MaxPastEpochs) {
 		dels = append(dels, effects.DeleteSecret{Ref: effects.SecretRef{Kind: effects.SecretEpoch, ID: secretID(gid, past[0].Context.Epoch)}})
 		past = past[1:]

@@ -184,8 +184,7 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 		}
 		if !found {
 			// Say which setting keeps older application messages readable.
-			return f, valsem.Errorf(valsem.ValSem003, "message for epoch %d, group is at epoch %d and keeps %d past epochs for application messages (state.Config.MaxPastEpochs)",
-				epoch, g.epoch(), g.pub.Config.MaxPastEpochs)
+			return f, g.pastEpochError(epoch, f.priv != nil && f.ct == codec.ContentTypeApplication)
 		}
 	}
 	if f.ct != codec.ContentTypeApplication {

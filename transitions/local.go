@@ -120,7 +120,7 @@ func confirmCommit(s state.GroupState, e ConfirmCommit, env Env) (state.GroupSta
 		return s, nil, err
 	}
 	pc := g.priv.Pending // non-nil: the lifecycle table admits ConfirmCommit only then
-	next, dels, err := g.advance(pc.Next)
+	next, dels, err := g.advance(pc.Next, e.At)
 	if err != nil {
 		return s, nil, err
 	}
@@ -168,7 +168,7 @@ func mergeStaged(s state.GroupState, e MergeStaged, env Env) (state.GroupState, 
 		effs := append([]effects.Effect{effects.RemovedFromGroup{Group: g.gid(), Epoch: g.epoch() + 1, By: sc.Sender}}, g.allKeys()...)
 		return sc.Next, effs, nil
 	}
-	next, dels, err := g.advance(sc.Next)
+	next, dels, err := g.advance(sc.Next, e.At)
 	if err != nil {
 		return s, nil, err
 	}

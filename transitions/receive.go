@@ -23,6 +23,9 @@ func receive(s state.GroupState, e Receive, env Env) (state.GroupState, []effect
 		return s, nil, err
 	}
 	f, err := g.frame(d)
+	if err == nil {
+		err = g.checkPastAge(f, e.At)
+	}
 	if err != nil {
 		return s, nil, err
 	}
