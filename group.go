@@ -104,12 +104,18 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, effs []effect
 	if err != nil {
 		return err
 	}
+	var j *sigJournal
+	in.Keys, j = g.c.withJournal(in.Keys, nil)
 	a, err := replay.Apply(in)
 	if err != nil {
 		return &replay.RecordError{Err: err} // its secrets cannot be held: nothing is written
 	}
+	var sigs []journalEntry
+	if j != nil {
+		sigs = j.entries
+	}
 	var b Batch
-	done, lerr := g.log.record(&b, &a)
+	done, lerr := g.log.record(&b, &a, sigs)
 	if lerr != nil {
 		return lerr // the state did not advance
 	}

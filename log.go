@@ -81,6 +81,9 @@ type groupLog struct {
 	id     []byte
 	header replay.Header
 	keep   int
+	// journal is set when the client journals signatures (sigJournal):
+	// a snapshot then erases those of the records it replaces.
+	journal bool
 
 	snap      replay.Snapshot  // Seq, Prev, Group of the snapshot (no State digest, no Data)
 	snapState state.GroupState // the snapshot's state
@@ -325,6 +328,16 @@ func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupSt
 	for i := range l.tail {
 		b.Delete(recordKey(l.id, l.snap.Seq+uint64(i)))
 	}
+	if l.journal {
+		// The records go, and the signatures journaled for them.
+		keys, err := l.store.Keys(ctx, groupKey("v/", l.id))
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			b.Delete(k)
+		}
+	}
 	return func() {
 		l.applyDelta(d)
 		clear(l.split)
@@ -457,7 +470,10 @@ func (l *groupLog) export(recs []replay.Record, signer []effects.PersistSecret) 
 // that did not change the state (a rejected input, an export) writes
 // nothing: there is nothing to recover. The returned function (nil if
 // nothing was written) updates l once b is committed.
-func (l *groupLog) record(b *Batch, a *replay.Applied) (func(), error) {
+//
+// sigs are the signatures a randomized external signer made during the
+// event, journaled with its record (sigJournal).
+func (l *groupLog) record(b *Batch, a *replay.Applied, sigs []journalEntry) (func(), error) {
 	if l.keep == 0 {
 		// No record is kept: the snapshot is the state, and the chain's
 		// position does not move. An unchanged state (a rejected input,
@@ -506,12 +522,16 @@ func (l *groupLog) record(b *Batch, a *replay.Applied) (func(), error) {
 		return done, nil
 	}
 	b.Put(recordKey(l.id, rec.Seq), replay.EncodeRecord(rec))
+	for _, e := range sigs {
+		b.Put(groupKey("v/", l.id, e.key[:]...), e.sig)
+		l.journal = true
+	}
 	return func() { l.last, l.tail = &rec, l.tail+1 }, nil
 }
 
 // remove puts into b the deletion of everything the group stored.
 func (l *groupLog) remove(ctx context.Context, b *Batch) error {
-	for _, kind := range []string{"n/", "r/", "a/"} {
+	for _, kind := range []string{"n/", "r/", "a/", "v/"} {
 		keys, err := l.store.Keys(ctx, groupKey(kind, l.id))
 		if err != nil {
 			return err

@@ -107,11 +107,11 @@ func (g *Group) withLeafUpdate(u LeafUpdate, op func(codec.Proposal) error) erro
 		if u.NewSignatureKey {
 			return ErrLeafUpdateKeys
 		}
-		sg, err := g.c.externalSigner(u.Signer)
+		sg, rnd, err := g.c.externalSigner(u.Signer)
 		if err != nil {
 			return fmt.Errorf("mls: LeafUpdate.Signer: %w", err)
 		}
-		g.c.addSigner(sg)
+		g.c.addSigner(sg, u.Signer, rnd)
 		pub = sg.Public()
 	}
 	if u.NewSignatureKey {

@@ -234,14 +234,10 @@ func TestExternalSignerReplay(t *testing.T) {
 		t.Fatal("the log replayed without the signer")
 	}
 
-	// A randomized signer cannot keep records.
-	rnd := deterministic("carol")
-	rnd.Suite, rnd.Signer, rnd.KeepRecords = 2, &hsm{key: p256Key(t, "carol"), fresh: true}, 1
-	if _, err := mls.NewClient(mls.NewMemoryStorage(), []byte("carol"), rnd); !errors.Is(err, mls.ErrRandomizedSigner) {
-		t.Fatalf("randomized signer keeping records: %v", err)
-	}
-	rnd.Signer = p256Key(t, "carol") // a software key signs deterministically
-	if _, err := mls.NewClient(mls.NewMemoryStorage(), []byte("carol"), rnd); err != nil {
+	// A deterministic ECDSA signer keeps records as well.
+	ecd := deterministic("carol")
+	ecd.Suite, ecd.Signer, ecd.KeepRecords = 2, p256Key(t, "carol"), 1
+	if _, err := mls.NewClient(mls.NewMemoryStorage(), []byte("carol"), ecd); err != nil {
 		t.Fatalf("deterministic ECDSA signer keeping records: %v", err)
 	}
 }
@@ -328,4 +324,73 @@ func processCommit(t *testing.T, g *mls.Group, commit []byte) {
 	if err := g.MergeStagedCommit(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRandomizedSignerJournal: a randomized ECDSA signer (an HSM) with a
+// log that keeps records: each record is stored with the signatures its
+// event made, reopening replays the client's own commits and messages
+// from them (without calling the signer for them) to the same epoch, the
+// journal is erased with the records a snapshot replaces, and with the
+// group.
+func TestRandomizedSignerJournal(t *testing.T) {
+	for _, keep := range []int{2, mls.KeepAllRecords} {
+		t.Run(fmt.Sprint("keep=", keep), func(t *testing.T) {
+			h := &hsm{key: p256Key(t, "alice"), fresh: true}
+			store := mls.NewMemoryStorage()
+			opts := deterministic("alice")
+			opts.Suite, opts.Signer, opts.KeepRecords = 2, h, keep
+			alice, _, ga, gb := aliceAndBob(t, store, opts, "journal")
+			for i := range 4 {
+				sendAndUpdate(t, ga, gb, fmt.Sprint("message ", i))
+			}
+			journal, err := store.Keys(context.Background(), []byte("v/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A send and a commit per round, each one signature (the
+			// commit's leaf node is signed too); keep=2 keeps the
+			// signatures of two records at most.
+			if keep == 2 && (len(journal) == 0 || len(journal) > 4) {
+				t.Fatalf("%d journaled signatures for 2 records", len(journal))
+			}
+			if keep == mls.KeepAllRecords && len(journal) < 8 {
+				t.Fatalf("%d journaled signatures for 8 signing events", len(journal))
+			}
+			auth := ga.EpochAuthenticator()
+			alice.Close()
+
+			again, err := mls.OpenClient(store, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			uses := h.uses
+			g, err := again.OpenGroup([]byte("journal"))
+			if err != nil {
+				t.Fatalf("reopening: %v", err)
+			}
+			if h.uses != uses {
+				t.Fatalf("the replay called the signer %d times", h.uses-uses)
+			}
+			if !bytes.Equal(g.EpochAuthenticator(), auth) {
+				t.Fatal("reopened at another epoch")
+			}
+			sendAndUpdate(t, g, gb, "after reopening")
+			noPrivateBytes(t, store, mustBytes(t, h.key.(*ecdsa.PrivateKey)))
+			if err := g.Delete(); err != nil {
+				t.Fatal(err)
+			}
+			if journal, _ = store.Keys(context.Background(), []byte("v/")); len(journal) != 0 {
+				t.Fatalf("%d journaled signatures left after Delete", len(journal))
+			}
+		})
+	}
+}
+
+func mustBytes(t *testing.T, k *ecdsa.PrivateKey) []byte {
+	t.Helper()
+	b, err := k.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
