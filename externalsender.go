@@ -72,10 +72,17 @@ func (c *Client) ProposeExternal(groupInfo []byte, p codec.Proposal) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkExternalSender(gi.GroupContext); err != nil {
+	return c.proposeExternal(gi.GroupContext, transitions.ExternalPropose{GroupInfo: groupInfo, Proposal: p})
+}
+
+// proposeExternal runs ev, an ExternalPropose for the group of context
+// ctx, as this client, once the group lists it as an external sender.
+func (c *Client) proposeExternal(ctx codec.GroupContext, ev transitions.ExternalPropose) ([]byte, error) {
+	if err := c.checkExternalSender(ctx); err != nil {
 		return nil, err
 	}
-	effs, err := c.applyClient(transitions.ExternalPropose{At: c.now(), GroupInfo: groupInfo, SignatureKey: c.pub, Proposal: p})
+	ev.At, ev.SignatureKey = c.now(), c.pub
+	effs, err := c.applyClient(ev)
 	if err != nil {
 		return nil, err
 	}
@@ -155,25 +162,16 @@ func (c *Client) ProposeJoin(groupInfo []byte) ([]byte, error) {
 	return sentMessage(effs), nil
 }
 
-// ErrNoGroupInfo reports a PublicGroup that holds no GroupInfo of its
-// current epoch (a commit started the epoch and PublicGroup.SetGroupInfo
-// has not given one yet), so it cannot name the group and epoch of an
-// external proposal.
-var ErrNoGroupInfo = errors.New("mls: the public group holds no GroupInfo of its epoch")
-
 // ProposeExternal sends prop to the group p follows, at p's current epoch,
-// as the external sender sender (Client.ProposeExternal, with p's
-// GroupInfo): a delivery service that follows a group with a PublicGroup
-// proposes from it. It fails with ErrNoGroupInfo while p holds no GroupInfo
-// of its epoch. The proposal is not stored in p: like every message the
-// delivery service relays, hand it to p.ProcessMessage when it is sent, so
-// that p follows the commit that covers it.
+// as the external sender sender (see Client.ProposeExternal): a delivery
+// service that follows a group with a PublicGroup proposes from its public
+// state, with or without a GroupInfo of the epoch. The proposal is not
+// stored in p: like every message the delivery service relays, hand it to
+// p.ProcessMessage when it is sent, so that p follows the commit that
+// covers it.
 func (p *PublicGroup) ProposeExternal(sender *Client, prop codec.Proposal) ([]byte, error) {
-	gi, ok := p.GroupInfo()
-	if !ok {
-		return nil, fmt.Errorf("%w: group %x epoch %d", ErrNoGroupInfo, p.GroupID(), p.Epoch())
-	}
-	return sender.ProposeExternal(gi, prop)
+	ctx := p.State().Public().Context
+	return sender.proposeExternal(ctx, transitions.ExternalPropose{Context: &ctx, Proposal: prop})
 }
 
 // ProposeExternalAdd is ProposeExternal of an Add of the member whose key

@@ -299,6 +299,18 @@ func (e ExternalPropose) marshal(b *cryptobyte.Builder) {
 	codec.AddOpaque(b, e.SignatureKey)
 	e.Proposal.Marshal(b)
 	codec.AddOpaque(b, e.AAD)
+	// A later addition to EventFormat 1: optional<GroupContext>, present
+	// only when the GroupInfo is empty, so that logs of events with a
+	// GroupInfo decode and re-encode unchanged.
+	switch {
+	case len(e.GroupInfo) > 0 && e.Context != nil:
+		b.SetError(fmt.Errorf("%w: ExternalPropose with both a GroupInfo and a GroupContext", ErrEventEncoding))
+	case len(e.GroupInfo) == 0:
+		addBool(b, e.Context != nil)
+		if e.Context != nil {
+			e.Context.Marshal(b)
+		}
+	}
 }
 
 func (e *ExternalPropose) unmarshal(d *codec.Decoder, at uint64) {
@@ -307,6 +319,10 @@ func (e *ExternalPropose) unmarshal(d *codec.Decoder, at uint64) {
 	e.SignatureKey = d.Opaque()
 	e.Proposal.Unmarshal(d)
 	e.AAD = d.Opaque()
+	if len(e.GroupInfo) == 0 && d.Optional() {
+		e.Context = new(codec.GroupContext)
+		e.Context.Unmarshal(d)
+	}
 }
 
 func (e ReInitGroup) marshal(b *cryptobyte.Builder) {

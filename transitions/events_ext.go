@@ -88,8 +88,12 @@ type ProposeAsNewMember struct {
 // Remove, PreSharedKey (an empty nonce is drawn), ReInit,
 // GroupContextExtensions or custom proposal. SignatureKey names the
 // external sender's signature private key in Env.Keys and must be listed
-// in the external_senders extension of the GroupInfo's GroupContext.
-// Effects: SendToGroup. The state is unchanged.
+// in the external_senders extension of the group's GroupContext: the
+// GroupInfo's, or Context when GroupInfo is empty (the public state of a
+// group the sender follows, as a PublicGroup; an external sender's
+// signature does not cover the context, RFC 9420, Section 6.1, so only its
+// group id, epoch, suite and extensions are used). Effects: SendToGroup.
+// The state is unchanged.
 //
 // [RFC 9420, Section 12.1.8.1]: https://www.rfc-editor.org/rfc/rfc9420#section-12.1.8.1
 type ExternalPropose struct {
@@ -98,6 +102,9 @@ type ExternalPropose struct {
 	SignatureKey []byte
 	Proposal     codec.Proposal
 	AAD          []byte
+	// Context names the group when GroupInfo is empty; nil otherwise
+	// (both set is an ErrInvalidGroupInfo, and EncodeEvent refuses it).
+	Context *codec.GroupContext
 }
 
 // ReInitGroup creates the group that replaces a reinitialized one (RFC

@@ -39,6 +39,8 @@ func TestEventRoundTrip(t *testing.T) {
 			PSKs: [][]byte{{4}, {5, 6}}, RemovePrior: true, AAD: []byte("x")},
 		ProposeAsNewMember{At: 3, GroupInfo: []byte{1}, KeyPackageRef: []byte{2}, AAD: []byte{}},
 		ExternalPropose{At: 4, GroupInfo: []byte{1}, SignatureKey: []byte{2}, Proposal: removeOf(3)},
+		ExternalPropose{At: 4, SignatureKey: []byte{2}, Proposal: removeOf(3),
+			Context: &codec.GroupContext{Version: codec.MLS10, CipherSuite: 1, GroupID: []byte("g"), Epoch: 5}},
 		ReInitGroup{At: 5, OldGroupID: []byte("g"), OldEpoch: 7, ReInit: codec.ReInit{GroupID: []byte("h"), Version: codec.MLS10, CipherSuite: 3}, NewGroup: ng},
 		BranchGroup{At: 6, OldGroupID: []byte("g"), OldEpoch: 8, Suite: 1, GroupID: nil, NewGroup: ng},
 	}

@@ -473,7 +473,7 @@ func externalPropose(s state.GroupState, e ExternalPropose, env Env) (state.Grou
 	if err := checkSendableProposal(e.Proposal); err != nil {
 		return s, nil, err
 	}
-	p, err := parseGroupInfo(e.GroupInfo, env)
+	p, err := externalProposeGroup(e, env)
 	if err != nil {
 		return s, nil, err
 	}

@@ -243,6 +243,29 @@ func TestScenarioExternalProposals(t *testing.T) {
 			w.externalProposal(ds1, a, extPSK([]byte("psk-2")))
 			w.commit(a, Commit{})
 		})
+		t.Run("from_public_state", func(t *testing.T) {
+			// An external sender following the group's public state
+			// proposes without a GroupInfo: the same message.
+			w, a := groupWith(t, cs, cfg, "bob", "carol")
+			ds := w.addExternalSigner(a, "ds")
+			gi := w.groupInfo(a, false)
+			fromGI := sent(t, w.must(ds, ExternalPropose{At: testAt, GroupInfo: gi, SignatureKey: ds.sig, Proposal: removeOf(1)}))
+			ctx := a.s.GroupContext()
+			fromCtx := sent(t, w.must(ds, ExternalPropose{At: testAt, Context: &ctx, SignatureKey: ds.sig, Proposal: removeOf(1)}))
+			if !bytes.Equal(fromGI, fromCtx) {
+				t.Fatal("the proposal from the context differs from the one from the GroupInfo")
+			}
+			if _, err := w.apply(ds, ExternalPropose{At: testAt, GroupInfo: gi, Context: &ctx, SignatureKey: ds.sig, Proposal: removeOf(1)}); !errors.Is(err, ErrInvalidGroupInfo) {
+				t.Fatalf("both a GroupInfo and a context: %v", err)
+			}
+			bad := ctx
+			bad.Version = 2
+			if _, err := w.apply(ds, ExternalPropose{At: testAt, Context: &bad, SignatureKey: ds.sig, Proposal: removeOf(1)}); !errors.Is(err, ErrInvalidGroupInfo) {
+				t.Fatalf("a context of version 2: %v", err)
+			}
+			w.deliver(ds, fromCtx)
+			w.commit(a, Commit{})
+		})
 		t.Run("policy_rejects", func(t *testing.T) {
 			w, a := groupWith(t, cs, cfg, "bob", "carol")
 			ds := w.addExternalSigner(a, "ds")

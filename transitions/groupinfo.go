@@ -146,3 +146,24 @@ func verifyGroupInfo(cs *suite.Suite, key []byte, gi codec.GroupInfo) error {
 	}
 	return nil
 }
+
+// externalProposeGroup returns the group an ExternalPropose names: its
+// GroupInfo's, or, when it has none, its Context (which must be an mls10
+// context of a known suite).
+func externalProposeGroup(e ExternalPropose, env Env) (parsedGroupInfo, error) {
+	if e.Context == nil {
+		return parseGroupInfo(e.GroupInfo, env)
+	}
+	if len(e.GroupInfo) > 0 {
+		return parsedGroupInfo{}, fmt.Errorf("%w: both a GroupInfo and a GroupContext", ErrInvalidGroupInfo)
+	}
+	ctx := *e.Context
+	if ctx.Version != codec.MLS10 {
+		return parsedGroupInfo{}, fmt.Errorf("%w: group context version %d", ErrInvalidGroupInfo, ctx.Version)
+	}
+	cs, err := suite.Lookup(suite.ID(ctx.CipherSuite))
+	if err != nil {
+		return parsedGroupInfo{}, err
+	}
+	return parsedGroupInfo{gi: codec.GroupInfo{GroupContext: ctx}, cs: cs}, nil
+}
