@@ -412,7 +412,7 @@ func newClient(store Storage, opts *Options) (*Client, error) {
 		c.opts.Lifetime = DefaultLifetime
 	}
 	if c.opts.KeepRecords < KeepAllRecords {
-		return nil, fmt.Errorf("mls: Options.KeepRecords %d", c.opts.KeepRecords)
+		return nil, fmt.Errorf("%w: Options.KeepRecords %d", ErrInvalidArgument, c.opts.KeepRecords)
 	}
 	return c, nil
 }

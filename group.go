@@ -549,7 +549,7 @@ func (g *Group) SendWithAAD(data, aad []byte) ([]byte, error) {
 // epoch (RFC 9420, Section 8.5).
 func (g *Group) Export(label string, context []byte, length int) ([]byte, error) {
 	if length < 0 || uint64(length) > 1<<32-1 {
-		return nil, fmt.Errorf("mls: export length %d", length)
+		return nil, fmt.Errorf("%w: export length %d", ErrInvalidArgument, length)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

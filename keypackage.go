@@ -56,7 +56,7 @@ func (c *Client) KeyPackageWith(opts *KeyPackageOptions) ([]byte, error) {
 		o = *opts
 	}
 	if o.Lifetime < 0 {
-		return nil, fmt.Errorf("mls: key package lifetime %v", o.Lifetime)
+		return nil, fmt.Errorf("%w: key package lifetime %v", ErrInvalidArgument, o.Lifetime)
 	}
 	caps := c.opts.Capabilities
 	if o.Capabilities != nil {

@@ -22,6 +22,10 @@ var (
 	// ErrNothingToCommit reports AddMembers or RemoveMembers called with no
 	// key package or leaf: no commit is made.
 	ErrNothingToCommit = errors.New("mls: nothing to add or remove")
+	// ErrInvalidArgument reports an argument or option outside its range
+	// (a negative KeyPackageOptions.Lifetime, an Options.KeepRecords
+	// below KeepAllRecords, an export length outside 0 to 2^32-1).
+	ErrInvalidArgument = errors.New("mls: invalid argument")
 )
 
 // notPending enforces the rule for sending while this member's commit is

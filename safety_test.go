@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
 	"github.com/mlscore/mlscore/valsem"
@@ -111,6 +112,31 @@ func TestShellErrors(t *testing.T) {
 			}
 			return err
 		}, valsem.ValSem003},
+		{"key package with a negative lifetime", func(t *testing.T, a, b *party) error {
+			_, err := a.c.KeyPackageWith(&KeyPackageOptions{Lifetime: -time.Second})
+			return err
+		}, ErrInvalidArgument},
+		{"export of a negative length", func(t *testing.T, a, b *party) error {
+			_, err := a.g.Export("x", nil, -1)
+			return err
+		}, ErrInvalidArgument},
+		{"client with KeepRecords below KeepAllRecords", func(t *testing.T, a, b *party) error {
+			_, err := NewClient(NewMemoryStorage(), []byte("x"), &Options{KeepRecords: KeepAllRecords - 1})
+			return err
+		}, ErrInvalidArgument},
+		{"key package whose leaf extension is not in its capabilities", func(t *testing.T, a, b *party) error {
+			_, err := a.c.KeyPackageWith(&KeyPackageOptions{LeafExtensions: codec.Extensions{{ExtensionType: 0xff03}}})
+			return err
+		}, transitions.ErrInvalidLeafNode},
+		{"own leaf update with an extension not in the capabilities", func(t *testing.T, a, b *party) error {
+			_, err := a.g.SelfUpdateWith(LeafUpdate{Extensions: codec.Extensions{{ExtensionType: 0xff03}}})
+			return err
+		}, transitions.ErrInvalidLeafNode},
+		{"own leaf update while the own commit is pending", func(t *testing.T, a, b *party) error {
+			must[Outgoing](t)(a.g.SelfUpdate())
+			_, err := a.g.SelfUpdateWith(LeafUpdate{NewSignatureKey: true})
+			return err
+		}, ErrCommitPending},
 		{"closed client", func(t *testing.T, a, b *party) error {
 			check(t, a.c.Close())
 			_, err := a.c.KeyPackage()
