@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -165,4 +166,63 @@ func readOpaque(s *cryptobyte.String) ([]byte, bool) {
 		return nil, true
 	}
 	return out[:len(out):len(out)], true
+}
+
+// parentRec is a parent node as a tree keeps it: its encoding, in one
+// exact-size allocation (67 bytes for a 32-byte key and parent hash and no
+// unmerged leaves, where the decoded codec.ParentNode with its two slices
+// takes 144). Like leafRec it is immutable and shared by every tree
+// version that keeps the node. Any encoding of a ParentNode decodes (its
+// decoding checks only the syntax), so decode cannot fail.
+type parentRec struct {
+	raw []byte
+}
+
+// newParentRec returns the record of p.
+func newParentRec(p *codec.ParentNode) (*parentRec, error) {
+	var b cryptobyte.Builder
+	p.Marshal(&b)
+	raw, err := b.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("mls: parent node does not encode: %w", err)
+	}
+	return &parentRec{raw: append(make([]byte, 0, len(raw)), raw...)}, nil
+}
+
+// decode returns a fresh decoded copy of the parent node, which the caller
+// owns (nil in the unreachable case of a record that does not decode).
+func (r *parentRec) decode() *codec.ParentNode {
+	p, err := codec.DecodeParentNode(r.raw)
+	if err != nil {
+		return nil
+	}
+	return &p
+}
+
+// fields returns the encryption key and parent hash (clipped sub-slices
+// of the record, not to be modified) and the encoded unmerged_leaves (4
+// bytes per leaf index, big-endian), read by their length prefixes.
+func (r *parentRec) fields() (key, parentHash, unmerged []byte) {
+	s := cryptobyte.String(r.raw)
+	key, ok := readOpaque(&s)
+	if ok {
+		parentHash, ok = readOpaque(&s)
+	}
+	if ok {
+		unmerged, _ = readOpaque(&s)
+	}
+	return key, parentHash, unmerged
+}
+
+// key returns the parent's encryption key.
+func (r *parentRec) key() []byte {
+	s := cryptobyte.String(r.raw)
+	k, _ := readOpaque(&s)
+	return k
+}
+
+// unmergedAt returns the j-th entry of an encoded unmerged_leaves list
+// (fields); the list holds len(um)/4 entries.
+func unmergedAt(um []byte, j int) treemath.LeafIndex {
+	return treemath.LeafIndex(binary.BigEndian.Uint32(um[4*j:]))
 }

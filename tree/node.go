@@ -24,7 +24,7 @@ const shortHashLen = 32
 type node struct {
 	left, right *node
 	leaf        *leafRec
-	parent      *codec.ParentNode
+	parent      *parentRec
 
 	// members counts the non-blank leaves of the subtree, occupied its
 	// non-blank nodes. They answer "leftmost blank leaf", "may the tree be
@@ -77,7 +77,7 @@ func (b *builder) leafNode(i treemath.LeafIndex, ln *leafRec) (*node, error) {
 
 // parentNode builds a parent with content p (nil: blank) over l and r. Its
 // tree hash is H(TreeHashInput{parent, ParentNodeHashInput{p, th(l), th(r)}}).
-func (b *builder) parentNode(p *codec.ParentNode, l, r *node) (*node, error) {
+func (b *builder) parentNode(p *parentRec, l, r *node) (*node, error) {
 	n := &node{left: l, right: r, parent: p}
 	b.count++
 	n.members = l.members + r.members
@@ -131,14 +131,14 @@ func (b *builder) leafHashInput(i treemath.LeafIndex, ln *leafRec) ([]byte, erro
 // parentHashInput encodes TreeHashInput for a parent:
 //
 //	struct { optional<ParentNode> parent_node; opaque left_hash<V>; opaque right_hash<V>; } ParentNodeHashInput;
-func (b *builder) parentHashInput(p *codec.ParentNode, lh, rh []byte) ([]byte, error) {
+func (b *builder) parentHashInput(p *parentRec, lh, rh []byte) ([]byte, error) {
 	c := cryptobyte.NewBuilder(b.buf[:0])
 	c.AddUint8(nodeTypeParent)
 	if p == nil {
 		c.AddUint8(0)
 	} else {
 		c.AddUint8(1)
-		p.Marshal(c)
+		c.AddBytes(p.raw)
 	}
 	codec.AddOpaque(c, lh)
 	codec.AddOpaque(c, rh)

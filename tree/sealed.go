@@ -14,8 +14,9 @@ import (
 // writing into a returned value (a changed leaf would leave the cached tree
 // hash stale and make the group reject valid messages). The core reads the
 // nodes through the Shared accessors, which need a core.Key. A tree keeps
-// each leaf node as its encoding (leafRec), so every leaf node handed out,
-// by the Shared accessors too, is freshly decoded and owned by the caller.
+// each node as its encoding (leafRec, parentRec), so every node handed
+// out, by the Shared accessors too, is freshly decoded and owned by the
+// caller.
 
 // Leaf returns a copy of the leaf node at leaf index i, or nil and false if
 // i is blank or outside the tree.
@@ -34,12 +35,7 @@ func (t Tree) SharedLeaf(_ core.Key, i treemath.LeafIndex) (*codec.LeafNode, boo
 // Parent returns a copy of the parent node at node index x, or nil and
 // false if x is blank, a leaf, or outside the tree.
 func (t Tree) Parent(x treemath.NodeIndex) (*codec.ParentNode, bool) {
-	p, ok := t.parent(x)
-	if !ok {
-		return nil, false
-	}
-	c := codec.Clone(*p)
-	return &c, true
+	return t.parent(x)
 }
 
 // EncryptionKey returns a copy of the HPKE public key of node x, or nil if
@@ -70,14 +66,7 @@ func (t Tree) SharedMembers(_ core.Key) iter.Seq2[treemath.LeafIndex, *codec.Lea
 //
 // [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
 func (t Tree) Nodes() codec.RatchetTree {
-	ns := t.nodes()
-	for i, n := range ns {
-		if n != nil && n.Parent != nil {
-			c := codec.Clone(*n)
-			ns[i] = &c
-		}
-	}
-	return ns
+	return t.nodes()
 }
 
 // SharedSignatureKey returns the signature key of member i, read from its

@@ -24,10 +24,10 @@ import (
 // as "no tree yet".
 //
 // The leaf count is always a power of two, as [RFC 9420, Section 7.7]
-// requires. A Tree keeps each leaf node as its encoding (decoded when it is
-// read: see leafRec), so the LeafNode values passed in are not retained.
-// The ParentNode values a Tree holds must not be modified by the caller,
-// neither those passed in nor those returned.
+// requires. A Tree keeps each leaf and parent node as its encoding
+// (decoded when it is read: see leafRec and parentRec), so the LeafNode
+// and ParentNode values passed in are not retained, and those returned
+// are fresh.
 //
 // [RFC 9420, Section 4]: https://www.rfc-editor.org/rfc/rfc9420#section-4
 // [RFC 9420, Section 7.7]: https://www.rfc-editor.org/rfc/rfc9420#section-7.7
@@ -142,9 +142,10 @@ func (t Tree) leaf(i treemath.LeafIndex) (*codec.LeafNode, bool) {
 	return ln, ln != nil
 }
 
-// parent returns the parent node at node index x, or nil and false if x is
-// blank, a leaf, or outside the tree. The result is shared with t.
-func (t Tree) parent(x treemath.NodeIndex) (*codec.ParentNode, bool) {
+// parentRec returns the record of the parent node at node index x, or nil
+// and false if x is blank, a leaf, or outside the tree. The record is
+// shared with t.
+func (t Tree) parentRec(x treemath.NodeIndex) (*parentRec, bool) {
 	if x.IsLeaf() {
 		return nil, false
 	}
@@ -153,6 +154,18 @@ func (t Tree) parent(x treemath.NodeIndex) (*codec.ParentNode, bool) {
 		return nil, false
 	}
 	return n.parent, n.parent != nil
+}
+
+// parent returns the parent node at node index x, decoded from its record
+// (a fresh value the caller owns), or nil and false if x is blank, a leaf,
+// or outside the tree.
+func (t Tree) parent(x treemath.NodeIndex) (*codec.ParentNode, bool) {
+	r, ok := t.parentRec(x)
+	if !ok {
+		return nil, false
+	}
+	p := r.decode()
+	return p, p != nil
 }
 
 // IsBlank reports whether node x is blank (or outside the tree).
@@ -172,7 +185,7 @@ func (t Tree) encryptionKey(x treemath.NodeIndex) []byte {
 		enc, _ := n.leaf.keys()
 		return enc
 	case n.parent != nil:
-		return n.parent.EncryptionKey
+		return n.parent.key()
 	}
 	return nil
 }
@@ -279,7 +292,7 @@ func (t Tree) holds(kind keyKind, key []byte, x treemath.NodeIndex) bool {
 		enc, _ := n.leaf.keys()
 		return bytes.Equal(enc, key)
 	case n.parent != nil && kind == kindEncryption:
-		return bytes.Equal(n.parent.EncryptionKey, key)
+		return bytes.Equal(n.parent.key(), key)
 	}
 	return false
 }
@@ -307,15 +320,15 @@ func (ix keyIndex) unindexLeaf(i treemath.LeafIndex, ln *leafRec) keyIndex {
 	return ix.remove(kindEncryption, enc, x)
 }
 
-func (ix keyIndex) reindexParent(x treemath.NodeIndex, old, p *codec.ParentNode) keyIndex {
-	if old == p || (old != nil && p != nil && bytes.Equal(old.EncryptionKey, p.EncryptionKey)) {
+func (ix keyIndex) reindexParent(x treemath.NodeIndex, old, p *parentRec) keyIndex {
+	if old == p || (old != nil && p != nil && bytes.Equal(old.key(), p.key())) {
 		return ix
 	}
 	if old != nil {
-		ix = ix.remove(kindEncryption, old.EncryptionKey, uint32(x))
+		ix = ix.remove(kindEncryption, old.key(), uint32(x))
 	}
 	if p != nil {
-		ix = ix.insert(kindEncryption, p.EncryptionKey, uint32(x))
+		ix = ix.insert(kindEncryption, p.key(), uint32(x))
 	}
 	return ix
 }
@@ -345,7 +358,7 @@ func ancestorAt(i treemath.LeafIndex, k uint) treemath.NodeIndex {
 // content becomes leaf, and its ancestors, whose content becomes
 // parentAt(x, old) for each ancestor x with old content old. Only the
 // depth+1 nodes of that path are built; every copath subtree is shared.
-func (t Tree) rebuild(b *builder, i treemath.LeafIndex, leaf *leafRec, parentAt func(x treemath.NodeIndex, old *codec.ParentNode) *codec.ParentNode) (*node, error) {
+func (t Tree) rebuild(b *builder, i treemath.LeafIndex, leaf *leafRec, parentAt func(x treemath.NodeIndex, old *parentRec) *parentRec) (*node, error) {
 	d := t.depth()
 	var path [33]*node // path[k] is the ancestor at level k
 	n := t.root
@@ -380,7 +393,7 @@ func (t Tree) rebuild(b *builder, i treemath.LeafIndex, leaf *leafRec, parentAt 
 }
 
 // blankParent is the parentAt function that blanks the whole direct path.
-func blankParent(treemath.NodeIndex, *codec.ParentNode) *codec.ParentNode { return nil }
+func blankParent(treemath.NodeIndex, *parentRec) *parentRec { return nil }
 
 // leftmostBlank returns the leftmost blank leaf, and false if every leaf is
 // occupied.
@@ -452,15 +465,27 @@ func (t Tree) Add(ln *codec.LeafNode) (Tree, treemath.LeafIndex, error) {
 		}
 		i = treemath.LeafIndex(t.leaves)
 	}
-	root, err := nt.rebuild(b, i, rec, func(_ treemath.NodeIndex, old *codec.ParentNode) *codec.ParentNode {
+	var perr error
+	root, err := nt.rebuild(b, i, rec, func(_ treemath.NodeIndex, old *parentRec) *parentRec {
 		if old == nil {
 			return nil
 		}
-		p := *old
-		j, _ := slices.BinarySearch(old.UnmergedLeaves, i)
-		p.UnmergedLeaves = slices.Insert(slices.Clip(old.UnmergedLeaves), j, i)
-		return &p
+		p := old.decode()
+		if p == nil {
+			return old // unreachable: parent records decode
+		}
+		j, _ := slices.BinarySearch(p.UnmergedLeaves, i)
+		p.UnmergedLeaves = slices.Insert(p.UnmergedLeaves, j, i)
+		np, err := newParentRec(p)
+		if err != nil {
+			perr = err
+			return old
+		}
+		return np
 	})
+	if err == nil {
+		err = perr
+	}
 	if err != nil {
 		return t, 0, err
 	}
@@ -499,12 +524,12 @@ func (t Tree) Update(i treemath.LeafIndex, ln *codec.LeafNode) (Tree, error) {
 
 // replacePath rebuilds leaf i (old content old) and its direct path and
 // keeps the key index in step.
-func (t Tree) replacePath(i treemath.LeafIndex, old, ln *leafRec, parentAt func(treemath.NodeIndex, *codec.ParentNode) *codec.ParentNode) (Tree, error) {
+func (t Tree) replacePath(i treemath.LeafIndex, old, ln *leafRec, parentAt func(treemath.NodeIndex, *parentRec) *parentRec) (Tree, error) {
 	b := newBuilder(t.s)
 	// One batch for the 2(d+1) key changes of the path: the upper trie
 	// nodes are copied once, not once per key.
 	keys := t.keys.begin().unindexLeaf(i, old)
-	root, err := t.rebuild(b, i, ln, func(x treemath.NodeIndex, op *codec.ParentNode) *codec.ParentNode {
+	root, err := t.rebuild(b, i, ln, func(x treemath.NodeIndex, op *parentRec) *parentRec {
 		p := parentAt(x, op)
 		keys = keys.reindexParent(x, op, p)
 		return p
@@ -574,8 +599,9 @@ func resolution(n *node, x treemath.NodeIndex, exclude []treemath.LeafIndex, out
 		return out
 	case n.parent != nil:
 		out = append(out, x)
-		for _, u := range n.parent.UnmergedLeaves {
-			if !slices.Contains(exclude, u) {
+		_, _, um := n.parent.fields()
+		for j := range len(um) / 4 {
+			if u := unmergedAt(um, j); !slices.Contains(exclude, u) {
 				out = append(out, u.Node())
 			}
 		}
@@ -640,8 +666,7 @@ func copathChild(x treemath.NodeIndex, i treemath.LeafIndex) treemath.NodeIndex 
 
 // nodes returns the tree in ratchet_tree form [RFC 9420, Section
 // 12.4.3.3]: the nodes in array order, nil for blank ones, without trailing
-// blank nodes. The leaf nodes are decoded from their records (fresh
-// values); the parent nodes are shared with the tree.
+// blank nodes. The nodes are decoded from their records (fresh values).
 //
 // [RFC 9420, Section 12.4.3.3]: https://www.rfc-editor.org/rfc/rfc9420#section-12.4.3.3
 func (t Tree) nodes() codec.RatchetTree {
@@ -668,7 +693,7 @@ func appendNodes(out codec.RatchetTree, n *node, level uint) codec.RatchetTree {
 	}
 	out = appendNodes(out, n.left, level-1)
 	if n.parent != nil {
-		out = append(out, &codec.Node{NodeType: codec.NodeTypeParent, Parent: n.parent})
+		out = append(out, &codec.Node{NodeType: codec.NodeTypeParent, Parent: n.parent.decode()})
 	} else {
 		out = append(out, nil)
 	}
@@ -738,7 +763,7 @@ func encodeNodes(b *cryptobyte.Builder, n *node, first treemath.LeafIndex, level
 		if n.parent != nil {
 			b.AddUint8(1)
 			b.AddUint8(uint8(codec.NodeTypeParent))
-			n.parent.Marshal(b)
+			b.AddBytes(n.parent.raw)
 		} else {
 			b.AddUint8(0)
 		}
@@ -859,10 +884,12 @@ func (b *builder) fromNodes(nodes codec.RatchetTree, first treemath.LeafIndex, l
 		return nil, err
 	}
 	x := ancestorAt(first, level)
-	var p *codec.ParentNode
+	var p *parentRec
 	if n := at(x); n != nil {
-		p = n.Parent
-		ix.add(kindEncryption, p.EncryptionKey, uint32(x))
+		if p, err = newParentRec(n.Parent); err != nil {
+			return nil, err
+		}
+		ix.add(kindEncryption, n.Parent.EncryptionKey, uint32(x))
 	}
 	return b.parentNode(p, l, r)
 }

@@ -103,11 +103,17 @@ func (t Tree) mergePath(i treemath.LeafIndex, old *leafRec, ln *codec.LeafNode, 
 	if err != nil {
 		return t, err
 	}
+	prs := make([]*parentRec, len(fdp))
+	for k := range fdp {
+		if prs[k], err = newParentRec(&codec.ParentNode{EncryptionKey: pubs[k], ParentHash: phs[k]}); err != nil {
+			return t, err
+		}
+	}
 	j := 0
-	nt, err := t.replacePath(i, old, rec, func(x treemath.NodeIndex, _ *codec.ParentNode) *codec.ParentNode {
+	nt, err := t.replacePath(i, old, rec, func(x treemath.NodeIndex, _ *parentRec) *parentRec {
 		if j < len(fdp) && fdp[j] == x {
 			j++
-			return &codec.ParentNode{EncryptionKey: pubs[j-1], ParentHash: phs[j-1]}
+			return prs[j-1]
 		}
 		return nil
 	})

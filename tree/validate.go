@@ -86,7 +86,11 @@ func (t Tree) checkUnmergedLeaves() error {
 		if n.parent == nil {
 			return nil
 		}
-		um := n.parent.UnmergedLeaves
+		_, _, raw := n.parent.fields()
+		um := make([]treemath.LeafIndex, len(raw)/4)
+		for j := range um {
+			um[j] = unmergedAt(raw, j)
+		}
 		for j, u := range um {
 			// "The entries in the unmerged_leaves vector MUST be sorted in
 			// increasing order" (Section 7.1).
@@ -135,7 +139,7 @@ func (t Tree) checkKeyUniqueness() error {
 			}
 			return dup(kindEncryption, enc, x, "encryption key")
 		}
-		return dup(kindEncryption, n.parent.EncryptionKey, x, "encryption key")
+		return dup(kindEncryption, n.parent.key(), x, "encryption key")
 	})
 }
 
@@ -164,7 +168,10 @@ func (t Tree) VerifyParentHashes() error {
 		if n.parent == nil {
 			return nil
 		}
-		p := n.parent
+		p := n.parent.decode()
+		if p == nil {
+			return fmt.Errorf("%w: parent node %d does not decode", ErrParentHash, x) // unreachable
+		}
 		k := treemath.Level(x)
 		first := treemath.LeafIndex((uint64(x) + 1 - uint64(1)<<k) / 2)
 		mid := first + treemath.LeafIndex(1)<<(k-1)
@@ -254,7 +261,8 @@ func lookupBelow(n *node, nx, x treemath.NodeIndex) *node {
 func nodeParentHash(n *node) []byte {
 	switch {
 	case n.parent != nil:
-		return n.parent.ParentHash
+		_, ph, _ := n.parent.fields()
+		return ph
 	case n.leaf != nil:
 		if v := n.leaf.view(); v.source == codec.LeafNodeSourceCommit {
 			return v.parentHash
@@ -291,12 +299,19 @@ func (b *builder) originalHash(n *node, first treemath.LeafIndex, level uint, ex
 	}
 	p := n.parent
 	if p != nil {
-		q := *p
-		q.UnmergedLeaves = slices.DeleteFunc(slices.Clone(p.UnmergedLeaves), func(u treemath.LeafIndex) bool {
+		// The parent with the excluded leaves left out of its unmerged
+		// leaves (records are immutable: a new one).
+		q := p.decode()
+		if q == nil {
+			return nil, fmt.Errorf("%w: parent node does not decode", ErrParentHash) // unreachable
+		}
+		q.UnmergedLeaves = slices.DeleteFunc(q.UnmergedLeaves, func(u treemath.LeafIndex) bool {
 			_, found := slices.BinarySearch(excl, u)
 			return found
 		})
-		p = &q
+		if p, err = newParentRec(q); err != nil {
+			return nil, err
+		}
 	}
 	in, err := b.parentHashInput(p, lh, rh)
 	if err != nil {
