@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/treemath"
 )
 
 // TestLeafRecFields checks that the fields a leaf record reads from its
@@ -157,6 +158,40 @@ func TestLeafRecVerify(t *testing.T) {
 		bad, _ := newLeafRec(&ln)
 		if err := bad.verify(s, gid, 5); err == nil {
 			t.Fatalf("%v: record with a changed signature verifies", src)
+		}
+	}
+}
+
+// TestParentRecFields checks the fields a parent record reads from its
+// encoding (key, parent hash, unmerged leaves) against the parent node,
+// and that it decodes to a value of its own.
+func TestParentRecFields(t *testing.T) {
+	for _, um := range [][]treemath.LeafIndex{nil, {3}, {1, 2, 1 << 20}} {
+		p := codec.ParentNode{EncryptionKey: bytes.Repeat([]byte{1}, 65), ParentHash: bytes.Repeat([]byte{2}, 48), UnmergedLeaves: um}
+		r, err := newParentRec(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, ph, raw := r.fields()
+		if !bytes.Equal(key, p.EncryptionKey) || !bytes.Equal(r.key(), p.EncryptionKey) || !bytes.Equal(ph, p.ParentHash) {
+			t.Fatalf("fields %x %x, want %x %x", key, ph, p.EncryptionKey, p.ParentHash)
+		}
+		if len(raw) != 4*len(um) {
+			t.Fatalf("%d bytes of unmerged leaves, want %d", len(raw), 4*len(um))
+		}
+		for j, u := range um {
+			if got := unmergedAt(raw, j); got != u {
+				t.Fatalf("unmerged leaf %d: %d, want %d", j, got, u)
+			}
+		}
+		d := r.decode()
+		want, _ := p.Encode()
+		if got, err := d.Encode(); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("decoded record re-encodes differently (%v)", err)
+		}
+		d.EncryptionKey[0] ^= 0xff
+		if !bytes.Equal(r.key(), p.EncryptionKey) {
+			t.Fatal("decoded parent node aliases the record")
 		}
 	}
 }
