@@ -171,7 +171,10 @@ func (c *Client) newGroupFor(cfg state.Config, kps [][]byte) (transitions.NewGro
 // other members, who join with JoinResumed; there is no commit to
 // confirm. The new group keeps this group's configuration. It fails with
 // ErrNoReInit unless PendingReInit reports a ReInit, and with
-// ErrSuiteMismatch unless next's suite is the ReInit's.
+// ErrSuiteMismatch unless next's suite is the ReInit's. The RFC's
+// reinitialized group has the old group's membership; the shell does not
+// compare the key packages with the old members: the application chooses
+// them (Members lists the old ones).
 //
 // mlscore keeps one cipher suite per Client: to continue in another
 // suite, create a Client of that suite (with its own Storage) and pass it

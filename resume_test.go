@@ -260,6 +260,17 @@ func TestReInitProposals(t *testing.T) {
 	ps := formGroup(t, backends[0], &GroupOptions{Extensions: codec.Extensions{ext}}, "alice", "bob")
 	alice, bob := ps[0], ps[1]
 
+	// The zero options keep the version and suite and draw a 16-byte id.
+	_, ref := must2(t)(alice.g.ProposeReInit(nil))
+	sp := alice.g.PendingProposals()
+	if len(sp) != 1 || sp[0].Proposal.ReInit == nil {
+		t.Fatalf("stored %+v", sp)
+	}
+	if ri := sp[0].Proposal.ReInit; len(ri.GroupID) != 16 || ri.Version != codec.MLS10 || suite.ID(ri.CipherSuite) != alice.c.Suite() || len(ri.Extensions) != 0 {
+		t.Fatalf("default reinit %+v", ri)
+	}
+	check(t, alice.g.DropProposal(ref))
+
 	// Bob's stored Update and Alice's ReInit cannot share a commit.
 	upd, _ := must2(t)(bob.g.ProposeSelfUpdate())
 	deliver(t, bob, upd, alice)
