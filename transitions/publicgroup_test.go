@@ -338,3 +338,53 @@ func resignGroupInfo(t *testing.T, sg *suite.Signer, m codec.MLSMessage) []byte 
 	}
 	return b
 }
+
+// publicFixture is a trio, a PublicGroup at its epoch, and a valid commit
+// and proposal the PublicGroup accepts.
+func publicFixture(t testing.TB) (PublicGroup, [][]byte) {
+	w, a, b, c := trio(t, codec.Capabilities{}, nil)
+	pg, err := NewPublicGroup(w.groupInfo(c, true), nil, w.cfg, testAt, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prop := sent(t, w.must(b, Propose{At: testAt, Proposal: removeOf(2)}))
+	commit := commitMsg(t, w, a, Commit{ForcePath: true})
+	return pg, [][]byte{commit, prop}
+}
+
+// checkProcess runs msg through pg: it must not panic, and on error it
+// must leave pg unchanged.
+func checkProcess(t testing.TB, pg PublicGroup, msg []byte) {
+	before := pg.Digest()
+	next, _, err := pg.Process(msg, testAt, Env{})
+	if err != nil && (next.Digest() != before || pg.Digest() != before) {
+		t.Fatalf("a rejected message changed the public group: %v", err)
+	}
+}
+
+// TestPublicGroupDamagedMessages flips bytes all over a valid commit and
+// proposal: the PublicGroup never panics and a rejection changes nothing.
+func TestPublicGroupDamagedMessages(t *testing.T) {
+	pg, msgs := publicFixture(t)
+	step := 7
+	if testrun.Long() {
+		step = 1
+	}
+	for _, msg := range msgs {
+		for i := 0; i < len(msg); i += step {
+			bad := bytes.Clone(msg)
+			bad[i] ^= 0x5a
+			checkProcess(t, pg, bad)
+			checkProcess(t, pg, msg[:i])
+		}
+	}
+}
+
+// FuzzPublicGroupProcess feeds arbitrary bytes to a PublicGroup.
+func FuzzPublicGroupProcess(f *testing.F) {
+	pg, msgs := publicFixture(f)
+	for _, m := range msgs {
+		f.Add(m)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) { checkProcess(t, pg, msg) })
+}

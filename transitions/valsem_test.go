@@ -23,7 +23,7 @@ const extCustom codec.ExtensionType = 0xff00
 
 // trio builds alice (leaf 0), bob (1) and carol (2) with PublicMessage
 // handshakes, so that tests can rewrite them.
-func trio(t *testing.T, caps codec.Capabilities, gce codec.Extensions) (*world, *member, *member, *member) {
+func trio(t testing.TB, caps codec.Capabilities, gce codec.Extensions) (*world, *member, *member, *member) {
 	cfg := state.DefaultConfig()
 	cfg.WireFormat = state.MixedPlaintext
 	w := newWorld(t, 1, cfg)
