@@ -209,7 +209,7 @@ func (m *messageSource) next(b *testing.B) []byte {
 			if m.cur, effs, err = transitions.Apply(m.cur, transitions.Protect{At: synth.At, Data: msg100}, m.env); err != nil {
 				b.Fatal(err)
 			}
-			m.msgs = append(m.msgs, sentMessage(effs))
+			m.msgs = append(m.msgs, sentMessage(effects.Group(effs)))
 		}
 		b.StartTimer()
 	}
@@ -290,7 +290,7 @@ func commitFixture(b *testing.B, n int) ([]byte, state.GroupState, transitions.K
 	if err != nil {
 		b.Fatal(err)
 	}
-	return sentMessage(effs), r, rk
+	return sentMessage(effects.Group(effs)), r, rk
 }
 
 // BenchmarkShellCommitProcess: Group.ProcessMessage of another member's

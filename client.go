@@ -283,10 +283,8 @@ func newClientWith(store Storage, cred codec.Credential, opts *Options) (*Client
 			return nil, err
 		}
 		effs = a.Secrets
-		for _, e := range a.Effects {
-			if sk, ok := e.(effects.SignatureKeyCreated); ok {
-				c.pub = sk.PublicKey
-			}
+		for _, sk := range effects.Group(a.Effects).Deliver.SignatureKeys {
+			c.pub = sk.PublicKey
 		}
 	}
 	if err := checkCredentialKey(c.cred, c.pub); err != nil {
@@ -857,10 +855,8 @@ func (c *Client) stageWelcome(welcome, ratchetTree []byte, cfg *state.Config, ex
 		return nil, err
 	}
 	sw := &StagedWelcome{c: c, st: next}
-	for _, e := range a.Effects {
-		if ws, ok := e.(effects.WelcomeStaged); ok {
-			sw.info = ws
-		}
+	for _, ws := range effects.Group(a.Effects).Deliver.Welcomes {
+		sw.info = ws
 	}
 	return sw, nil
 }
@@ -972,7 +968,7 @@ func (c *Client) JoinExternal(groupInfo []byte, opts *ExternalJoinOptions) (*Gro
 	if err != nil {
 		return nil, Outgoing{}, err
 	}
-	return g, outgoingOf(effs), nil
+	return g, outgoingOf(effects.Group(effs)), nil
 }
 
 // forget drops g from the open groups.

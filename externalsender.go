@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/transitions"
@@ -86,7 +87,7 @@ func (c *Client) proposeExternal(ctx codec.GroupContext, ev transitions.External
 	if err != nil {
 		return nil, err
 	}
-	return sentMessage(effs), nil
+	return sentMessage(effects.Group(effs)), nil
 }
 
 // checkExternalSender fails with ErrNotExternalSender unless ctx's
@@ -159,7 +160,7 @@ func (c *Client) ProposeJoin(groupInfo []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sentMessage(effs), nil
+	return sentMessage(effects.Group(effs)), nil
 }
 
 // ProposeExternal sends prop to the group p follows, at p's current epoch,

@@ -59,26 +59,25 @@ type Outgoing struct {
 	GroupInfo []byte
 }
 
-func outgoingOf(effs []effects.Effect) Outgoing {
+// outgoingOf returns what an operation sends: one message to the group
+// (a commit or an external commit), the Welcome and the GroupInfo.
+func outgoingOf(r effects.Ready) Outgoing {
 	var o Outgoing
-	for _, e := range effs {
-		switch e := e.(type) {
-		case effects.SendToGroup:
-			o.Commit = e.Message
-		case effects.SendWelcome:
-			o.Welcome, o.WelcomeTo = e.Welcome, e.To
-		case effects.PublishGroupInfo:
-			o.GroupInfo = e.GroupInfo
-		}
+	o.Commit = sentMessage(r)
+	if w := r.Send.Welcomes; len(w) > 0 {
+		o.Welcome, o.WelcomeTo = w[len(w)-1].Welcome, w[len(w)-1].To
+	}
+	if g := r.Send.GroupInfos; len(g) > 0 {
+		o.GroupInfo = g[len(g)-1].GroupInfo
 	}
 	return o
 }
 
-func sentMessage(effs []effects.Effect) []byte {
-	for _, e := range effs {
-		if s, ok := e.(effects.SendToGroup); ok {
-			return s.Message
-		}
+// sentMessage returns the message an operation sends to the group (a
+// transition sends at most one), or nil.
+func sentMessage(r effects.Ready) []byte {
+	if m := r.Send.Messages; len(m) > 0 {
+		return m[len(m)-1].Message
 	}
 	return nil
 }
@@ -88,15 +87,16 @@ func sentMessage(effs []effects.Effect) []byte {
 // secrets the event created, together with (5) the deletion of those it
 // consumed, go into one Batch committed atomically — a crash leaves the
 // group at the old state or the new one, never a mixture; then collect
-// gathers the messages to return (3) and the content to deliver (4). The
-// caller holds g.mu.
-func (g *Group) run(ev transitions.Event, collect func(effs []effects.Effect)) error {
+// gathers the messages to return (3) and the content to deliver (4) from
+// the effects grouped by phase (effects.Ready; TestReadyFieldsHandled
+// lists what the shell does with each kind). The caller holds g.mu.
+func (g *Group) run(ev transitions.Event, collect func(r effects.Ready)) error {
 	return g.runWith(ev, nil, collect)
 }
 
 // runWith is run with extra, which adds to the operation's batch (after a
 // successful Apply) what the shell keeps besides the state.
-func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, effs []effects.Effect), collect func(effs []effects.Effect)) error {
+func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Ready), collect func(r effects.Ready)) error {
 	if g.closed {
 		return ErrClosed
 	}
@@ -124,7 +124,7 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, effs []effect
 		a.Secrets = append(a.Secrets, g.retiredSignatureKeys(a.State, a.Next)...)
 		secretOps(&b, a.Secrets)
 		if extra != nil {
-			extra(&b, a.Effects)
+			extra(&b, effects.Group(a.Effects))
 		}
 	}
 	if b.Len() > 0 {
@@ -143,7 +143,7 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, effs []effect
 		return err
 	}
 	if collect != nil {
-		collect(a.Effects)
+		collect(effects.Group(a.Effects))
 	}
 	return nil
 }
@@ -335,7 +335,7 @@ func (g *Group) commit(inline []codec.Proposal, forcePath bool) (Outgoing, error
 	var out Outgoing
 	err := g.run(transitions.Commit{
 		At: g.c.now(), Inline: inline, ForcePath: forcePath, PublishGroupInfo: g.c.opts.PublishGroupInfo,
-	}, func(effs []effects.Effect) { out = outgoingOf(effs) })
+	}, func(r effects.Ready) { out = outgoingOf(r) })
 	return out, err
 }
 
@@ -437,8 +437,8 @@ func (g *Group) Propose(p codec.Proposal) (message, ref []byte, err error) {
 	for _, sp := range g.st.PendingProposals() {
 		known[string(sp.Ref)] = true
 	}
-	err = g.run(transitions.Propose{At: g.c.now(), Proposal: p}, func(effs []effects.Effect) {
-		message = sentMessage(effs)
+	err = g.run(transitions.Propose{At: g.c.now(), Proposal: p}, func(r effects.Ready) {
+		message = sentMessage(r)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -520,7 +520,7 @@ func (g *Group) Leave() ([]byte, error) {
 		return nil, err
 	}
 	var msg []byte
-	err := g.run(leaveEvent(g.st, g.c.now()), func(effs []effects.Effect) { msg = sentMessage(effs) })
+	err := g.run(leaveEvent(g.st, g.c.now()), func(r effects.Ready) { msg = sentMessage(r) })
 	return msg, err
 }
 
@@ -541,7 +541,7 @@ func (g *Group) SendWithAAD(data, aad []byte) ([]byte, error) {
 		return nil, err
 	}
 	var msg []byte
-	err := g.run(transitions.Protect{At: g.c.now(), Data: data, AAD: aad}, func(effs []effects.Effect) { msg = sentMessage(effs) })
+	err := g.run(transitions.Protect{At: g.c.now(), Data: data, AAD: aad}, func(r effects.Ready) { msg = sentMessage(r) })
 	return msg, err
 }
 
@@ -554,11 +554,9 @@ func (g *Group) Export(label string, context []byte, length int) ([]byte, error)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var secret []byte
-	err := g.run(transitions.Export{At: g.c.now(), Label: label, Context: context, Length: uint32(length)}, func(effs []effects.Effect) {
-		for _, e := range effs {
-			if x, ok := e.(effects.Exported); ok {
-				secret = x.Secret
-			}
+	err := g.run(transitions.Export{At: g.c.now(), Label: label, Context: context, Length: uint32(length)}, func(r effects.Ready) {
+		for _, x := range r.Deliver.Exported {
+			secret = x.Secret
 		}
 	})
 	return secret, err
@@ -571,8 +569,8 @@ func (g *Group) GroupInfo(withTree bool) ([]byte, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var gi []byte
-	err := g.run(transitions.PublishGroupInfo{At: g.c.now(), RatchetTree: withTree}, func(effs []effects.Effect) {
-		gi = outgoingOf(effs).GroupInfo
+	err := g.run(transitions.PublishGroupInfo{At: g.c.now(), RatchetTree: withTree}, func(r effects.Ready) {
+		gi = outgoingOf(r).GroupInfo
 	})
 	return gi, err
 }
@@ -588,7 +586,7 @@ func (g *Group) Resync(groupInfo, ratchetTree []byte) (Outgoing, error) {
 	err := g.run(transitions.ExternalJoin{
 		At: g.c.now(), GroupInfo: groupInfo, RatchetTree: ratchetTree, SignatureKey: g.c.pub,
 		Credential: g.c.cred, Capabilities: g.c.opts.Capabilities, Config: g.st.Config(), RemovePrior: true,
-	}, func(effs []effects.Effect) { out = outgoingOf(effs) })
+	}, func(r effects.Ready) { out = outgoingOf(r) })
 	return out, err
 }
 

@@ -74,10 +74,8 @@ func (c *Client) KeyPackageWith(opts *KeyPackageOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range effs {
-		if kc, ok := e.(effects.KeyPackageCreated); ok {
-			return kc.KeyPackage, nil
-		}
+	if kc := effects.Group(effs).Deliver.KeyPackages; len(kc) > 0 {
+		return kc[0].KeyPackage, nil
 	}
 	return nil, fmt.Errorf("mls: no key package created")
 }

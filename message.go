@@ -100,19 +100,17 @@ func (g *Group) ProcessMessage(message []byte) (*ProcessedMessage, error) {
 	defer g.mu.Unlock()
 	var pm *ProcessedMessage
 	var id []byte
-	var extra func(b *Batch, effs []effects.Effect)
+	var extra func(b *Batch, r effects.Ready)
 	if g.c.opts.AtLeastOnce {
-		extra = func(b *Batch, effs []effects.Effect) {
-			for _, e := range effs {
-				if d, ok := e.(effects.DeliverApplication); ok {
-					id = g.deliveryID(message)
-					b.Put(groupKey("a/", g.id, id...), encodeDelivery(d))
-				}
+		extra = func(b *Batch, r effects.Ready) {
+			for _, d := range r.Deliver.Application {
+				id = g.deliveryID(message)
+				b.Put(groupKey("a/", g.id, id...), encodeDelivery(d))
 			}
 		}
 	}
-	err := g.runWith(transitions.Receive{At: g.c.now(), Message: message}, extra, func(effs []effects.Effect) {
-		pm = g.processed(effs)
+	err := g.runWith(transitions.Receive{At: g.c.now(), Message: message}, extra, func(r effects.Ready) {
+		pm = g.processed(r)
 	})
 	if err != nil {
 		return nil, err
@@ -202,24 +200,26 @@ func (g *Group) Unacked() ([]*ProcessedMessage, error) {
 }
 
 // processed reads the deliver-phase effects of a Receive.
-func (g *Group) processed(effs []effects.Effect) *ProcessedMessage {
-	for _, e := range effs {
-		switch e := e.(type) {
-		case effects.DeliverApplication:
-			return &ProcessedMessage{Kind: ApplicationMessage, Epoch: e.Epoch, Sender: codec.MemberSender(e.Sender), Data: e.Data, AAD: e.AAD}
-		case effects.ProposalReceived:
-			return &ProcessedMessage{Kind: ProposalMessage, Epoch: e.Epoch, Sender: e.Sender, Proposal: &ReceivedProposal{Ref: e.Ref, Proposal: e.Proposal}}
-		case effects.CommitStaged:
-			pm := &ProcessedMessage{Kind: CommitMessage, Epoch: e.Epoch, Commit: &StagedCommit{
-				Added: e.Added, Removed: e.Removed, Updated: e.Updated, SelfRemoved: e.SelfRemoved,
-			}, Sender: e.Sender}
-			if sc, ok := g.st.StagedCommit(); ok {
-				pm.Commit.Proposals = sc.Proposals
-				pm.Commit.Entering = entering(g.st, sc)
-			}
-			pm.Commit.self = g.st.OwnLeaf()
-			return pm
+func (g *Group) processed(r effects.Ready) *ProcessedMessage {
+	d := r.Deliver
+	switch {
+	case len(d.Application) > 0:
+		e := d.Application[0]
+		return &ProcessedMessage{Kind: ApplicationMessage, Epoch: e.Epoch, Sender: codec.MemberSender(e.Sender), Data: e.Data, AAD: e.AAD}
+	case len(d.Proposals) > 0:
+		e := d.Proposals[0]
+		return &ProcessedMessage{Kind: ProposalMessage, Epoch: e.Epoch, Sender: e.Sender, Proposal: &ReceivedProposal{Ref: e.Ref, Proposal: e.Proposal}}
+	case len(d.Commits) > 0:
+		e := d.Commits[0]
+		pm := &ProcessedMessage{Kind: CommitMessage, Epoch: e.Epoch, Commit: &StagedCommit{
+			Added: e.Added, Removed: e.Removed, Updated: e.Updated, SelfRemoved: e.SelfRemoved,
+		}, Sender: e.Sender}
+		if sc, ok := g.st.StagedCommit(); ok {
+			pm.Commit.Proposals = sc.Proposals
+			pm.Commit.Entering = entering(g.st, sc)
 		}
+		pm.Commit.self = g.st.OwnLeaf()
+		return pm
 	}
 	return nil
 }

@@ -119,10 +119,8 @@ func (g *Group) withLeafUpdate(u LeafUpdate, op func(codec.Proposal) error) erro
 		if err != nil {
 			return err
 		}
-		for _, e := range effs {
-			if sk, ok := e.(effects.SignatureKeyCreated); ok {
-				pub = sk.PublicKey
-			}
+		for _, sk := range effects.Group(effs).Deliver.SignatureKeys {
+			pub = sk.PublicKey
 		}
 		if pub == nil {
 			return fmt.Errorf("mls: no signature key created")

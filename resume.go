@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -209,7 +210,7 @@ func (g *Group) Reinitialize(next *Client, keyPackages ...[]byte) (*Group, Outgo
 	if err != nil {
 		return nil, Outgoing{}, err
 	}
-	return ng2, outgoingOf(effs), nil
+	return ng2, outgoingOf(effects.Group(effs)), nil
 }
 
 // StageResumedWelcome validates, for client next (nil means this group's
@@ -299,7 +300,7 @@ func (g *Group) Branch(opts *BranchOptions, keyPackages ...[]byte) (*Group, Outg
 	if err != nil {
 		return nil, Outgoing{}, err
 	}
-	return sub, outgoingOf(effs), nil
+	return sub, outgoingOf(effects.Group(effs)), nil
 }
 
 // ProposeResumptionPSK proposes injecting the resumption PSK of this

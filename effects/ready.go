@@ -4,7 +4,7 @@ package effects
 // execution order, one typed field per effect kind (raft's Ready): a
 // consumer reads the fields it acts on instead of switching over a list,
 // and a new effect kind is a new field that the consumers' coverage tests
-// (TestReadyFieldsHandled in the mls package) name until they handle it.
+// (the shell's TestReadyFieldsHandled) name until they handle it.
 type Ready struct {
 	// Persist (PhasePersist): store each secret durably, with the new state.
 	Persist []PersistSecret
