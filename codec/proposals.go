@@ -298,48 +298,37 @@ func isNil(m marshaler) bool {
 }
 
 // Unmarshal reads a Proposal from d. The body of a default type is
-// charged against d's memory allowance; in List's counting pass it is read
-// into a value that does not outlive the call.
+// charged against d's memory allowance before it is allocated; in List's
+// counting pass it is read into the decoder's scratch bodies instead.
 func (p *Proposal) Unmarshal(d *Decoder) {
 	*p = Proposal{ProposalType: ProposalType(d.Uint16())}
-	if d.count {
-		skipProposalBody(d, p.ProposalType)
-		return
-	}
 	switch p.ProposalType {
 	case ProposalAdd:
-		if d.charge(sizeAdd) {
-			p.Add = new(Add)
+		if p.Add = body(d, func(b *proposalBodies) *Add { return &b.add }, sizeAdd); p.Add != nil {
 			p.Add.Unmarshal(d)
 		}
 	case ProposalUpdate:
-		if d.charge(sizeUpdate) {
-			p.Update = new(Update)
+		if p.Update = body(d, func(b *proposalBodies) *Update { return &b.update }, sizeUpdate); p.Update != nil {
 			p.Update.Unmarshal(d)
 		}
 	case ProposalRemove:
-		if d.charge(sizeRemove) {
-			p.Remove = new(Remove)
+		if p.Remove = body(d, func(b *proposalBodies) *Remove { return &b.remove }, sizeRemove); p.Remove != nil {
 			p.Remove.Unmarshal(d)
 		}
 	case ProposalPreSharedKey:
-		if d.charge(sizePreSharedKey) {
-			p.PreSharedKey = new(PreSharedKey)
+		if p.PreSharedKey = body(d, func(b *proposalBodies) *PreSharedKey { return &b.psk }, sizePreSharedKey); p.PreSharedKey != nil {
 			p.PreSharedKey.Unmarshal(d)
 		}
 	case ProposalReInit:
-		if d.charge(sizeReInit) {
-			p.ReInit = new(ReInit)
+		if p.ReInit = body(d, func(b *proposalBodies) *ReInit { return &b.reInit }, sizeReInit); p.ReInit != nil {
 			p.ReInit.Unmarshal(d)
 		}
 	case ProposalExternalInit:
-		if d.charge(sizeExternalInit) {
-			p.ExternalInit = new(ExternalInit)
+		if p.ExternalInit = body(d, func(b *proposalBodies) *ExternalInit { return &b.externalInit }, sizeExternalInit); p.ExternalInit != nil {
 			p.ExternalInit.Unmarshal(d)
 		}
 	case ProposalGroupContextExtensions:
-		if d.charge(sizeGroupContextExtensions) {
-			p.GroupContextExtensions = new(GroupContextExtensions)
+		if p.GroupContextExtensions = body(d, func(b *proposalBodies) *GroupContextExtensions { return &b.gce }, sizeGroupContextExtensions); p.GroupContextExtensions != nil {
 			p.GroupContextExtensions.Unmarshal(d)
 		}
 	case ProposalSelfRemove:
@@ -349,35 +338,36 @@ func (p *Proposal) Unmarshal(d *Decoder) {
 	}
 }
 
-// skipProposalBody reads the body of a proposal of type t in List's
-// counting pass, into values on the stack.
-func skipProposalBody(d *Decoder, t ProposalType) {
-	switch t {
-	case ProposalAdd:
-		var v Add
-		v.Unmarshal(d)
-	case ProposalUpdate:
-		var v Update
-		v.Unmarshal(d)
-	case ProposalRemove:
-		var v Remove
-		v.Unmarshal(d)
-	case ProposalPreSharedKey:
-		var v PreSharedKey
-		v.Unmarshal(d)
-	case ProposalReInit:
-		var v ReInit
-		v.Unmarshal(d)
-	case ProposalExternalInit:
-		var v ExternalInit
-		v.Unmarshal(d)
-	case ProposalGroupContextExtensions:
-		var v GroupContextExtensions
-		v.Unmarshal(d)
-	case ProposalSelfRemove:
-	default:
-		d.Opaque()
+// proposalBodies holds one body of each default proposal type, read in
+// List's counting pass (which keeps nothing) so that counting allocates
+// nothing per proposal.
+type proposalBodies struct {
+	add          Add
+	update       Update
+	remove       Remove
+	psk          PreSharedKey
+	reInit       ReInit
+	externalInit ExternalInit
+	gce          GroupContextExtensions
+}
+
+// body returns where to read a proposal body: in List's counting pass the
+// zeroed field of the decoder's scratch bodies, else a new T charged size
+// bytes (nil past the memory allowance, or after a failure).
+func body[T any](d *Decoder, field func(*proposalBodies) *T, size uint64) *T {
+	if d.count {
+		if d.mem.bodies == nil {
+			d.mem.bodies = new(proposalBodies)
+		}
+		v := field(d.mem.bodies)
+		var zero T
+		*v = zero
+		return v
 	}
+	if !d.charge(size) {
+		return nil
+	}
+	return new(T)
 }
 
 // Encode returns the encoding of p.

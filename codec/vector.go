@@ -218,8 +218,13 @@ const (
 // input, beyond a constant 64 KiB: see the package documentation.
 const MaxMemoryPerByte = 20
 
-// allowance is what a top-level input may still have allocated for it.
-type allowance struct{ left, max uint64 }
+// allowance is what a top-level input may still have allocated for it,
+// and the scratch proposal bodies of its counting passes (allocated once,
+// at the first).
+type allowance struct {
+	left, max uint64
+	bodies    *proposalBodies
+}
 
 func newAllowance(n int) *allowance {
 	m := memoryPerByte*uint64(n) + memorySlack

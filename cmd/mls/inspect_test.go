@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/mlscore/mlscore/codec"
-	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/treemath"
 	"github.com/mlscore/mlscore/vectors"
 )
@@ -315,29 +314,17 @@ func TestInspectVectors(t *testing.T) {
 // module version that wrote it among it — and its records, in text and
 // JSON, instead of failing to decode it as an MLS structure.
 func TestInspectLog(t *testing.T) {
-	dir := t.TempDir()
-	if _, stderr, code := runCmd("demo", "-members", "3", "-ops", "2", "-out", dir); code != 0 {
-		t.Fatalf("demo: exit %d\n%s", code, stderr)
+	path, l := smallDemoLog(t)
+	if l.Header.Module == "" {
+		t.Fatal("the demo's log records no module")
 	}
-	logs, _ := filepath.Glob(filepath.Join(dir, "*.mlslog"))
-	if len(logs) == 0 {
-		t.Fatal("no logs written")
-	}
-	data, err := os.ReadFile(logs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := replay.ReadLog(data)
-	if err != nil || l.Header.Module == "" {
-		t.Fatalf("the demo's log records no module version (%v)", err)
-	}
-	stdout, stderr, code := runCmd("inspect", logs[0])
+	stdout, stderr, code := runCmd("inspect", path)
 	want := fmt.Sprintf("event log: format %d, full mode, written by module %s, policy %s\n  %d records, 0 to %d\n",
 		l.Header.Format, l.Header.Module, l.Header.PolicyID, len(l.Records), len(l.Records)-1)
 	if code != 0 || !strings.HasPrefix(stdout, want) {
 		t.Errorf("exit %d\nstdout:\n%s\nwant prefix:\n%s\nstderr:\n%s", code, stdout, want, stderr)
 	}
-	stdout, _, code = runCmd("inspect", "-json", logs[0])
+	stdout, _, code = runCmd("inspect", "-json", path)
 	var got map[string]any
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil || code != 0 || got["module"] != l.Header.Module || got["records"] != float64(len(l.Records)) {
 		t.Errorf("exit %d, %v\n%s", code, err, stdout)

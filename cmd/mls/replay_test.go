@@ -79,6 +79,28 @@ func TestReplayInterrupt(t *testing.T) {
 	defer func() { notifyInterrupt = old }()
 	c := make(chan os.Signal, 1)
 	notifyInterrupt = func() (<-chan os.Signal, func()) { return c, func() {} }
+	path, l := smallDemoLog(t)
+	c <- os.Interrupt
+	stdout, stderr, code := runCmd("replay", path)
+	if code != 130 {
+		t.Fatalf("exit %d, want 130\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if want := fmt.Sprintf("mls replay: %s: interrupted after 0 of %d records\n", path, len(l.Records)); stderr != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)
+	}
+	if !strings.Contains(stdout, "log "+path+": ") || strings.Contains(stdout, "verified") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	// Without the interrupt, the same log verifies.
+	if stdout, _, code := runCmd("replay", path); code != 0 || !strings.Contains(stdout, "verified") {
+		t.Errorf("exit %d\n%s", code, stdout)
+	}
+}
+
+// smallDemoLog runs a demo of 3 members and 2 operations and returns the
+// path of one member's log, and the log.
+func smallDemoLog(t *testing.T) (string, *replay.Log) {
+	t.Helper()
 	dir := t.TempDir()
 	if _, stderr, code := runCmd("demo", "-members", "3", "-ops", "2", "-out", dir); code != 0 {
 		t.Fatalf("demo: exit %d\n%s", code, stderr)
@@ -95,19 +117,5 @@ func TestReplayInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c <- os.Interrupt
-	stdout, stderr, code := runCmd("replay", logs[0])
-	if code != 130 {
-		t.Fatalf("exit %d, want 130\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-	}
-	if want := fmt.Sprintf("mls replay: %s: interrupted after 0 of %d records\n", logs[0], len(l.Records)); stderr != want {
-		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)
-	}
-	if !strings.Contains(stdout, "log "+logs[0]+": ") || strings.Contains(stdout, "verified") {
-		t.Errorf("stdout:\n%s", stdout)
-	}
-	// Without the interrupt, the same log verifies.
-	if stdout, _, code := runCmd("replay", logs[0]); code != 0 || !strings.Contains(stdout, "verified") {
-		t.Errorf("exit %d\n%s", code, stdout)
-	}
+	return logs[0], l
 }
