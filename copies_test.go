@@ -9,12 +9,7 @@ import (
 // PendingProposals return are copies: writing into them leaves the group's
 // state, its digest included, unchanged.
 func TestReturnedValuesAreCopies(t *testing.T) {
-	b := backends[0]
-	alice, bob := newParty(t, b, "alice"), newParty(t, b, "bob")
-	alice.g = must[*Group](t)(alice.c.CreateGroup(nil))
-	out := must[Outgoing](t)(alice.g.AddMembers(must[[]byte](t)(bob.c.KeyPackage())))
-	check(t, alice.g.MergePendingCommit())
-	bob.g = must[*Group](t)(bob.c.JoinGroup(out.Welcome, must[[]byte](t)(alice.g.RatchetTree())))
+	alice, bob := pair(t)
 	msg, _, err := bob.g.ProposeSelfUpdate()
 	check(t, err)
 	deliver(t, bob, msg, alice)

@@ -201,12 +201,7 @@ func scribble(max uint32, vs ...any) int {
 // that the groups' digests and behaviour are unchanged: the commits merge,
 // both members agree on the epoch, messages still verify and decrypt.
 func TestHandedOutValuesAreSealed(t *testing.T) {
-	b := backends[0]
-	alice, bob := newParty(t, b, "alice"), newParty(t, b, "bob")
-	alice.g = must[*Group](t)(alice.c.CreateGroup(nil))
-	out := must[Outgoing](t)(alice.g.AddMembers(must[[]byte](t)(bob.c.KeyPackage())))
-	check(t, alice.g.MergePendingCommit())
-	bob.g = must[*Group](t)(bob.c.JoinGroup(out.Welcome, must[[]byte](t)(alice.g.RatchetTree())))
+	alice, bob := pair(t)
 	const max = 8 // covers every leaf and node index of a two-member tree
 
 	// Bob proposes an update; Alice stores it.
@@ -288,17 +283,12 @@ func TestHandedOutValuesAreSealed(t *testing.T) {
 // input state is unchanged and that applying the same event to it again
 // with the same seed gives the same new state and effects, bit for bit.
 func TestCoreOutputsAreSealed(t *testing.T) {
-	b := backends[0]
-	alice, bob := newParty(t, b, "alice"), newParty(t, b, "bob")
-	alice.g = must[*Group](t)(alice.c.CreateGroup(nil))
-	out := must[Outgoing](t)(alice.g.AddMembers(must[[]byte](t)(bob.c.KeyPackage())))
-	check(t, alice.g.MergePendingCommit())
-	bob.g = must[*Group](t)(bob.c.JoinGroup(out.Welcome, must[[]byte](t)(alice.g.RatchetTree())))
+	alice, bob := pair(t)
 	prop, _, err := bob.g.ProposeSelfUpdate()
 	check(t, err)
 	pending := must[Outgoing](t)(bob.g.CommitPendingProposals())
 
-	kp := must[[]byte](t)(newParty(t, b, "carol").c.KeyPackage())
+	kp := must[[]byte](t)(newParty(t, backends[0], "carol").c.KeyPackage())
 	add := must[codec.Proposal](t)(addProposal(kp, transitions.Limits{}))
 	seed := [32]byte{42}
 	at := alice.c.now()
