@@ -76,15 +76,7 @@ func RunForwardSecrecy(t *testing.T, b Backend) {
 	bundle, err := store.Get(ctx, kpKeys[0])
 	must(t, err)
 
-	bg, err := bob.CreateGroup(nil)
-	must(t, err)
-	out, err := bg.AddMembers(kp)
-	must(t, err)
-	must(t, bg.MergePendingCommit())
-	tree, err := bg.RatchetTree()
-	must(t, err)
-	ag, err := alice.JoinGroup(out.Welcome, tree)
-	must(t, err)
+	bg, ag := addAndJoin(t, bob, alice, kp)
 	gone = append(gone, bundle)
 	grep("after the join")
 
@@ -180,6 +172,22 @@ func RunForwardSecrecy(t *testing.T, b Backend) {
 	must(t, alice.Close())
 	closeStore(t, store)
 	grep("after the age bound, closed")
+}
+
+// addAndJoin has creator create a group and add joiner's key package kp,
+// and joiner join it by the Welcome: the two groups.
+func addAndJoin(t *testing.T, creator, joiner *mls.Client, kp []byte) (*mls.Group, *mls.Group) {
+	t.Helper()
+	cg, err := creator.CreateGroup(nil)
+	must(t, err)
+	out, err := cg.AddMembers(kp)
+	must(t, err)
+	must(t, cg.MergePendingCommit())
+	tree, err := cg.RatchetTree()
+	must(t, err)
+	jg, err := joiner.JoinGroup(out.Welcome, tree)
+	must(t, err)
+	return cg, jg
 }
 
 func must(t *testing.T, err error) {
