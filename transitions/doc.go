@@ -122,7 +122,13 @@
 //     Welcome and a 1 MiB tree of blank nodes allocates 1.0 per byte,
 //     ExternalJoin with a GroupInfo carrying it 2.0 (mls
 //     TestHostileTreeBounded). A tree within the bound costs about 150
-//     bytes per node of the padded tree, the price of holding it.
+//     bytes per node of the padded tree (at most 200, asserted by
+//     tree.TestDecodeBoundedByMaxLeaves at the bound): a blank node is one
+//     byte on the wire, so this cost is bounded by the limit, 27 MiB for
+//     65536 leaves, not by the input. It is the price of holding a sparse
+//     tree of that many leaves, which a group within MaxLeaves may
+//     legitimately have; a caller expecting smaller groups lowers
+//     MaxLeaves.
 //   - Key packages (AddMembers, Commit with Add proposals) are decoded
 //     within the same budget as messages.
 //
