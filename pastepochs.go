@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/transitions"
 )
 
 // DefaultPastEpochAge is how long the shell's default configuration
@@ -25,4 +26,14 @@ func DefaultConfig() state.Config {
 	c.MaxPastEpochs = 1
 	c.MaxPastEpochAge = uint64(DefaultPastEpochAge / time.Second)
 	return c
+}
+
+// ExpirePastEpochs erases the secrets of the past epochs older than the
+// group's MaxPastEpochAge at the clock's time. Every operation of the
+// group does so first; a group with no other activity calls this (on a
+// timer, say) so that expired secrets do not wait for the next message.
+func (g *Group) ExpirePastEpochs() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.run(transitions.ExpirePastEpochs{At: g.c.now()}, nil)
 }

@@ -90,6 +90,8 @@ func dispatch(s state.GroupState, ev Event, env Env) (state.GroupState, []effect
 		return reInitGroup(s, e, env)
 	case BranchGroup:
 		return branchGroup(s, e, env)
+	case ExpirePastEpochs:
+		return expirePast(s, e, env)
 	case nil:
 		return s, nil, fmt.Errorf("%w: nil event", ErrWrongState)
 	}

@@ -78,6 +78,8 @@ func eventSpec(t eventTag) (name string, decode func(d *codec.Decoder, at uint64
 		return "ReInitGroup", decodeAs[ReInitGroup], true
 	case tagBranchGroup:
 		return "BranchGroup", decodeAs[BranchGroup], true
+	case tagExpirePastEpochs:
+		return "ExpirePastEpochs", decodeAs[ExpirePastEpochs], true
 	}
 	return "", nil, false
 }

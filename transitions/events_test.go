@@ -23,6 +23,8 @@ func TestEventRoundTrip(t *testing.T) {
 			Extensions: codec.Extensions{{ExtensionType: 0xff00, ExtensionData: []byte{9}}}},
 		CreateGroup{At: 3, Suite: 2, GroupID: []byte("g"), SignatureKey: []byte{3}, Credential: cred, Config: state.DefaultConfig()},
 		CreateGroup{At: 3, Suite: 2, SignatureKey: []byte{3}, Credential: cred, Config: state.DefaultConfig()},
+		CreateGroup{At: 3, Suite: 2, SignatureKey: []byte{3}, Credential: cred, Config: state.Config{WireFormat: state.PureCiphertext,
+			MaxPastEpochs: 2, MaxPastEpochAge: 600, RatchetTreeExtension: true}},
 		Propose{At: 4, Proposal: removeOf(3), AAD: []byte("x")},
 		Leave{At: 5},
 		Commit{At: 6, Inline: []codec.Proposal{removeOf(1), removeOf(2)}, ForcePath: true, RatchetTree: TreeOmit, PublishGroupInfo: true},
@@ -43,6 +45,7 @@ func TestEventRoundTrip(t *testing.T) {
 			Context: &codec.GroupContext{Version: codec.MLS10, CipherSuite: 1, GroupID: []byte("g"), Epoch: 5}},
 		ReInitGroup{At: 5, OldGroupID: []byte("g"), OldEpoch: 7, ReInit: codec.ReInit{GroupID: []byte("h"), Version: codec.MLS10, CipherSuite: 3}, NewGroup: ng},
 		BranchGroup{At: 6, OldGroupID: []byte("g"), OldEpoch: 8, Suite: 1, GroupID: nil, NewGroup: ng},
+		ExpirePastEpochs{At: 7},
 	}
 	sampled := map[eventTag]bool{}
 	for _, ev := range events {

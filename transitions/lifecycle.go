@@ -126,7 +126,7 @@ func admits(t eventTag) admission {
 		return admission{in: stagesInGroup, need: stagePending}
 	case tagMergeStaged, tagDiscardStaged:
 		return admission{in: stagesInGroup, need: stageStaged}
-	case tagReceive, tagDropProposal, tagExport:
+	case tagReceive, tagDropProposal, tagExport, tagExpirePastEpochs:
 		return admission{in: stagesInGroup}
 	}
 	return admission{}

@@ -58,6 +58,7 @@ func TestLifecycleTable(t *testing.T) {
 		"Receive":            {in: inGroup},
 		"DropProposal":       {in: inGroup},
 		"Export":             {in: inGroup},
+		"ExpirePastEpochs":   {in: inGroup},
 	}
 	bases := map[string]stage{"none": stageNone, "joining": stageJoining, "active": stageActive, "closed": stageClosed, "inactive": stageInactive}
 	flags := map[string]stage{"pending": stagePending, "staged": stageStaged}

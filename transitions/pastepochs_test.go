@@ -68,7 +68,11 @@ func TestPastEpochAge(t *testing.T) {
 	// A pending commit copies the past epochs; an event after the bound
 	// drops them from both, and reports the epoch's secrets deleted.
 	w.must(alice, Commit{At: ended + 10, ForcePath: true})
-	effs = w.must(alice, Export{At: ended + age + 1, Label: "x", Length: 8})
+	effs = w.must(alice, ExpirePastEpochs{At: ended + age})
+	if len(effs) != 0 || len(alice.s.Private().Past) != 1 {
+		t.Fatal("ExpirePastEpochs at the bound dropped the epoch")
+	}
+	effs = w.must(alice, ExpirePastEpochs{At: ended + age + 1})
 	del, ok := find[effects.DeleteSecret](effs)
 	if !ok || del.Ref.Kind != effects.SecretEpoch || !bytes.Equal(del.Ref.ID, secretID(alice.s.GroupID(), old[0].Context.Epoch)) {
 		t.Fatalf("effects %v lack the expired epoch's DeleteSecret", effs)

@@ -135,7 +135,7 @@ steps:
 					break steps
 				}
 			case transitions.Protect, transitions.Export, transitions.PublishGroupInfo, transitions.AbortCommit,
-				transitions.NewKeyPackage, transitions.NewSignatureKey:
+				transitions.NewKeyPackage, transitions.NewSignatureKey, transitions.ExpirePastEpochs:
 				// Nothing a passive client needs: no change to what it
 				// follows.
 			default:
