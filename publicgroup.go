@@ -218,3 +218,30 @@ func (p *PublicGroup) State() transitions.PublicGroup {
 	defer p.mu.Unlock()
 	return p.pg
 }
+
+// Marshal returns an encoding of the PublicGroup for the delivery
+// service's storage: its public state and current GroupInfo, no secret.
+// LoadPublicGroup reads it back.
+func (p *PublicGroup) Marshal() ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pg.Encode()
+}
+
+// LoadPublicGroup returns the PublicGroup that Marshal encoded, decoded
+// strictly within opts.Limits and checked for consistency (its tree hashes
+// to its GroupContext's tree hash; its GroupInfo is verified against it).
+// The stored state is taken on trust: store it where only the delivery
+// service can write. opts (which Marshal does not store) may be nil.
+func LoadPublicGroup(data []byte, opts *PublicGroupOptions) (*PublicGroup, error) {
+	p := &PublicGroup{}
+	if opts != nil {
+		p.opts = *opts
+	}
+	pg, err := transitions.DecodePublicGroup(data, p.env())
+	if err != nil {
+		return nil, err
+	}
+	p.pg = pg
+	return p, nil
+}

@@ -103,4 +103,17 @@ func TestPublicGroupShell(t *testing.T) {
 	if got := ds.Members(); len(got) != 2 || string(got[1].Identity) != "bob" {
 		t.Fatalf("members %+v", got)
 	}
+	// Stored and loaded, the delivery service carries on.
+	saved := must[[]byte](t)(ds.Marshal())
+	loaded := must[*PublicGroup](t)(LoadPublicGroup(saved, &PublicGroupOptions{Config: &cfg, Clock: fixedClock}))
+	if g1, _ := loaded.GroupInfo(); loaded.PublicDigest() != ds.PublicDigest() || g1 == nil {
+		t.Fatal("the loaded public group differs")
+	}
+	up := must[Outgoing](t)(bob.g.SelfUpdate())
+	must[*PublicProcessed](t)(loaded.ProcessMessage(up.Commit))
+	check(t, bob.g.MergePendingCommit())
+	deliver(t, bob, up.Commit, alice)
+	if loaded.PublicDigest() != alice.g.State().PublicDigest() {
+		t.Fatal("the loaded public group lost track of the group")
+	}
 }

@@ -73,13 +73,31 @@ var publicMagic = [8]byte{'M', 'L', 'S', 'P', 'U', 'B', 'L', 'C'}
 // group (see package replay's Public mode). The census is recomputed on
 // decoding. A state in no group encodes as "absent".
 func EncodePublic(s GroupState) ([]byte, error) {
+	if s.pub == nil {
+		return encodePublic(nil, 0)
+	}
+	return encodePublic(&s.pub.p, s.priv.p.Self)
+}
+
+// EncodePublicPart is EncodePublic for a public part held without a
+// member's state — a group followed from outside (transitions.PublicGroup)
+// — with self as the own leaf index (a party that has none picks a value
+// no leaf has). The zero Public encodes as "absent". DecodePublic reads it.
+func EncodePublicPart(p Public, self treemath.LeafIndex) ([]byte, error) {
+	if p.Suite == nil {
+		return encodePublic(nil, 0)
+	}
+	return encodePublic(&p, self)
+}
+
+func encodePublic(p *Public, self treemath.LeafIndex) ([]byte, error) {
 	var b cryptobyte.Builder
 	b.AddBytes(publicMagic[:])
 	b.AddUint16(EncodingVersion)
-	addBool(&b, s.pub != nil)
-	if s.pub != nil {
-		b.AddUint32(uint32(s.priv.p.Self))
-		marshalPublic(&b, s.pub.p, nil)
+	addBool(&b, p != nil)
+	if p != nil {
+		b.AddUint32(uint32(self))
+		marshalPublic(&b, *p, nil)
 	}
 	out, err := b.Bytes()
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"iter"
 
+	"golang.org/x/crypto/cryptobyte"
+
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/state"
@@ -326,4 +328,66 @@ func (p PublicGroup) Proposals() []state.StoredProposal {
 		out[i] = *cloneStored(sp)
 	}
 	return out
+}
+
+// publicGroupMagic opens an encoding of a PublicGroup.
+const publicGroupMagic = "MLSPGRPv"
+
+// publicGroupVersion versions the encoding of a PublicGroup.
+const publicGroupVersion = 1
+
+// Encode returns an encoding of p for a delivery service to store: the
+// public state (state.EncodePublicPart) and the current GroupInfo, if
+// any. It holds no secret.
+func (p PublicGroup) Encode() ([]byte, error) {
+	st, err := state.EncodePublicPart(p.pub, noLeaf)
+	if err != nil {
+		return nil, err
+	}
+	var b cryptobyte.Builder
+	b.AddBytes([]byte(publicGroupMagic))
+	b.AddUint16(publicGroupVersion)
+	codec.AddOpaque(&b, st)
+	if p.groupInfo == nil {
+		b.AddUint8(0)
+	} else {
+		b.AddUint8(1)
+		codec.AddOpaque(&b, p.groupInfo)
+	}
+	return b.Bytes()
+}
+
+// DecodePublicGroup decodes Encode's output, strictly and within
+// env.Limits: the public state must be consistent (its tree hashes to its
+// GroupContext's tree hash, its configuration is valid) and a GroupInfo
+// is verified against it again, as WithGroupInfo does.
+func DecodePublicGroup(data []byte, env Env) (PublicGroup, error) {
+	env = publicEnv(env)
+	d := codec.NewDecoder(data)
+	if m := d.Fixed(len(publicGroupMagic)); d.OK() && string(m) != publicGroupMagic {
+		d.Failf(codec.ErrInvalidValue, "not a public group encoding")
+	}
+	if v := d.Uint16(); d.OK() && v != publicGroupVersion {
+		d.Failf(codec.ErrInvalidValue, "public group encoding version %d, this reader knows %d", v, publicGroupVersion)
+	}
+	st := d.Opaque()
+	var gi []byte
+	if d.Optional() {
+		gi = d.Opaque()
+	}
+	if err := d.Finish("PublicGroup"); err != nil {
+		return PublicGroup{}, err
+	}
+	pub, _, err := state.DecodePublicBounded(st, env.Limits.Bounds())
+	if err != nil {
+		return PublicGroup{}, limitFrom(err)
+	}
+	p, err := PublicGroupAt(pub)
+	if err != nil {
+		return PublicGroup{}, err
+	}
+	if gi != nil {
+		return p.WithGroupInfo(gi, env)
+	}
+	return p, nil
 }

@@ -188,8 +188,25 @@ func TestPublicGroupFollowsHistory(t *testing.T) {
 	if got, ok := pg.GroupInfo(); !ok || !bytes.Equal(got, gi) {
 		t.Fatal("WithGroupInfo did not keep the GroupInfo")
 	}
+	// Stored and loaded, it is the same public group.
+	enc, err := pg.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := DecodePublicGroup(enc, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := loaded.GroupInfo(); loaded.Digest() != pg.Digest() || !bytes.Equal(got, gi) {
+		t.Fatal("the decoded public group differs")
+	}
+	for _, bad := range [][]byte{enc[:len(enc)-1], append(bytes.Clone(enc), 0), {}} {
+		if _, err := DecodePublicGroup(bad, Env{}); err == nil {
+			t.Fatalf("a damaged encoding of %d bytes decoded", len(bad))
+		}
+	}
 	// The GroupInfo the public group hands out lets a new client join.
-	f.pg = pg
+	f.pg = loaded
 	w.externalJoin(w.newMember("late"), gi, ExternalJoin{})
 	f.agree(w, "join from the public group's GroupInfo")
 	t.Logf("followed %d commits and %d proposals; %d members", f.commits, f.props, w.active())
@@ -376,6 +393,23 @@ func TestPublicGroupDamagedMessages(t *testing.T) {
 			bad[i] ^= 0x5a
 			checkProcess(t, pg, bad)
 			checkProcess(t, pg, msg[:i])
+		}
+	}
+}
+
+// TestPublicGroupDamagedEncodings flips bytes of a stored PublicGroup:
+// decoding never panics, and what decodes is consistent.
+func TestPublicGroupDamagedEncodings(t *testing.T) {
+	pg, _ := publicFixture(t)
+	enc, err := pg.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(enc); i += 5 {
+		bad := bytes.Clone(enc)
+		bad[i] ^= 0x5a
+		if got, err := DecodePublicGroup(bad, Env{}); err == nil && !bytes.Equal(got.Tree().Hash(), got.Public().Context.TreeHash) {
+			t.Fatalf("byte %d: an inconsistent public group decoded", i)
 		}
 	}
 }
