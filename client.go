@@ -740,7 +740,7 @@ func (c *Client) logSigner() []effects.PersistSecret {
 	if c.opts.KeepRecords != KeepAllRecords {
 		return nil
 	}
-	return c.signerSecret()
+	return append(c.signerSecret(), c.groupSignerSecrets()...)
 }
 
 // Groups returns the ids of the groups in the client's storage, in

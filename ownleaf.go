@@ -160,3 +160,28 @@ func retiredKeys(old, kept [][]byte, own []byte) []effects.Effect {
 	}
 	return dels
 }
+
+// groupSignerSecrets returns the stored signature keys other than the
+// client's own: those LeafUpdate.NewSignatureKey drew. A debugging log
+// (KeepAllRecords) keeps them all, and its export carries them so that
+// the commits and proposals that introduced them replay on their own.
+func (c *Client) groupSignerSecrets() []effects.PersistSecret {
+	prefix := []byte{'s', '/', byte(effects.SecretSignatureKey)}
+	keys, err := c.store.Keys(ctx, prefix)
+	if err != nil {
+		return nil
+	}
+	var out []effects.PersistSecret
+	for _, k := range keys {
+		v, err := c.store.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		p, err := parseSecret(k, v)
+		if err != nil || bytes.Equal(p.Ref.ID, c.pub) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}

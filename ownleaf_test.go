@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/transitions"
 )
 
@@ -204,5 +205,32 @@ func TestProposeSelfUpdateWith(t *testing.T) {
 	}
 	if _, err := bob.store.Get(ctx, secretKey(effects.SecretRef{Kind: effects.SecretSignatureKey, ID: []byte("x")})); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal(err)
+	}
+}
+
+// TestSelfUpdateWithDebugLog: a debugging log (KeepAllRecords) keeps every
+// signature key the group used, and its export replays on its own, the
+// commit that introduced a new key included.
+func TestSelfUpdateWithDebugLog(t *testing.T) {
+	alice, bob := newParty(t, backends[0], "alice"), newParty(t, backends[0], "bob")
+	alice.c.opts.KeepRecords = KeepAllRecords
+	alice.g = must[*Group](t)(alice.c.CreateGroup(nil))
+	out := must[Outgoing](t)(alice.g.AddMembers(must[[]byte](t)(bob.c.KeyPackage())))
+	check(t, alice.g.MergePendingCommit())
+	bob.g = must[*Group](t)(bob.c.JoinGroup(out.Welcome, must[[]byte](t)(alice.g.RatchetTree())))
+	for range 2 {
+		out = must[Outgoing](t)(alice.g.SelfUpdateWith(LeafUpdate{NewSignatureKey: true}))
+		check(t, alice.g.MergePendingCommit())
+		deliver(t, alice, out.Commit, bob)
+		exchange(t, alice, bob, "with the new key")
+	}
+	if n := len(signatureKeysStored(t, alice)); n != 3 {
+		t.Fatalf("%d signature keys stored, want the client's and both group keys", n)
+	}
+	l := must[*replay.Log](t)(replay.ReadLog(must[[]byte](t)(alice.c.ExportLog(alice.g.ID()))))
+	res, err := replay.ReplayLog(l, nil)
+	check(t, err)
+	if res.Final().Digest() != alice.g.State().Digest() {
+		t.Fatal("the debugging log does not replay to the current state")
 	}
 }
