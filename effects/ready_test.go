@@ -75,12 +75,9 @@ func TestGroupCoversEveryKind(t *testing.T) {
 		t.Errorf("Ready has %d fields, %d kinds are declared", len(fields), len(kinds))
 	}
 	// One zero value of each kind, through Group: each lands in its field.
-	var effs []Effect
-	for _, e := range []Effect{PersistSecret{}, DeleteSecret{}, SendToGroup{}, SendWelcome{}, PublishGroupInfo{},
+	effs := []Effect{PersistSecret{}, DeleteSecret{}, SendToGroup{}, SendWelcome{}, PublishGroupInfo{},
 		DeliverApplication{}, ProposalReceived{}, CommitStaged{}, EpochAdvanced{}, RemovedFromGroup{}, Exported{},
-		KeyPackageCreated{}, SignatureKeyCreated{}, WelcomeStaged{}, Joined{}} {
-		effs = append(effs, e)
-	}
+		KeyPackageCreated{}, SignatureKeyCreated{}, WelcomeStaged{}, Joined{}}
 	if len(effs) != len(kinds) {
 		t.Fatalf("the sample has %d kinds, %d are declared", len(effs), len(kinds))
 	}
