@@ -1,13 +1,25 @@
 package mls
 
 import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ed25519"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/transitions"
 	"github.com/mlscore/mlscore/valsem"
 )
@@ -142,6 +154,109 @@ func TestShellErrors(t *testing.T) {
 			_, err := a.c.KeyPackage()
 			return err
 		}, ErrClosed},
+		{"NewClient on a storage holding a client", func(t *testing.T, a, b *party) error {
+			_, err := NewClient(a.store, []byte("again"), testOptions("again"))
+			return err
+		}, ErrClientExists},
+		{"OpenClient on an empty storage", func(t *testing.T, a, b *party) error {
+			_, err := OpenClient(NewMemoryStorage(), nil)
+			return err
+		}, ErrNoClient},
+		{"create a group whose id is open", func(t *testing.T, a, b *party) error {
+			_, err := a.c.CreateGroup(&GroupOptions{GroupID: a.g.ID()})
+			return err
+		}, ErrGroupOpen},
+		{"create a group whose id is stored", func(t *testing.T, a, b *party) error {
+			check(t, a.g.Close())
+			_, err := a.c.CreateGroup(&GroupOptions{GroupID: a.g.ID()})
+			return err
+		}, ErrGroupExists},
+		{"a staged welcome accepted twice", func(t *testing.T, a, b *party) error {
+			c := newParty(t, backends[0], "carol")
+			out := must[Outgoing](t)(a.g.AddMembers(must[[]byte](t)(c.c.KeyPackage())))
+			check(t, a.g.MergePendingCommit())
+			sw := must[*StagedWelcome](t)(c.c.StageWelcome(out.Welcome, must[[]byte](t)(a.g.RatchetTree()), nil))
+			must[*Group](t)(sw.Accept())
+			_, err := sw.Accept()
+			return err
+		}, ErrJoinDone},
+		{"external proposal by a sender the group does not list", func(t *testing.T, a, b *party) error {
+			_, err := b.c.ProposeExternalRemove(must[[]byte](t)(a.g.GroupInfo(false)), 0)
+			return err
+		}, ErrNotExternalSender},
+		{"join proposal from bytes that are not a GroupInfo", func(t *testing.T, a, b *party) error {
+			_, err := b.c.ProposeJoin([]byte{1, 2, 3})
+			return err
+		}, ErrNotGroupInfo},
+		{"join proposal by a client of another suite", func(t *testing.T, a, b *party) error {
+			o := testOptions("p256")
+			o.Suite = suite.P256AES128GCMSHA256P256
+			c := must[*Client](t)(NewClient(NewMemoryStorage(), []byte("p256"), o))
+			_, err := c.ProposeJoin(must[[]byte](t)(a.g.GroupInfo(false)))
+			return err
+		}, ErrSuiteMismatch},
+		{"public group given a PrivateMessage", func(t *testing.T, a, b *party) error {
+			pg := must[*PublicGroup](t)(NewPublicGroup(must[[]byte](t)(a.g.GroupInfo(true)), nil, &PublicGroupOptions{Clock: a.c.opts.Clock}))
+			_, err := pg.ProcessMessage(must[[]byte](t)(a.g.Send([]byte("secret"))))
+			return err
+		}, ErrNeedsSecrets},
+		{"Reinitialize without a reinit", func(t *testing.T, a, b *party) error {
+			_, _, err := a.g.Reinitialize(nil)
+			return err
+		}, ErrNoReInit},
+		{"Branch from a state without a resumption secret", func(t *testing.T, a, b *party) error {
+			// White-box: every Group the API hands out holds a group's
+			// state (a removed member keeps its last epoch's), so the zero
+			// state stands in for a state without the secret.
+			b.g.st = state.GroupState{}
+			_, _, err := b.g.Branch(nil, must[[]byte](t)(a.c.KeyPackage()))
+			return err
+		}, ErrNoResumption},
+		{"SealedStorage opened with another key", func(t *testing.T, a, b *party) error {
+			inner := NewMemoryStorage()
+			must[*SealedStorage](t)(OpenSealedStorage(context.Background(), inner, testAEAD(t, 1)))
+			_, err := OpenSealedStorage(context.Background(), inner, testAEAD(t, 2))
+			return err
+		}, ErrWrongKey},
+		{"reopen an application-signer client without its signer", func(t *testing.T, a, b *party) error {
+			st := signerClient(t)
+			_, err := OpenClient(st, testOptions("signer"))
+			return err
+		}, ErrNoSigner},
+		{"reopen an application-signer client with another signer", func(t *testing.T, a, b *party) error {
+			st := signerClient(t)
+			o := testOptions("signer")
+			o.Signer = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+			_, err := OpenClient(st, o)
+			return err
+		}, ErrSignerMismatch},
+		{"LeafUpdate with both Signer and NewSignatureKey", func(t *testing.T, a, b *party) error {
+			k := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+			_, err := a.g.SelfUpdateWith(LeafUpdate{Signer: k, NewSignatureKey: true})
+			return err
+		}, ErrLeafUpdateKeys},
+		{"OpenGroup of a group the storage does not hold", func(t *testing.T, a, b *party) error {
+			_, err := a.c.OpenGroup([]byte("no such group"))
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%v does not match fs.ErrNotExist", err)
+			}
+			return err
+		}, ErrNotFound},
+		{"OpenClient of a damaged identity", func(t *testing.T, a, b *party) error {
+			check(t, a.c.Close())
+			var batch Batch
+			batch.Put(secretKey(effects.SecretRef{Kind: secretIdentity, ID: identityID}), []byte{1})
+			check(t, a.store.Commit(context.Background(), &batch))
+			_, err := OpenClient(a.store, testOptions("alice"))
+			return err
+		}, ErrDamaged},
+		{"a directory opened twice", func(t *testing.T, a, b *party) error {
+			dir := t.TempDir()
+			d := must[*DirStorage](t)(OpenDirStorage(dir))
+			defer d.Close()
+			_, err := OpenDirStorage(dir)
+			return err
+		}, ErrLocked},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,6 +283,18 @@ func TestShellErrors(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Code != valsem.ValSem006 {
 		t.Fatalf("errors.As(%v, *valsem.Error) failed", err)
 	}
+	// errors.As reaches a *SecretError through Client.Damaged: a stored key
+	// package secret that does not parse is left out, the client opens.
+	check(t, alice.c.Close())
+	var batch Batch
+	batch.Put(secretKey(effects.SecretRef{Kind: effects.SecretInitKey, ID: []byte("ref")}), []byte{0, 0, 0, 9})
+	check(t, alice.store.Commit(context.Background(), &batch))
+	reopened := must[*Client](t)(OpenClient(alice.store, testOptions("alice")))
+	var se *SecretError
+	if d := reopened.Damaged(); len(d) != 1 || !errors.As(d[0], &se) || se.Ref.Kind != effects.SecretInitKey || !errors.Is(d[0], ErrDamaged) {
+		t.Fatalf("Damaged() = %v, want one *SecretError of an init key wrapping ErrDamaged", d)
+	}
+	alice, bob = pair(t)
 	// An own message still matches the error earlier versions returned.
 	own := must[[]byte](t)(alice.g.Send([]byte("again")))
 	if _, err := alice.g.ProcessMessage(own); !errors.Is(err, transitions.ErrWrongState) {
@@ -195,5 +322,89 @@ func TestLateMessageAfterCommit(t *testing.T) {
 	pm, err := alice.g.ProcessMessage(late)
 	if err != nil || string(pm.Data) != "sent before the commit" {
 		t.Fatalf("late message: %+v, %v", pm, err)
+	}
+}
+
+// testAEAD is an AES-256-GCM AEAD with a key of bytes b.
+func testAEAD(t *testing.T, b byte) cipher.AEAD {
+	blk, err := aes.NewCipher(bytes.Repeat([]byte{b}, 32))
+	check(t, err)
+	return must[cipher.AEAD](t)(cipher.NewGCM(blk))
+}
+
+// signerClient returns the storage of a closed client whose signature key
+// is an application-held crypto.Signer.
+func signerClient(t *testing.T) Storage {
+	st := NewMemoryStorage()
+	o := testOptions("signer")
+	o.Signer = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))
+	c := must[*Client](t)(NewClient(st, []byte("signer"), o))
+	check(t, c.Close())
+	return st
+}
+
+// TestShellErrorsCoverEveryError keeps TestShellErrors complete: every
+// exported error variable (Err...) and every exported error type (a type
+// with an Error method) of this package must be named in it, so that each
+// has a case proving it reaches the caller and matches with errors.Is or
+// errors.As.
+func TestShellErrorsCoverEveryError(t *testing.T) {
+	fset := token.NewFileSet()
+	want := map[string]bool{}
+	files, err := filepath.Glob("*.go")
+	check(t, err)
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		check(t, err)
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.GenDecl:
+				if d.Tok != token.VAR {
+					continue
+				}
+				for _, spec := range d.Specs {
+					for _, id := range spec.(*ast.ValueSpec).Names {
+						if id.IsExported() && strings.HasPrefix(id.Name, "Err") {
+							want[id.Name] = true
+						}
+					}
+				}
+			case *ast.FuncDecl:
+				if d.Recv == nil || d.Name.Name != "Error" || len(d.Recv.List) != 1 {
+					continue
+				}
+				typ := d.Recv.List[0].Type
+				if st, ok := typ.(*ast.StarExpr); ok {
+					typ = st.X
+				}
+				if id, ok := typ.(*ast.Ident); ok && id.IsExported() {
+					want[id.Name] = true
+				}
+			}
+		}
+	}
+	if !want["ErrOwnMessage"] || !want["SecretError"] {
+		t.Fatalf("the scan found %v: it misses known errors", want)
+	}
+	f, err := parser.ParseFile(fset, "safety_test.go", nil, parser.SkipObjectResolution)
+	check(t, err)
+	named := map[string]bool{}
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == "TestShellErrors" {
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				if id, ok := n.(*ast.Ident); ok {
+					named[id.Name] = true
+				}
+				return true
+			})
+		}
+	}
+	for name := range want {
+		if !named[name] {
+			t.Errorf("%s is not tested by TestShellErrors", name)
+		}
 	}
 }
