@@ -184,15 +184,7 @@ func (g *benchGroup) commit(by *member, cm transitions.Commit) ([]byte, []byte, 
 	if err != nil {
 		return nil, nil, err
 	}
-	var msg, welcome []byte
-	for _, e := range effs {
-		switch e := e.(type) {
-		case effects.SendToGroup:
-			msg = e.Message
-		case effects.SendWelcome:
-			welcome = e.Welcome
-		}
-	}
+	msg, welcome := commitOutputs(effs)
 	if msg == nil {
 		return nil, nil, fmt.Errorf("%s: commit not sent", by.name)
 	}
@@ -211,6 +203,20 @@ func (g *benchGroup) commit(by *member, cm transitions.Commit) ([]byte, []byte, 
 		}
 	}
 	return msg, welcome, nil
+}
+
+// commitOutputs returns the commit and the Welcome (nil if none) that a
+// Commit's effects send.
+func commitOutputs(effs []effects.Effect) (msg, welcome []byte) {
+	for _, e := range effs {
+		switch e := e.(type) {
+		case effects.SendToGroup:
+			msg = e.Message
+		case effects.SendWelcome:
+			welcome = e.Welcome
+		}
+	}
+	return msg, welcome
 }
 
 func (g *benchGroup) receiveCommit(m *member, msg []byte) error {

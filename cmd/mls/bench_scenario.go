@@ -483,14 +483,7 @@ func (r *scenarioRunner) commitOps(g *benchGroup, op string, cm transitions.Comm
 				}
 				if i == 0 {
 					var welcome []byte
-					for _, e := range effs {
-						switch e := e.(type) {
-						case effects.SendToGroup:
-							msg = e.Message
-						case effects.SendWelcome:
-							welcome = e.Welcome
-						}
-					}
+					msg, welcome = commitOutputs(effs)
 					if got != nil {
 						got(msg, welcome)
 					}
