@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +18,8 @@ import (
 )
 
 // The shell's benchmarks compare an operation through the public Group
-// API, on a DirStorage, with the same event run by the core alone
+// API, on a DirStorage (MLS_BENCH_MEMORY=1: in memory;
+// MLS_BENCH_SYNC_EVERY=K: a DirStorage syncing every K commits), with the same event run by the core alone
 // (transitions.Apply): the difference is the shell's cost — encoding what
 // changed, committing it, and the file system. Each reports the bytes the
 // shell wrote per operation (B-written/op: keys and values of the
@@ -83,7 +85,9 @@ func benchGroup(b *testing.B, n int, s state.GroupState, ks transitions.KeyStore
 	if os.Getenv("MLS_BENCH_MEMORY") != "" {
 		store = &countingStorage{Storage: NewMemoryStorage()}
 	} else {
-		d, err := OpenDirStorage(b.TempDir())
+		// MLS_BENCH_SYNC_EVERY=K measures group commit (DirOptions).
+		k, _ := strconv.Atoi(os.Getenv("MLS_BENCH_SYNC_EVERY"))
+		d, err := OpenDirStorageWith(b.TempDir(), DirOptions{SyncEvery: k})
 		if err != nil {
 			b.Fatal(err)
 		}

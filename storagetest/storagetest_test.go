@@ -29,6 +29,28 @@ func TestDirStorage(t *testing.T) {
 	}})
 }
 
+// flushing is a DirStorage with group commit (DirOptions.SyncEvery) whose
+// every Commit is followed by Flush: the suite's durability and erasure
+// checks then hold after each commit, and run through the deferred
+// erasure of group commit.
+type flushing struct{ *mls.DirStorage }
+
+func (f flushing) Commit(ctx context.Context, b *mls.Batch) error {
+	return errors.Join(f.DirStorage.Commit(ctx, b), f.Flush())
+}
+
+func TestDirStorageGroupCommit(t *testing.T) {
+	b := storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage {
+		s, err := mls.OpenDirStorageWith(dir, mls.DirOptions{SyncEvery: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return flushing{s}
+	}}
+	storagetest.Run(t, b)
+	storagetest.RunForwardSecrecy(t, b)
+}
+
 func TestDirStorageForwardSecrecy(t *testing.T) {
 	storagetest.RunForwardSecrecy(t, storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage {
 		s, err := mls.OpenDirStorage(dir)
