@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"os"
@@ -24,7 +25,9 @@ import (
 // shell's default configuration (mls.DefaultConfig) keeps for late
 // messages: by count (state.Config.MaxPastEpochs) after the next commits,
 // and by age (state.Config.MaxPastEpochAge) with the first operation after
-// the age bound. It needs a non-volatile backend.
+// the age bound — and the signature key a group no longer signs with
+// after its member changed it (mls.LeafUpdate.NewSignatureKey). It needs
+// a non-volatile backend.
 func RunForwardSecrecy(t *testing.T, b Backend) {
 	if b.Volatile {
 		t.Skip("a volatile backend has no files")
@@ -100,12 +103,24 @@ func RunForwardSecrecy(t *testing.T, b Backend) {
 			}
 			must(t, ag.MergeStagedCommit())
 		} else {
-			out, err := ag.SelfUpdate()
+			// Alice's commits give her leaf a new signature key: the
+			// group's previous one (not the client's own) must go.
+			before := signatureSecrets(t, store)
+			out, err := ag.SelfUpdateWith(mls.LeafUpdate{NewSignatureKey: true})
 			must(t, err)
 			must(t, ag.MergePendingCommit())
 			_, err = bg.ProcessMessage(out.Commit)
 			must(t, err)
 			must(t, bg.MergeStagedCommit())
+			after := signatureSecrets(t, store)
+			if len(after) != 2 {
+				t.Fatalf("%d signature keys stored after a key change, want the client's and the group's", len(after))
+			}
+			for k, v := range before {
+				if _, kept := after[k]; !kept {
+					gone = append(gone, v)
+				}
+			}
 		}
 		// A past epoch keeps its message secrets (encryption and sender
 		// data secrets, the first two); the others go at once.
@@ -188,6 +203,24 @@ func addAndJoin(t *testing.T, creator, joiner *mls.Client, kp []byte) (*mls.Grou
 	jg, err := joiner.JoinGroup(out.Welcome, tree)
 	must(t, err)
 	return cg, jg
+}
+
+// signatureSecrets returns the signature private keys in store, by
+// storage key: each value's secret, after its 4-byte id length and id.
+func signatureSecrets(t *testing.T, store mls.Storage) map[string][]byte {
+	t.Helper()
+	keys, err := store.Keys(ctx, []byte{'s', '/', byte(effects.SecretSignatureKey)})
+	must(t, err)
+	out := map[string][]byte{}
+	for _, k := range keys {
+		v, err := store.Get(ctx, k)
+		must(t, err)
+		if len(v) < 4 || uint64(len(v)-4) < uint64(binary.BigEndian.Uint32(v)) {
+			t.Fatalf("signature key %x: malformed value", k)
+		}
+		out[string(k)] = v[4+binary.BigEndian.Uint32(v):]
+	}
+	return out
 }
 
 func must(t *testing.T, err error) {
