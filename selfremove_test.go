@@ -8,10 +8,13 @@ import (
 	"github.com/mlscore/mlscore/state"
 )
 
-// TestSelfRemoveShell: in a group that accepts PublicMessage handshakes,
-// Leave sends a SelfRemove (every client advertises it by default), which
-// another member commits or an external joiner covers; in a PureCiphertext
-// group Leave falls back to a Remove proposal.
+// TestSelfRemoveShell is the SelfRemove scenario: create, add by Welcome,
+// updates (a path commit and a committed Update proposal), removals by
+// SelfRemove and an external join, with messages in every epoch (agree).
+// In a group that accepts PublicMessage handshakes, Leave sends a
+// SelfRemove (every client advertises it by default), which another member
+// commits or an external joiner covers; in a PureCiphertext group Leave
+// falls back to a Remove proposal.
 func TestSelfRemoveShell(t *testing.T) {
 	mixed := state.DefaultConfig()
 	mixed.WireFormat = state.MixedCiphertext
@@ -39,6 +42,18 @@ func TestSelfRemoveShell(t *testing.T) {
 			t.Fatal("a leaf does not advertise SelfRemove")
 		}
 	}
+	agree(t, all...)
+
+	// Carol updates with a path; dave proposes an update that alice commits.
+	out = must[Outgoing](t)(carol.g.SelfUpdate())
+	deliver(t, carol, out.Commit, alice, bob, dave)
+	check(t, carol.g.MergePendingCommit())
+	upd, _, err := dave.g.ProposeSelfUpdate()
+	check(t, err)
+	deliver(t, dave, upd, alice, bob, carol)
+	out = must[Outgoing](t)(alice.g.CommitPendingProposals())
+	deliver(t, alice, out.Commit, bob, carol, dave)
+	check(t, alice.g.MergePendingCommit())
 	agree(t, all...)
 
 	// Bob leaves with a SelfRemove, sent as a PublicMessage.
