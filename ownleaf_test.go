@@ -200,6 +200,16 @@ func TestProposeSelfUpdateWith(t *testing.T) {
 	if n := len(signatureKeysStored(t, bob)); n != before {
 		t.Fatalf("%d signature keys stored after ClearPendingCommit, want %d", n, before)
 	}
+	// A dropped proposal's key is erased with it.
+	_, ref, err = bob.g.ProposeSelfUpdateWith(LeafUpdate{NewSignatureKey: true})
+	check(t, err)
+	if n := len(signatureKeysStored(t, bob)); n != before+1 {
+		t.Fatalf("%d signature keys stored with the proposal stored, want %d", n, before+1)
+	}
+	check(t, bob.g.DropProposal(ref))
+	if n := len(signatureKeysStored(t, bob)); n != before {
+		t.Fatalf("%d signature keys stored after DropProposal, want %d", n, before)
+	}
 	if _, err := bob.store.Get(ctx, secretKey(effects.SecretRef{Kind: effects.SecretSignatureKey, ID: next})); err != nil {
 		t.Fatalf("the group's current key: %v", err)
 	}
