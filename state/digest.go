@@ -105,46 +105,12 @@ func (s GroupState) marshalDigest(b *cryptobyte.Builder) {
 		return
 	case s.pub == nil:
 		b.AddUint8(1) // joining
-		j := s.priv.join
-		d := j.Next.Digest()
-		b.AddBytes(d[:])
-		codec.AddOpaque(b, j.KeyPackageRef)
-		addBool(b, j.LastResort)
-		if j.Prior.pub != nil || j.Prior.priv != nil {
-			// Only present for external joins, so that the digests of
-			// Welcome joins keep their encoding.
-			pd := j.Prior.Digest()
-			b.AddBytes(pd[:])
-		}
+		digestJoin(b, s.priv.join)
 		return
 	}
 	b.AddUint8(2)
 	p := s.pub.p
-	b.AddUint16(uint16(p.Suite.ID()))
-	codec.AddOpaque(b, s.pub.ctxBytes)
-	codec.AddOpaque(b, p.Tree.Hash())
-	b.AddUint32(uint32(p.Tree.LeafCount()))
-	codec.AddOpaque(b, p.Interim)
-	codec.AddOpaque(b, p.ConfirmationTag)
-	p.Config.Marshal(b)
-	codec.AddVector(b, func(b *cryptobyte.Builder) {
-		for _, sp := range p.Proposals {
-			codec.AddOpaque(b, sp.Ref)
-			sp.Proposal.Marshal(b)
-			sp.Sender.Marshal(b)
-		}
-	})
-	addBool(b, p.Active)
-	b.AddUint32(p.Census.Members)
-	for _, l := range [][]TypeCount{p.Census.CredentialsInUse, p.Census.CredentialSupport, p.Census.ExtensionSupport, p.Census.ProposalSupport} {
-		codec.AddVector(b, func(b *cryptobyte.Builder) {
-			for _, tc := range l {
-				b.AddUint16(tc.Type)
-				b.AddUint32(tc.Count)
-			}
-		})
-	}
-
+	s.digestPublic(b)
 	q := s.priv.p
 	b.AddUint32(uint32(q.Self))
 	codec.AddOpaque(b, q.SignatureKey)
@@ -170,16 +136,73 @@ func (s GroupState) marshalDigest(b *cryptobyte.Builder) {
 			addHash(b, u.EncryptionPriv)
 		}
 	})
-	addBool(b, q.Pending != nil)
-	if pc := q.Pending; pc != nil {
+	digestPendingStaged(b, q.Pending, q.Staged)
+	if p.ReInit != nil {
+		// Appended only when set, so that every other state keeps its
+		// digest encoding.
+		b.AddUint8(0x52)
+		p.ReInit.Marshal(b)
+	}
+}
+
+// digestJoin adds a staged join to a digest: the next state's digest,
+// the key package used and, for an external join, the prior state's
+// digest.
+func digestJoin(b *cryptobyte.Builder, j *StagedJoin) {
+	d := j.Next.Digest()
+	b.AddBytes(d[:])
+	codec.AddOpaque(b, j.KeyPackageRef)
+	addBool(b, j.LastResort)
+	if j.Prior.pub != nil || j.Prior.priv != nil {
+		// Only present for external joins, so that the digests of
+		// Welcome joins keep their encoding.
+		pd := j.Prior.Digest()
+		b.AddBytes(pd[:])
+	}
+}
+
+// digestPublic adds the public part of an in-group state to a digest.
+func (s GroupState) digestPublic(b *cryptobyte.Builder) {
+	p := s.pub.p
+	b.AddUint16(uint16(p.Suite.ID()))
+	codec.AddOpaque(b, s.pub.ctxBytes)
+	codec.AddOpaque(b, p.Tree.Hash())
+	b.AddUint32(uint32(p.Tree.LeafCount()))
+	codec.AddOpaque(b, p.Interim)
+	codec.AddOpaque(b, p.ConfirmationTag)
+	p.Config.Marshal(b)
+	codec.AddVector(b, func(b *cryptobyte.Builder) {
+		for _, sp := range p.Proposals {
+			codec.AddOpaque(b, sp.Ref)
+			sp.Proposal.Marshal(b)
+			sp.Sender.Marshal(b)
+		}
+	})
+	addBool(b, p.Active)
+	b.AddUint32(p.Census.Members)
+	for _, l := range [][]TypeCount{p.Census.CredentialsInUse, p.Census.CredentialSupport, p.Census.ExtensionSupport, p.Census.ProposalSupport} {
+		codec.AddVector(b, func(b *cryptobyte.Builder) {
+			for _, tc := range l {
+				b.AddUint16(tc.Type)
+				b.AddUint32(tc.Count)
+			}
+		})
+	}
+}
+
+// digestPendingStaged adds the own pending commit and the staged received
+// commit, each flagged present or absent, to a digest.
+func digestPendingStaged(b *cryptobyte.Builder, pc *PendingCommit, sc *StagedCommit) {
+	addBool(b, pc != nil)
+	if pc != nil {
 		d := pc.Next.Digest()
 		b.AddBytes(d[:])
 		addHash(b, pc.Message)
 		addLeaves(b, pc.Added)
 		addLeaves(b, pc.Removed)
 	}
-	addBool(b, q.Staged != nil)
-	if sc := q.Staged; sc != nil {
+	addBool(b, sc != nil)
+	if sc != nil {
 		d := sc.Next.Digest()
 		b.AddBytes(d[:])
 		sc.Sender.Marshal(b)
@@ -194,12 +217,6 @@ func (s GroupState) marshalDigest(b *cryptobyte.Builder) {
 		addLeaves(b, sc.Removed)
 		addLeaves(b, sc.Updated)
 		addBool(b, sc.SelfRemoved)
-	}
-	if p.ReInit != nil {
-		// Appended only when set, so that every other state keeps its
-		// digest encoding.
-		b.AddUint8(0x52)
-		p.ReInit.Marshal(b)
 	}
 }
 
