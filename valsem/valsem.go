@@ -173,7 +173,7 @@ func Catalog() []Rule {
 		{ValSem244, "external commit covers no proposals by reference", "12.4.3.2", "transitions.checkExternalCommitProposals", "TestValSem244"},
 		{ValSem245, "external commit contains a path", "12.4.3.2", "transitions.(*group).frameNonMember", "TestValSem245"},
 		{ValSem246, "external commit signature verifies with the path leaf's key", "12.4.3.2", "transitions.(*group).unprotectPublic", "TestValSem246"},
-		{ValSem300, "exported ratchet trees have no trailing blank nodes", "12.4.3.3", "tree.FromNodes", "TestValSem300"},
+		{ValSem300, "exported ratchet trees have no trailing blank nodes", "12.4.3.3", "tree.fromNodes", "TestValSem300"},
 		{ValSem400, "stored resumption PSKs are bounded", "8.6", "transitions.(*group).resumptionSecret, state.Config.Check, transitions.checkConfig", "TestValSem400"},
 		{ValSem401, "PreSharedKeyID nonce has length KDF.Nh", "8.4", "transitions.checkPSKID", "TestValSem401"},
 		{ValSem402, "proposed PSK is External, or Resumption with usage application", "8.4", "transitions.checkPSKID", "TestValSem402"},
