@@ -64,6 +64,20 @@
 // service: MergePendingCommit if it accepted the commit (only then send
 // the Welcome), ClearPendingCommit if another commit won the epoch.
 //
+// # Sending while a commit is pending
+//
+// One rule: while this member's own commit is pending (HasPendingCommit),
+// the Group sends nothing. Every operation that would send a message —
+// Send and SendWithAAD, every Propose method, Leave, every commit
+// (AddMembers, RemoveMembers, SelfUpdate, SelfUpdateWith,
+// CommitPendingProposals, Commit, ReInit) and Branch — fails with
+// ErrCommitPending and changes nothing, until MergePendingCommit or
+// ClearPendingCommit resolves the commit. Receiving goes on:
+// ProcessMessage decrypts application messages and stores proposals of
+// the epoch, and merging another member's commit of the same epoch
+// (MergeStagedCommit) drops the own pending commit. OpenMLS refuses the
+// same operations (MlsGroupStateError::PendingCommit).
+//
 // Time and randomness are injected: with a fixed Options.Clock and a
 // deterministic Options.Seed, a client produces the same messages bit for
 // bit, which is how this package's tests and example run.
