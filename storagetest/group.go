@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,23 +46,12 @@ func RunForwardSecrecy(t *testing.T, b Backend) {
 	keep := int(mls.DefaultConfig().MaxPastEpochs) // the shell's default
 	grep := func(when string) {
 		t.Helper()
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			for i, s := range gone {
-				if bytes.Contains(data, s) {
-					return fmt.Errorf("%s: deleted secret #%d (%x…) is in %s", when, i, s[:8], path)
-				}
-			}
-			return nil
-		})
+		path, i, err := findSecret(dir, gone)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if path != "" {
+			t.Fatalf("%s: deleted secret #%d (%x…) is in %s", when, i, gone[i][:8], path)
 		}
 	}
 
