@@ -130,7 +130,7 @@ func TestPublicGroupFollowsHistory(t *testing.T) {
 		tag := fmt.Sprintf("round %d: ", r)
 		w.add(m(1), fmt.Sprintf("new%d-a", r), fmt.Sprintf("new%d-b", r))
 		f.agree(w, tag+"add")
-		w.commit(m(2), Commit{Inline: []codec.Proposal{removeOf(m(10 + r).s.OwnLeaf()), removeOf(m(20 + r).s.OwnLeaf())}})
+		w.commit(m(2), Commit{Inline: []codec.Proposal{removeOf(m(14 + 2*r).s.OwnLeaf()), removeOf(m(22 + 2*r).s.OwnLeaf())}})
 		f.agree(w, tag+"remove")
 		w.commit(m(4), Commit{ForcePath: true})
 		f.agree(w, tag+"update by path")
