@@ -294,7 +294,7 @@ func TestShellErrors(t *testing.T) {
 	if d := reopened.Damaged(); len(d) != 1 || !errors.As(d[0], &se) || se.Ref.Kind != effects.SecretInitKey || !errors.Is(d[0], ErrDamaged) {
 		t.Fatalf("Damaged() = %v, want one *SecretError of an init key wrapping ErrDamaged", d)
 	}
-	alice, bob = pair(t)
+	alice, _ = pair(t)
 	// An own message still matches the error earlier versions returned.
 	own := must[[]byte](t)(alice.g.Send([]byte("again")))
 	if _, err := alice.g.ProcessMessage(own); !errors.Is(err, transitions.ErrWrongState) {
