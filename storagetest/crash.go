@@ -47,8 +47,9 @@ const crashReady = "ready\n"
 // no application message may have been delivered twice.
 //
 // kills ≤ 0 takes the number from the environment variable
-// MLS_CRASH_KILLS, 10 if it is unset. A test calls RunCrash at most once,
-// and the backend must not be volatile.
+// MLS_CRASH_KILLS, 10 if it is unset. The child runs the calling test
+// from its start, so RunCrash must be the first thing, and the only
+// RunCrash, of a test of its own; the backend must not be volatile.
 //
 // The run's directory holds the delivery service (ds, framed messages),
 // bob's position in it (bob.pos), the plaintexts bob delivered
