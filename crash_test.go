@@ -21,3 +21,17 @@ func TestCrashSafety(t *testing.T) {
 		return s
 	}}, 0)
 }
+
+// TestCrashSafetyGroupCommit is the crash test on DirStorages with group
+// commit (DirOptions.SyncEvery 8), with 5 kills: a killed process loses
+// nothing the kernel holds, so every committed operation survives, and
+// reopening erases the values the unsynced commits replaced.
+func TestCrashSafetyGroupCommit(t *testing.T) {
+	storagetest.RunCrash(t, storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage {
+		s, err := mls.OpenDirStorageWith(dir, mls.DirOptions{SyncEvery: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}}, 5)
+}
