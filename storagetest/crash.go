@@ -36,7 +36,8 @@ const crashReady = "ready\n"
 // and bob, each on a store of the backend, through a long run of
 // application messages and commits, and is killed with SIGKILL at a
 // random moment, kills times. After every kill RunCrash reopens both
-// stores, which must erase whatever the interrupted write left, and
+// stores, which must erase whatever the interrupted write left, and both
+// groups, checks that the members are at most one commit apart, and
 // searches every file of their directories for the secrets of each epoch
 // the members had left (the members keep no past epoch). The next child
 // reopens the groups — which the shell checks against their stored tree
@@ -404,13 +405,52 @@ func crashRun(t *testing.T, b Backend, dir string, steps int) error {
 	return nil
 }
 
+// crashEpochs opens both groups — which fails if a group's stored
+// snapshot and tree nodes are of different states — and checks that the
+// members are at most one commit apart in the direction the run allows:
+// bob is at alice's epoch or one behind, or one ahead if alice has the
+// commit he processed still pending.
+func crashEpochs(as, bs mls.Storage) error {
+	alice, err := mls.OpenClient(as, crashOptions())
+	if err != nil {
+		return err
+	}
+	defer alice.Close()
+	bob, err := mls.OpenClient(bs, crashOptions())
+	if err != nil {
+		return err
+	}
+	defer bob.Close()
+	ag, err := alice.OpenGroup([]byte("crash"))
+	if err != nil {
+		return fmt.Errorf("alice's group: %w", err)
+	}
+	bg, err := bob.OpenGroup([]byte("crash"))
+	if err != nil {
+		return fmt.Errorf("bob's group: %w", err)
+	}
+	ahead := uint64(0)
+	if _, ok := ag.State().PendingCommit(); ok {
+		ahead = 1
+	}
+	if ea, eb := ag.Epoch(), bg.Epoch(); eb > ea+ahead || ea > eb+1 {
+		return fmt.Errorf("alice is at epoch %d (%d pending), bob at %d", ea, ahead, eb)
+	}
+	return nil
+}
+
 // crashGrep reopens the stores of alice and bob — which erases what an
-// interrupted write left — closes them, and fails if a file of their
-// directories holds an old epoch's secret of its member.
+// interrupted write left — and their groups (crashEpochs), closes them,
+// and fails if a file of their directories holds an old epoch's secret of
+// its member.
 func crashGrep(t *testing.T, b Backend, dir string, when string) {
 	t.Helper()
-	_, _, done, err := crashStores(t, b, dir)
+	as, bs, done, err := crashStores(t, b, dir)
 	must(t, err)
+	if err := crashEpochs(as, bs); err != nil {
+		done()
+		t.Fatalf("%s: %v", when, err)
+	}
 	done()
 	for _, who := range []string{"alice", "bob"} {
 		old, err := readFrames(filepath.Join(dir, "old."+who))
