@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -191,5 +192,20 @@ func TestHelp(t *testing.T) {
 	}
 	if _, _, code := runCmd("demo", "-members", "0"); code != 2 {
 		t.Errorf("demo -members 0: exit %d", code)
+	}
+}
+
+// TestDemoXWing runs the demo in the post-quantum suite 0x004D (-suite 77)
+// and replays a member's log: the X-Wing suite works in the demo and in
+// replay as the classical suites do.
+func TestDemoXWing(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, code := runCmd("demo", "-members", "3", "-ops", "6", "-suite", "77", "-verify", "-out", dir)
+	if code != 0 || !strings.Contains(out, "verify    all") {
+		t.Fatalf("demo -suite 77: exit %d:\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = runCmd("replay", filepath.Join(dir, "member-001.mlslog"))
+	if code != 0 || !strings.Contains(out, "verified:") || !regexp.MustCompile(`cipher suite +77\n`).MatchString(out) {
+		t.Fatalf("replay of an X-Wing log: exit %d:\n%s%s", code, out, errOut)
 	}
 }
