@@ -2,8 +2,6 @@ package mls
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,16 +16,8 @@ import (
 func TestGuideNames(t *testing.T) {
 	guide, err := os.ReadFile("docs/guide.md")
 	check(t, err)
-	fset := token.NewFileSet()
 	exported := map[string]bool{}
-	files, err := filepath.Glob("*.go")
-	check(t, err)
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
-		check(t, err)
+	for _, f := range packageFiles(t) {
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.FuncDecl:

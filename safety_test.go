@@ -349,16 +349,8 @@ func signerClient(t *testing.T) Storage {
 // has a case proving it reaches the caller and matches with errors.Is or
 // errors.As.
 func TestShellErrorsCoverEveryError(t *testing.T) {
-	fset := token.NewFileSet()
 	want := map[string]bool{}
-	files, err := filepath.Glob("*.go")
-	check(t, err)
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
-		check(t, err)
+	for _, f := range packageFiles(t) {
 		for _, d := range f.Decls {
 			switch d := d.(type) {
 			case *ast.GenDecl:
@@ -389,7 +381,7 @@ func TestShellErrorsCoverEveryError(t *testing.T) {
 	if !want["ErrOwnMessage"] || !want["SecretError"] {
 		t.Fatalf("the scan found %v: it misses known errors", want)
 	}
-	f, err := parser.ParseFile(fset, "safety_test.go", nil, parser.SkipObjectResolution)
+	f, err := parser.ParseFile(token.NewFileSet(), "safety_test.go", nil, parser.SkipObjectResolution)
 	check(t, err)
 	named := map[string]bool{}
 	for _, d := range f.Decls {
@@ -407,4 +399,22 @@ func TestShellErrorsCoverEveryError(t *testing.T) {
 			t.Errorf("%s is not tested by TestShellErrors", name)
 		}
 	}
+}
+
+// packageFiles parses the non-test Go files of this package.
+func packageFiles(t *testing.T) []*ast.File {
+	t.Helper()
+	names, err := filepath.Glob("*.go")
+	check(t, err)
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		check(t, err)
+		files = append(files, f)
+	}
+	return files
 }
