@@ -269,6 +269,9 @@ func TestShellErrors(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "mls: ") {
 				t.Errorf("error %q lacks the mls: prefix", err)
 			}
+			if tt.target == ErrOwnMessage && (errors.Is(err, valsem.ValSem006) || strings.Contains(err.Error(), "ValSem") || strings.Contains(err.Error(), "event")) {
+				t.Errorf("an own message is reported as a replay or with a core event: %v", err)
+			}
 			if errors.Is(tt.target, ErrNothingToCommit) && alice.g.State().Digest() != before {
 				t.Error("a refused operation changed the group")
 			}
