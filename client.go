@@ -528,12 +528,11 @@ func (c *Client) applyClient(ev transitions.Event) ([]effects.Effect, error) {
 // seed, the key store, and the client's environment, with r's resumption
 // PSK when r is not nil.
 func (c *Client) input(s state.GroupState, ev transitions.Event, r *transitions.Resumption) (replay.Input, error) {
-	seed := c.seed()
-	env, err := c.envWith(seed, r)
+	env, err := c.envWith(r)
 	if err != nil {
 		return replay.Input{}, err
 	}
-	return replay.Input{State: s, Event: ev, Seed: seed, Keys: c.keyStore(), Env: env}, nil
+	return replay.Input{State: s, Event: ev, Seed: c.seed(), Keys: c.keyStore(), Env: env}, nil
 }
 
 // apply runs ev on s through the driver (see input) for the events that

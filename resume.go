@@ -26,10 +26,12 @@ var (
 	ErrNoResumption = errors.New("mls: no resumption psk for this epoch")
 )
 
-// envWith returns the client's environment for an event, with r's
-// resumption PSK and context in the key store when r is not nil.
-func (c *Client) envWith(seed [32]byte, r *transitions.Resumption) (transitions.Env, error) {
-	env := c.env(seed)
+// envWith returns the client's Policy and Limits for an event, and when
+// r is not nil a key store with r's resumption PSK and context: the
+// environment the driver (replay.Apply) layers under the client's key
+// store, and whose entropy it draws from the event's seed.
+func (c *Client) envWith(r *transitions.Resumption) (transitions.Env, error) {
+	env := transitions.Env{Policy: c.opts.Policy, Limits: c.opts.Limits}
 	if r == nil {
 		return env, nil
 	}
