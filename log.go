@@ -101,25 +101,33 @@ func logHeader(policyID string) replay.Header {
 // snapshotVersion versions the value under "g/".
 const snapshotVersion = 1
 
-// encodeSnapshotValue encodes the value under "g/": the version, the
-// log position (Seq, Prev) and the split state. The state's digest is not
-// stored (computing it costs as much as the rest of an application
+// snapshotHeader is the size of the value under "g/" before the split
+// state: the version, Seq and Prev.
+const snapshotHeader = 1 + 8 + 32
+
+// snapshotValue encodes the value under "g/": the version, the log
+// position (Seq, Prev) and the split state of s, in one buffer of room
+// for hint bytes of split state (the previous one's size), and returns
+// it with the trees the split state references. The state's digest is
+// not stored (computing it costs as much as the rest of an application
 // message): ExportLog computes it.
-func encodeSnapshotValue(snap replay.Snapshot, split []byte) []byte {
-	v := make([]byte, 0, 1+8+32+len(split))
+func snapshotValue(seq uint64, prev [32]byte, s state.GroupState, hint int) ([]byte, []tree.Tree, error) {
+	v := make([]byte, 0, snapshotHeader+hint+hint/8+64)
 	v = append(v, snapshotVersion)
-	v = binary.BigEndian.AppendUint64(v, snap.Seq)
-	v = append(v, snap.Prev[:]...)
-	return append(v, split...)
+	v = binary.BigEndian.AppendUint64(v, seq)
+	v = append(v, prev[:]...)
+	var trees []tree.Tree
+	v, err := state.AppendSplit(v, s, func(t tree.Tree) { trees = append(trees, t) })
+	return v, trees, err
 }
 
 func decodeSnapshotValue(id, v []byte) (replay.Snapshot, []byte, error) {
-	if len(v) < 1+8+32 || v[0] != snapshotVersion {
+	if len(v) < snapshotHeader || v[0] != snapshotVersion {
 		return replay.Snapshot{}, nil, fmt.Errorf("%w: group %x: snapshot of an unknown version", ErrDamaged, id)
 	}
 	snap := replay.Snapshot{Seq: binary.BigEndian.Uint64(v[1:]), Group: bytes.Clone(id)}
-	copy(snap.Prev[:], v[9:41])
-	return snap, v[41:], nil
+	copy(snap.Prev[:], v[9:snapshotHeader])
+	return snap, v[snapshotHeader:], nil
 }
 
 // The kinds of a stored tree node.
@@ -305,15 +313,16 @@ func newGroupLog(b *Batch, store Storage, id []byte, policyID string, keep int, 
 // deletion of the nodes and records it makes unreachable. The returned
 // function updates l once b is committed.
 //
-// split and trees are s's EncodeSplit and its trees if the caller has
+// value and trees are snapshotValue(seq, prev, s) if the caller has
 // them (nil otherwise).
-func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupState, split []byte, trees []tree.Tree) (func(), error) {
-	if split == nil {
+func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupState, value []byte, trees []tree.Tree) (func(), error) {
+	if value == nil {
 		var err error
-		if split, trees, err = encodeSplit(s); err != nil {
+		if value, trees, err = snapshotValue(seq, prev, s, len(l.split)); err != nil {
 			return nil, err
 		}
 	}
+	split := value[snapshotHeader:]
 	d := refDelta{}
 	for _, t := range trees {
 		if err := l.addTree(b, d, t); err != nil {
@@ -324,7 +333,7 @@ func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupSt
 		l.dropTree(b, d, t)
 	}
 	snap := replay.Snapshot{Seq: seq, Prev: prev, Group: l.id}
-	b.Put(groupKey("g/", l.id), encodeSnapshotValue(snap, split))
+	b.Put(groupKey("g/", l.id), value)
 	for i := range l.tail {
 		b.Delete(recordKey(l.id, l.snap.Seq+uint64(i)))
 	}
@@ -343,13 +352,6 @@ func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupSt
 		clear(l.split)
 		l.snap, l.snapState, l.split, l.trees, l.last, l.tail = snap, s, split, trees, nil, 0
 	}, nil
-}
-
-// encodeSplit returns state.EncodeSplit(s) and the trees it lists.
-func encodeSplit(s state.GroupState) ([]byte, []tree.Tree, error) {
-	var trees []tree.Tree
-	split, err := state.EncodeSplit(s, func(t tree.Tree) { trees = append(trees, t) })
-	return split, trees, err
 }
 
 // openGroupLog reads group id's snapshot, trees and records, and replays
@@ -481,15 +483,15 @@ func (l *groupLog) record(b *Batch, a *replay.Applied, sigs []journalEntry) (fun
 		if a.Err != nil {
 			return nil, nil
 		}
-		split, trees, err := encodeSplit(a.Next)
+		value, trees, err := snapshotValue(l.snap.Seq, l.snap.Prev, a.Next, len(l.split))
 		if err != nil {
 			return nil, &replay.RecordError{Err: err}
 		}
-		if bytes.Equal(split, l.split) {
-			clear(split)
+		if bytes.Equal(value[snapshotHeader:], l.split) {
+			clear(value)
 			return nil, nil
 		}
-		done, err := l.snapshot(b, l.snap.Seq, l.snap.Prev, a.Next, split, trees)
+		done, err := l.snapshot(b, l.snap.Seq, l.snap.Prev, a.Next, value, trees)
 		if err != nil {
 			return nil, &replay.RecordError{Err: err}
 		}

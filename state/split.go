@@ -56,10 +56,18 @@ func (tc *treeCodec) load(d *codec.Decoder, cs *suite.Suite, n treemath.LeafCoun
 // the group's size except through the own path's keys (O(log N)) and the
 // secret tree's ratchets. Store it like Encode's output.
 func EncodeSplit(s GroupState, putTree func(tree.Tree)) ([]byte, error) {
-	var b cryptobyte.Builder
+	return AppendSplit(nil, s, putTree)
+}
+
+// AppendSplit appends EncodeSplit's output to dst and returns the
+// extended buffer: a caller that encodes a state at every step gives a
+// buffer with room for it (the previous encoding's size) and saves the
+// encoder's growing copies.
+func AppendSplit(dst []byte, s GroupState, putTree func(tree.Tree)) ([]byte, error) {
+	b := cryptobyte.NewBuilder(dst)
 	b.AddBytes([]byte(splitMagic))
 	b.AddUint16(EncodingVersion)
-	s.marshalState(&b, &treeCodec{put: putTree})
+	s.marshalState(b, &treeCodec{put: putTree})
 	out, err := b.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("mls: encoding group state: %w", err)
