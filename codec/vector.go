@@ -600,6 +600,20 @@ func encode(m marshaler) ([]byte, error) {
 	return b.Bytes()
 }
 
+// EncodeSized is m's Encode into a buffer of capacity n: with n at least
+// the encoded length (a bound computed from m's fields), the encoding is
+// one allocation instead of a builder that grows by doubling and copying.
+// A smaller n is still correct, only slower.
+func EncodeSized(m interface{ Marshal(b *cryptobyte.Builder) }, n int) ([]byte, error) {
+	b := cryptobyte.NewBuilder(make([]byte, 0, max(n, 0)))
+	m.Marshal(b)
+	return b.Bytes()
+}
+
+// OpaqueBound is an upper bound of the encoded length of an opaque<V> of n
+// bytes: n plus the longest varint length prefix.
+func OpaqueBound(n int) int { return n + 4 }
+
 // unmarshaler is the pointer side of a wire structure.
 type unmarshaler[T any] interface {
 	*T

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"golang.org/x/crypto/cryptobyte"
+
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/treemath"
@@ -60,8 +62,30 @@ func ratchetKindOf(ct codec.ContentType) RatchetKind {
 //
 // [RFC 9420, Section 6.1]: https://www.rfc-editor.org/rfc/rfc9420#section-6.1
 func SignContent(signer Signer, wf codec.WireFormat, content codec.FramedContent, ctx *codec.GroupContext) (codec.AuthenticatedContent, error) {
-	ac := codec.AuthenticatedContent{WireFormat: wf, Content: content}
-	tbs, err := ac.TBS(ctx).Encode()
+	cb, err := contextBytes(content.Sender.SenderType, ctx)
+	if err != nil {
+		return codec.AuthenticatedContent{}, err
+	}
+	return SignContentBytes(signer, wf, content, cb)
+}
+
+// SignContentBytes is SignContent with the GroupContext given as its
+// encoding ctxBytes (state.GroupState keeps it for the epoch), ignored for
+// senders whose FramedContentTBS has none. The FramedContentTBS of
+// application content is laid out in one buffer of its final size.
+func SignContentBytes(signer Signer, wf codec.WireFormat, content codec.FramedContent, ctxBytes []byte) (codec.AuthenticatedContent, error) {
+	t := content.Sender.SenderType
+	if !hasContext(t) {
+		ctxBytes = nil
+	} else if ctxBytes == nil {
+		return codec.AuthenticatedContent{}, fmt.Errorf("%w: FramedContentTBS of a %v sender without group context", codec.ErrInvalidValue, t)
+	}
+	b := cryptobyte.NewBuilder(make([]byte, 0, 4+codec.HeadLen(content)+bodyBound(content)+len(ctxBytes)))
+	b.AddUint16(uint16(codec.MLS10))
+	b.AddUint16(uint16(wf))
+	content.Marshal(b)
+	b.AddBytes(ctxBytes)
+	tbs, err := b.Bytes()
 	if err != nil {
 		return codec.AuthenticatedContent{}, err
 	}
@@ -69,8 +93,16 @@ func SignContent(signer Signer, wf codec.WireFormat, content codec.FramedContent
 	if err != nil {
 		return codec.AuthenticatedContent{}, err
 	}
-	ac.Auth.Signature = sig
-	return ac, nil
+	return codec.AuthenticatedContent{WireFormat: wf, Content: content, Auth: codec.FramedContentAuthData{Signature: sig}}, nil
+}
+
+// bodyBound bounds the encoded length of c's body when it is application
+// data; for a proposal or commit it is 0 and the encoding grows as needed.
+func bodyBound(c codec.FramedContent) int {
+	if c.ContentType != codec.ContentTypeApplication {
+		return 0
+	}
+	return codec.OpaqueBound(len(c.ApplicationData))
 }
 
 // VerifySignature checks ac's signature with the sender's signature public
@@ -310,14 +342,15 @@ func ProtectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, ac 
 	if p.Padding < 0 {
 		return codec.PrivateMessage{}, st, Consumed{}, fmt.Errorf("mls: negative padding %d", p.Padding)
 	}
-	pt, err := codec.PrivateMessageContent{
+	a := ac.Auth
+	pt, err := codec.EncodeSized(codec.PrivateMessageContent{
 		ContentType:     c.ContentType,
 		ApplicationData: c.ApplicationData,
 		Proposal:        c.Proposal,
 		Commit:          c.Commit,
-		Auth:            ac.Auth,
+		Auth:            a,
 		Padding:         p.Padding,
-	}.Encode()
+	}, bodyBound(c)+codec.OpaqueBound(len(a.Signature))+codec.OpaqueBound(len(a.ConfirmationTag))+p.Padding)
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}
@@ -327,7 +360,7 @@ func ProtectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, ac 
 		ContentType:       c.ContentType,
 		AuthenticatedData: c.AuthenticatedData,
 	}
-	aad, err := pm.ContentAAD().Encode()
+	aad, err := codec.EncodeSized(pm.ContentAAD(), codec.OpaqueBound(len(c.GroupID))+9+codec.OpaqueBound(len(c.AuthenticatedData)))
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}
@@ -340,11 +373,11 @@ func ProtectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, ac 
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}
-	sd, err := codec.SenderData{LeafIndex: c.Sender.LeafIndex, Generation: rk.Generation, ReuseGuard: p.ReuseGuard}.Encode()
+	sd, err := codec.EncodeSized(codec.SenderData{LeafIndex: c.Sender.LeafIndex, Generation: rk.Generation, ReuseGuard: p.ReuseGuard}, 8+ReuseGuardLen)
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}
-	sdAAD, err := pm.SenderDataAAD().Encode()
+	sdAAD, err := codec.EncodeSized(pm.SenderDataAAD(), codec.OpaqueBound(len(c.GroupID))+9)
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}

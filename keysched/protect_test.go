@@ -360,3 +360,55 @@ func TestPrivateMessageAllSuites(t *testing.T) {
 		})
 	}
 }
+
+// TestSignContentBytes checks that signing over the cached GroupContext
+// encoding signs exactly the FramedContentTBS that codec encodes, for every
+// content type, body lengths across the varint boundaries, and senders
+// with and without a GroupContext in their TBS.
+func TestSignContentBytes(t *testing.T) {
+	f := newFixture(t, 1, 2)
+	cb, err := f.ctx.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newMember := f.content(codec.ContentTypeProposal, nil)
+	newMember.Sender = codec.Sender{SenderType: codec.SenderTypeNewMemberProposal}
+	tests := []struct {
+		name string
+		wf   codec.WireFormat
+		c    codec.FramedContent
+	}{
+		{"application empty", codec.WireFormatPrivateMessage, f.content(codec.ContentTypeApplication, nil)},
+		{"application 63 B", codec.WireFormatPrivateMessage, f.content(codec.ContentTypeApplication, make([]byte, 63))},
+		{"application 64 B", codec.WireFormatPrivateMessage, f.content(codec.ContentTypeApplication, make([]byte, 64))},
+		{"application 16 KiB", codec.WireFormatPrivateMessage, f.content(codec.ContentTypeApplication, make([]byte, 1<<14))},
+		{"proposal public", codec.WireFormatPublicMessage, f.content(codec.ContentTypeProposal, nil)},
+		{"commit", codec.WireFormatPublicMessage, f.content(codec.ContentTypeCommit, nil)},
+		{"new member proposal", codec.WireFormatPublicMessage, newMember},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ac, err := SignContentBytes(f.signer, tc.wf, tc.c, cb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := codec.AuthenticatedContent{WireFormat: tc.wf, Content: tc.c}
+			tbs, err := ref.TBS(f.ctx).Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.cs.VerifyWithLabel(f.pub, labelFramedContent, tbs, ac.Auth.Signature); err != nil {
+				t.Fatalf("signature does not verify over the codec's FramedContentTBS: %v", err)
+			}
+			if err := VerifySignature(f.cs, f.pub, ac, f.ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if _, err := SignContentBytes(f.signer, codec.WireFormatPrivateMessage, f.content(codec.ContentTypeApplication, nil), nil); !errors.Is(err, codec.ErrInvalidValue) {
+		t.Fatalf("member sender without GroupContext: err = %v, want ErrInvalidValue", err)
+	}
+	if _, err := SignContentBytes(f.signer, codec.WireFormatPublicMessage, newMember, nil); err != nil {
+		t.Fatalf("new member proposal without GroupContext: %v", err)
+	}
+}

@@ -57,12 +57,24 @@ func (g *group) seal(ac codec.AuthenticatedContent, env Env) (sealed, error) {
 	default:
 		return out, fmt.Errorf("%w: cannot send wire format %s", ErrInvalidMessage, ac.WireFormat)
 	}
-	b, err := m.Encode()
+	b, err := codec.EncodeSized(m, messageBound(m))
 	if err != nil {
 		return out, err
 	}
 	out.msg = b
 	return out, nil
+}
+
+// messageBound bounds the encoded length of a PrivateMessage m from its
+// fields, so that it is encoded into one buffer; a PublicMessage's
+// encoding grows as needed (0).
+func messageBound(m codec.MLSMessage) int {
+	pm := m.PrivateMessage
+	if pm == nil {
+		return 0
+	}
+	return 4 + codec.OpaqueBound(len(pm.GroupID)) + 9 + codec.OpaqueBound(len(pm.AuthenticatedData)) +
+		codec.OpaqueBound(len(pm.EncryptedSenderData)) + codec.OpaqueBound(len(pm.Ciphertext))
 }
 
 // padding returns the number of zero bytes that pad the content of ac to a

@@ -216,7 +216,7 @@ func protect(s state.GroupState, e Protect, env Env) (state.GroupState, []effect
 	}
 	content := codec.FramedContent{GroupID: g.gid(), Epoch: g.epoch(), Sender: codec.MemberSender(g.self()),
 		AuthenticatedData: e.AAD, ContentType: codec.ContentTypeApplication, ApplicationData: e.Data}
-	ac, err := keysched.SignContent(sg, codec.WireFormatPrivateMessage, content, &g.pub.Context)
+	ac, err := keysched.SignContentBytes(sg, codec.WireFormatPrivateMessage, content, g.ctx)
 	if err != nil {
 		return s, nil, err
 	}
