@@ -550,25 +550,20 @@ func (d *DirStorage) compact() error {
 	if err := d.flush(); err != nil {
 		return err
 	}
-	keys := slices.Sorted(maps.Keys(d.index))
+	// One read of the file rather than one per value: a large group's
+	// store holds tens of thousands of tree nodes.
+	file := make([]byte, d.size)
+	defer clear(file)
+	if _, err := d.f.ReadAt(file, 0); err != nil {
+		return err
+	}
 	var b Batch
-	var bufs [][]byte
-	defer func() {
-		for _, v := range bufs {
-			clear(v)
-		}
-	}()
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(d.index)) {
 		v := d.index[k]
 		if v.damaged {
 			continue
 		}
-		buf := make([]byte, v.n)
-		if _, err := d.f.ReadAt(buf, v.off+4); err != nil {
-			return err
-		}
-		bufs = append(bufs, buf)
-		b.Put([]byte(k), buf)
+		b.Put([]byte(k), file[v.off+4:v.off+4+int64(v.n)])
 	}
 	rec, offs := encodeDirRecord(b.ops)
 	defer clear(rec)
