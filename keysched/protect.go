@@ -24,6 +24,12 @@ type Signer interface {
 	SignWithLabel(label string, content []byte) ([]byte, error)
 }
 
+// signerAt is a Signer that also signs content laid out after headroom for
+// the SignContent prefix, without copying it (*suite.Signer).
+type signerAt interface {
+	SignWithLabelAt(label string, buf []byte, off int) ([]byte, error)
+}
+
 // KeySigner adapts a raw signature private key to Signer.
 type KeySigner struct {
 	Suite *suite.Suite
@@ -80,16 +86,24 @@ func SignContentBytes(signer Signer, wf codec.WireFormat, content codec.FramedCo
 	} else if ctxBytes == nil {
 		return codec.AuthenticatedContent{}, fmt.Errorf("%w: FramedContentTBS of a %v sender without group context", codec.ErrInvalidValue, t)
 	}
-	b := cryptobyte.NewBuilder(make([]byte, 0, 4+codec.HeadLen(content)+bodyBound(content)+len(ctxBytes)))
+	// buf: [SignContent prefix][FramedContentTBS], the prefix written by
+	// a signerAt in place.
+	off := suite.LabelHeadroom(labelFramedContent)
+	b := cryptobyte.NewBuilder(make([]byte, off, off+4+codec.HeadLen(content)+bodyBound(content)+len(ctxBytes)))
 	b.AddUint16(uint16(codec.MLS10))
 	b.AddUint16(uint16(wf))
 	content.Marshal(b)
 	b.AddBytes(ctxBytes)
-	tbs, err := b.Bytes()
+	buf, err := b.Bytes()
 	if err != nil {
 		return codec.AuthenticatedContent{}, err
 	}
-	sig, err := signer.SignWithLabel(labelFramedContent, tbs)
+	var sig []byte
+	if sa, ok := signer.(signerAt); ok {
+		sig, err = sa.SignWithLabelAt(labelFramedContent, buf, off)
+	} else {
+		sig, err = signer.SignWithLabel(labelFramedContent, buf[off:])
+	}
 	if err != nil {
 		return codec.AuthenticatedContent{}, err
 	}
@@ -350,7 +364,7 @@ func ProtectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, ac 
 		Commit:          c.Commit,
 		Auth:            a,
 		Padding:         p.Padding,
-	}, bodyBound(c)+codec.OpaqueBound(len(a.Signature))+codec.OpaqueBound(len(a.ConfirmationTag))+p.Padding)
+	}, bodyBound(c)+codec.OpaqueBound(len(a.Signature))+codec.OpaqueBound(len(a.ConfirmationTag))+p.Padding+cs.AEADOverhead())
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}
@@ -369,7 +383,8 @@ func ProtectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, ac 
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}
-	pm.Ciphertext, err = cs.Seal(rk.Key, ApplyReuseGuard(rk.Nonce, p.ReuseGuard), aad, pt)
+	// pt has room for the tag: the ciphertext takes its place.
+	pm.Ciphertext, err = cs.SealInPlace(rk.Key, ApplyReuseGuard(rk.Nonce, p.ReuseGuard), aad, pt)
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}

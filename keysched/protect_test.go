@@ -18,6 +18,7 @@ type fixture struct {
 	es      EpochSecrets
 	ctx     *codec.GroupContext
 	signer  Signer
+	priv    []byte // the signer's private key
 	pub     []byte
 	otherPu []byte // a different member's key
 	sender  treemath.LeafIndex
@@ -65,7 +66,7 @@ func newFixture(t testing.TB, id suite.ID, leaves treemath.LeafCount) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{cs: cs, es: es, ctx: ctx, signer: signer, pub: pub, otherPu: other, sender: 1}
+	return fixture{cs: cs, es: es, ctx: ctx, signer: signer, priv: priv, pub: pub, otherPu: other, sender: 1}
 }
 
 func (f fixture) tree(t testing.TB, leaves treemath.LeafCount) SecretTree {
@@ -391,6 +392,11 @@ func TestSignContentBytes(t *testing.T) {
 			ac, err := SignContentBytes(f.signer, tc.wf, tc.c, cb)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// A Signer without SignWithLabelAt signs the same TBS.
+			ks, err := SignContentBytes(KeySigner{Suite: f.cs, Priv: f.priv}, tc.wf, tc.c, cb)
+			if err != nil || !bytes.Equal(ks.Auth.Signature, ac.Auth.Signature) {
+				t.Fatalf("KeySigner: signature %x, %v; want %x", ks.Auth.Signature, err, ac.Auth.Signature)
 			}
 			ref := codec.AuthenticatedContent{WireFormat: tc.wf, Content: tc.c}
 			tbs, err := ref.TBS(f.ctx).Encode()

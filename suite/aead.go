@@ -46,6 +46,27 @@ func (s *Suite) Seal(key, nonce, aad, plaintext []byte) ([]byte, error) {
 	return a.Seal(nil, nonce, plaintext, aad), nil
 }
 
+// AEADOverhead is the length of the AEAD's authentication tag: what Seal
+// adds to the plaintext. Both AEADs of the supported suites (AES-GCM and
+// ChaCha20Poly1305) have 16-byte tags.
+func (s *Suite) AEADOverhead() int { return 16 }
+
+// SealInPlace is Seal that encrypts plaintext where it lies: the
+// ciphertext overwrites it and the tag goes into its spare capacity, so a
+// caller that encodes the plaintext into a buffer with AEADOverhead bytes
+// to spare seals without a second buffer (with less capacity, the result
+// is a new slice). plaintext must not be used afterwards.
+func (s *Suite) SealInPlace(key, nonce, aad, plaintext []byte) ([]byte, error) {
+	if len(nonce) != s.nn {
+		return nil, fmt.Errorf("%w: AEAD nonce of %d bytes, want %d", ErrLength, len(nonce), s.nn)
+	}
+	a, err := s.newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	return a.Seal(plaintext[:0], nonce, plaintext, aad), nil
+}
+
 // Open authenticates and decrypts ciphertext (ciphertext||tag) with the
 // suite's AEAD. A wrong key length wraps ErrBadKey and a wrong nonce length
 // ErrLength; any authentication failure wraps ErrDecrypt.

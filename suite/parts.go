@@ -58,16 +58,26 @@ func LabelHeadroom(label string) int {
 // which it overwrites with the SignContent prefix: the signed message is
 // built in place instead of copied. Errors are VerifyWithLabel's.
 func (s *Suite) VerifyWithLabelAt(pub []byte, label string, buf []byte, off int, sig []byte) error {
+	msg, err := signContentAt(label, buf, off)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadSignature, err)
+	}
+	return s.verifySignContent(pub, msg, sig)
+}
+
+// signContentAt writes the SignContent prefix of label into the headroom
+// before content = buf[off:] and returns the SignContent that ends buf.
+func signContentAt(label string, buf []byte, off int) ([]byte, error) {
 	content := len(buf) - off
 	l := len(mlsPrefix) + len(label)
 	p := varintLen(l) + l + varintLen(content)
 	if off < p || content > maxVarint || l > maxVarint {
-		return fmt.Errorf("%w: %w: %d bytes of headroom for a prefix of %d", ErrBadSignature, ErrLength, off, p)
+		return nil, fmt.Errorf("%w: %d bytes of headroom for a prefix of %d", ErrLength, off, p)
 	}
 	pre := buf[off-p : off-p : off]
 	pre = appendVarint(pre, l)
 	pre = append(pre, mlsPrefix...)
 	pre = append(pre, label...)
 	appendVarint(pre, content)
-	return s.verifySignContent(pub, buf[off-p:], sig)
+	return buf[off-p:], nil
 }

@@ -74,3 +74,48 @@ func TestVerifyWithLabelAt(t *testing.T) {
 		}
 	})
 }
+
+// TestSignWithLabelAt: signing in place gives the signature SignWithLabel
+// gives (every suite signs deterministically), which VerifyWithLabel
+// accepts, and leaves the content alone; too little headroom is ErrLength.
+func TestSignWithLabelAt(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, s *Suite) {
+		priv, pub, err := s.GenerateSignatureKey(seq(2, s.SignatureSeedLen()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := s.NewSigner(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const label = "FramedContentTBS"
+		for _, n := range []int{0, 1, 63, 64, 16383, 16384} {
+			content := seq(byte(n), n)
+			want, err := g.SignWithLabel(label, content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, extra := range []int{0, 5} {
+				off := LabelHeadroom(label) + extra
+				buf := append(make([]byte, off), content...)
+				sig, err := g.SignWithLabelAt(label, buf, off)
+				if err != nil {
+					t.Fatalf("n=%d extra=%d: %v", n, extra, err)
+				}
+				if !bytes.Equal(sig, want) {
+					t.Errorf("n=%d extra=%d: signature differs from SignWithLabel's", n, extra)
+				}
+				if err := s.VerifyWithLabel(pub, label, content, sig); err != nil {
+					t.Errorf("n=%d extra=%d: %v", n, extra, err)
+				}
+				if !bytes.Equal(buf[off:], content) {
+					t.Errorf("n=%d: the content was changed", n)
+				}
+			}
+			buf := append(make([]byte, 3), content...)
+			if _, err := g.SignWithLabelAt(label, buf, 3); !errors.Is(err, ErrLength) {
+				t.Errorf("n=%d: too little headroom gave %v", n, err)
+			}
+		}
+	})
+}

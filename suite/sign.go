@@ -202,6 +202,24 @@ func (g *Signer) SignWithLabel(label string, content []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return g.sign(msg)
+}
+
+// SignWithLabelAt is SignWithLabel with content = buf[off:], laid out by
+// the caller after at least LabelHeadroom(label) bytes of headroom, which
+// it overwrites with the SignContent prefix: the signed message is built
+// in place instead of copied (see VerifyWithLabelAt). A short headroom
+// fails with ErrLength.
+func (g *Signer) SignWithLabelAt(label string, buf []byte, off int) ([]byte, error) {
+	msg, err := signContentAt(label, buf, off)
+	if err != nil {
+		return nil, err
+	}
+	return g.sign(msg)
+}
+
+// sign signs an encoded SignContent.
+func (g *Signer) sign(msg []byte) ([]byte, error) {
 	if g.ext != nil {
 		return g.signExternal(msg)
 	}

@@ -293,6 +293,25 @@ func TestAEAD(t *testing.T) {
 		if err != nil || !bytes.Equal(got, pt) {
 			t.Fatalf("Open = %q, %v", got, err)
 		}
+		if len(ct)-len(pt) != s.AEADOverhead() {
+			t.Fatalf("AEADOverhead = %d, Seal added %d bytes", s.AEADOverhead(), len(ct)-len(pt))
+		}
+		for _, spare := range []int{0, s.AEADOverhead() - 1, s.AEADOverhead()} {
+			buf := append(make([]byte, 0, len(pt)+spare), pt...)
+			inPlace, err := s.SealInPlace(key, nonce, aad, buf)
+			if err != nil || !bytes.Equal(inPlace, unhex(t, want[s.ID()])) {
+				t.Fatalf("SealInPlace with %d bytes spare = %x, %v; want %s", spare, inPlace, err, want[s.ID()])
+			}
+			if spare == s.AEADOverhead() && &inPlace[0] != &buf[0] {
+				t.Fatalf("SealInPlace with room for the tag used a new buffer")
+			}
+		}
+		if _, err := s.SealInPlace(key, seq(0, 8), aad, bytes.Clone(pt)); !errors.Is(err, ErrLength) {
+			t.Fatalf("SealInPlace with an 8-byte nonce: err %v, want ErrLength", err)
+		}
+		if _, err := s.SealInPlace(seq(0, 24), nonce, aad, bytes.Clone(pt)); !errors.Is(err, ErrBadKey) {
+			t.Fatalf("SealInPlace with a 24-byte key: err %v, want ErrBadKey", err)
+		}
 		for i := range ct {
 			bad := bytes.Clone(ct)
 			bad[i] ^= 0x80
