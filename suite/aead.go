@@ -36,6 +36,12 @@ func (s *Suite) newAEAD(key []byte) (cipher.AEAD, error) {
 // returns ciphertext||tag in a new slice. key must be Nk bytes (ErrBadKey)
 // and nonce Nn bytes (ErrLength).
 func (s *Suite) Seal(key, nonce, aad, plaintext []byte) ([]byte, error) {
+	return s.sealTo(nil, key, nonce, aad, plaintext)
+}
+
+// sealTo seals plaintext and appends ciphertext||tag to dst, which is nil
+// or plaintext[:0] (cipher.AEAD's rule for in-place sealing).
+func (s *Suite) sealTo(dst, key, nonce, aad, plaintext []byte) ([]byte, error) {
 	if len(nonce) != s.nn {
 		return nil, fmt.Errorf("%w: AEAD nonce of %d bytes, want %d", ErrLength, len(nonce), s.nn)
 	}
@@ -43,7 +49,7 @@ func (s *Suite) Seal(key, nonce, aad, plaintext []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.Seal(nil, nonce, plaintext, aad), nil
+	return a.Seal(dst, nonce, plaintext, aad), nil
 }
 
 // AEADOverhead is the length of the AEAD's authentication tag: what Seal
@@ -57,14 +63,7 @@ func (s *Suite) AEADOverhead() int { return 16 }
 // to spare seals without a second buffer (with less capacity, the result
 // is a new slice). plaintext must not be used afterwards.
 func (s *Suite) SealInPlace(key, nonce, aad, plaintext []byte) ([]byte, error) {
-	if len(nonce) != s.nn {
-		return nil, fmt.Errorf("%w: AEAD nonce of %d bytes, want %d", ErrLength, len(nonce), s.nn)
-	}
-	a, err := s.newAEAD(key)
-	if err != nil {
-		return nil, err
-	}
-	return a.Seal(plaintext[:0], nonce, plaintext, aad), nil
+	return s.sealTo(plaintext[:0], key, nonce, aad, plaintext)
 }
 
 // Open authenticates and decrypts ciphertext (ciphertext||tag) with the
