@@ -91,3 +91,14 @@ func (r Ready) Secrets() []Effect {
 	}
 	return out
 }
+
+// Find returns the first effect of type T in effs, for callers that look
+// for one kind (a test, a tool); ok is false if there is none.
+func Find[T Effect](effs []Effect) (e T, ok bool) {
+	for _, x := range effs {
+		if t, ok := x.(T); ok {
+			return t, true
+		}
+	}
+	return e, false
+}

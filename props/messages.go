@@ -142,7 +142,7 @@ var proposeUpdate = transitions.Propose{At: At, Proposal: codec.Proposal{Proposa
 func (w *World) PublishGroupInfo(m *Member, withTree bool) []byte {
 	w.t.Helper()
 	effs := w.must(m, transitions.PublishGroupInfo{At: At, RatchetTree: withTree})
-	gi, ok := Find[effects.PublishGroupInfo](effs)
+	gi, ok := effects.Find[effects.PublishGroupInfo](effs)
 	if !ok {
 		w.t.Fatalf("no group info published")
 	}

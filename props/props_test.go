@@ -137,7 +137,7 @@ func TestPropApplicationDelivered(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s cannot read %s's message: %v", r.Name, s.from.Name, err)
 				}
-				d, ok := Find[effects.DeliverApplication](effs)
+				d, ok := effects.Find[effects.DeliverApplication](effs)
 				if !ok || !bytes.Equal(d.Data, s.data) || d.Sender != s.leaf || !bytes.Equal(d.AAD, []byte("aad")) {
 					t.Fatalf("%s: delivery of %s's message: %+v", r.Name, s.from.Name, d)
 				}
@@ -295,7 +295,7 @@ func TestPropNoPanicOnMutation(t *testing.T) {
 		case "welcome":
 			j, kp := w.NewKeyPackage(t)
 			_, effs := w.StartCommit(from, transitions.Commit{Inline: []codec.Proposal{AddOf(kp)}})
-			wel, _ := Find[effects.SendWelcome](effs)
+			wel, _ := effects.Find[effects.SendWelcome](effs)
 			msg, target, group = wel.Welcome, j, false
 			ev = func(b []byte) transitions.Event {
 				return transitions.JoinWelcome{At: At, Welcome: b, Config: j.Config}

@@ -54,7 +54,7 @@ func TestValSem300(t *testing.T) {
 		var rt []byte
 		if rapid.Bool().Draw(t, "welcome") {
 			_, effs := w.StartCommit(from, transitions.Commit{Inline: []codec.Proposal{AddOf(w.KeyPackage(joiner))}})
-			wel, _ := Find[effects.SendWelcome](effs)
+			wel, _ := effects.Find[effects.SendWelcome](effs)
 			next, _ := from.State.PendingCommit()
 			rt, _ = next.Next.Tree().Encode()
 			ev = func(rt []byte) transitions.Event {

@@ -308,17 +308,6 @@ func (w *World) must(m *Member, ev transitions.Event) []effects.Effect {
 	return effs
 }
 
-// Find returns the first effect of type T in effs.
-func Find[T effects.Effect](effs []effects.Effect) (T, bool) {
-	for _, e := range effs {
-		if x, ok := e.(T); ok {
-			return x, true
-		}
-	}
-	var zero T
-	return zero, false
-}
-
 func (w *World) drawConfig(t *rapid.T) state.Config {
 	cfg := state.DefaultConfig()
 	cfg.WireFormat = state.MixedPlaintext
@@ -340,7 +329,7 @@ func (w *World) NewClient(t *rapid.T) *Member {
 		m.Keys = m.Keys.WithExternalPSK(PSKID, w.pskKey)
 	}
 	effs := w.must(m, transitions.NewSignatureKey{At: At, Suite: w.Suite})
-	sk, _ := Find[effects.SignatureKeyCreated](effs)
+	sk, _ := effects.Find[effects.SignatureKeyCreated](effs)
 	m.Sig = sk.PublicKey
 	w.Clients = append(w.Clients, m)
 	return m
@@ -351,7 +340,7 @@ func (w *World) KeyPackage(m *Member) codec.KeyPackage {
 	w.t.Helper()
 	effs := w.must(m, transitions.NewKeyPackage{At: At, Suite: w.Suite, SignatureKey: m.Sig, Credential: credential(m),
 		Lifetime: lifetime, Capabilities: w.caps})
-	kc, _ := Find[effects.KeyPackageCreated](effs)
+	kc, _ := effects.Find[effects.KeyPackageCreated](effs)
 	msg, err := codec.DecodeMLSMessage(kc.KeyPackage)
 	if err != nil || msg.KeyPackage == nil {
 		w.t.Fatalf("key package: %v", err)
@@ -437,7 +426,7 @@ func (w *World) ProposeUpdate(p *Member) []byte {
 // Sent returns the SendToGroup message of effs.
 func Sent(t TB, effs []effects.Effect) []byte {
 	t.Helper()
-	s, ok := Find[effects.SendToGroup](effs)
+	s, ok := effects.Find[effects.SendToGroup](effs)
 	if !ok {
 		t.Fatalf("nothing sent")
 	}
@@ -474,7 +463,7 @@ func (w *World) Commit(t *rapid.T, c *Member, ev transitions.Commit, joiners ...
 	others = rapid.Permutation(others).Draw(t, "delivery")
 	for _, m := range others {
 		e := w.must(m, transitions.Receive{At: At, Message: msg})
-		st, ok := Find[effects.CommitStaged](e)
+		st, ok := effects.Find[effects.CommitStaged](e)
 		if !ok {
 			w.t.Fatalf("%s: commit not staged", m.Name)
 		}
@@ -487,7 +476,7 @@ func (w *World) Commit(t *rapid.T, c *Member, ev transitions.Commit, joiners ...
 	w.must(c, transitions.ConfirmCommit{At: At})
 	w.Commits++
 	if len(joiners) > 0 {
-		wel, ok := Find[effects.SendWelcome](effs)
+		wel, ok := effects.Find[effects.SendWelcome](effs)
 		if !ok {
 			w.t.Fatalf("commit adding members sent no welcome")
 		}

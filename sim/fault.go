@@ -197,7 +197,7 @@ func (s *Sim) SendNow(from *Member) (map[string]error, error) {
 	if err != nil {
 		return nil, err
 	}
-	msg, ok := find[effects.SendToGroup](effs)
+	msg, ok := effects.Find[effects.SendToGroup](effs)
 	if !ok {
 		return nil, &Error{Op: OpSend, Member: from.Name, Err: errors.New("application message not sent")}
 	}
@@ -215,7 +215,7 @@ func (s *Sim) SendNow(from *Member) (map[string]error, error) {
 			failed[m.Name] = err
 			continue
 		}
-		if d, ok := find[effects.DeliverApplication](effs); !ok || !bytes.Equal(d.Data, data) {
+		if d, ok := effects.Find[effects.DeliverApplication](effs); !ok || !bytes.Equal(d.Data, data) {
 			return nil, &Error{Op: OpSend, Member: m.Name, Err: errors.New("application message not delivered intact")}
 		}
 		s.stats.AppDelivered++
@@ -232,14 +232,14 @@ func (s *Sim) ProcessCommit(m *Member, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := find[effects.CommitStaged](effs); !ok {
+	if _, ok := effects.Find[effects.CommitStaged](effs); !ok {
 		return &Error{Op: OpDeliver, Member: m.Name, Err: errors.New("not a commit: nothing staged")}
 	}
 	effs, err = s.apply(OpDeliver, m, transitions.MergeStaged{At: s.now})
 	if err != nil {
 		return err
 	}
-	if _, ok := find[effects.RemovedFromGroup](effs); ok {
+	if _, ok := effects.Find[effects.RemovedFromGroup](effs); ok {
 		m.removed = true
 		s.stats.Removed++
 	}
@@ -258,7 +258,7 @@ func (s *Sim) Resync(m, from *Member) error {
 	if err != nil {
 		return err
 	}
-	gi, ok := find[effects.PublishGroupInfo](effs)
+	gi, ok := effects.Find[effects.PublishGroupInfo](effs)
 	if !ok {
 		return &Error{Op: OpAdd, Member: from.Name, Err: errors.New("no group info published")}
 	}
@@ -274,7 +274,7 @@ func (s *Sim) Resync(m, from *Member) error {
 	if err != nil {
 		return err
 	}
-	msg, ok := find[effects.SendToGroup](effs)
+	msg, ok := effects.Find[effects.SendToGroup](effs)
 	if !ok {
 		return &Error{Op: OpAdd, Member: m.Name, Err: errors.New("external commit not sent")}
 	}

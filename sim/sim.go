@@ -290,16 +290,6 @@ func (s *Sim) apply(op Op, m *Member, ev transitions.Event) ([]effects.Effect, e
 	return effs, nil
 }
 
-func find[T effects.Effect](effs []effects.Effect) (T, bool) {
-	for _, e := range effs {
-		if t, ok := e.(T); ok {
-			return t, true
-		}
-	}
-	var zero T
-	return zero, false
-}
-
 // newClient creates a client with a signature key and a key package.
 func (s *Sim) newClient(op Op) (*Member, error) {
 	m := &Member{Index: len(s.members), Name: fmt.Sprintf("member-%03d", len(s.members))}
@@ -314,7 +304,7 @@ func (s *Sim) newClient(op Op) (*Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	sk, ok := find[effects.SignatureKeyCreated](effs)
+	sk, ok := effects.Find[effects.SignatureKeyCreated](effs)
 	if !ok {
 		return nil, &Error{Op: op, Member: m.Name, Err: errors.New("NewSignatureKey reported no key")}
 	}
@@ -336,7 +326,7 @@ func (s *Sim) newKeyPackage(op Op, m *Member) error {
 	if err != nil {
 		return err
 	}
-	kc, ok := find[effects.KeyPackageCreated](effs)
+	kc, ok := effects.Find[effects.KeyPackageCreated](effs)
 	if !ok {
 		return &Error{Op: op, Member: m.Name, Err: errors.New("NewKeyPackage reported no key package")}
 	}
@@ -571,7 +561,7 @@ func (s *Sim) ProposeUpdate() error {
 	if err != nil {
 		return err
 	}
-	msg, ok := find[effects.SendToGroup](effs)
+	msg, ok := effects.Find[effects.SendToGroup](effs)
 	if !ok {
 		return &Error{Op: OpPropose, Member: p.Name, Err: errors.New("proposal not sent")}
 	}
@@ -584,7 +574,7 @@ func (s *Sim) ProposeUpdate() error {
 		if err != nil {
 			return err
 		}
-		if _, ok := find[effects.ProposalReceived](effs); !ok {
+		if _, ok := effects.Find[effects.ProposalReceived](effs); !ok {
 			return &Error{Op: OpPropose, Member: m.Name, Err: errors.New("proposal not stored")}
 		}
 	}
@@ -665,7 +655,7 @@ func (s *Sim) round(op Op, committers []*Member, commits []transitions.Commit) e
 	if err != nil {
 		return err
 	}
-	adv, ok := find[effects.EpochAdvanced](effs)
+	adv, ok := effects.Find[effects.EpochAdvanced](effs)
 	if !ok {
 		return &Error{Op: op, Member: winner.Name, Err: errors.New("confirmed commit did not advance the epoch")}
 	}
@@ -687,21 +677,21 @@ func (s *Sim) round(op Op, committers []*Member, commits []transitions.Commit) e
 		if err != nil {
 			return err
 		}
-		if _, ok := find[effects.CommitStaged](effs); !ok {
+		if _, ok := effects.Find[effects.CommitStaged](effs); !ok {
 			return &Error{Op: op, Member: m.Name, Err: errors.New("commit not staged")}
 		}
 		effs, err = s.apply(op, m, transitions.MergeStaged{At: s.now})
 		if err != nil {
 			return err
 		}
-		if _, ok := find[effects.RemovedFromGroup](effs); ok {
+		if _, ok := effects.Find[effects.RemovedFromGroup](effs); ok {
 			m.removed = true
 			s.stats.Removed++
 			s.stats.AppDropped += len(m.inbox)
 			m.inbox = nil
 			continue
 		}
-		a, ok := find[effects.EpochAdvanced](effs)
+		a, ok := effects.Find[effects.EpochAdvanced](effs)
 		if !ok {
 			return &Error{Op: op, Member: m.Name, Err: errors.New("merge did not advance the epoch")}
 		}
@@ -746,14 +736,14 @@ func (s *Sim) join(op Op, j *Member, welcome, tree, auth []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := find[effects.WelcomeStaged](effs); !ok {
+	if _, ok := effects.Find[effects.WelcomeStaged](effs); !ok {
 		return &Error{Op: op, Member: j.Name, Err: errors.New("welcome not staged")}
 	}
 	effs, err = s.apply(op, j, transitions.AcceptJoin{At: s.now})
 	if err != nil {
 		return err
 	}
-	jd, ok := find[effects.Joined](effs)
+	jd, ok := effects.Find[effects.Joined](effs)
 	if !ok {
 		return &Error{Op: op, Member: j.Name, Err: errors.New("join not reported")}
 	}
@@ -776,7 +766,7 @@ func (s *Sim) Send(n int) error {
 		if err != nil {
 			return err
 		}
-		msg, ok := find[effects.SendToGroup](effs)
+		msg, ok := effects.Find[effects.SendToGroup](effs)
 		if !ok {
 			return &Error{Op: OpSend, Member: from.Name, Err: errors.New("application message not sent")}
 		}
@@ -890,7 +880,7 @@ func (s *Sim) deliverOne(op Op, m *Member, i int) error {
 		s.stats.Rejected++
 		return &Error{Op: op, Member: m.Name, Err: fmt.Errorf("message %d (epoch %d) from %s: %w", c.id, c.epoch, c.from.Name, err)}
 	}
-	d, ok := find[effects.DeliverApplication](effs)
+	d, ok := effects.Find[effects.DeliverApplication](effs)
 	if !ok || !bytes.Equal(d.Data, c.data) {
 		return &Error{Op: op, Member: m.Name, Err: fmt.Errorf("message %d not delivered intact", c.id)}
 	}

@@ -108,7 +108,7 @@ func addFixtureOf(b *testing.B, n int) *addFixture {
 		for i := range n - 1 {
 			m := &member{name: fmt.Sprint("m", i)}
 			effs := w.must(m, NewSignatureKey{At: testAt, Suite: 1})
-			sk, _ := find[effects.SignatureKeyCreated](effs)
+			sk, _ := effects.Find[effects.SignatureKeyCreated](effs)
 			m.sig = sk.PublicKey
 			fx.adds = append(fx.adds, addOf(w.keyPackage(m)))
 			last = m
@@ -117,7 +117,7 @@ func addFixtureOf(b *testing.B, n int) *addFixture {
 		if err != nil {
 			b.Fatal(err)
 		}
-		wel, _ := find[effects.SendWelcome](effs)
+		wel, _ := effects.Find[effects.SendWelcome](effs)
 		fx.welcome, fx.joiner = wel.Welcome, last.keys
 		return fx
 	}))

@@ -39,7 +39,7 @@ func TestConfigResumptionPSKBound(t *testing.T) {
 			d := w.newMember("dave")
 			kp := w.keyPackage(d)
 			effs := w.must(a, Commit{At: testAt, Inline: []codec.Proposal{addOf(kp)}, RatchetTree: TreeInclude})
-			wel, _ := find[effects.SendWelcome](effs)
+			wel, _ := effects.Find[effects.SendWelcome](effs)
 			c := w.newMember("carol")
 			e := w.newMember("erin")
 			events := []struct {

@@ -55,7 +55,7 @@ func TestCustomProposalsAndExtensions(t *testing.T) {
 			w.proposeBy(b, byRef)
 			effs := w.must(a, Commit{At: testAt, Inline: []codec.Proposal{byVal}})
 			got := w.must(c, Receive{At: testAt, Message: sent(t, effs)})
-			if _, ok := find[effects.CommitStaged](got); !ok {
+			if _, ok := effects.Find[effects.CommitStaged](got); !ok {
 				t.Fatal("commit not staged")
 			}
 			sc, _ := c.s.StagedCommit()
@@ -118,7 +118,7 @@ func TestCredentialPolicy(t *testing.T) {
 
 	// A client joining a group with mallory in its tree, by Welcome and
 	// by external commit.
-	wel, _ := find[effects.SendWelcome](effs)
+	wel, _ := effects.Find[effects.SendWelcome](effs)
 	_, err = w.applyWith(mal, JoinWelcome{At: testAt, Welcome: wel.Welcome, Config: w.cfg}, noMallory)
 	isPolicy(t, err)
 	d := w.newMember("dave")
@@ -163,7 +163,7 @@ func TestGrease(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kc, _ := find[effects.KeyPackageCreated](effs)
+			kc, _ := effects.Find[effects.KeyPackageCreated](effs)
 			m, _ := codec.DecodeMLSMessage(kc.KeyPackage)
 			kp := *m.KeyPackage
 			if !hasGrease(&kp.LeafNode) || !anyGreaseExt(kp.Extensions) {
@@ -176,7 +176,7 @@ func TestGrease(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gi, _ := find[effects.PublishGroupInfo](effs)
+			gi, _ := effects.Find[effects.PublishGroupInfo](effs)
 			gm, _ := codec.DecodeMLSMessage(gi.GroupInfo)
 			if !anyGreaseExt(gm.GroupInfo.Extensions) {
 				t.Fatal("group info without grease")
@@ -267,7 +267,7 @@ func TestCredentialPolicyAt(t *testing.T) {
 	a := w.create("alice")
 	bob := w.newMember("bob")
 	effs := w.must(a, Commit{At: testAt, Inline: []codec.Proposal{addOf(w.keyPackage(bob))}, RatchetTree: TreeInclude})
-	wel, _ := find[effects.SendWelcome](effs)
+	wel, _ := effects.Find[effects.SendWelcome](effs)
 	var pe *PolicyError
 	if _, err := w.applyWith(bob, JoinWelcome{At: testAt + 100, Welcome: wel.Welcome, Config: w.cfg}, until); !errors.Is(err, errLate) || !errors.As(err, &pe) {
 		t.Fatalf("join at testAt+100: got %v, want a *PolicyError wrapping errLate", err)

@@ -41,7 +41,7 @@ func groupWith(t *testing.T, cs suite.ID, cfg state.Config, names ...string) (*w
 // groupInfo has m publish the GroupInfo of its epoch.
 func (w *world) groupInfo(m *member, withTree bool) []byte {
 	w.t.Helper()
-	gi, ok := find[effects.PublishGroupInfo](w.must(m, PublishGroupInfo{At: testAt, RatchetTree: withTree}))
+	gi, ok := effects.Find[effects.PublishGroupInfo](w.must(m, PublishGroupInfo{At: testAt, RatchetTree: withTree}))
 	if !ok {
 		w.t.Fatal("no group info published")
 	}
@@ -187,10 +187,10 @@ func TestScenarioExternalProposals(t *testing.T) {
 			w, a := groupWith(t, cs, cfg, "bob", "carol")
 			d := w.newMember("dave")
 			effs := w.must(d, NewKeyPackage{At: testAt, Suite: cs, SignatureKey: d.sig, Credential: w.credential(d), Lifetime: testLifetime})
-			kc, _ := find[effects.KeyPackageCreated](effs)
+			kc, _ := effects.Find[effects.KeyPackageCreated](effs)
 			effs = w.must(d, ProposeAsNewMember{At: testAt, GroupInfo: w.groupInfo(a, false), KeyPackageRef: kc.Ref})
 			got := w.deliver(d, sent(t, effs))
-			if pr, ok := find[effects.ProposalReceived](got); !ok || pr.Sender != (codec.Sender{SenderType: codec.SenderTypeNewMemberProposal}) {
+			if pr, ok := effects.Find[effects.ProposalReceived](got); !ok || pr.Sender != (codec.Sender{SenderType: codec.SenderTypeNewMemberProposal}) {
 				t.Fatalf("new member proposal not received: %+v", pr)
 			}
 			w.commit(a, Commit{}, d)
@@ -362,7 +362,7 @@ func successor(t *testing.T, w *world, cs suite.ID, gid []byte, epoch uint64) (*
 			t.Fatal(err)
 		}
 		m2 := &member{name: m.name, keys: keys}
-		sk, _ := find[effects.SignatureKeyCreated](w2.must(m2, NewSignatureKey{At: testAt, Suite: cs}))
+		sk, _ := effects.Find[effects.SignatureKeyCreated](w2.must(m2, NewSignatureKey{At: testAt, Suite: cs}))
 		m2.sig = sk.PublicKey
 		out[m.name] = m2
 	}
@@ -381,7 +381,7 @@ func found(t *testing.T, w2 *world, c *member, others []*member, ng func(NewGrou
 	if c.s.Epoch() != 1 {
 		t.Fatalf("new group at epoch %d, want 1", c.s.Epoch())
 	}
-	wel, ok := find[effects.SendWelcome](effs)
+	wel, ok := effects.Find[effects.SendWelcome](effs)
 	if !ok {
 		t.Fatal("no welcome")
 	}

@@ -111,7 +111,7 @@ func TestGreaseEverywhere(t *testing.T) {
 		}
 		w.deliver(c, sent(t, effs), joiners...)
 		w.must(c, ConfirmCommit{At: testAt})
-		if wel, ok := find[effects.SendWelcome](effs); ok {
+		if wel, ok := effects.Find[effects.SendWelcome](effs); ok {
 			for _, j := range joiners {
 				w.must(j, JoinWelcome{At: testAt, Welcome: wel.Welcome, Config: w.cfg})
 				w.must(j, AcceptJoin{At: testAt})
@@ -131,7 +131,7 @@ func TestGreaseEverywhere(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kc, _ := find[effects.KeyPackageCreated](effs)
+			kc, _ := effects.Find[effects.KeyPackageCreated](effs)
 			m, _ := codec.DecodeMLSMessage(kc.KeyPackage)
 			if greaseCount(&m.KeyPackage.LeafNode) != [5]int{1, 1, 1, 1, 1} || !anyGreaseExt(m.KeyPackage.Extensions) {
 				t.Fatalf("key package grease %v", greaseCount(&m.KeyPackage.LeafNode))
@@ -140,7 +140,7 @@ func TestGreaseEverywhere(t *testing.T) {
 		}},
 		{"commit_publish_group_info", func(t *testing.T, w *world, a, b *member) {
 			effs := commitGreased(t, w, a, Commit{ForcePath: true, PublishGroupInfo: true})
-			pg, ok := find[effects.PublishGroupInfo](effs)
+			pg, ok := effects.Find[effects.PublishGroupInfo](effs)
 			if !ok {
 				t.Fatal("no group info")
 			}
@@ -159,7 +159,7 @@ func TestGreaseEverywhere(t *testing.T) {
 			kp := w.keyPackage(d)
 			before := &member{name: d.name, keys: d.keys} // joining deletes the bundle
 			effs := commitGreased(t, w, a, Commit{Inline: []codec.Proposal{addOf(kp)}}, d)
-			wel, _ := find[effects.SendWelcome](effs)
+			wel, _ := effects.Find[effects.SendWelcome](effs)
 			if gi := welcomeGroupInfo(t, before, wel.Welcome); !anyGreaseExt(gi.Extensions) {
 				t.Fatal("welcome group info without grease")
 			}

@@ -106,21 +106,11 @@ func (w *world) must(m *member, ev Event) []effects.Effect {
 	return effs
 }
 
-func find[T effects.Effect](effs []effects.Effect) (T, bool) {
-	for _, e := range effs {
-		if x, ok := e.(T); ok {
-			return x, true
-		}
-	}
-	var zero T
-	return zero, false
-}
-
 func (w *world) newMember(name string) *member {
 	w.t.Helper()
 	m := &member{name: name}
 	effs := w.must(m, NewSignatureKey{At: testAt, Suite: w.cs})
-	sk, _ := find[effects.SignatureKeyCreated](effs)
+	sk, _ := effects.Find[effects.SignatureKeyCreated](effs)
 	m.sig = sk.PublicKey
 	return m
 }
@@ -133,7 +123,7 @@ func (w *world) credential(m *member) codec.Credential {
 func (w *world) keyPackage(m *member) codec.KeyPackage {
 	w.t.Helper()
 	effs := w.must(m, NewKeyPackage{At: testAt, Suite: w.cs, SignatureKey: m.sig, Credential: w.credential(m), Lifetime: testLifetime, Capabilities: w.caps})
-	kc, _ := find[effects.KeyPackageCreated](effs)
+	kc, _ := effects.Find[effects.KeyPackageCreated](effs)
 	msg, err := codec.DecodeMLSMessage(kc.KeyPackage)
 	if err != nil {
 		w.t.Fatal(err)
@@ -174,7 +164,7 @@ func (w *world) deliver(from *member, msg []byte, exclude ...*member) []effects.
 		}
 		effs := w.must(m, Receive{At: testAt, Message: msg})
 		all = append(all, effs...)
-		if _, ok := find[effects.CommitStaged](effs); ok {
+		if _, ok := effects.Find[effects.CommitStaged](effs); ok {
 			all = append(all, w.must(m, MergeStaged{At: testAt})...)
 		}
 	}
@@ -191,11 +181,11 @@ func (w *world) commit(c *member, ev Commit, joiners ...*member) {
 		ev.RatchetTree = w.tree
 	}
 	effs := w.must(c, ev)
-	send, _ := find[effects.SendToGroup](effs)
+	send, _ := effects.Find[effects.SendToGroup](effs)
 	w.deliver(c, send.Message, joiners...)
 	w.must(c, ConfirmCommit{At: testAt})
 	if len(joiners) > 0 {
-		wel, ok := find[effects.SendWelcome](effs)
+		wel, ok := effects.Find[effects.SendWelcome](effs)
 		if !ok {
 			w.t.Fatal("no welcome")
 		}
@@ -258,7 +248,7 @@ func (w *world) check() {
 		}
 		text := []byte(fmt.Sprintf("hello from %s in epoch %d", m.name, m.s.Epoch()))
 		effs := w.must(m, Protect{At: testAt, Data: text, AAD: []byte("aad")})
-		send, _ := find[effects.SendToGroup](effs)
+		send, _ := effects.Find[effects.SendToGroup](effs)
 		got := w.deliver(m, send.Message)
 		n := 0
 		for _, e := range got {

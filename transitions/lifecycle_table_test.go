@@ -117,8 +117,8 @@ func TestLifecycleStages(t *testing.T) {
 	dave := w.newMember("dave")
 	kp := w.keyPackage(dave)
 	effs := w.must(alice, Commit{At: testAt, Inline: []codec.Proposal{{ProposalType: codec.ProposalAdd, Add: &codec.Add{KeyPackage: kp}}}, RatchetTree: TreeInclude})
-	send, _ := find[effects.SendToGroup](effs)
-	wel, _ := find[effects.SendWelcome](effs)
+	send, _ := effects.Find[effects.SendToGroup](effs)
+	wel, _ := effects.Find[effects.SendWelcome](effs)
 	w.must(dave, JoinWelcome{At: testAt, Welcome: wel.Welcome, Config: w.cfg})
 	pendingAlice := alice.s // alice's commit is pending
 	w.must(bob, Receive{At: testAt, Message: send.Message})
@@ -134,7 +134,7 @@ func TestLifecycleStages(t *testing.T) {
 	b2 := w2.add(a2, "bob")[0]
 	active := a2.s
 	rm := w2.must(a2, Commit{At: testAt, Inline: []codec.Proposal{removeProposal(1)}})
-	rmSend, _ := find[effects.SendToGroup](rm)
+	rmSend, _ := effects.Find[effects.SendToGroup](rm)
 	w2.must(b2, Receive{At: testAt, Message: rmSend.Message})
 	w2.must(b2, MergeStaged{At: testAt})
 

@@ -187,7 +187,7 @@ func TestLastResortKeyPackage(t *testing.T) {
 			j := w1.newMember("joe")
 			effs := w1.must(j, NewKeyPackage{At: testAt, Suite: w1.cs, SignatureKey: j.sig, Credential: w1.credential(j),
 				Lifetime: testLifetime, LastResort: lastResort})
-			kc, _ := find[effects.KeyPackageCreated](effs)
+			kc, _ := effects.Find[effects.KeyPackageCreated](effs)
 			if kc.LastResort != lastResort {
 				t.Fatalf("KeyPackageCreated.LastResort = %v", kc.LastResort)
 			}
@@ -202,7 +202,7 @@ func TestLastResortKeyPackage(t *testing.T) {
 
 			// First group.
 			add := w1.must(a, Commit{At: testAt, Inline: []codec.Proposal{addOf(kp)}, RatchetTree: TreeInclude})
-			wel, _ := find[effects.SendWelcome](add)
+			wel, _ := effects.Find[effects.SendWelcome](add)
 			w1.must(j, JoinWelcome{At: testAt, Welcome: wel.Welcome, Config: w1.cfg})
 			joined := w1.must(j, AcceptJoin{At: testAt})
 			deleted := slices.ContainsFunc(joined, func(e effects.Effect) bool {
@@ -222,7 +222,7 @@ func TestLastResortKeyPackage(t *testing.T) {
 			z := w2.create("zoe")
 			j2 := &member{name: j.name, sig: j.sig, keys: j.keys}
 			add = w2.must(z, Commit{At: testAt, Inline: []codec.Proposal{addOf(kp)}, RatchetTree: TreeInclude})
-			wel, _ = find[effects.SendWelcome](add)
+			wel, _ = effects.Find[effects.SendWelcome](add)
 			_, err = w2.apply(j2, JoinWelcome{At: testAt, Welcome: wel.Welcome, Config: w2.cfg})
 			if lastResort {
 				if err != nil {

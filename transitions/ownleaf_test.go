@@ -15,7 +15,7 @@ import (
 // sentPublic returns the PublicMessage of the SendToGroup in effs.
 func sentPublic(t *testing.T, effs []effects.Effect) (codec.MLSMessage, *codec.PublicMessage) {
 	t.Helper()
-	send, ok := find[effects.SendToGroup](effs)
+	send, ok := effects.Find[effects.SendToGroup](effs)
 	if !ok {
 		t.Fatal("nothing sent")
 	}
@@ -43,7 +43,7 @@ func TestOwnLeafNewSignatureKey(t *testing.T) {
 			bob := w.add(alice, "bob")[0]
 			old := bob.sig
 			effs := w.must(bob, NewSignatureKey{At: testAt, Suite: w.cs})
-			sk, _ := find[effects.SignatureKeyCreated](effs)
+			sk, _ := effects.Find[effects.SignatureKeyCreated](effs)
 			newKey := sk.PublicKey
 			cred := codec.Credential{CredentialType: codec.CredentialBasic, Identity: []byte("bob@2")}
 			tpl := codec.Proposal{ProposalType: codec.ProposalUpdate, Update: &codec.Update{LeafNode: codec.LeafNode{
@@ -96,9 +96,9 @@ func TestOwnLeafNewSignatureKey(t *testing.T) {
 			}
 			// Bob's next message verifies against the new leaf.
 			effs = w.must(bob, Protect{At: testAt, Data: []byte("new key")})
-			send, _ := find[effects.SendToGroup](effs)
+			send, _ := effects.Find[effects.SendToGroup](effs)
 			got := w.must(alice, Receive{At: testAt, Message: send.Message})
-			if d, _ := find[effects.DeliverApplication](got); string(d.Data) != "new key" {
+			if d, _ := effects.Find[effects.DeliverApplication](got); string(d.Data) != "new key" {
 				t.Fatalf("alice read %q", d.Data)
 			}
 			w.check()

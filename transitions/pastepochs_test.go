@@ -25,11 +25,11 @@ func TestPastEpochAge(t *testing.T) {
 	alice := w.create("alice")
 	bob := w.add(alice, "bob")[0]
 
-	send, _ := find[effects.SendToGroup](w.must(bob, Protect{At: testAt, Data: []byte("late")}))
+	send, _ := effects.Find[effects.SendToGroup](w.must(bob, Protect{At: testAt, Data: []byte("late")}))
 	late := send.Message
 	ended := uint64(testAt + 50)
 	effs := w.must(alice, Commit{At: ended, ForcePath: true})
-	commit, _ := find[effects.SendToGroup](effs)
+	commit, _ := effects.Find[effects.SendToGroup](effs)
 	w.must(alice, ConfirmCommit{At: ended})
 	w.must(bob, Receive{At: ended, Message: commit.Message})
 	w.must(bob, MergeStaged{At: ended})
@@ -60,7 +60,7 @@ func TestPastEpochAge(t *testing.T) {
 	}
 	saved := alice.s
 	got := w.must(alice, Receive{At: ended + age, Message: late})
-	if d, ok := find[effects.DeliverApplication](got); !ok || string(d.Data) != "late" {
+	if d, ok := effects.Find[effects.DeliverApplication](got); !ok || string(d.Data) != "late" {
 		t.Fatal("the message of the past epoch was not read at the bound")
 	}
 	alice.s = saved
@@ -73,7 +73,7 @@ func TestPastEpochAge(t *testing.T) {
 		t.Fatal("ExpirePastEpochs at the bound dropped the epoch")
 	}
 	effs = w.must(alice, ExpirePastEpochs{At: ended + age + 1})
-	del, ok := find[effects.DeleteSecret](effs)
+	del, ok := effects.Find[effects.DeleteSecret](effs)
 	if !ok || del.Ref.Kind != effects.SecretEpoch || !bytes.Equal(del.Ref.ID, secretID(alice.s.GroupID(), old[0].Context.Epoch)) {
 		t.Fatalf("effects %v lack the expired epoch's DeleteSecret", effs)
 	}

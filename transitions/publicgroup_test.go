@@ -154,7 +154,7 @@ func TestPublicGroupFollowsHistory(t *testing.T) {
 		f.agree(w, tag+"external sender's remove")
 		d := w.newMember(fmt.Sprintf("joiner%d", r))
 		effs := w.must(d, NewKeyPackage{At: testAt, Suite: w.cs, SignatureKey: d.sig, Credential: w.credential(d), Lifetime: testLifetime})
-		kc, _ := find[effects.KeyPackageCreated](effs)
+		kc, _ := effects.Find[effects.KeyPackageCreated](effs)
 		w.deliver(d, sent(t, w.must(d, ProposeAsNewMember{At: testAt, GroupInfo: w.groupInfo(m(0), false), KeyPackageRef: kc.Ref})))
 		w.commit(m(0), Commit{}, d)
 		f.agree(w, tag+"new member's add")

@@ -71,7 +71,7 @@ func foundResumed(w2 *world, c *member, kps []codec.KeyPackage, pol Policy, ev f
 	if err != nil {
 		return nil, err
 	}
-	wel, ok := find[effects.SendWelcome](effs)
+	wel, ok := effects.Find[effects.SendWelcome](effs)
 	if !ok {
 		w2.t.Fatal("no welcome")
 	}
@@ -228,7 +228,7 @@ func TestReInitPSKOnlyInReInitWelcome(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wel, _ := find[effects.SendWelcome](effs)
+		wel, _ := effects.Find[effects.SendWelcome](effs)
 		_, err = w2.apply(d, JoinWelcome{At: testAt, Welcome: wel.Welcome, Config: w2.cfg})
 		if extra {
 			mustIs(t, err, ErrInvalidResumption)
@@ -296,7 +296,7 @@ func TestBranchJoinerChecks(t *testing.T) {
 					cred = renamed(j)
 				}
 				effs := w2.must(j, NewKeyPackage{At: testAt, Suite: newSuite, SignatureKey: j.sig, Credential: cred, Lifetime: testLifetime})
-				kc, _ := find[effects.KeyPackageCreated](effs)
+				kc, _ := effects.Find[effects.KeyPackageCreated](effs)
 				m, _ := codec.DecodeMLSMessage(kc.KeyPackage)
 				kps = append(kps, *m.KeyPackage)
 			}
@@ -404,7 +404,7 @@ func TestWelcomePSKRules(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				wel, _ := find[effects.SendWelcome](effs)
+				wel, _ := effects.Find[effects.SendWelcome](effs)
 				_, err = w.apply(d, JoinWelcome{At: testAt, Welcome: wel.Welcome, Config: w.cfg})
 				if tc.code == nil {
 					if err != nil {

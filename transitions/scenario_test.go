@@ -33,7 +33,7 @@ func TestScenario(t *testing.T) {
 				w.commit(b, Commit{ForcePath: true})    // self-update with path
 				// Update by reference: carol proposes, alice commits.
 				effs := w.must(c, Propose{At: testAt, Proposal: codec.Proposal{ProposalType: codec.ProposalUpdate, Update: &codec.Update{}}})
-				send, _ := find[effects.SendToGroup](effs)
+				send, _ := effects.Find[effects.SendToGroup](effs)
 				w.deliver(c, send.Message)
 				w.commit(a, Commit{})
 				// Remove by value.
@@ -43,7 +43,7 @@ func TestScenario(t *testing.T) {
 				}
 				// Leave: erin asks to be removed, carol commits.
 				effs = w.must(ds[1], Leave{At: testAt})
-				send, _ = find[effects.SendToGroup](effs)
+				send, _ = effects.Find[effects.SendToGroup](effs)
 				w.deliver(ds[1], send.Message)
 				w.commit(c, Commit{})
 				if ds[1].s.Active() {
@@ -67,18 +67,18 @@ func TestOutOfOrderAndPastEpochs(t *testing.T) {
 	var msgs [][]byte
 	for i := range 4 {
 		effs := w.must(a, Protect{At: testAt, Data: []byte{byte(i)}})
-		send, _ := find[effects.SendToGroup](effs)
+		send, _ := effects.Find[effects.SendToGroup](effs)
 		msgs = append(msgs, send.Message)
 	}
 	// Epoch changes before bob reads them.
 	w.commit(a, Commit{ForcePath: true})
 	for _, i := range []int{3, 0, 2, 1} {
 		effs := w.must(b, Receive{At: testAt, Message: msgs[i]})
-		d, _ := find[effects.DeliverApplication](effs)
+		d, _ := effects.Find[effects.DeliverApplication](effs)
 		if !bytes.Equal(d.Data, []byte{byte(i)}) {
 			t.Fatalf("message %d: got %x", i, d.Data)
 		}
-		if _, ok := find[effects.DeleteSecret](effs); !ok {
+		if _, ok := effects.Find[effects.DeleteSecret](effs); !ok {
 			t.Fatal("no DeleteSecret for the used key")
 		}
 	}
@@ -89,7 +89,7 @@ func TestOutOfOrderAndPastEpochs(t *testing.T) {
 	}
 	// Two more epochs: the first epoch's keys are dropped.
 	effs := w.must(a, Protect{At: testAt, Data: []byte("late")})
-	late, _ := find[effects.SendToGroup](effs)
+	late, _ := effects.Find[effects.SendToGroup](effs)
 	w.commit(a, Commit{ForcePath: true})
 	w.commit(a, Commit{ForcePath: true})
 	w.commit(a, Commit{ForcePath: true})

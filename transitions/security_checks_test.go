@@ -31,7 +31,7 @@ func pendingWelcome(t *testing.T, w *world, c *member, name string, path bool) (
 	kp := w.keyPackage(j)
 	effs := w.must(c, Commit{At: testAt, ForcePath: path, RatchetTree: TreeInclude,
 		Inline: []codec.Proposal{{ProposalType: codec.ProposalAdd, Add: &codec.Add{KeyPackage: kp}}}})
-	wel, ok := find[effects.SendWelcome](effs)
+	wel, ok := effects.Find[effects.SendWelcome](effs)
 	if !ok {
 		t.Fatal("no welcome")
 	}

@@ -123,7 +123,7 @@ func accepts(t *testing.T, w *world, m *member, msg []byte) {
 
 // sent returns the SendToGroup message of effs.
 func sent(t testing.TB, effs []effects.Effect) []byte {
-	s, ok := find[effects.SendToGroup](effs)
+	s, ok := effects.Find[effects.SendToGroup](effs)
 	if !ok {
 		t.Fatal("nothing sent")
 	}

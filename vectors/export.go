@@ -103,9 +103,9 @@ steps:
 				if !joined {
 					break
 				}
-				if _, ok := findEffect[effects.ProposalReceived](st.Effects); ok {
+				if _, ok := effects.Find[effects.ProposalReceived](st.Effects); ok {
 					props = append(props, ev.Message)
-				} else if _, ok := findEffect[effects.CommitStaged](st.Effects); ok {
+				} else if _, ok := effects.Find[effects.CommitStaged](st.Effects); ok {
 					commit = ev.Message
 				}
 			case transitions.DiscardStaged:
@@ -250,14 +250,4 @@ func looksPassiveClient(data []byte) bool {
 		}
 	}
 	return true
-}
-
-func findEffect[T effects.Effect](effs []effects.Effect) (T, bool) {
-	for _, e := range effs {
-		if x, ok := e.(T); ok {
-			return x, true
-		}
-	}
-	var zero T
-	return zero, false
 }

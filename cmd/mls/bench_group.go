@@ -86,16 +86,6 @@ func (g *benchGroup) apply(m *member, ev transitions.Event) ([]effects.Effect, e
 	return effs, nil
 }
 
-func effectOf[T effects.Effect](effs []effects.Effect) (T, bool) {
-	for _, e := range effs {
-		if t, ok := e.(T); ok {
-			return t, true
-		}
-	}
-	var zero T
-	return zero, false
-}
-
 // benchLifetime is the lifetime of every leaf the scenarios create.
 var benchLifetime = codec.Lifetime{NotBefore: synth.At - 3600, NotAfter: synth.At + 365*86400}
 
@@ -105,7 +95,7 @@ func (g *benchGroup) newSigner(m *member) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sk, ok := effectOf[effects.SignatureKeyCreated](effs)
+	sk, ok := effects.Find[effects.SignatureKeyCreated](effs)
 	if !ok {
 		return nil, errors.New("NewSignatureKey reported no key")
 	}
@@ -130,7 +120,7 @@ func (g *benchGroup) newClient() (client, error) {
 	if err != nil {
 		return client{}, err
 	}
-	kc, ok := effectOf[effects.KeyPackageCreated](effs)
+	kc, ok := effects.Find[effects.KeyPackageCreated](effs)
 	if !ok {
 		return client{}, errors.New("NewKeyPackage reported no key package")
 	}
@@ -237,7 +227,7 @@ func (g *benchGroup) send(from *member) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, ok := effectOf[effects.SendToGroup](effs)
+	s, ok := effects.Find[effects.SendToGroup](effs)
 	if !ok {
 		return nil, fmt.Errorf("%s: message not sent", from.name)
 	}
@@ -249,7 +239,7 @@ func (g *benchGroup) send(from *member) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d, ok := effectOf[effects.DeliverApplication](effs); !ok || !bytes.Equal(d.Data, benchData) {
+		if d, ok := effects.Find[effects.DeliverApplication](effs); !ok || !bytes.Equal(d.Data, benchData) {
 			return nil, fmt.Errorf("%s: message not delivered intact", m.name)
 		}
 	}

@@ -530,7 +530,7 @@ func (r *scenarioRunner) messageOps(g *benchGroup) []opFunc {
 				var effs []effects.Effect
 				var err error
 				cur, effs, err = transitions.Apply(cur, transitions.Protect{At: synth.At, Data: benchData}, env)
-				if s, ok := effectOf[effects.SendToGroup](effs); ok {
+				if s, ok := effects.Find[effects.SendToGroup](effs); ok {
 					size = len(s.Message)
 				}
 				return err
@@ -555,7 +555,7 @@ func (r *scenarioRunner) messageOps(g *benchGroup) []opFunc {
 				var effs []effects.Effect
 				var err error
 				cur, effs, err = transitions.Apply(cur, transitions.Receive{At: synth.At, Message: msgs[i]}, env)
-				if d, ok := effectOf[effects.DeliverApplication](effs); err == nil && (!ok || !bytes.Equal(d.Data, benchData)) {
+				if d, ok := effects.Find[effects.DeliverApplication](effs); err == nil && (!ok || !bytes.Equal(d.Data, benchData)) {
 					return errors.New("message not delivered intact")
 				}
 				return err
