@@ -359,23 +359,12 @@ func crashRun(t *testing.T, b Backend, dir string, steps int) error {
 		return err
 	}
 	defer done()
-	alice, err := mls.OpenClient(as, crashOptions())
-	if err != nil {
-		return err
-	}
-	defer alice.Close()
-	bob, err := mls.OpenClient(bs, crashOptions())
-	if err != nil {
-		return err
-	}
-	defer bob.Close()
 	m := &crashMembers{dir: dir}
-	if m.ag, err = alice.OpenGroup([]byte("crash")); err != nil {
-		return fmt.Errorf("alice's group: %w", err)
+	var closeAll func()
+	if m.ag, m.bg, closeAll, err = crashGroups(as, bs); err != nil {
+		return err
 	}
-	if m.bg, err = bob.OpenGroup([]byte("crash")); err != nil {
-		return fmt.Errorf("bob's group: %w", err)
-	}
+	defer closeAll()
 	if m.ds, err = readFrames(filepath.Join(dir, "ds")); err != nil {
 		return err
 	}
@@ -405,30 +394,41 @@ func crashRun(t *testing.T, b Backend, dir string, steps int) error {
 	return nil
 }
 
+// crashGroups opens alice's and bob's clients and their groups; closeAll
+// closes the clients.
+func crashGroups(as, bs mls.Storage) (ag, bg *mls.Group, closeAll func(), err error) {
+	alice, err := mls.OpenClient(as, crashOptions())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	bob, err := mls.OpenClient(bs, crashOptions())
+	if err != nil {
+		alice.Close()
+		return nil, nil, nil, err
+	}
+	closeAll = func() { bob.Close(); alice.Close() }
+	if ag, err = alice.OpenGroup([]byte("crash")); err != nil {
+		closeAll()
+		return nil, nil, nil, fmt.Errorf("alice's group: %w", err)
+	}
+	if bg, err = bob.OpenGroup([]byte("crash")); err != nil {
+		closeAll()
+		return nil, nil, nil, fmt.Errorf("bob's group: %w", err)
+	}
+	return ag, bg, closeAll, nil
+}
+
 // crashEpochs opens both groups — which fails if a group's stored
 // snapshot and tree nodes are of different states — and checks that the
 // members are at most one commit apart in the direction the run allows:
 // bob is at alice's epoch or one behind, or one ahead if alice has the
 // commit he processed still pending.
 func crashEpochs(as, bs mls.Storage) error {
-	alice, err := mls.OpenClient(as, crashOptions())
+	ag, bg, closeAll, err := crashGroups(as, bs)
 	if err != nil {
 		return err
 	}
-	defer alice.Close()
-	bob, err := mls.OpenClient(bs, crashOptions())
-	if err != nil {
-		return err
-	}
-	defer bob.Close()
-	ag, err := alice.OpenGroup([]byte("crash"))
-	if err != nil {
-		return fmt.Errorf("alice's group: %w", err)
-	}
-	bg, err := bob.OpenGroup([]byte("crash"))
-	if err != nil {
-		return fmt.Errorf("bob's group: %w", err)
-	}
+	defer closeAll()
 	ahead := uint64(0)
 	if _, ok := ag.State().PendingCommit(); ok {
 		ahead = 1
