@@ -6,6 +6,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/transitions"
 	"github.com/mlscore/mlscore/treemath"
 	"github.com/mlscore/mlscore/valsem"
 )
@@ -31,12 +32,24 @@ func TestValSem002(t *testing.T) {
 }
 
 // ValSem003: the epoch of a message must match the group's (or, for
-// application messages, a retained past epoch).
+// application messages, a retained past epoch that has not outlived
+// Config.MaxPastEpochAge).
 func TestValSem003(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		w := Gen(t, Options{})
 		from, recv := w.Pair(t)
+		if c := recv.Config; c.MaxPastEpochs > 0 && c.MaxPastEpochAge > 0 && rapid.Bool().Draw(t, "aged") {
+			// An application message of the previous epoch, received
+			// once that epoch has ended more than MaxPastEpochAge ago
+			// (the world's events all happen at At).
+			msg := w.Protect(from, []byte("before the commit"))
+			w.Commit(t, w.Pick(t, "committer"), transitions.Commit{})
+			late := At + c.MaxPastEpochAge + rapid.Uint64Range(1, 1<<32).Draw(t, "late")
+			RejectsEvent(t, recv.State, w.Env(recv), transitions.Receive{At: late, Message: msg}, valsem.ValSem003)
+			AcceptsEvent(t, recv.State, w.Env(recv), transitions.Receive{At: At + c.MaxPastEpochAge, Message: msg})
+			return
+		}
 		msg, kind := w.ValidMessage(t, from, recv)
 		epoch := recv.State.Epoch()
 		bad := Reframe(t, from, recv, msg, func(c *codec.FramedContent) {

@@ -316,6 +316,7 @@ func (w *World) drawConfig(t *rapid.T) state.Config {
 	}
 	cfg.PaddingSize = rapid.SampledFrom([]uint32{0, 0, 8, 32}).Draw(t, "padding")
 	cfg.MaxPastEpochs = uint32(rapid.IntRange(0, 2).Draw(t, "pastEpochs"))
+	cfg.MaxPastEpochAge = rapid.SampledFrom([]uint64{0, 0, 60, 300}).Draw(t, "pastEpochAge")
 	cfg.ResumptionPSKs = uint32(rapid.IntRange(0, 3).Draw(t, "resumptionPSKs"))
 	return cfg
 }

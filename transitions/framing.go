@@ -195,8 +195,7 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 			}
 		}
 		if !found {
-			// Say which setting keeps older application messages readable.
-			return f, g.pastEpochError(epoch, f.priv != nil && f.ct == codec.ContentTypeApplication)
+			return f, valsem.Errorf(valsem.ValSem003, "%s", g.pastEpochReason(epoch, f.priv != nil && f.ct == codec.ContentTypeApplication))
 		}
 	}
 	if f.ct != codec.ContentTypeApplication {

@@ -1,6 +1,8 @@
 package transitions
 
 import (
+	"fmt"
+
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
@@ -79,25 +81,25 @@ func (g *group) checkPastAge(f framedMessage, at uint64) error {
 	return nil
 }
 
-// pastEpochError is the ValSem003 error of a message whose epoch is
-// neither the current one nor a retained past epoch, naming the setting
-// that would have kept it.
-func (g *group) pastEpochError(epoch uint64, application bool) error {
+// pastEpochReason explains the ValSem003 rejection of a message whose
+// epoch is neither the current one nor a retained past epoch, naming the
+// setting that would have kept it. frame rejects; this only words it.
+func (g *group) pastEpochReason(epoch uint64, application bool) string {
 	cfg := g.pub.Config
 	cur := g.epoch()
 	switch {
 	case epoch > cur:
-		return valsem.Errorf(valsem.ValSem003, "message for epoch %d, group is at epoch %d", epoch, cur)
+		return fmt.Sprintf("message for epoch %d, group is at epoch %d", epoch, cur)
 	case !application:
-		return valsem.Errorf(valsem.ValSem003, "handshake message for epoch %d, group is at epoch %d: proposals and commits must be of the current epoch", epoch, cur)
+		return fmt.Sprintf("handshake message for epoch %d, group is at epoch %d: proposals and commits must be of the current epoch", epoch, cur)
 	case cur-epoch > uint64(cfg.MaxPastEpochs):
-		return valsem.Errorf(valsem.ValSem003, "message for epoch %d, %d epochs old; the group keeps %d past epochs for application messages (state.Config.MaxPastEpochs)",
+		return fmt.Sprintf("message for epoch %d, %d epochs old; the group keeps %d past epochs for application messages (state.Config.MaxPastEpochs)",
 			epoch, cur-epoch, cfg.MaxPastEpochs)
 	case cfg.MaxPastEpochAge != 0:
-		return valsem.Errorf(valsem.ValSem003, "message for epoch %d, which is no longer kept: it ended more than %d s ago (state.Config.MaxPastEpochAge), or this member joined after it",
+		return fmt.Sprintf("message for epoch %d, which is no longer kept: it ended more than %d s ago (state.Config.MaxPastEpochAge), or this member joined after it",
 			epoch, cfg.MaxPastEpochAge)
 	default:
-		return valsem.Errorf(valsem.ValSem003, "message for epoch %d, group is at epoch %d: not among the past epochs kept (this member joined later)", epoch, cur)
+		return fmt.Sprintf("message for epoch %d, group is at epoch %d: not among the past epochs kept (this member joined later)", epoch, cur)
 	}
 }
 

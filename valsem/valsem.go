@@ -135,7 +135,7 @@ type Rule struct {
 func Catalog() []Rule {
 	return []Rule{
 		{ValSem002, "group id must match the group", "6.3", "transitions.(*group).frame", "TestValSem002"},
-		{ValSem003, "epoch must match the group (or a retained past epoch)", "6.3", "transitions.(*group).pastEpochError", "TestValSem003"},
+		{ValSem003, "epoch must match the group (or a retained past epoch)", "6.3", "transitions.(*group).frame, transitions.(*group).checkPastAge", "TestValSem003"},
 		{ValSem004, "member sender must point to a non-blank leaf", "6.3", "transitions.(*group).frame, transitions.(*group).authenticate", "TestValSem004"},
 		{ValSem005, "application messages must use PrivateMessage", "6.2", "keysched.unprotectPublicWire", "TestValSem005"},
 		{ValSem006, "PrivateMessage decryption must succeed", "6.3.2", "keysched.DecryptSenderData, keysched.UnprotectPrivateWire", "TestValSem006"},

@@ -163,3 +163,38 @@ func TestKnownTable(t *testing.T) {
 		t.Errorf("readKnown found %d survivors with reasons, the table has %d", len(known), survivors)
 	}
 }
+
+// TestTableCoversSites: the committed table has exactly one row for each
+// site the code has now, under the same rule or check, so that CI's random
+// sample never draws a site the table does not know (a new site must be
+// run once with -write, and a survivor given its reason, before it lands).
+func TestTableCoversSites(t *testing.T) {
+	sites, _, err := findSites(root, catalogProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "valsem", "testdata", "mutation.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]int{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if m := rowRE.FindStringSubmatch(line); m != nil {
+			rows[m[1]+" "+m[2]]++
+		}
+	}
+	for _, s := range sites {
+		key := s.ID + " " + s.label()
+		switch rows[key] {
+		case 0:
+			t.Errorf("site %s (%s) is not in valsem/testdata/mutation.txt: run go run ./internal/mutatecheck -write valsem/testdata/mutation.txt", s.ID, s.label())
+		case 1:
+		default:
+			t.Errorf("site %s (%s) has %d rows in the table", s.ID, s.label(), rows[key])
+		}
+		delete(rows, key)
+	}
+	for key := range rows {
+		t.Errorf("the table lists %s, which is no longer a site", key)
+	}
+}
