@@ -48,14 +48,16 @@ var layers = []string{
 	"x509cred",              // X.509 credential validation (imports codec only)
 	"x509cred/x509credtest", // deterministic test PKIs for x509cred and the shell's tests
 	"internal/synth",        // fixtures: synthetic N-member states for benchmarks
+	"internal/shellhook",    // the shell's two entry points for its benchmarks (set by mls)
 	"replay",
 	"replay/logfile", // a replay log in a file (not core: it does I/O)
 	"sim",
 	"entropy/entropytest",
 	"props",
 	"vectors",
-	".",           // root package mls: the shell
-	"storagetest", // the conformance suite of the shell's Storage backends
+	".",                   // root package mls: the shell
+	"storagetest",         // the conformance suite of the shell's Storage backends
+	"internal/shellbench", // the shell's storage benchmarks, for every backend's module
 	"cmd/mls",
 }
 

@@ -1,14 +1,14 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package mls
+package shellbench
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU returns the process's user and system CPU time.
-func processCPU() time.Duration {
+// ProcessCPU returns the process's user and system CPU time.
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0

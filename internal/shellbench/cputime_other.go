@@ -1,9 +1,9 @@
 //go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
-package mls
+package shellbench
 
 import "time"
 
-// processCPU returns 0 where the standard library cannot read the
+// ProcessCPU returns 0 where the standard library cannot read the
 // process's CPU time: the benchmarks then leave cpu-ns/op out.
-func processCPU() time.Duration { return 0 }
+func ProcessCPU() time.Duration { return 0 }

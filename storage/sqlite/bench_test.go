@@ -1,0 +1,45 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"testing"
+
+	mls "github.com/mlscore/mlscore"
+	"github.com/mlscore/mlscore/internal/shellbench"
+)
+
+// The shell's storage benchmarks (package internal/shellbench, the same
+// code the root package's BenchmarkShell* run) on a SQLite store, beside
+// the core's figures for the same events in the same binary:
+// BenchmarkSQLite* against BenchmarkCore*. Each reports cpu-ns/op (user +
+// system CPU time from getrusage) and, for the shell, B-written/op.
+
+func benchStore(b *testing.B) mls.Storage {
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "mls.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkSQLiteSend: Group.Send of a 100-byte message.
+func BenchmarkSQLiteSend(b *testing.B) { shellbench.Send(b, benchStore) }
+
+// BenchmarkSQLiteReceive: Group.ProcessMessage of an application message.
+func BenchmarkSQLiteReceive(b *testing.B) { shellbench.Receive(b, benchStore) }
+
+// BenchmarkSQLiteCommitProcess: Group.ProcessMessage of a self-update
+// commit with path, then MergeStagedCommit.
+func BenchmarkSQLiteCommitProcess(b *testing.B) { shellbench.CommitProcess(b, benchStore) }
+
+// BenchmarkCoreProtect: the message of BenchmarkSQLiteSend, core alone.
+func BenchmarkCoreProtect(b *testing.B) { shellbench.CoreProtect(b) }
+
+// BenchmarkCoreUnprotect: the messages of BenchmarkSQLiteReceive, core
+// alone.
+func BenchmarkCoreUnprotect(b *testing.B) { shellbench.CoreUnprotect(b) }
+
+// BenchmarkCoreCommitProcess: the commit of BenchmarkSQLiteCommitProcess,
+// core alone.
+func BenchmarkCoreCommitProcess(b *testing.B) { shellbench.CoreCommitProcess(b) }
