@@ -174,10 +174,12 @@ func (c *Client) newGroupFor(cfg state.Config, kps [][]byte) (transitions.NewGro
 // other members, who join with JoinResumed; there is no commit to
 // confirm. The new group keeps this group's configuration. It fails with
 // ErrNoReInit unless PendingReInit reports a ReInit, and with
-// ErrSuiteMismatch unless next's suite is the ReInit's. The RFC's
-// reinitialized group has the old group's membership; the shell does not
-// compare the key packages with the old members: the application chooses
-// them (Members lists the old ones).
+// ErrSuiteMismatch unless next's suite is the ReInit's. The new group has
+// the old group's membership (RFC 9420, Section 12.4.2): next and the key
+// packages must match the old members one for one, by credential
+// (Options.Policy.MatchBranchMember; byte-equal by default), else it fails
+// with an error matching transitions.ErrInvalidResumption — each joiner
+// checks the same on receipt.
 //
 // mlscore keeps one cipher suite per Client: to continue in another
 // suite, create a Client of that suite (with its own Storage) and pass it

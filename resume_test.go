@@ -124,6 +124,11 @@ func TestReInitShell(t *testing.T) {
 			next := successors(t, ps, cs)
 			kpB := must[[]byte](t)(next[1].c.KeyPackage())
 			kpC := must[[]byte](t)(next[2].c.KeyPackage())
+			// The new group has the old members, no fewer (RFC 9420,
+			// Section 12.4.2).
+			if _, _, err := alice.g.Reinitialize(next[0].c, kpB); !errors.Is(err, transitions.ErrInvalidResumption) {
+				t.Fatalf("Reinitialize without charlie: %v", err)
+			}
 			ng, out, err := alice.g.Reinitialize(next[0].c, kpB, kpC)
 			check(t, err)
 			next[0].g = ng

@@ -92,8 +92,11 @@ type Policy struct {
 	// leaf presents the same identity as the credential old of a member of
 	// the group it branched from (RFC 9420, Section 11.3: "the identifiers
 	// presented by their respective credentials are considered equivalent
-	// by the application"). A joiner of a subgroup requires every leaf to
-	// match some old member. Nil requires byte-equal credentials.
+	// by the application"). A subgroup requires every leaf to match some
+	// old member; a reinitialized group, "the same members as the original
+	// group" (Section 12.4.2), also requires every old member to match some
+	// leaf. The founder checks before it sends the Welcome, each joiner on
+	// receipt. Nil requires byte-equal credentials.
 	MatchBranchMember func(old, new codec.Credential) bool
 	// Grease adds GREASE values (RFC 9420, Section 13.5), drawn from
 	// Env.Entropy, wherever the RFC allows them: the capabilities and

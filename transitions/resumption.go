@@ -178,6 +178,8 @@ func foreignResumptionOf(id codec.PreSharedKeyID, env Env) (Resumption, error) {
 //   - reinit (RFC 9420, Section 11.2): the old epoch was started by a
 //     commit covering a ReInit, and the new GroupContext's version,
 //     cipher_suite, group_id and extensions are the ReInit's; epoch 1;
+//     the new tree's members are the old epoch's (Section 12.4.2: "with
+//     the same members as the original group"), matched as for branch;
 //   - branch (Section 11.3): version and cipher_suite are the old group's,
 //     epoch 1, and each LeafNode of the new tree matches some member of the
 //     old epoch (Policy.MatchBranchMember, byte-equal credentials by
@@ -214,40 +216,81 @@ func checkResumed(id codec.PreSharedKeyID, res Resumption, ctx codec.GroupContex
 				ErrInvalidResumption, ctx.Version, ctx.CipherSuite, prefix(ctx.GroupID), len(ctx.Extensions),
 				ri.Version, ri.CipherSuite, prefix(ri.GroupID), len(ri.Extensions))
 		}
+		// "with the same members as the original group" (Section 12.4.2).
+		return matchResumedMembers(res, t, env.Policy.MatchBranchMember, true)
 	case codec.ResumptionPSKUsageBranch:
 		if ctx.Version != res.Version || ctx.CipherSuite != res.CipherSuite {
 			return fmt.Errorf("%w: subgroup version %d suite %d, old group version %d suite %d", ErrInvalidResumption,
 				ctx.Version, ctx.CipherSuite, res.Version, res.CipherSuite)
 		}
-		if res.Members == nil {
-			return fmt.Errorf("%w: members of group %x epoch %d unknown", ErrMissingKey, prefix(res.GroupID), res.Epoch)
-		}
-		match := env.Policy.MatchBranchMember
-		if match == nil {
-			match = sameCredentialBytes
-		}
-		for i, ln := range t.SharedMembers(core.Key{}) {
-			found := false
-			for _, old := range res.Members {
-				if match(old, ln.Credential) {
-					found = true
-					break
-				}
-			}
-			if !found {
-				return fmt.Errorf("%w: subgroup leaf %d matches no member of group %x epoch %d", ErrInvalidResumption, i, prefix(res.GroupID), res.Epoch)
-			}
-		}
+		return matchResumedMembers(res, t, env.Policy.MatchBranchMember, false)
 	default:
 		return fmt.Errorf("%w: resumption psk usage %d", ErrInvalidResumption, id.Usage)
 	}
-	return nil
 }
 
-// sameCredentialBytes is the default Policy.MatchBranchMember: the two
-// credentials encode identically.
-func sameCredentialBytes(old, new codec.Credential) bool {
-	a, err1 := old.Encode()
-	b, err2 := new.Encode()
-	return err1 == nil && err2 == nil && equalBytes(a, b)
+// matchResumedMembers checks the members of the resumed group's tree t
+// against the old epoch's members res.Members with match (nil: the
+// credentials encode identically): each new member must match an old one
+// (a subgroup, Section 11.3) and, when same is set, each old member a new
+// one as well (a reinitialized group keeps the membership, Section
+// 12.4.2). The default match counts encodings in a map, so a large group
+// costs O(N); a custom match compares every pair.
+func matchResumedMembers(res Resumption, t tree.Tree, match func(old, new codec.Credential) bool, same bool) error {
+	if res.Members == nil {
+		return fmt.Errorf("%w: members of group %x epoch %d unknown", ErrMissingKey, prefix(res.GroupID), res.Epoch)
+	}
+	members := t.SharedMembers(core.Key{})
+	what := "subgroup"
+	if same {
+		what = "reinitialized group"
+	}
+	if match == nil {
+		count := make(map[string]int, len(res.Members))
+		for _, c := range res.Members {
+			b, err := c.Encode()
+			if err != nil {
+				return err
+			}
+			count[string(b)]++
+		}
+		n := 0
+		for i, ln := range members {
+			n++
+			b, err := ln.Credential.Encode()
+			if err != nil {
+				return err
+			}
+			if count[string(b)] == 0 {
+				return fmt.Errorf("%w: %s leaf %d matches no member of group %x epoch %d", ErrInvalidResumption, what, i, prefix(res.GroupID), res.Epoch)
+			}
+			if same {
+				count[string(b)]--
+			}
+		}
+		if same && n != len(res.Members) {
+			return fmt.Errorf("%w: reinitialized group has %d members, group %x epoch %d had %d", ErrInvalidResumption, n, prefix(res.GroupID), res.Epoch, len(res.Members))
+		}
+		return nil
+	}
+	matched := make([]bool, len(res.Members))
+	for i, ln := range members {
+		found := false
+		for j, old := range res.Members {
+			if match(old, ln.Credential) {
+				found, matched[j] = true, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("%w: %s leaf %d matches no member of group %x epoch %d", ErrInvalidResumption, what, i, prefix(res.GroupID), res.Epoch)
+		}
+	}
+	if same {
+		for j, ok := range matched {
+			if !ok {
+				return fmt.Errorf("%w: member %d of group %x epoch %d is not in the reinitialized group", ErrInvalidResumption, j, prefix(res.GroupID), res.Epoch)
+			}
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,10 +114,20 @@ func TestReInitJoinerChecks(t *testing.T) {
 		founder func(*Resumption)
 		joiner  func(*testing.T, *member, Resumption)
 		// newSuite is the suite of the new group (default cs).
-		newSuite   suite.ID
+		newSuite suite.ID
+		// without leaves this old member out of the new group; newcomer
+		// adds a client that was not in the old group.
+		without    string
+		newcomer   bool
 		founderErr error
 		joinErr    error
 	}{
+		// The same members as the original group (Section 12.4.2).
+		{name: "member_left_out", without: "charlie", founderErr: ErrInvalidResumption},
+		{name: "newcomer", newcomer: true, founderErr: ErrInvalidResumption},
+		{name: "member_left_out_past_founder", without: "charlie", founder: func(r *Resumption) {
+			r.Members = slices.DeleteFunc(r.Members, func(c codec.Credential) bool { return string(c.Identity) == "charlie" })
+		}, joinErr: ErrInvalidResumption},
 		{name: "matching"},
 		{name: "group_id_differs", event: func(e *ReInitGroup) { e.ReInit.GroupID = []byte("other") },
 			founder: func(r *Resumption) { r.ReInit.GroupID = []byte("other") }, joinErr: ErrInvalidResumption},
@@ -151,8 +162,16 @@ func TestReInitJoinerChecks(t *testing.T) {
 			if tc.founder != nil {
 				patchResumption(t, c, gid, epoch, tc.founder)
 			}
-			joiners := []*member{ms["bob"], ms["charlie"]}
+			var joiners []*member
+			for _, name := range []string{"bob", "charlie"} {
+				if name != tc.without {
+					joiners = append(joiners, ms[name])
+				}
+			}
 			var kps []codec.KeyPackage
+			if tc.newcomer {
+				kps = append(kps, w2.keyPackage(w2.newMember("dave")))
+			}
 			for _, j := range joiners {
 				if tc.joiner != nil {
 					r, _ := ResumptionOf(w.byName(j.name).s, epoch)
@@ -208,7 +227,7 @@ func TestReInitPSKOnlyInReInitWelcome(t *testing.T) {
 	gid, epoch := a.s.GroupID(), a.s.Epoch()
 	w2, ms := successor(t, w, cs, gid, epoch)
 	c := ms["alice"]
-	wel, err := foundResumed(w2, c, []codec.KeyPackage{w2.keyPackage(ms["bob"])}, Policy{}, func(ng NewGroup) Event {
+	wel, err := foundResumed(w2, c, []codec.KeyPackage{w2.keyPackage(ms["bob"]), w2.keyPackage(ms["charlie"])}, Policy{}, func(ng NewGroup) Event {
 		return ReInitGroup{At: testAt, OldGroupID: gid, OldEpoch: epoch, ReInit: *ri, NewGroup: ng}
 	})
 	if err != nil {
@@ -216,7 +235,16 @@ func TestReInitPSKOnlyInReInitWelcome(t *testing.T) {
 	}
 	w2.must(ms["bob"], JoinWelcome{At: testAt, Welcome: wel, Config: w2.cfg})
 	for _, extra := range []bool{true, false} {
-		d := ms["charlie"]
+		// A newcomer who holds the old group's resumption PSK (as
+		// charlie does), added by a later commit of the new group.
+		d := w2.newMember("dave")
+		res, ok := ResumptionOf(a.s, epoch)
+		if !ok {
+			t.Fatal("no resumption psk")
+		}
+		if d.keys, err = d.keys.WithResumption(res); err != nil {
+			t.Fatal(err)
+		}
 		kp := w2.keyPackage(d)
 		var psks []codec.PreSharedKeyID
 		if extra {
