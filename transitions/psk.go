@@ -78,17 +78,22 @@ func (g *group) resumptionSecret(id codec.PreSharedKeyID, env Env) ([]byte, erro
 		// the new group's id.
 		return foreignResumption(id, env)
 	}
-	if secret, ok := ResumptionPSKOf(g.s, id.PSKEpoch); ok {
-		return secret, nil
-	}
 	cur := g.epoch()
 	if id.PSKEpoch > cur {
 		return nil, fmt.Errorf("%w: resumption psk of future epoch %d (group at %d)", ErrInvalidProposals, id.PSKEpoch, cur)
 	}
 	// ValSem400: resumption PSKs are kept for Config.ResumptionPSKs past
 	// epochs only (RFC 9420, Section 8.6: the application bounds them).
-	return nil, valsem.Errorf(valsem.ValSem400, "resumption psk of epoch %d is %d epochs old, at most %d are kept",
-		id.PSKEpoch, cur-id.PSKEpoch, g.pub.Config.ResumptionPSKs)
+	if age := cur - id.PSKEpoch; age > uint64(g.pub.Config.ResumptionPSKs) {
+		return nil, valsem.Errorf(valsem.ValSem400, "resumption psk of epoch %d is %d epochs old, at most %d are kept",
+			id.PSKEpoch, age, g.pub.Config.ResumptionPSKs)
+	}
+	secret, ok := ResumptionPSKOf(g.s, id.PSKEpoch)
+	if !ok {
+		// Within the window, but from before this member joined.
+		return nil, fmt.Errorf("%w: resumption psk of epoch %d, before this member joined the group", ErrMissingKey, id.PSKEpoch)
+	}
+	return secret, nil
 }
 
 // foreignResumption resolves another group's resumption PSK through
@@ -110,27 +115,28 @@ type resumed struct {
 
 // welcomePSKs resolves the PSKs of a Welcome's GroupSecrets (RFC 9420,
 // Section 12.4.3.1): ValSem401 and ValSem403 apply as to a proposal list; a
-// resumption PSK may have usage reinit or branch (at most one such), which
-// marks the group as a reinitialized group or a subgroup (Sections 11.2 and
-// 11.3), to be checked against the old group (checkResumed). Secrets come
-// from Env.Keys.
+// resumption PSK may have usage reinit or branch (at most one such,
+// ValSem402), which marks the group as a reinitialized group or a subgroup
+// (Sections 11.2 and 11.3), to be checked against the old group
+// (checkResumed). Secrets come from Env.Keys.
 func welcomePSKs(cs *suite.Suite, ids []codec.PreSharedKeyID, env Env) ([]keysched.PSK, *resumed, error) {
 	var seen [][]byte
 	var res *resumed
 	psks := make([]keysched.PSK, len(ids))
 	for i, id := range ids {
 		check := id
-		special := id.PSKType == codec.PSKTypeResumption && id.Usage != codec.ResumptionPSKUsageApplication
+		special := id.PSKType == codec.PSKTypeResumption &&
+			(id.Usage == codec.ResumptionPSKUsageReInit || id.Usage == codec.ResumptionPSKUsageBranch)
 		if special {
-			if id.Usage != codec.ResumptionPSKUsageReInit && id.Usage != codec.ResumptionPSKUsageBranch {
-				return nil, nil, valsem.Errorf(valsem.ValSem402, "resumption psk with usage %d in a welcome", id.Usage)
-			}
+			// ValSem402: at most one reinit or branch PSK.
 			if res != nil {
 				return nil, nil, valsem.Errorf(valsem.ValSem402, "two reinit or branch psks in a welcome")
 			}
 			// Checked as an application PSK for the nonce and duplicates.
 			check.Usage = codec.ResumptionPSKUsageApplication
 		}
+		// Any other usage fails here with ValSem402 (the codec decodes
+		// none but application, reinit and branch).
 		if err := checkPSKID(cs.HashLen(), check, &seen); err != nil {
 			return nil, nil, err
 		}

@@ -415,6 +415,11 @@ func TestWelcomePSKRules(t *testing.T) {
 				return []codec.PreSharedKeyID{keysched.ResumptionPSKID(codec.ResumptionPSKUsageReInit, []byte("old"), 4, nh(4, n)),
 					keysched.ResumptionPSKID(codec.ResumptionPSKUsageReInit, []byte("old"), 4, nh(5, n))}
 			}, valsem.ValSem402},
+			{"ValSem402 reinit and branch psks", func(n int, gid []byte) []codec.PreSharedKeyID {
+				return []codec.PreSharedKeyID{keysched.ResumptionPSKID(codec.ResumptionPSKUsageBranch, []byte("old"), 4, nh(4, n)),
+					keysched.ExternalPSKID([]byte("psk-1"), nh(1, n)),
+					keysched.ResumptionPSKID(codec.ResumptionPSKUsageReInit, []byte("old"), 4, nh(5, n))}
+			}, valsem.ValSem402},
 		}
 		for _, tc := range cases {
 			t.Run(fmt.Sprintf("suite=%d/%s", cs, tc.name), func(t *testing.T) {

@@ -123,6 +123,17 @@ func TestValSem400(t *testing.T) {
 	}
 	_, err := w.apply(a, Commit{At: testAt, Inline: []codec.Proposal{resPSK(gid, e-2)}})
 	mustIs(t, err, valsem.ValSem400)
+
+	// Within the window but from before the receiver joined: not
+	// ValSem400 (the group keeps it), a key this member never held.
+	d := w.add(a, "dave")[0]
+	e = a.s.Epoch()
+	msg = commitMsg(t, w, a, Commit{Inline: []codec.Proposal{resPSK(gid, e-1)}})
+	before := d.s.Digest()
+	if _, _, err := Apply(d.s, Receive{At: testAt, Message: msg}, w.env(d)); !errorsIs(err, ErrMissingKey) || errorsIs(err, valsem.ValSem400) || d.s.Digest() != before {
+		t.Fatalf("joiner of epoch %d on the psk of epoch %d: %v, want ErrMissingKey", e, e-1, err)
+	}
+	accepts(t, w, b, msg)
 }
 
 // TestExternalSenderRules: an external sender must be listed in

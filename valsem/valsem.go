@@ -176,7 +176,7 @@ func Catalog() []Rule {
 		{ValSem300, "exported ratchet trees have no trailing blank nodes", "12.4.3.3", "tree.fromNodes", "TestValSem300"},
 		{ValSem400, "stored resumption PSKs are bounded", "8.6", "transitions.(*group).resumptionSecret, state.Config.Check, transitions.checkConfig", "TestValSem400"},
 		{ValSem401, "PreSharedKeyID nonce has length KDF.Nh", "8.4", "transitions.checkPSKID", "TestValSem401"},
-		{ValSem402, "proposed PSK is External, or Resumption with usage application", "8.4", "transitions.checkPSKID", "TestValSem402"},
+		{ValSem402, "proposed PSK is External, or Resumption with usage application", "8.4", "transitions.checkPSKID, transitions.welcomePSKs", "TestValSem402"},
 		{ValSem403, "no PreSharedKeyID twice in one proposal list", "12.2", "transitions.checkPSKID", "TestValSem403"},
 	}
 }

@@ -105,6 +105,7 @@ var extras = []extra{
 	{"", "transitions/external.go", "transitions/external.go:(*group).frameNonMember#1", "", []testRef{{"./transitions", []string{"TestExternalSenderFraming"}}}, nil},
 	{"", "transitions/external.go", "transitions/external.go:proposeAsNewMember#1", "", []testRef{{"./transitions", []string{"TestProposeAsNewMemberSuite"}}}, nil},
 	{"", "transitions/welcome.go", "transitions/welcome.go:joinWelcome#1", "", []testRef{{"./transitions", []string{"TestWelcomeUnsupportedExtension"}}}, nil},
+	{"", "transitions/psk.go", "transitions/psk.go:welcomePSKs#1", "", []testRef{{"./transitions", []string{"TestWelcomePSKRules"}}}, nil},
 	{"required capabilities of a leaf", "transitions/leafnode.go", "", "checkRequired(ln, lc.required)",
 		[]testRef{{"./props", []string{"TestValSem106", "TestValSem109"}}}, []string{"ValSem106", "ValSem109"}},
 	{"membership tag verified on receipt", "keysched/protect.go", "", "verifyMembershipTag(cs, membershipKey, pm.MembershipTag, buf[off:], w.Auth)",
