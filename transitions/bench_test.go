@@ -87,6 +87,53 @@ func BenchmarkCommitProcess(b *testing.B) {
 	})
 }
 
+// BenchmarkCommitProcessFloor is the floor of BenchmarkCommitProcess in
+// the same run: what processing that commit cannot avoid. Two signature
+// verifications (the content's, over a commit-sized input, and the path
+// leaf's), one HPKE open of a path secret and one key pair derivation
+// (the receiver, leaf N−1, shares only the root with the committer, leaf
+// 0). KDF calls, the AEAD open and the hashes are left out.
+func BenchmarkCommitProcessFloor(b *testing.B) {
+	sizes(b, func(b *testing.B, n int) {
+		sy := synthOf(b, n)
+		cs := sy.cs
+		s, ks := sy.member(b, 0, state.DefaultConfig())
+		_, effs, err := Apply(s, Commit{At: testAt, ForcePath: true}, Env{Entropy: entropySeed(1), Keys: ks})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tbs := make([]byte, len(sent(b, effs)))
+		sig, err := cs.SignWithLabel(sy.sigs[0], "FramedContentTBS", tbs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		leaf := make([]byte, 200)
+		lsig, _ := cs.SignWithLabel(sy.sigs[0], "LeafNodeTBS", leaf)
+		ln, _ := sy.tree.Leaf(0)
+		secret := make([]byte, cs.HashLen())
+		rpriv, rpub, _ := cs.DeriveKeyPair(secret)
+		kem, ct, err := cs.HPKESeal(rpub, []byte("info"), nil, secret, secret)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := cs.VerifyWithLabel(ln.SignatureKey, "FramedContentTBS", tbs, sig); err != nil {
+				b.Fatal(err)
+			}
+			if err := cs.VerifyWithLabel(ln.SignatureKey, "LeafNodeTBS", leaf, lsig); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := cs.HPKEOpen(rpriv, kem, []byte("info"), nil, ct); err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := cs.DeriveKeyPair(secret); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // addFixture is a one-member group with N-1 key packages to add, and the
 // resulting Welcome with one joiner's key store.
 type addFixture struct {

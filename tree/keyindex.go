@@ -37,7 +37,25 @@ type keyIndex struct {
 // as usual, so no version reachable from outside the batch ever changes.
 // A batch allocates a fresh ixTxn, which the nodes it owns keep alive: a
 // later batch can never get the same address.
-type ixTxn struct{ _ byte }
+//
+// collided records whether an insert of the batch met its key's hash
+// already held (by another node, or the pair already present): if none
+// did, every key the batch inserted has exactly one holder when the batch
+// ends (of two holders of one key, the later inserted met the other), and
+// the caller may skip checking them one by one (see Tree.mergePath).
+type ixTxn struct{ collided bool }
+
+// collide notes an insert that met its hash already held.
+func (tx *ixTxn) collide() {
+	if tx != nil {
+		tx.collided = true
+	}
+}
+
+// collided reports whether an insert of the open batch met its key's hash
+// already held (see ixTxn), or the batch kept a key in place
+// (reindexParent); outside a batch it is false.
+func (ix keyIndex) collided() bool { return ix.tx != nil && ix.tx.collided }
 
 // begin opens a batch: the index returned, and those derived from it
 // until end, share the batch's fresh nodes. Intermediate indices of a
@@ -239,8 +257,11 @@ func hamtInsert(n *hamt, h uint64, holder uint32, shift uint, tx *ixTxn) (*hamt,
 	switch {
 	case n.dataMap&bit != 0:
 		i := bits.OnesCount32(n.dataMap & (bit - 1))
-		if n.hashes[i] == h && n.holders[i] == holder {
-			return n, false
+		if n.hashes[i] == h {
+			tx.collide()
+			if n.holders[i] == holder {
+				return n, false
+			}
 		}
 		es := []indexEntry{{n.hashes[i], n.holders[i]}, {h, holder}}
 		slices.SortFunc(es, cmpEntry)
@@ -249,6 +270,9 @@ func hamtInsert(n *hamt, h uint64, holder uint32, shift uint, tx *ixTxn) (*hamt,
 		c := n.nodes[bits.OnesCount32(n.nodeMap&(bit-1))]
 		if c.bucket() {
 			j, found := slices.BinarySearch(c.holders, holder)
+			if c.hashes[0] == h {
+				tx.collide()
+			}
 			switch {
 			case c.hashes[0] == h && found:
 				return n, false

@@ -15,7 +15,9 @@ import (
 // TestPropKeyIndexMatchesModel compares the persistent key index with a
 // plain map under random inserts and removals (duplicates included), in and
 // out of batches, and checks that older versions are unaffected by later
-// changes.
+// changes. Inside a batch, collided reports exactly whether an insert met
+// its key already held (by another holder, or by the same), and when none
+// did, every key the batch inserted has one holder.
 func TestPropKeyIndexMatchesModel(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		var ix keyIndex
@@ -25,6 +27,8 @@ func TestPropKeyIndexMatchesModel(t *testing.T) {
 			model map[string][]uint32
 		}
 		var versions []version
+		var collided bool      // the model's: an insert of the open batch met another holder
+		var batchKeys []string // keys the open batch inserted
 		key := func() []byte {
 			return []byte(fmt.Sprintf("key%d", rapid.IntRange(0, 300).Draw(rt, "key")))
 		}
@@ -33,6 +37,10 @@ func TestPropKeyIndexMatchesModel(t *testing.T) {
 				k, h := key(), rapid.Uint32Range(0, 5).Draw(rt, "holder")
 				ix = ix.insert(kindEncryption, k, h)
 				hs := model[string(k)]
+				if ix.tx != nil {
+					batchKeys = append(batchKeys, string(k))
+				}
+				collided = collided || (ix.tx != nil && len(hs) > 0)
 				if j, found := slices.BinarySearch(hs, h); !found {
 					model[string(k)] = slices.Insert(slices.Clone(hs), j, h)
 				}
@@ -55,6 +63,7 @@ func TestPropKeyIndexMatchesModel(t *testing.T) {
 			"begin": func(rt *rapid.T) {
 				if ix.tx == nil {
 					ix = ix.begin()
+					collided, batchKeys = false, nil
 				}
 			},
 			"end": func(rt *rapid.T) {
@@ -67,6 +76,16 @@ func TestPropKeyIndexMatchesModel(t *testing.T) {
 				versions = append(versions, version{ix, cloneModel(model)})
 			},
 			"": func(rt *rapid.T) {
+				if ix.tx != nil && ix.collided() != collided {
+					rt.Fatalf("collided = %v, want %v", ix.collided(), collided)
+				}
+				if ix.tx != nil && !ix.collided() {
+					for _, k := range batchKeys {
+						if hs := model[k]; len(hs) > 1 {
+							rt.Fatalf("no collision reported, but %q has holders %v", k, hs)
+						}
+					}
+				}
 				for _, v := range append(versions, version{ix, model}) {
 					n := 0
 					for k, hs := range v.model {

@@ -178,15 +178,51 @@ type parentRec struct {
 	raw []byte
 }
 
-// newParentRec returns the record of p.
+// newParentRec returns the record of p: its encoding, written straight
+// into a buffer of exactly its size (a commit builds one per node of its
+// path).
 func newParentRec(p *codec.ParentNode) (*parentRec, error) {
-	var b cryptobyte.Builder
-	p.Marshal(&b)
-	raw, err := b.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("mls: parent node does not encode: %w", err)
+	um := 4 * len(p.UnmergedLeaves)
+	if len(p.EncryptionKey) > codec.MaxVarint || len(p.ParentHash) > codec.MaxVarint || um > codec.MaxVarint {
+		return nil, fmt.Errorf("mls: parent node does not encode: %w", codec.ErrTooLong)
 	}
-	return &parentRec{raw: append(make([]byte, 0, len(raw)), raw...)}, nil
+	raw := make([]byte, 0, opaqueLen(len(p.EncryptionKey))+opaqueLen(len(p.ParentHash))+opaqueLen(um))
+	raw = appendOpaque(raw, p.EncryptionKey)
+	raw = appendOpaque(raw, p.ParentHash)
+	raw = appendVarint(raw, uint32(um))
+	for _, l := range p.UnmergedLeaves {
+		raw = binary.BigEndian.AppendUint32(raw, uint32(l))
+	}
+	return &parentRec{raw: raw}, nil
+}
+
+// opaqueLen is the encoded length of an opaque<V> of n ≤ codec.MaxVarint
+// bytes: the minimal varint length prefix, then the bytes.
+func opaqueLen(n int) int {
+	switch {
+	case n < 1<<6:
+		return 1 + n
+	case n < 1<<14:
+		return 2 + n
+	}
+	return 4 + n
+}
+
+// appendVarint appends v ≤ codec.MaxVarint as a minimal variable-length
+// integer (RFC 9420, Section 2.1.2), as codec.AddVarint does.
+func appendVarint(dst []byte, v uint32) []byte {
+	switch {
+	case v < 1<<6:
+		return append(dst, byte(v))
+	case v < 1<<14:
+		return binary.BigEndian.AppendUint16(dst, uint16(v)|0x4000)
+	}
+	return binary.BigEndian.AppendUint32(dst, v|0x80000000)
+}
+
+// appendOpaque appends b as an opaque<V> (len(b) ≤ codec.MaxVarint).
+func appendOpaque(dst, b []byte) []byte {
+	return append(appendVarint(dst, uint32(len(b))), b...)
 }
 
 // decode returns a fresh decoded copy of the parent node, which the caller

@@ -166,11 +166,21 @@ func TestLeafRecVerify(t *testing.T) {
 // encoding (key, parent hash, unmerged leaves) against the parent node,
 // and that it decodes to a value of its own.
 func TestParentRecFields(t *testing.T) {
-	for _, um := range [][]treemath.LeafIndex{nil, {3}, {1, 2, 1 << 20}} {
-		p := codec.ParentNode{EncryptionKey: bytes.Repeat([]byte{1}, 65), ParentHash: bytes.Repeat([]byte{2}, 48), UnmergedLeaves: um}
+	many := make([]treemath.LeafIndex, 4100) // 16400 bytes: a 4-byte length prefix
+	for j := range many {
+		many[j] = treemath.LeafIndex(2 * j)
+	}
+	for k, um := range [][]treemath.LeafIndex{nil, {3}, {1, 2, 1 << 20}, many[:15], many[:16], many} {
+		// Key and parent hash lengths around the varint boundaries (63/64
+		// bytes, 16383/16384 bytes).
+		keyLen := []int{65, 63, 64, 1, 16383, 16384}[k]
+		p := codec.ParentNode{EncryptionKey: bytes.Repeat([]byte{1}, keyLen), ParentHash: bytes.Repeat([]byte{2}, 48+k), UnmergedLeaves: um}
 		r, err := newParentRec(&p)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if enc, err := p.Encode(); err != nil || !bytes.Equal(r.raw, enc) || cap(r.raw) != len(enc) {
+			t.Fatalf("record of %d bytes (capacity %d) differs from the codec's encoding of %d bytes (%v)", len(r.raw), cap(r.raw), len(enc), err)
 		}
 		key, ph, raw := r.fields()
 		if !bytes.Equal(key, p.EncryptionKey) || !bytes.Equal(r.key(), p.EncryptionKey) || !bytes.Equal(ph, p.ParentHash) {

@@ -1,6 +1,8 @@
 package tree
 
 import (
+	"fmt"
+
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlscore/mlscore/codec"
@@ -173,13 +175,14 @@ func (b *builder) blankSubtree(first treemath.LeafIndex, level uint) (*node, err
 //
 //	struct { HPKEPublicKey encryption_key; opaque parent_hash<V>; opaque original_sibling_tree_hash<V>; } ParentHashInput;
 func parentHash(s *suite.Suite, encKey, ph, siblingHash []byte) ([]byte, error) {
-	c := cryptobyte.NewBuilder(make([]byte, 0, len(encKey)+len(ph)+len(siblingHash)+12))
-	codec.AddOpaque(c, encKey)
-	codec.AddOpaque(c, ph)
-	codec.AddOpaque(c, siblingHash)
-	in, err := c.Bytes()
-	if err != nil {
-		return nil, err
+	if len(encKey) > codec.MaxVarint || len(ph) > codec.MaxVarint || len(siblingHash) > codec.MaxVarint {
+		return nil, fmt.Errorf("mls: parent hash input does not encode: %w", codec.ErrTooLong)
 	}
+	// The input is hashed and dropped: built on the stack when it fits
+	// (it is about 100 bytes in every suite but X-Wing's 1216-byte keys).
+	var buf [256]byte
+	in := appendOpaque(buf[:0], encKey)
+	in = appendOpaque(in, ph)
+	in = appendOpaque(in, siblingHash)
 	return s.Hash(in), nil
 }

@@ -322,6 +322,11 @@ func (ix keyIndex) unindexLeaf(i treemath.LeafIndex, ln *leafRec) keyIndex {
 
 func (ix keyIndex) reindexParent(x treemath.NodeIndex, old, p *parentRec) keyIndex {
 	if old == p || (old != nil && p != nil && bytes.Equal(old.key(), p.key())) {
+		if p != nil {
+			// The key stays without an insert: count it as met, so that
+			// a batch that keeps a key is checked key by key.
+			ix.tx.collide()
+		}
 		return ix
 	}
 	if old != nil {
@@ -519,12 +524,15 @@ func (t Tree) Update(i treemath.LeafIndex, ln *codec.LeafNode) (Tree, error) {
 	if err != nil {
 		return t, err
 	}
-	return t.replacePath(i, old, rec, blankParent)
+	nt, _, err := t.replacePath(i, old, rec, blankParent)
+	return nt, err
 }
 
 // replacePath rebuilds leaf i (old content old) and its direct path and
-// keeps the key index in step.
-func (t Tree) replacePath(i treemath.LeafIndex, old, ln *leafRec, parentAt func(treemath.NodeIndex, *parentRec) *parentRec) (Tree, error) {
+// keeps the key index in step. It also reports whether a key it inserted
+// met its hash held by another node (keyIndex.collided): if not, every
+// key of the new leaf and parents has no other holder.
+func (t Tree) replacePath(i treemath.LeafIndex, old, ln *leafRec, parentAt func(treemath.NodeIndex, *parentRec) *parentRec) (Tree, bool, error) {
 	b := newBuilder(t.s)
 	// One batch for the 2(d+1) key changes of the path: the upper trie
 	// nodes are copied once, not once per key.
@@ -535,11 +543,12 @@ func (t Tree) replacePath(i treemath.LeafIndex, old, ln *leafRec, parentAt func(
 		return p
 	})
 	if err != nil {
-		return t, err
+		return t, false, err
 	}
+	keys = keys.indexLeaf(i, ln)
 	nt := t
-	nt.root, nt.keys, nt.built = root, keys.indexLeaf(i, ln).end(), b.count
-	return nt, nil
+	nt.root, nt.keys, nt.built = root, keys.end(), b.count
+	return nt, keys.collided(), nil
 }
 
 // Remove blanks the leaf of member i and its direct path, then truncates
@@ -553,7 +562,7 @@ func (t Tree) Remove(i treemath.LeafIndex) (Tree, error) {
 		// ValSem108: the removed member must be a member.
 		return t, valsem.Wrap(valsem.ValSem108, ErrLeafIndex, fmt.Sprintf("leaf %d is blank or outside the tree", i))
 	}
-	nt, err := t.replacePath(i, old, nil, blankParent)
+	nt, _, err := t.replacePath(i, old, nil, blankParent)
 	if err != nil {
 		return t, err
 	}
