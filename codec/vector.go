@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -85,6 +86,38 @@ func AddVarint(b *cryptobyte.Builder, v uint32) {
 	default:
 		b.SetError(ErrTooLong)
 	}
+}
+
+// AppendVarint appends v as a minimal variable-length integer, as
+// AddVarint does, for encodings written straight into a buffer sized up
+// front. v must be at most MaxVarint (not checked: the caller checks its
+// lengths before sizing the buffer).
+func AppendVarint(dst []byte, v uint32) []byte {
+	switch {
+	case v < 1<<6:
+		return append(dst, byte(v))
+	case v < 1<<14:
+		return binary.BigEndian.AppendUint16(dst, uint16(v)|0x4000)
+	}
+	return binary.BigEndian.AppendUint32(dst, v|0x80000000)
+}
+
+// AppendOpaque appends data as an opaque<V> (varint length, then the
+// bytes); len(data) must be at most MaxVarint, as for AppendVarint.
+func AppendOpaque(dst, data []byte) []byte {
+	return append(AppendVarint(dst, uint32(len(data))), data...)
+}
+
+// OpaqueLen is the encoded length of an opaque<V> of n ≤ MaxVarint bytes:
+// the minimal varint length prefix, then the bytes.
+func OpaqueLen(n int) int {
+	switch {
+	case n < 1<<6:
+		return 1 + n
+	case n < 1<<14:
+		return 2 + n
+	}
+	return 4 + n
 }
 
 // ReadOpaque reads an opaque<V> (varint length, then bytes) into out. The

@@ -64,7 +64,30 @@ func TestReadVarint(t *testing.T) {
 			if err != nil || !bytes.Equal(enc, tt.in) {
 				t.Errorf("AddVarint(%d) = %x, %v; want %x", got, enc, err, tt.in)
 			}
+			if app := AppendVarint([]byte{0xaa}, got); !bytes.Equal(app[1:], tt.in) || app[0] != 0xaa {
+				t.Errorf("AppendVarint(%d) = %x, want aa%x", got, app, tt.in)
+			}
 		})
+	}
+}
+
+// TestAppendOpaque checks AppendOpaque and OpaqueLen against AddOpaque
+// at the lengths around each varint size.
+func TestAppendOpaque(t *testing.T) {
+	for _, n := range []int{0, 1, 63, 64, 16383, 16384, 70000} {
+		data := bytes.Repeat([]byte{7}, n)
+		var b cryptobyte.Builder
+		AddOpaque(&b, data)
+		want, err := b.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendOpaque([]byte{}, data); !bytes.Equal(got, want) {
+			t.Errorf("AppendOpaque of %d bytes differs from AddOpaque", n)
+		}
+		if got := OpaqueLen(n); got != len(want) {
+			t.Errorf("OpaqueLen(%d) = %d, want %d", n, got, len(want))
+		}
 	}
 }
 

@@ -88,16 +88,7 @@ func authLen(a FramedContentAuthData, ct ContentType) int {
 }
 
 // opaqueLen is the encoded length of an opaque<V> of n bytes.
-func opaqueLen(n int) int {
-	switch {
-	case n < 1<<6:
-		return 1 + n
-	case n < 1<<14:
-		return 2 + n
-	default:
-		return 4 + n
-	}
-}
+func opaqueLen(n int) int { return OpaqueLen(n) }
 
 // DecodeMLSMessageShared decodes an MLSMessage like DecodeMLSMessage,
 // except that the HPKE ciphertexts it holds (an UpdatePath's encrypted

@@ -9,6 +9,7 @@ import (
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
 	"github.com/mlscore/mlscore/state"
+	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/treemath"
 )
 
@@ -88,50 +89,73 @@ func BenchmarkCommitProcess(b *testing.B) {
 }
 
 // BenchmarkCommitProcessFloor is the floor of BenchmarkCommitProcess in
-// the same run: what processing that commit cannot avoid. Two signature
-// verifications (the content's, over a commit-sized input, and the path
-// leaf's), one HPKE open of a path secret and one key pair derivation
-// (the receiver, leaf N−1, shares only the root with the committer, leaf
-// 0). KDF calls, the AEAD open and the hashes are left out.
+// the same run: what processing that commit cannot avoid (pathFloor: two
+// signature verifications, one HPKE open, one key pair derivation). KDF
+// calls, the AEAD open and the hashes are left out.
 func BenchmarkCommitProcessFloor(b *testing.B) {
 	sizes(b, func(b *testing.B, n int) {
 		sy := synthOf(b, n)
-		cs := sy.cs
 		s, ks := sy.member(b, 0, state.DefaultConfig())
 		_, effs, err := Apply(s, Commit{At: testAt, ForcePath: true}, Env{Entropy: entropySeed(1), Keys: ks})
 		if err != nil {
 			b.Fatal(err)
 		}
-		tbs := make([]byte, len(sent(b, effs)))
-		sig, err := cs.SignWithLabel(sy.sigs[0], "FramedContentTBS", tbs)
-		if err != nil {
-			b.Fatal(err)
-		}
-		leaf := make([]byte, 200)
-		lsig, _ := cs.SignWithLabel(sy.sigs[0], "LeafNodeTBS", leaf)
-		ln, _ := sy.tree.Leaf(0)
-		secret := make([]byte, cs.HashLen())
-		rpriv, rpub, _ := cs.DeriveKeyPair(secret)
-		kem, ct, err := cs.HPKESeal(rpub, []byte("info"), nil, secret, secret)
-		if err != nil {
-			b.Fatal(err)
-		}
+		f := newPathFloor(b, sy, len(sent(b, effs)))
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := cs.VerifyWithLabel(ln.SignatureKey, "FramedContentTBS", tbs, sig); err != nil {
-				b.Fatal(err)
-			}
-			if err := cs.VerifyWithLabel(ln.SignatureKey, "LeafNodeTBS", leaf, lsig); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := cs.HPKEOpen(rpriv, kem, []byte("info"), nil, ct); err != nil {
-				b.Fatal(err)
-			}
-			if _, _, err := cs.DeriveKeyPair(secret); err != nil {
-				b.Fatal(err)
-			}
+			f.run(b)
 		}
 	})
+}
+
+// pathFloor is the crypto a member cannot avoid when it processes a
+// self-update commit of leaf 0 as leaf N−1 (which shares only the root
+// with the committer): two signature verifications (the content's, over a
+// commit-sized input, and the path leaf's), one HPKE open of a path secret
+// and one key pair derivation.
+type pathFloor struct {
+	cs                           *suite.Suite
+	sigKey, tbs, sig, leaf, lsig []byte
+	secret, rpriv, kem, ct       []byte
+}
+
+func newPathFloor(b *testing.B, sy *synth, commitSize int) *pathFloor {
+	cs := sy.cs
+	f := &pathFloor{cs: cs, tbs: make([]byte, commitSize), leaf: make([]byte, 200), secret: make([]byte, cs.HashLen())}
+	var err error
+	if f.sig, err = cs.SignWithLabel(sy.sigs[0], "FramedContentTBS", f.tbs); err != nil {
+		b.Fatal(err)
+	}
+	if f.lsig, err = cs.SignWithLabel(sy.sigs[0], "LeafNodeTBS", f.leaf); err != nil {
+		b.Fatal(err)
+	}
+	ln, _ := sy.tree.Leaf(0)
+	f.sigKey = ln.SignatureKey
+	rpriv, rpub, err := cs.DeriveKeyPair(f.secret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.rpriv = rpriv
+	if f.kem, f.ct, err = cs.HPKESeal(rpub, []byte("info"), nil, f.secret, f.secret); err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+func (f *pathFloor) run(b *testing.B) {
+	cs := f.cs
+	if err := cs.VerifyWithLabel(f.sigKey, "FramedContentTBS", f.tbs, f.sig); err != nil {
+		b.Fatal(err)
+	}
+	if err := cs.VerifyWithLabel(f.sigKey, "LeafNodeTBS", f.leaf, f.lsig); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cs.HPKEOpen(f.rpriv, f.kem, []byte("info"), nil, f.ct); err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := cs.DeriveKeyPair(f.secret); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // addFixture is a one-member group with N-1 key packages to add, and the

@@ -107,47 +107,21 @@ func BenchmarkCommitProcessBulkFloor(b *testing.B) {
 		bc := bulkCommitOf(b, n, wf)
 		sy := bulkSynthOf(b, n)
 		cs := sy.cs
-		size := len(bc.msg)
-		tbs := make([]byte, size)
-		sig, err := cs.SignWithLabel(sy.sigs[0], "FramedContentTBS", tbs)
-		if err != nil {
-			b.Fatal(err)
-		}
-		leaf := make([]byte, 200)
-		lsig, _ := cs.SignWithLabel(sy.sigs[0], "LeafNodeTBS", leaf)
-		ln, _ := sy.tree.Leaf(0)
-		secret := make([]byte, cs.HashLen())
-		_, rpub, _ := cs.DeriveKeyPair(secret)
-		rpriv, _, _ := cs.DeriveKeyPair(secret)
-		kem, ct, err := cs.HPKESeal(rpub, []byte("info"), nil, secret, secret)
-		if err != nil {
-			b.Fatal(err)
-		}
+		f := newPathFloor(b, sy, len(bc.msg))
 		key, nonce := make([]byte, cs.AEADKeyLen()), make([]byte, cs.AEADNonceLen())
-		sealed, _ := cs.Seal(key, nonce, nil, make([]byte, size))
+		sealed, _ := cs.Seal(key, nonce, nil, make([]byte, len(bc.msg)))
 		private := wf == state.PureCiphertext
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := cs.VerifyWithLabel(ln.SignatureKey, "FramedContentTBS", tbs, sig); err != nil {
-				b.Fatal(err)
-			}
-			if err := cs.VerifyWithLabel(ln.SignatureKey, "LeafNodeTBS", leaf, lsig); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := cs.HPKEOpen(rpriv, kem, []byte("info"), nil, ct); err != nil {
-				b.Fatal(err)
-			}
-			if _, _, err := cs.DeriveKeyPair(secret); err != nil {
-				b.Fatal(err)
-			}
+			f.run(b)
 			if private {
 				if _, err := cs.Open(key, nonce, nil, sealed); err != nil {
 					b.Fatal(err)
 				}
 			} else {
-				cs.MAC(key, tbs)
+				cs.MAC(key, f.tbs)
 			}
-			cs.Hash(tbs)
+			cs.Hash(f.tbs)
 		}
 	})
 }

@@ -186,43 +186,14 @@ func newParentRec(p *codec.ParentNode) (*parentRec, error) {
 	if len(p.EncryptionKey) > codec.MaxVarint || len(p.ParentHash) > codec.MaxVarint || um > codec.MaxVarint {
 		return nil, fmt.Errorf("mls: parent node does not encode: %w", codec.ErrTooLong)
 	}
-	raw := make([]byte, 0, opaqueLen(len(p.EncryptionKey))+opaqueLen(len(p.ParentHash))+opaqueLen(um))
-	raw = appendOpaque(raw, p.EncryptionKey)
-	raw = appendOpaque(raw, p.ParentHash)
-	raw = appendVarint(raw, uint32(um))
+	raw := make([]byte, 0, codec.OpaqueLen(len(p.EncryptionKey))+codec.OpaqueLen(len(p.ParentHash))+codec.OpaqueLen(um))
+	raw = codec.AppendOpaque(raw, p.EncryptionKey)
+	raw = codec.AppendOpaque(raw, p.ParentHash)
+	raw = codec.AppendVarint(raw, uint32(um))
 	for _, l := range p.UnmergedLeaves {
 		raw = binary.BigEndian.AppendUint32(raw, uint32(l))
 	}
 	return &parentRec{raw: raw}, nil
-}
-
-// opaqueLen is the encoded length of an opaque<V> of n ≤ codec.MaxVarint
-// bytes: the minimal varint length prefix, then the bytes.
-func opaqueLen(n int) int {
-	switch {
-	case n < 1<<6:
-		return 1 + n
-	case n < 1<<14:
-		return 2 + n
-	}
-	return 4 + n
-}
-
-// appendVarint appends v ≤ codec.MaxVarint as a minimal variable-length
-// integer (RFC 9420, Section 2.1.2), as codec.AddVarint does.
-func appendVarint(dst []byte, v uint32) []byte {
-	switch {
-	case v < 1<<6:
-		return append(dst, byte(v))
-	case v < 1<<14:
-		return binary.BigEndian.AppendUint16(dst, uint16(v)|0x4000)
-	}
-	return binary.BigEndian.AppendUint32(dst, v|0x80000000)
-}
-
-// appendOpaque appends b as an opaque<V> (len(b) ≤ codec.MaxVarint).
-func appendOpaque(dst, b []byte) []byte {
-	return append(appendVarint(dst, uint32(len(b))), b...)
 }
 
 // decode returns a fresh decoded copy of the parent node, which the caller

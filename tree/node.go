@@ -181,8 +181,8 @@ func parentHash(s *suite.Suite, encKey, ph, siblingHash []byte) ([]byte, error) 
 	// The input is hashed and dropped: built on the stack when it fits
 	// (it is about 100 bytes in every suite but X-Wing's 1216-byte keys).
 	var buf [256]byte
-	in := appendOpaque(buf[:0], encKey)
-	in = appendOpaque(in, ph)
-	in = appendOpaque(in, siblingHash)
+	in := codec.AppendOpaque(buf[:0], encKey)
+	in = codec.AppendOpaque(in, ph)
+	in = codec.AppendOpaque(in, siblingHash)
 	return s.Hash(in), nil
 }
