@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 
-	"golang.org/x/crypto/cryptobyte"
-
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/replay"
@@ -85,13 +83,15 @@ type groupLog struct {
 	// a snapshot then erases those of the records it replaces.
 	journal bool
 
-	snap      replay.Snapshot  // Seq, Prev, Group of the snapshot (no State digest, no Data)
-	snapState state.GroupState // the snapshot's state
-	split     []byte           // the snapshot's state.EncodeSplit
-	trees     []tree.Tree      // the trees of snapState, as EncodeSplit listed them
-	refs      map[string]int   // tree hash → references from stored nodes and trees
-	last      *replay.Record   // the last record after the snapshot; nil if none
-	tail      int              // records after the snapshot
+	snap      replay.Snapshot   // Seq, Prev, Group of the snapshot (no State digest, no Data)
+	snapState state.GroupState  // the snapshot's state
+	split     []byte            // the snapshot's state.EncodeSplit
+	trees     []tree.Tree       // the trees of snapState, as EncodeSplit listed them
+	refs      map[nodeKey]int32 // tree hash → references from stored nodes and trees
+	delta     refDelta          // an empty map for the next operation's nodeWalk
+	scratch   []byte            // a buffer for the next operation's nodeWalk
+	last      *replay.Record    // the last record after the snapshot; nil if none
+	tail      int               // records after the snapshot
 }
 
 func logHeader(policyID string) replay.Header {
@@ -138,88 +138,153 @@ const (
 	nodeParent      = 3
 )
 
-// nodeValue encodes node x of t: its kind, its content, and for a parent
-// the tree hashes of its children.
-func nodeValue(t tree.Tree, x treemath.NodeIndex) ([]byte, error) {
-	var b cryptobyte.Builder
-	if x.IsLeaf() {
-		if ln, ok := t.Leaf(x.Leaf()); ok {
-			b.AddUint8(nodeLeaf)
-			ln.Marshal(&b)
-		} else {
-			b.AddUint8(nodeBlankLeaf)
-		}
-		return b.Bytes()
+// appendNodeValue appends the value of node r to v: its kind, its
+// content (the LeafNode's or ParentNode's encoding, copied from the
+// tree), and for a parent the tree hashes of its children, each an
+// opaque<V>.
+func appendNodeValue(v []byte, r tree.NodeRef) []byte {
+	at := len(v)
+	left, right, parent := r.Children()
+	v, blank := r.AppendContent(append(v, 0))
+	switch {
+	case !parent && blank:
+		v[at] = nodeBlankLeaf
+	case !parent:
+		v[at] = nodeLeaf
+	case blank:
+		v[at] = nodeBlankParent
+	default:
+		v[at] = nodeParent
 	}
-	if p, ok := t.Parent(x); ok {
-		b.AddUint8(nodeParent)
-		p.Marshal(&b)
-	} else {
-		b.AddUint8(nodeBlankParent)
+	if parent {
+		v = appendOpaqueHash(v, left)
+		v = appendOpaqueHash(v, right)
 	}
-	l, _ := t.NodeHash(treemath.Left(x))
-	r, _ := t.NodeHash(treemath.Right(x))
-	codec.AddOpaque(&b, l)
-	codec.AddOpaque(&b, r)
-	return b.Bytes()
+	return v
 }
+
+// appendOpaqueHash appends r's tree hash as an opaque<V>: its length as
+// a minimal varint (one byte below 64, two for SHA-512's 64), then the
+// hash.
+func appendOpaqueHash(v []byte, r tree.NodeRef) []byte {
+	var k nodeKey
+	h := r.AppendHash(k[:0])
+	if len(h) < 1<<6 {
+		v = append(v, byte(len(h)))
+	} else {
+		v = append(v, 0x40|byte(len(h)>>8), byte(len(h)))
+	}
+	return append(v, h...)
+}
+
+// nodeKey is a tree hash as a map key, zero-padded: every hash of one
+// group's trees has its suite's length. The reference counts hold one
+// per stored node (two per member), so the key holds no pointer for the
+// garbage collector to follow and needs no allocation of its own.
+type nodeKey [64]byte
 
 // refDelta is the change an operation makes to groupLog.refs; it applies
 // only once the operation's batch is committed.
-type refDelta map[string]int
+type refDelta map[nodeKey]int32
 
-// addTree references t's root from b: its new nodes are put into b.
-func (l *groupLog) addTree(b *Batch, d refDelta, t tree.Tree) error {
-	if t.LeafCount() == 0 {
-		return nil
-	}
-	return l.addRef(b, d, t, treemath.Root(t.LeafCount()))
+// maxScratch bounds the buffers a groupLog keeps for its next operation:
+// what one commit of a large group needs, not the first snapshot's
+// whole tree.
+const maxScratch = 64 << 10
+
+// nodeWalk counts the references one operation adds and drops, and puts
+// into b (nil: only counting) the nodes it stores and deletes. Their keys
+// and values are appended to buf, one buffer that the log reuses for its
+// next operation: a backend copies what Commit stores.
+type nodeWalk struct {
+	l   *groupLog
+	b   *Batch
+	d   refDelta
+	buf []byte
 }
 
-func (l *groupLog) addRef(b *Batch, d refDelta, t tree.Tree, x treemath.NodeIndex) error {
-	h, _ := t.NodeHash(x)
-	k := string(h)
-	n := l.refs[k] + d[k]
-	d[k]++
+// newNodeWalk starts an operation's walk with the log's scratch buffers.
+func (l *groupLog) newNodeWalk(b *Batch) *nodeWalk {
+	w := &nodeWalk{l: l, b: b, d: l.delta, buf: l.scratch[:0]}
+	l.delta, l.scratch = nil, nil // back in done, unless the operation fails
+	if w.d == nil {
+		w.d = refDelta{}
+	}
+	return w
+}
+
+// done applies the walk's reference counts once its batch is committed,
+// and keeps its buffers for the next operation.
+func (w *nodeWalk) done() {
+	w.l.applyDelta(w.d)
+	if len(w.d) <= maxScratch/128 {
+		clear(w.d)
+		w.l.delta = w.d
+	}
+	if cap(w.buf) <= maxScratch {
+		w.l.scratch = w.buf
+	}
+}
+
+// nodeKeyOf appends to w.buf the storage key of the node whose tree hash
+// is h, and returns it.
+func (w *nodeWalk) nodeKeyOf(h []byte) []byte {
+	at := len(w.buf)
+	w.buf = append(w.buf, "n/"...)
+	w.buf = binary.BigEndian.AppendUint16(w.buf, uint16(len(w.l.id)))
+	w.buf = append(append(w.buf, w.l.id...), h...)
+	return w.buf[at:len(w.buf):len(w.buf)]
+}
+
+// addTree references t's root: its new nodes are put into w.b.
+func (w *nodeWalk) addTree(t tree.Tree) {
+	if r, ok := t.RootRef(); ok {
+		w.addRef(r)
+	}
+}
+
+// addRef adds a reference to node r; a node not stored yet is put into
+// w.b and references its children in turn.
+func (w *nodeWalk) addRef(r tree.NodeRef) {
+	var k nodeKey
+	h := r.AppendHash(k[:0])
+	n := w.l.refs[k] + w.d[k]
+	w.d[k]++
 	if n > 0 {
-		return nil // stored, with its whole subtree
+		return // stored, with its whole subtree
 	}
-	if b != nil {
-		v, err := nodeValue(t, x)
-		if err != nil {
-			return err
-		}
-		b.Put(groupKey("n/", l.id, h...), v)
+	if w.b != nil {
+		key := w.nodeKeyOf(h)
+		at := len(w.buf)
+		w.buf = appendNodeValue(w.buf, r)
+		w.b.Put(key, w.buf[at:len(w.buf):len(w.buf)])
 	}
-	if x.IsLeaf() {
-		return nil
+	if left, right, ok := r.Children(); ok {
+		w.addRef(left)
+		w.addRef(right)
 	}
-	if err := l.addRef(b, d, t, treemath.Left(x)); err != nil {
-		return err
-	}
-	return l.addRef(b, d, t, treemath.Right(x))
 }
 
 // dropTree removes a reference to t's root, deleting the nodes no longer
 // referenced.
-func (l *groupLog) dropTree(b *Batch, d refDelta, t tree.Tree) {
-	if t.LeafCount() > 0 {
-		l.dropRef(b, d, t, treemath.Root(t.LeafCount()))
+func (w *nodeWalk) dropTree(t tree.Tree) {
+	if r, ok := t.RootRef(); ok {
+		w.dropRef(r)
 	}
 }
 
-func (l *groupLog) dropRef(b *Batch, d refDelta, t tree.Tree, x treemath.NodeIndex) {
-	h, _ := t.NodeHash(x)
-	k := string(h)
-	n := l.refs[k] + d[k]
-	d[k]--
+func (w *nodeWalk) dropRef(r tree.NodeRef) {
+	var k nodeKey
+	h := r.AppendHash(k[:0])
+	n := w.l.refs[k] + w.d[k]
+	w.d[k]--
 	if n != 1 {
 		return
 	}
-	b.Delete(groupKey("n/", l.id, h...))
-	if !x.IsLeaf() {
-		l.dropRef(b, d, t, treemath.Left(x))
-		l.dropRef(b, d, t, treemath.Right(x))
+	w.b.Delete(w.nodeKeyOf(h))
+	if left, right, ok := r.Children(); ok {
+		w.dropRef(left)
+		w.dropRef(right)
 	}
 }
 
@@ -300,7 +365,7 @@ func newGroupLog(b *Batch, store Storage, id []byte, policyID string, keep int, 
 	if len(id) > maxGroupID {
 		return nil, nil, fmt.Errorf("mls: group id of %d bytes, the shell stores at most %d", len(id), maxGroupID)
 	}
-	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, refs: map[string]int{}}
+	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, refs: map[nodeKey]int32{}}
 	done, err := l.snapshot(b, 0, [32]byte{}, s, nil, nil)
 	if err != nil {
 		return nil, nil, err
@@ -323,14 +388,12 @@ func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupSt
 		}
 	}
 	split := value[snapshotHeader:]
-	d := refDelta{}
+	w := l.newNodeWalk(b)
 	for _, t := range trees {
-		if err := l.addTree(b, d, t); err != nil {
-			return nil, err
-		}
+		w.addTree(t)
 	}
 	for _, t := range l.trees {
-		l.dropTree(b, d, t)
+		w.dropTree(t)
 	}
 	snap := replay.Snapshot{Seq: seq, Prev: prev, Group: l.id}
 	b.Put(groupKey("g/", l.id), value)
@@ -348,7 +411,7 @@ func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupSt
 		}
 	}
 	return func() {
-		l.applyDelta(d)
+		w.done()
 		clear(l.split)
 		l.snap, l.snapState, l.split, l.trees, l.last, l.tail = snap, s, split, trees, nil, 0
 	}, nil
@@ -367,7 +430,7 @@ func openGroupLog(ctx context.Context, store Storage, id []byte, policyID string
 	if err != nil {
 		return nil, state.GroupState{}, err
 	}
-	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, snap: snap, refs: map[string]int{}}
+	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, snap: snap, refs: map[nodeKey]int32{}}
 	// The snapshot's trees and proposals are read within the client's
 	// Limits: a damaged store cannot make loadTree allocate for more
 	// leaves than the client accepts.
@@ -386,13 +449,11 @@ func openGroupLog(ctx context.Context, store Storage, id []byte, policyID string
 		return nil, state.GroupState{}, fmt.Errorf("%w: group %x: %w", ErrDamaged, id, err)
 	}
 	l.split = bytes.Clone(split)
-	d := refDelta{}
+	w := &nodeWalk{l: l, d: refDelta{}}
 	for _, t := range l.trees {
-		if err := l.addTree(nil, d, t); err != nil {
-			return nil, state.GroupState{}, err
-		}
+		w.addTree(t)
 	}
-	l.applyDelta(d)
+	l.refs = w.d // refs was empty
 	recs, err := l.records(ctx)
 	if err != nil {
 		return nil, state.GroupState{}, err
