@@ -239,29 +239,7 @@ func (w *nodeWalk) nodeKeyOf(h []byte) []byte {
 // addTree references t's root: its new nodes are put into w.b.
 func (w *nodeWalk) addTree(t tree.Tree) {
 	if r, ok := t.RootRef(); ok {
-		w.addRef(r)
-	}
-}
-
-// addRef adds a reference to node r; a node not stored yet is put into
-// w.b and references its children in turn.
-func (w *nodeWalk) addRef(r tree.NodeRef) {
-	var k nodeKey
-	h := r.AppendHash(k[:0])
-	n := w.l.refs[k] + w.d[k]
-	w.d[k]++
-	if n > 0 {
-		return // stored, with its whole subtree
-	}
-	if w.b != nil {
-		key := w.nodeKeyOf(h)
-		at := len(w.buf)
-		w.buf = appendNodeValue(w.buf, r)
-		w.b.Put(key, w.buf[at:len(w.buf):len(w.buf)])
-	}
-	if left, right, ok := r.Children(); ok {
-		w.addRef(left)
-		w.addRef(right)
+		w.ref(r, 1)
 	}
 }
 
@@ -269,22 +247,34 @@ func (w *nodeWalk) addRef(r tree.NodeRef) {
 // referenced.
 func (w *nodeWalk) dropTree(t tree.Tree) {
 	if r, ok := t.RootRef(); ok {
-		w.dropRef(r)
+		w.ref(r, -1)
 	}
 }
 
-func (w *nodeWalk) dropRef(r tree.NodeRef) {
+// ref adds (by = 1) or removes (by = -1) a reference to node r. A node is
+// stored while it is referenced: its first reference puts it into w.b
+// and references its children, its last deletes it and drops its
+// children's references. Other changes stop there: the subtree stays.
+func (w *nodeWalk) ref(r tree.NodeRef, by int32) {
 	var k nodeKey
 	h := r.AppendHash(k[:0])
 	n := w.l.refs[k] + w.d[k]
-	w.d[k]--
-	if n != 1 {
+	w.d[k] += by
+	if (n > 0) == (n+by > 0) {
 		return
 	}
-	w.b.Delete(w.nodeKeyOf(h))
+	switch {
+	case by < 0:
+		w.b.Delete(w.nodeKeyOf(h))
+	case w.b != nil:
+		key := w.nodeKeyOf(h)
+		at := len(w.buf)
+		w.buf = appendNodeValue(w.buf, r)
+		w.b.Put(key, w.buf[at:len(w.buf):len(w.buf)])
+	}
 	if left, right, ok := r.Children(); ok {
-		w.dropRef(left)
-		w.dropRef(right)
+		w.ref(left, by)
+		w.ref(right, by)
 	}
 }
 
