@@ -163,18 +163,10 @@ func appendNodeValue(v []byte, r tree.NodeRef) []byte {
 	return v
 }
 
-// appendOpaqueHash appends r's tree hash as an opaque<V>: its length as
-// a minimal varint (one byte below 64, two for SHA-512's 64), then the
-// hash.
+// appendOpaqueHash appends r's tree hash as an opaque<V>.
 func appendOpaqueHash(v []byte, r tree.NodeRef) []byte {
 	var k nodeKey
-	h := r.AppendHash(k[:0])
-	if len(h) < 1<<6 {
-		v = append(v, byte(len(h)))
-	} else {
-		v = append(v, 0x40|byte(len(h)>>8), byte(len(h)))
-	}
-	return append(v, h...)
+	return codec.AppendOpaque(v, r.AppendHash(k[:0]))
 }
 
 // nodeKey is a tree hash as a map key, zero-padded: every hash of one
