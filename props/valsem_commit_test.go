@@ -299,11 +299,7 @@ func TestValSem209(t *testing.T) {
 
 		// The same extensions in a standalone proposal, checked against
 		// the current members.
-		w.must(from, transitions.AbortCommit{At: At})
-		prop := Sent(w.t, w.must(recv, transitions.Propose{At: At, Proposal: gceOf(exts)}))
-		badProp := gceOf(bad)
-		Rejects(t, from, w.Env(from), Reframe(t, recv, from, prop, func(c *codec.FramedContent) { c.Proposal = &badProp }), valsem.ValSem209)
-		Accepts(t, from, w.Env(from), prop)
+		rejectsProposal(t, w, from, recv, gceOf(exts), gceOf(bad), valsem.ValSem209)
 
 		// A new group's extensions must be supported by its creator.
 		create := transitions.CreateGroup{At: At, Suite: recv.State.Suite().ID(), SignatureKey: recv.Sig,

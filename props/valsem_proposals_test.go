@@ -43,7 +43,23 @@ func TestValSem101(t *testing.T) {
 		}
 		Rejects(t, recv, w.Env(recv), Reframe(t, from, recv, msg, SetProposals(bad...)), valsem.ValSem101)
 		Accepts(t, recv, w.Env(recv), msg)
+
+		// A standalone Add is checked on receipt, before any commit
+		// applies it to the tree: one of a member's key package is
+		// refused then.
+		badProp := AddOf(w.KeyPackage(w.Pick(t, "proposedMember")))
+		rejectsProposal(t, w, from, recv, AddOf(kp), badProp, valsem.ValSem101)
 	})
+}
+
+// rejectsProposal has recv propose good as a standalone proposal and
+// checks that from (whose pending commit it aborts) rejects the same
+// message carrying bad instead with code, and accepts it as sent.
+func rejectsProposal(t *rapid.T, w *World, from, recv *Member, good, bad codec.Proposal, code valsem.Code) {
+	w.must(from, transitions.AbortCommit{At: At})
+	prop := Sent(w.t, w.must(recv, transitions.Propose{At: At, Proposal: good}))
+	Rejects(t, from, w.Env(from), Reframe(t, recv, from, prop, func(c *codec.FramedContent) { c.Proposal = &bad }), code)
+	Accepts(t, from, w.Env(from), prop)
 }
 
 // ValSem102: an Add's init key must be unique among proposals.
@@ -80,6 +96,14 @@ func TestValSem103(t *testing.T) {
 		}
 		Rejects(t, recv, w.Env(recv), Reframe(t, from, recv, msg, SetProposals(bad...)), valsem.ValSem103)
 		Accepts(t, recv, w.Env(recv), msg)
+
+		// A standalone Add is checked on receipt, before any commit
+		// applies it to the tree: one reusing a tree node's key is
+		// refused then.
+		keys, _ := NodeKeys(from.State.Tree())
+		key := rapid.SampledFrom(keys).Draw(t, "proposedKey")
+		badProp := AddOf(w.CraftKeyPackage(other, func(k *codec.KeyPackage) { k.LeafNode.EncryptionKey = key }))
+		rejectsProposal(t, w, from, recv, AddOf(kp), badProp, valsem.ValSem103)
 	})
 }
 
