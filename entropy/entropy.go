@@ -11,8 +11,10 @@ package entropy
 
 import (
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 )
 
 // Label names the purpose of a draw. Distinct purposes use distinct labels
@@ -46,7 +48,11 @@ type Source interface {
 type seeded struct {
 	seed   [32]byte
 	counts map[Label]uint32
-	prk    []byte // HKDF-Extract(salt = "", ikm = seed), computed once by FromSeed
+	// mac is HMAC-SHA256 keyed with HKDF-Extract(salt = "", ikm = seed),
+	// built once by FromSeed: Reset returns it to its keyed state without
+	// hashing the key again, so a draw costs the HMACs of its blocks only.
+	mac hash.Hash
+	msg []byte // scratch for one HMAC input, reused by every draw
 }
 
 // FromSeed returns the Source for seed. The i-th draw for label (counting
@@ -58,7 +64,7 @@ func FromSeed(seed [32]byte) Source {
 	if err != nil {
 		panic("entropy: " + err.Error())
 	}
-	return &seeded{seed: seed, counts: map[Label]uint32{}, prk: prk}
+	return &seeded{seed: seed, counts: map[Label]uint32{}, mac: hmac.New(sha256.New, prk)}
 }
 
 // Draw implements Source.
@@ -68,22 +74,35 @@ func (s *seeded) Draw(label Label, n int) []byte {
 	}
 	i := s.counts[label]
 	s.counts[label] = i + 1
-	info := make([]byte, 0, len(label)+8)
-	info = append(info, label...)
+	var ib [64]byte // label, i, n and the block number, on the stack for the usual labels
+	info := append(ib[:0], label...)
 	info = binary.BigEndian.AppendUint32(info, i)
 	info = binary.BigEndian.AppendUint32(info, uint32(n))
-	prk := s.prk
 	// HKDF-Expand yields at most 255*32 bytes per call; longer draws are
-	// assembled from numbered blocks.
-	out := make([]byte, 0, n)
+	// assembled from numbered blocks, each expanded with info || block.
+	out := make([]byte, 0, n+sha256.Size)
 	for block := uint32(0); len(out) < n; block++ {
-		m := min(n-len(out), 255*32)
-		bi := binary.BigEndian.AppendUint32(append([]byte(nil), info...), block)
-		b, err := hkdf.Expand(sha256.New, prk, string(bi), m)
-		if err != nil {
-			panic("entropy: " + err.Error())
-		}
-		out = append(out, b...)
+		out = s.expand(out, binary.BigEndian.AppendUint32(info, block), min(n-len(out), 255*sha256.Size))
 	}
-	return out
+	clear(out[n:cap(out)]) // the unused tail of the last block
+	return out[:n:n]
+}
+
+// expand appends HKDF-Expand(prk, info, m) (RFC 5869, Section 2.3) to out
+// and returns it, m at most 255*32: T(j) = HMAC(prk, T(j-1) || info || j),
+// concatenated and cut to m bytes. The cut leaves up to 31 bytes of the
+// last T(j) in out's capacity, past the returned length (Draw clears
+// them); out needs room for m+32 bytes so that Sum does not reallocate.
+func (s *seeded) expand(out, info []byte, m int) []byte {
+	start := len(out)
+	var prev []byte
+	for j := byte(1); len(out)-start < m; j++ {
+		s.msg = append(append(append(s.msg[:0], prev...), info...), j)
+		s.mac.Reset()
+		s.mac.Write(s.msg)
+		out = s.mac.Sum(out)
+		prev = out[len(out)-sha256.Size:]
+	}
+	clear(s.msg) // it may hold output bytes (prev)
+	return out[:start+m]
 }

@@ -63,3 +63,42 @@ func TestLongDraw(t *testing.T) {
 		t.Fatalf("empty draw not empty")
 	}
 }
+
+// TestDrawMatchesHKDF checks draws of every length class (empty, within
+// one HMAC block, several blocks, several HKDF-Expand calls) and repeated
+// draws for one label against crypto/hkdf, computed here from the
+// definition in FromSeed's documentation.
+func TestDrawMatchesHKDF(t *testing.T) {
+	seed := [32]byte{3, 1, 4, 1, 5}
+	prk, err := hkdf.Extract(sha256.New, seed[:], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(label Label, i uint32, n int) []byte {
+		info := binary.BigEndian.AppendUint32(append([]byte(label), 0, 0, 0, 0), uint32(n))
+		binary.BigEndian.PutUint32(info[len(label):], i)
+		var out []byte
+		for block := uint32(0); len(out) < n; block++ {
+			m := min(n-len(out), 255*32)
+			b, err := hkdf.Expand(sha256.New, prk, string(binary.BigEndian.AppendUint32(bytes.Clone(info), block)), m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b...)
+		}
+		return out
+	}
+	s := FromSeed(seed)
+	counts := map[Label]uint32{}
+	for _, c := range []struct {
+		label Label
+		n     int
+	}{{ReuseGuard, 4}, {ReuseGuard, 4}, {LeafEncryption, 32}, {GroupID, 0}, {HPKEEncap, 33}, {PSKNonce, 64},
+		{GroupInit, 100}, {ReuseGuard, 4}, {WelcomeEncap, 255 * 32}, {GroupID, 255*32 + 1}, {Label("a label longer than the sixty-four bytes the info buffer holds on the stack"), 31}} {
+		got := s.Draw(c.label, c.n)
+		if w := want(c.label, counts[c.label], c.n); !bytes.Equal(got, w) || len(got) != c.n {
+			t.Fatalf("Draw(%q, %d) #%d = %x, want %x", c.label, c.n, counts[c.label], got, w)
+		}
+		counts[c.label]++
+	}
+}

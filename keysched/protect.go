@@ -374,7 +374,7 @@ func ProtectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, ac 
 		ContentType:       c.ContentType,
 		AuthenticatedData: c.AuthenticatedData,
 	}
-	aad, err := codec.EncodeSized(pm.ContentAAD(), codec.OpaqueBound(len(c.GroupID))+9+codec.OpaqueBound(len(c.AuthenticatedData)))
+	aad, sdAAD, err := privateAADs(pm)
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}
@@ -383,16 +383,9 @@ func ProtectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, ac 
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}
-	// pt has room for the tag: the ciphertext takes its place.
-	pm.Ciphertext, err = cs.SealInPlace(rk.Key, ApplyReuseGuard(rk.Nonce, p.ReuseGuard), aad, pt)
-	if err != nil {
-		return codec.PrivateMessage{}, st, Consumed{}, err
-	}
-	sd, err := codec.EncodeSized(codec.SenderData{LeafIndex: c.Sender.LeafIndex, Generation: rk.Generation, ReuseGuard: p.ReuseGuard}, 8+ReuseGuardLen)
-	if err != nil {
-		return codec.PrivateMessage{}, st, Consumed{}, err
-	}
-	sdAAD, err := codec.EncodeSized(pm.SenderDataAAD(), codec.OpaqueBound(len(c.GroupID))+9)
+	// pt has room for the tag: the ciphertext takes its place. rk's nonce
+	// is a fresh value of this call: the guard is applied to it in place.
+	pm.Ciphertext, err = cs.SealInPlace(rk.Key, applyReuseGuardInPlace(rk.Nonce, p.ReuseGuard), aad, pt)
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}
@@ -400,8 +393,8 @@ func ProtectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, ac 
 	if err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}
-	pm.EncryptedSenderData, err = cs.Seal(sdKey, sdNonce, sdAAD, sd)
-	if err != nil {
+	sd := codec.SenderData{LeafIndex: c.Sender.LeafIndex, Generation: rk.Generation, ReuseGuard: p.ReuseGuard}
+	if pm.EncryptedSenderData, err = sealSenderData(cs, sdKey, sdNonce, sdAAD, sd); err != nil {
 		return codec.PrivateMessage{}, st, Consumed{}, err
 	}
 	return pm, nst, Consumed{Leaf: c.Sender.LeafIndex, Kind: kind, Generation: rk.Generation}, nil

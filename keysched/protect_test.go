@@ -418,3 +418,31 @@ func TestSignContentBytes(t *testing.T) {
 		t.Fatalf("new member proposal without GroupContext: %v", err)
 	}
 }
+
+// TestPrivateAADs: the two AADs privateAADs lays out in one buffer are the
+// codec's encodings of PrivateContentAAD and SenderDataAAD, for group ids
+// and authenticated data around the varint length boundaries.
+func TestPrivateAADs(t *testing.T) {
+	for _, c := range []struct{ gid, ad int }{{0, 0}, {1, 0}, {16, 5}, {63, 64}, {64, 63}, {300, 16384}} {
+		pm := codec.PrivateMessage{GroupID: bytes.Repeat([]byte{1}, c.gid), Epoch: 1<<40 + 7, ContentType: codec.ContentTypeApplication,
+			AuthenticatedData: bytes.Repeat([]byte{2}, c.ad)}
+		content, sd, err := privateAADs(pm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantContent, err := pm.ContentAAD().Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSD, err := pm.SenderDataAAD().Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(content, wantContent) || !bytes.Equal(sd, wantSD) {
+			t.Fatalf("gid %d, ad %d: got %x / %x, want %x / %x", c.gid, c.ad, content, sd, wantContent, wantSD)
+		}
+		if cap(sd) != len(sd) {
+			t.Fatalf("sender data AAD has capacity past its length")
+		}
+	}
+}

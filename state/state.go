@@ -259,6 +259,21 @@ func (s GroupState) WithPrivate(_ core.Key, priv Private) (GroupState, error) {
 	return GroupState{pub: s.pub, priv: &private{p: clipPrivate(priv)}}, nil
 }
 
+// WithSecrets returns s with its current epoch's secret tree replaced by
+// st and everything else shared with s: the path of an application message
+// (protecting or decrypting one consumes a ratchet key and changes nothing
+// else). The invariants New and WithPrivate check do not involve the
+// secret tree, so it checks none; s must be in a group. Like New, it is
+// for the core only.
+func (s GroupState) WithSecrets(_ core.Key, st keysched.SecretTree) (GroupState, error) {
+	if s.pub == nil || s.priv == nil {
+		return GroupState{}, fmt.Errorf("%w: not in a group", ErrInvariant)
+	}
+	np := &private{p: s.priv.p}
+	np.p.Secrets = st
+	return GroupState{pub: s.pub, priv: np}, nil
+}
+
 // Joining returns the state of a client holding a staged join: it is in no
 // group yet (InGroup is false); AcceptJoin turns j.Next into the state.
 //
@@ -389,6 +404,15 @@ func (s GroupState) GroupContextBytes() []byte {
 		return nil
 	}
 	return bytes.Clone(s.pub.ctxBytes)
+}
+
+// SharedGroupContextBytes is GroupContextBytes without the copy, for the
+// core's hot paths: the bytes are shared with s and must not be modified.
+func (s GroupState) SharedGroupContextBytes(_ core.Key) []byte {
+	if s.pub == nil {
+		return nil
+	}
+	return slices.Clip(s.pub.ctxBytes)
 }
 
 // EpochAuthenticator returns the epoch_authenticator of the current epoch

@@ -53,7 +53,7 @@ func (g *group) seal(ac codec.AuthenticatedContent, env Env) (sealed, error) {
 		}
 		m.PrivateMessage = &pm
 		out.secrets, out.consumed = st, &used
-		out.deletes = []effects.Effect{deleteMessageKey(g.gid(), g.epoch(), used.Leaf, uint8(used.Kind), used.Generation)}
+		out.deletes = []effects.Effect{deleteMessageKey(g.pub.Context.GroupID, g.epoch(), used.Leaf, uint8(used.Kind), used.Generation)}
 	default:
 		return out, fmt.Errorf("%w: cannot send wire format %s", ErrInvalidMessage, ac.WireFormat)
 	}
@@ -176,7 +176,7 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 		gid, epoch, f.ct = f.priv.GroupID, f.priv.Epoch, f.priv.ContentType
 	}
 	// ValSem002: the group id must be the group's.
-	if !equalBytes(gid, g.gid()) {
+	if !equalBytes(gid, g.pub.Context.GroupID) {
 		got, want := groupIDs(gid, g.gid())
 		return f, valsem.Errorf(valsem.ValSem002, "message for group %s, this is group %s", got, want)
 	}

@@ -22,7 +22,6 @@ type group struct {
 	pub  state.Public
 	priv state.Private
 	cs   *suite.Suite
-	ctx  []byte // encoded GroupContext
 	// public marks the public mode (a PublicGroup): no member, no secret;
 	// priv is the zero Private, self is no leaf and membership tags are
 	// not checked.
@@ -37,7 +36,7 @@ func inGroup(s state.GroupState) (*group, error) {
 		return nil, fmt.Errorf("%w: not in a group", ErrWrongState)
 	}
 	pub, priv := s.Shared(core.Key{})
-	return &group{s: s, pub: pub, priv: priv, cs: pub.Suite, ctx: s.GroupContextBytes()}, nil
+	return &group{s: s, pub: pub, priv: priv, cs: pub.Suite}, nil
 }
 
 // gid returns a copy of the group id: it goes into effects and messages,
@@ -85,6 +84,8 @@ func secretID(gid []byte, epoch uint64, extra ...uint32) []byte {
 	return b
 }
 
+// deleteMessageKey names the message key of leaf's kind ratchet at gen;
+// the ID it builds is a copy, so gid may be the state's.
 func deleteMessageKey(gid []byte, epoch uint64, leaf treemath.LeafIndex, kind uint8, gen uint32) effects.Effect {
 	return effects.DeleteSecret{Ref: effects.SecretRef{Kind: effects.SecretMessageKey, ID: secretID(gid, epoch, uint32(leaf), gen, uint32(kind))}}
 }

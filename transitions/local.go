@@ -214,9 +214,11 @@ func protect(s state.GroupState, e Protect, env Env) (state.GroupState, []effect
 	if err != nil {
 		return s, nil, err
 	}
-	content := codec.FramedContent{GroupID: g.gid(), Epoch: g.epoch(), Sender: codec.MemberSender(g.self()),
+	// The content, the message and the key deletion read the group id
+	// without keeping it; the effect gets the one copy.
+	content := codec.FramedContent{GroupID: g.pub.Context.GroupID, Epoch: g.epoch(), Sender: codec.MemberSender(g.self()),
 		AuthenticatedData: e.AAD, ContentType: codec.ContentTypeApplication, ApplicationData: e.Data}
-	ac, err := keysched.SignContentBytes(sg, codec.WireFormatPrivateMessage, content, g.ctx)
+	ac, err := keysched.SignContentBytes(sg, codec.WireFormatPrivateMessage, content, s.SharedGroupContextBytes(core.Key{}))
 	if err != nil {
 		return s, nil, err
 	}
@@ -224,14 +226,14 @@ func protect(s state.GroupState, e Protect, env Env) (state.GroupState, []effect
 	if err != nil {
 		return s, nil, err
 	}
-	priv := g.priv
-	priv.Secrets = sl.secrets
-	next, err := s.WithPrivate(core.Key{}, priv)
+	// Only the secret tree changes: share everything else.
+	next, err := s.WithSecrets(core.Key{}, sl.secrets)
 	if err != nil {
 		return s, nil, err
 	}
-	effs := append([]effects.Effect{effects.SendToGroup{Group: g.gid(), Epoch: g.epoch(), Kind: effects.KindApplication, Message: sl.msg}}, sl.deletes...)
-	return next, effs, nil
+	effs := make([]effects.Effect, 0, 1+len(sl.deletes))
+	effs = append(effs, effects.SendToGroup{Group: g.gid(), Epoch: g.epoch(), Kind: effects.KindApplication, Message: sl.msg})
+	return next, append(effs, sl.deletes...), nil
 }
 
 // export computes MLS-Exporter (RFC 9420, Section 8.5).

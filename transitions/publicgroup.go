@@ -121,11 +121,7 @@ func (p PublicGroup) view() (*group, error) {
 	if p.pub.Suite == nil {
 		return nil, fmt.Errorf("%w: not in a group", ErrWrongState)
 	}
-	ctx, err := p.pub.Context.Encode()
-	if err != nil {
-		return nil, err
-	}
-	return &group{pub: p.pub, cs: p.pub.Suite, ctx: ctx, public: true}, nil
+	return &group{pub: p.pub, cs: p.pub.Suite, public: true}, nil
 }
 
 // PublicProcessed is what a PublicGroup learned from one message.

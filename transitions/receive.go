@@ -43,7 +43,7 @@ func receive(s state.GroupState, e Receive, env Env) (state.GroupState, []effect
 	}
 	var dels []effects.Effect
 	if a.consumed != nil {
-		dels = append(dels, deleteMessageKey(g.gid(), a.keys.ctx.Epoch, a.consumed.Leaf, uint8(a.consumed.Kind), a.consumed.Generation))
+		dels = append(dels, deleteMessageKey(g.pub.Context.GroupID, a.keys.ctx.Epoch, a.consumed.Leaf, uint8(a.consumed.Kind), a.consumed.Generation))
 	}
 	var next state.GroupState
 	var effs []effects.Effect
@@ -81,8 +81,15 @@ func (g *group) withSecrets(a authenticatedMessage) state.Private {
 
 func (g *group) receiveApplication(a authenticatedMessage) (state.GroupState, []effects.Effect, error) {
 	// Only secrets change: share the public part (no GroupContext
-	// re-encoding).
-	next, err := g.s.WithPrivate(core.Key{}, g.withSecrets(a))
+	// re-encoding) and, for a message of the current epoch, all of the
+	// private part but its secret tree.
+	var next state.GroupState
+	var err error
+	if a.consumed != nil && a.keys.past < 0 {
+		next, err = g.s.WithSecrets(core.Key{}, a.secrets)
+	} else {
+		next, err = g.s.WithPrivate(core.Key{}, g.withSecrets(a))
+	}
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
