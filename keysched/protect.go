@@ -409,7 +409,7 @@ func DecryptSenderData(cs *suite.Suite, senderDataSecret []byte, pm codec.Privat
 	if err != nil {
 		return codec.SenderData{}, err
 	}
-	aad, err := pm.SenderDataAAD().Encode()
+	_, aad, err := privateAADs(pm)
 	if err != nil {
 		return codec.SenderData{}, err
 	}
@@ -448,7 +448,11 @@ type SenderKeyFunc func(leaf treemath.LeafIndex) ([]byte, error)
 //
 // [RFC 9420, Section 6.3]: https://www.rfc-editor.org/rfc/rfc9420#section-6.3
 func UnprotectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, pm codec.PrivateMessage, ctx *codec.GroupContext, senderKey SenderKeyFunc, b codec.Bounds) (codec.AuthenticatedContent, SecretTree, Consumed, error) {
-	r, err := UnprotectPrivateWire(cs, st, senderDataSecret, pm, ctx, senderKey, b)
+	cb, err := contextBytes(codec.SenderTypeMember, ctx)
+	if err != nil {
+		return codec.AuthenticatedContent{}, st, Consumed{}, err
+	}
+	r, err := UnprotectPrivateWire(cs, st, senderDataSecret, pm, cb, senderKey, b)
 	return r.Content, r.Secrets, r.Consumed, err
 }
 
@@ -469,8 +473,10 @@ type Unprotected struct {
 // so a large commit costs one buffer. The HPKE ciphertexts of the content
 // (an UpdatePath's) alias that buffer, and when pm was decoded by
 // codec.DecodeMLSMessageShared, its ciphertexts alias the message. The
-// content's vectors are within b, as for UnprotectPrivate.
-func UnprotectPrivateWire(cs *suite.Suite, st SecretTree, senderDataSecret []byte, pm codec.PrivateMessage, ctx *codec.GroupContext, senderKey SenderKeyFunc, b codec.Bounds) (Unprotected, error) {
+// content's vectors are within b, as for UnprotectPrivate. ctxBytes is the
+// encoded GroupContext of the message's epoch (state.GroupState keeps the
+// current one), which the signature covers; it is copied, not kept.
+func UnprotectPrivateWire(cs *suite.Suite, st SecretTree, senderDataSecret []byte, pm codec.PrivateMessage, ctxBytes []byte, senderKey SenderKeyFunc, b codec.Bounds) (Unprotected, error) {
 	out := Unprotected{Secrets: st}
 	sd, err := DecryptSenderData(cs, senderDataSecret, pm)
 	if err != nil {
@@ -482,15 +488,15 @@ func UnprotectPrivateWire(cs *suite.Suite, st SecretTree, senderDataSecret []byt
 		// ValSem006: no key for this sender and generation.
 		return out, valsem.Wrap(valsem.ValSem006, err, "content key")
 	}
-	aad, err := pm.ContentAAD().Encode()
+	aad, _, err := privateAADs(pm)
 	if err != nil {
 		return out, err
 	}
 	fc := codec.FramedContent{GroupID: pm.GroupID, Epoch: pm.Epoch, Sender: codec.MemberSender(sd.LeafIndex),
 		AuthenticatedData: pm.AuthenticatedData, ContentType: pm.ContentType}
-	cb, err := contextBytes(fc.Sender.SenderType, ctx)
-	if err != nil {
-		return out, err
+	cb := ctxBytes // the sender is a member: its FramedContentTBS ends with the GroupContext
+	if cb == nil {
+		return out, fmt.Errorf("%w: FramedContentTBS of a member sender without group context", codec.ErrInvalidValue)
 	}
 	// buf: [SignContent prefix][version wire_format head][plaintext ... ]
 	// with room for the GroupContext after the plaintext.

@@ -28,6 +28,10 @@ func bigCommit(n int) *codec.Commit {
 func TestUnprotectWire(t *testing.T) {
 	f := newFixture(t, 1, 4)
 	mk, sds := f.es.MembershipKey(), f.es.SenderDataSecret()
+	ctxBytes, err := f.ctx.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, size := range []int{0, 1000} {
 		for _, ct := range []codec.ContentType{codec.ContentTypeApplication, codec.ContentTypeProposal, codec.ContentTypeCommit} {
 			for _, wf := range []codec.WireFormat{codec.WireFormatPublicMessage, codec.WireFormatPrivateMessage} {
@@ -88,7 +92,7 @@ func TestUnprotectWire(t *testing.T) {
 							}
 						}
 					} else {
-						u, err := UnprotectPrivateWire(f.cs, f.tree(t, 4), sds, *dm.PrivateMessage, f.ctx, f.senderKey, codec.Bounds{})
+						u, err := UnprotectPrivateWire(f.cs, f.tree(t, 4), sds, *dm.PrivateMessage, ctxBytes, f.senderKey, codec.Bounds{})
 						if err != nil {
 							t.Fatal(err)
 						}

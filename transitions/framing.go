@@ -150,6 +150,7 @@ func decodeMessage(raw []byte, env Env) (decodedMessage, error) {
 type epochKeys struct {
 	past             int // index into Private.Past, or -1 for the current epoch
 	ctx              *codec.GroupContext
+	ctxBytes         []byte // ctx encoded, as the state keeps it; nil: encode ctx when needed
 	tree             tree.Tree
 	senderDataSecret []byte
 	secrets          keysched.SecretTree
@@ -180,7 +181,7 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 		got, want := groupIDs(gid, g.gid())
 		return f, valsem.Errorf(valsem.ValSem002, "message for group %s, this is group %s", got, want)
 	}
-	f.keys = epochKeys{past: -1, ctx: &g.pub.Context, tree: g.pub.Tree, senderDataSecret: g.priv.Epoch.SenderDataSecret(), secrets: g.priv.Secrets}
+	f.keys = epochKeys{past: -1, ctx: &g.pub.Context, ctxBytes: g.s.SharedGroupContextBytes(core.Key{}), tree: g.pub.Tree, senderDataSecret: g.priv.Epoch.SenderDataSecret(), secrets: g.priv.Secrets}
 	if epoch != g.epoch() {
 		// ValSem003: the epoch must be the current one; application
 		// messages may also come from a retained past epoch.
@@ -261,7 +262,14 @@ func (g *group) authenticate(f framedMessage, b codec.Bounds) (authenticatedMess
 		}
 		return key, nil
 	}
-	u, err := keysched.UnprotectPrivateWire(g.cs, f.keys.secrets, f.keys.senderDataSecret, *f.priv, f.keys.ctx, senderKey, b)
+	cb := f.keys.ctxBytes
+	if cb == nil { // a past epoch's GroupContext is kept decoded only
+		var err error
+		if cb, err = f.keys.ctx.Encode(); err != nil {
+			return a, err
+		}
+	}
+	u, err := keysched.UnprotectPrivateWire(g.cs, f.keys.secrets, f.keys.senderDataSecret, *f.priv, cb, senderKey, b)
 	if err != nil {
 		// An echoed own message fails on its consumed key before the
 		// sender is checked: tell it apart (only on this error path, so
