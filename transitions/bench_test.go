@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
@@ -234,55 +233,6 @@ func BenchmarkJoinWelcome(b *testing.B) {
 	})
 }
 
-// cpuMeter measures the process's CPU time (user + system) over a
-// benchmark's loop and reports it per operation as cpu-ns/op: on a shared
-// machine, wall time per operation counts the time other processes hold
-// the cores, CPU time does not. It includes the runtime's background work
-// (garbage collection), which the operation causes.
-type cpuMeter struct{ start time.Duration }
-
-func startCPU() cpuMeter { return cpuMeter{processCPU()} }
-
-func (m cpuMeter) report(b *testing.B) {
-	if t := processCPU(); t > 0 && b.N > 0 {
-		b.ReportMetric(float64(t-m.start)/float64(b.N), "cpu-ns/op")
-	}
-}
-
-var messageSizes = []struct {
-	name string
-	n    int
-}{{"100B", 100}, {"10KiB", 10 << 10}}
-
-// BenchmarkProtect: a member of a group of 256 encrypts application
-// messages, in the steady state of an epoch: each iteration protects the
-// next message from the state the previous one returned, so the sender's
-// ratchets are already derived (the first message of an epoch also walks
-// the secret tree; BenchmarkProtectFirst measures that).
-func BenchmarkProtect(b *testing.B) {
-	sy := synthOf(b, 256)
-	s, ks := sy.member(b, 0, state.DefaultConfig())
-	for _, sz := range messageSizes {
-		b.Run("size="+sz.name, func(b *testing.B) {
-			data := make([]byte, sz.n)
-			env := Env{Keys: ks, Entropy: entropySeed(4)}
-			cur, _, err := Apply(s, Protect{At: testAt, Data: data}, env)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.SetBytes(int64(sz.n))
-			cpu := startCPU()
-			for b.Loop() {
-				if cur, _, err = Apply(cur, Protect{At: testAt, Data: data}, env); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
-		})
-	}
-}
-
 // BenchmarkProtectFirst: the first application message of an epoch, which
 // also derives the sender's leaf secret from the secret tree (2·log₂N
 // ExpandWithLabel calls).
@@ -300,54 +250,6 @@ func BenchmarkProtectFirst(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-		})
-	}
-}
-
-// unprotectBatch is the number of consecutive messages a receiver decrypts
-// before the benchmark rewinds it.
-const unprotectBatch = 512
-
-// BenchmarkUnprotect: another member decrypts the sender's messages in
-// order, in the steady state of an epoch: the receiver has already derived
-// the sender's ratchets (from message 0, outside the timed loop) and each
-// iteration decrypts the next generation from the state the previous one
-// returned; after unprotectBatch messages it rewinds to the state after
-// message 0 (a copy of a pointer: states are immutable).
-func BenchmarkUnprotect(b *testing.B) {
-	sy := synthOf(b, 256)
-	s, ks := sy.member(b, 0, state.DefaultConfig())
-	r, rk := sy.member(b, 200, state.DefaultConfig())
-	for _, sz := range messageSizes {
-		b.Run("size="+sz.name, func(b *testing.B) {
-			msgs := make([][]byte, unprotectBatch+1)
-			cur, env := s, Env{Entropy: entropySeed(5), Keys: ks}
-			for i := range msgs {
-				var effs []effects.Effect
-				var err error
-				if cur, effs, err = Apply(cur, Protect{At: testAt, Data: make([]byte, sz.n)}, env); err != nil {
-					b.Fatal(err)
-				}
-				msgs[i] = sent(b, effs)
-			}
-			renv := Env{Keys: rk, Entropy: entropySeed(6)}
-			r0, _, err := Apply(r, Receive{At: testAt, Message: msgs[0]}, renv)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.SetBytes(int64(sz.n))
-			cpu := startCPU()
-			rc, i := r0, 1
-			for b.Loop() {
-				if rc, _, err = Apply(rc, Receive{At: testAt, Message: msgs[i]}, renv); err != nil {
-					b.Fatal(err)
-				}
-				if i++; i == len(msgs) {
-					rc, i = r0, 1
-				}
-			}
-			cpu.report(b)
 		})
 	}
 }
@@ -373,79 +275,6 @@ func BenchmarkUnprotectFirst(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-		})
-	}
-}
-
-// BenchmarkProtectFloor is the crypto floor of BenchmarkProtect, measured
-// in the same run: SignWithLabel over a FramedContentTBS-sized input (the
-// message plus 64 bytes of framing) with the member's parsed signer, the
-// AEAD seal of the content and the AEAD seal of the 8-byte sender data,
-// each with its key setup. The ratchet's KDF calls are left out, so the
-// ratio to it is conservative.
-func BenchmarkProtectFloor(b *testing.B) {
-	sy := synthOf(b, 256)
-	cs := sy.cs
-	sg, err := cs.NewSigner(sy.sigs[0])
-	if err != nil {
-		b.Fatal(err)
-	}
-	key, nonce := make([]byte, cs.AEADKeyLen()), make([]byte, cs.AEADNonceLen())
-	for _, sz := range messageSizes {
-		b.Run("size="+sz.name, func(b *testing.B) {
-			tbs, data, sd := make([]byte, sz.n+64), make([]byte, sz.n), make([]byte, 8)
-			b.ReportAllocs()
-			b.SetBytes(int64(sz.n))
-			cpu := startCPU()
-			for b.Loop() {
-				if _, err := sg.SignWithLabel("FramedContentTBS", tbs); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := cs.Seal(key, nonce, nil, data); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := cs.Seal(key, nonce, nil, sd); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
-		})
-	}
-}
-
-// BenchmarkUnprotectFloor is the crypto floor of BenchmarkUnprotect,
-// measured in the same run: VerifyWithLabel over a FramedContentTBS-sized
-// input and the two AEAD opens (sender data and content), each with its key
-// setup; KDF calls left out.
-func BenchmarkUnprotectFloor(b *testing.B) {
-	sy := synthOf(b, 256)
-	cs := sy.cs
-	ln, _ := sy.tree.Leaf(0)
-	key, nonce := make([]byte, cs.AEADKeyLen()), make([]byte, cs.AEADNonceLen())
-	for _, sz := range messageSizes {
-		b.Run("size="+sz.name, func(b *testing.B) {
-			tbs := make([]byte, sz.n+64)
-			sig, err := cs.SignWithLabel(sy.sigs[0], "FramedContentTBS", tbs)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ct, _ := cs.Seal(key, nonce, nil, make([]byte, sz.n))
-			sdct, _ := cs.Seal(key, nonce, nil, make([]byte, 8))
-			b.ReportAllocs()
-			b.SetBytes(int64(sz.n))
-			cpu := startCPU()
-			for b.Loop() {
-				if err := cs.VerifyWithLabel(ln.SignatureKey, "FramedContentTBS", tbs, sig); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := cs.Open(key, nonce, nil, sdct); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := cs.Open(key, nonce, nil, ct); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu.report(b)
 		})
 	}
 }
