@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	mls "github.com/mlscore/mlscore"
@@ -15,7 +17,8 @@ import (
 // system CPU time from getrusage) and, for the shell, B-written/op.
 
 func benchStore(b *testing.B) mls.Storage {
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "mls.db"))
+	k, _ := strconv.Atoi(os.Getenv("MLS_BENCH_SYNC_EVERY"))
+	s, err := OpenWith(ctx, filepath.Join(b.TempDir(), "mls.db"), Options{SyncEvery: k})
 	if err != nil {
 		b.Fatal(err)
 	}

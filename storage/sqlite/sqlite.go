@@ -5,16 +5,25 @@
 // The database holds one table, kv(k BLOB PRIMARY KEY, v BLOB, sum
 // INTEGER) WITHOUT ROWID, where sum is a CRC-32C of v by which Get
 // detects a damaged value (mls.ErrDamaged). Each Commit is one SQL
-// transaction. The connection runs with PRAGMA secure_delete=ON, so that
+// transaction, run by statements prepared once on the store's one
+// connection. The connection runs with PRAGMA secure_delete=ON, so that
 // SQLite overwrites the content of deleted and replaced rows with zeros,
-// journal_mode=TRUNCATE (the rollback journal, which holds the old pages
-// during a transaction, is emptied at its end; a write-ahead log keeps old
-// values after the commit, and in exclusive locking mode a DELETE-mode
-// journal kept them too — the conformance suite's erasure check caught
-// it), synchronous=FULL, and
-// locking_mode=EXCLUSIVE: the store holds the database's lock from Open to
-// Close, so that a second opener — another process — fails with
+// and locking_mode=EXCLUSIVE: the store holds the database's lock from
+// Open to Close, so that a second opener — another process — fails with
 // mls.ErrLocked, and the lock goes away with the process if it dies.
+//
+// By default (Open) every Commit is durable and erasing once it returns:
+// journal_mode=TRUNCATE and synchronous=FULL. The rollback journal, which
+// holds the old pages during a transaction, is emptied at its end; a
+// write-ahead log keeps old values after the commit, and in exclusive
+// locking mode a DELETE-mode journal kept them too — the conformance
+// suite's erasure check caught it. A write-ahead log checkpointed after
+// every commit costs the same four fsyncs per commit as this journal
+// (measured), so the default keeps the journal. Options.SyncEvery
+// (OpenWith) is the faster mode: a write-ahead log with
+// synchronous=NORMAL, checkpointed every K commits, which survives a crash
+// of the process but may lose the last commits to an operating system
+// crash, and erases replaced values at the checkpoint.
 //
 // The schema is versioned (PRAGMA user_version); Open migrates an older
 // database step by step, in the transaction that takes the lock, and
@@ -30,6 +39,7 @@ import (
 	"hash/crc32"
 	"net/url"
 	"strings"
+	"sync"
 
 	mls "github.com/mlscore/mlscore"
 	"modernc.org/sqlite"
@@ -86,16 +96,85 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 func sum(v []byte) int64 { return int64(crc32.Checksum(v, crcTable)) }
 
+// The statements a Store prepares once, by index into Store.stmt.
+const (
+	stmtGet = iota
+	stmtPut
+	stmtDel
+	stmtKeys
+	stmtKeysFrom
+	stmtKeysRange
+	stmtBegin
+	stmtCommit
+	stmtRollback
+	stmtCheckpoint
+	numStmts
+)
+
+var queries = [numStmts]string{
+	stmtGet:        `SELECT v, sum FROM kv WHERE k = ?`,
+	stmtPut:        `INSERT INTO kv (k, v, sum) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v, sum = excluded.sum`,
+	stmtDel:        `DELETE FROM kv WHERE k = ?`,
+	stmtKeys:       `SELECT k FROM kv ORDER BY k`,
+	stmtKeysFrom:   `SELECT k FROM kv WHERE k >= ? ORDER BY k`,
+	stmtKeysRange:  `SELECT k FROM kv WHERE k >= ? AND k < ? ORDER BY k`,
+	stmtBegin:      `BEGIN IMMEDIATE`,
+	stmtCommit:     `COMMIT`,
+	stmtRollback:   `ROLLBACK`,
+	stmtCheckpoint: `PRAGMA wal_checkpoint(TRUNCATE)`,
+}
+
+// Options configure a Store (OpenWith). The zero value is Open's: every
+// Commit durable and erasing once it returns.
+type Options struct {
+	// SyncEvery > 1 trades durability against an operating system crash
+	// for CPU time, like mls.DirOptions.SyncEvery: the database runs with
+	// a write-ahead log (journal_mode=WAL, synchronous=NORMAL), and the
+	// log is checkpointed into the database and truncated — the only
+	// fsyncs — on every SyncEvery-th Commit, on Flush and on Close.
+	// A commit then survives a crash of the process (the log is in the
+	// operating system's hands when Commit returns), but an operating
+	// system crash or power failure loses the commits since the last
+	// checkpoint, each still atomic (the store reopens at the state after
+	// one of them); and the values they replaced or deleted stay in the
+	// log and the database file until the next checkpoint (OpenWith
+	// checkpoints first, erasing what a crash left). Call Flush before
+	// telling anyone outside (a peer, the delivery service) that an
+	// operation happened.
+	SyncEvery int
+}
+
 // Store is an mls.Storage in a SQLite database. It is safe for
 // concurrent use.
 type Store struct {
-	db *sql.DB
+	db   *sql.DB
+	opts Options
+
+	mu       sync.Mutex          // serializes the operations on conn
+	conn     *sql.Conn           // the one connection, which holds the lock
+	stmt     [numStmts]*sql.Stmt // prepared once, by index
+	unsynced int                 // commits since the last checkpoint (SyncEvery > 1)
+	closed   bool
 }
 
-// Open opens (or creates) the database at path and locks it until Close.
+// Open opens (or creates) the database at path and locks it until Close:
+// every Commit is durable and erasing once it returns (OpenWith with the
+// zero Options).
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith opens (or creates) the database at path with options o and
+// locks it until Close. A database may be opened with other options than
+// it was written with.
+func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
+	// The per-connection settings that do not depend on the order of
+	// application go into the DSN (the driver applies its _pragma list
+	// sorted by name); the journal mode is set on the connection after
+	// the locking mode (open), so that a write-ahead log's first access
+	// finds exclusive locking and uses no shared memory file.
 	q := url.Values{}
-	for _, p := range []string{"secure_delete(1)", "journal_mode(TRUNCATE)", "synchronous(FULL)", "locking_mode(EXCLUSIVE)", "busy_timeout(0)"} {
+	for _, p := range []string{"locking_mode(EXCLUSIVE)", "busy_timeout(0)", "secure_delete(1)"} {
 		q.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", "file:"+strings.ReplaceAll(path, "?", "%3F")+"?"+q.Encode())
@@ -108,8 +187,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	s := &Store{db: db}
-	if err := s.migrate(ctx); err != nil {
+	s := &Store{db: db, opts: o}
+	if err := s.open(ctx); err != nil {
+		s.closeStmts()
+		if s.conn != nil {
+			s.conn.Close()
+		}
 		db.Close()
 		if isBusy(err) {
 			return nil, fmt.Errorf("%w: %s", mls.ErrLocked, path)
@@ -117,6 +200,40 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func (s *Store) open(ctx context.Context) error {
+	var err error
+	if s.conn, err = s.db.Conn(ctx); err != nil {
+		return err
+	}
+	journal, sync := "truncate", "FULL"
+	if s.opts.SyncEvery > 1 {
+		journal, sync = "wal", "NORMAL"
+	}
+	var mode string
+	if err := s.conn.QueryRowContext(ctx, `PRAGMA journal_mode = `+journal).Scan(&mode); err != nil {
+		return err
+	}
+	if mode != journal {
+		return fmt.Errorf("mls/sqlite: journal_mode %s: the database stays in mode %q", journal, mode)
+	}
+	if _, err := s.conn.ExecContext(ctx, `PRAGMA synchronous = `+sync); err != nil {
+		return err
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	for i, q := range queries {
+		if s.stmt[i], err = s.conn.PrepareContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if s.opts.SyncEvery > 1 {
+		// Erase what the commits before a crash replaced.
+		return s.checkpoint(ctx)
+	}
+	return nil
 }
 
 func isBusy(err error) bool {
@@ -131,7 +248,7 @@ func isBusy(err error) bool {
 // migrate takes the lock (a write transaction: in EXCLUSIVE locking mode
 // the connection keeps it) and brings the schema to SchemaVersion.
 func (s *Store) migrate(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -155,17 +272,75 @@ func (s *Store) migrate(ctx context.Context) error {
 	return tx.Commit()
 }
 
-// Close releases the database and its lock.
-func (s *Store) Close() error { return s.db.Close() }
+// checkpoint copies the write-ahead log into the database and truncates
+// it (with SyncEvery > 1; the caller holds s.mu or owns s).
+func (s *Store) checkpoint(ctx context.Context) error {
+	var busy, logFrames, done int
+	if err := s.stmt[stmtCheckpoint].QueryRowContext(ctx).Scan(&busy, &logFrames, &done); err != nil {
+		return err
+	}
+	if busy != 0 {
+		return fmt.Errorf("mls/sqlite: checkpoint incomplete (%d of %d frames)", done, logFrames)
+	}
+	s.unsynced = 0
+	return nil
+}
+
+// Flush makes every commit durable and erases what they replaced: with
+// SyncEvery > 1 it checkpoints the write-ahead log; otherwise every
+// commit already is, and Flush does nothing.
+func (s *Store) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return mls.ErrClosed
+	}
+	if s.opts.SyncEvery > 1 && s.unsynced > 0 {
+		return s.checkpoint(context.Background())
+	}
+	return nil
+}
+
+// Close flushes the store (Flush) and releases the database and its lock.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var err error
+	if s.opts.SyncEvery > 1 && s.unsynced > 0 {
+		err = s.checkpoint(context.Background())
+	}
+	return errors.Join(err, s.closeStmts(), s.conn.Close(), s.db.Close())
+}
+
+// closeStmts finalizes the prepared statements: SQLite keeps a database
+// with unfinalized statements open, and locked, after closing it.
+func (s *Store) closeStmts() error {
+	var errs []error
+	for _, st := range s.stmt {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Get implements mls.Storage.
 func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, mls.ErrClosed
+	}
 	var v []byte
 	var c int64
-	err := s.db.QueryRowContext(ctx, `SELECT v, sum FROM kv WHERE k = ?`, key).Scan(&v, &c)
+	err := s.stmt[stmtGet].QueryRowContext(ctx, key).Scan(&v, &c)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %q", mls.ErrNotFound, key)
 	}
@@ -187,14 +362,19 @@ func (s *Store) Keys(ctx context.Context, prefix []byte) ([][]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, mls.ErrClosed
+	}
 	var rows *sql.Rows
 	var err error
 	if len(prefix) == 0 {
-		rows, err = s.db.QueryContext(ctx, `SELECT k FROM kv ORDER BY k`)
+		rows, err = s.stmt[stmtKeys].QueryContext(ctx)
 	} else if end, ok := prefixEnd(prefix); ok {
-		rows, err = s.db.QueryContext(ctx, `SELECT k FROM kv WHERE k >= ? AND k < ? ORDER BY k`, prefix, end)
+		rows, err = s.stmt[stmtKeysRange].QueryContext(ctx, prefix, end)
 	} else {
-		rows, err = s.db.QueryContext(ctx, `SELECT k FROM kv WHERE k >= ? ORDER BY k`, prefix)
+		rows, err = s.stmt[stmtKeysFrom].QueryContext(ctx, prefix)
 	}
 	if err != nil {
 		return nil, err
@@ -227,7 +407,8 @@ func prefixEnd(p []byte) ([]byte, bool) {
 	return nil, false
 }
 
-// Commit implements mls.Storage: one SQL transaction.
+// Commit implements mls.Storage: one SQL transaction, with statements
+// prepared once.
 func (s *Store) Commit(ctx context.Context, b *mls.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -238,24 +419,50 @@ func (s *Store) Commit(ctx context.Context, b *mls.Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return mls.ErrClosed
+	}
+	if _, err := s.stmt[stmtBegin].ExecContext(ctx); err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	if err := s.apply(ctx, b); err != nil {
+		// (An error that ended the transaction already makes ROLLBACK
+		// fail too: both are reported.)
+		_, rerr := s.stmt[stmtRollback].ExecContext(context.Background())
+		return errors.Join(err, rerr)
+	}
+	if s.opts.SyncEvery > 1 {
+		s.unsynced++
+		if s.unsynced >= s.opts.SyncEvery {
+			return s.checkpoint(ctx)
+		}
+	}
+	return nil
+}
+
+// apply runs b's operations and commits them (the caller has begun the
+// transaction and holds s.mu).
+func (s *Store) apply(ctx context.Context, b *mls.Batch) error {
 	for _, op := range b.Ops() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var err error
 		if op.Delete {
-			_, err = tx.ExecContext(ctx, `DELETE FROM kv WHERE k = ?`, op.Key)
+			_, err = s.stmt[stmtDel].ExecContext(ctx, op.Key)
 		} else {
 			v := op.Value
 			if v == nil {
 				v = []byte{}
 			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO kv (k, v, sum) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v, sum = excluded.sum`, op.Key, v, sum(v))
+			_, err = s.stmt[stmtPut].ExecContext(ctx, op.Key, v, sum(v))
 		}
 		if err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
+	_, err := s.stmt[stmtCommit].ExecContext(ctx)
+	return err
 }

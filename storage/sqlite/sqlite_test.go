@@ -1,12 +1,16 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -111,7 +115,7 @@ func TestDamagedValue(t *testing.T) {
 	if err := s.Commit(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.Exec(`UPDATE kv SET v = ? WHERE k = ?`, []byte("X"), []byte("bad")); err != nil {
+	if _, err := s.conn.ExecContext(ctx, `UPDATE kv SET v = ? WHERE k = ?`, []byte("X"), []byte("bad")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(ctx, []byte("bad")); !errors.Is(err, mls.ErrDamaged) {
@@ -123,11 +127,15 @@ func TestDamagedValue(t *testing.T) {
 	s.Close()
 }
 
-const lockChildEnv = "MLS_SQLITE_LOCK_CHILD"
+const (
+	lockChildEnv     = "MLS_SQLITE_LOCK_CHILD"
+	lockChildSyncEnv = "MLS_SQLITE_LOCK_CHILD_SYNC_EVERY" // the child's Options.SyncEvery
+)
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(lockChildEnv); path != "" {
-		if _, err := Open(ctx, path); err != nil {
+		k, _ := strconv.Atoi(os.Getenv(lockChildSyncEnv))
+		if _, err := OpenWith(ctx, path, Options{SyncEvery: k}); err != nil {
 			os.Stdout.WriteString("error: " + err.Error() + "\n")
 			os.Exit(2)
 		}
@@ -139,11 +147,20 @@ func TestMain(m *testing.M) {
 }
 
 // TestLock checks that a database another process holds cannot be
-// opened (mls.ErrLocked), and that the lock dies with its holder.
+// opened (mls.ErrLocked), and that the lock dies with its holder: with
+// either journal, whichever one the holder or the second opener uses.
 func TestLock(t *testing.T) {
+	for _, c := range []struct{ holder, opener int }{{0, 0}, {64, 64}, {0, 64}, {64, 0}} {
+		t.Run(fmt.Sprintf("SyncEvery=%d,%d", c.holder, c.opener), func(t *testing.T) {
+			testLock(t, c.holder, c.opener)
+		})
+	}
+}
+
+func testLock(t *testing.T, holder, opener int) {
 	path := filepath.Join(t.TempDir(), "mls.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), lockChildEnv+"="+path)
+	cmd.Env = append(os.Environ(), lockChildEnv+"="+path, fmt.Sprintf("%s=%d", lockChildSyncEnv, holder))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -157,14 +174,169 @@ func TestLock(t *testing.T) {
 	if string(buf[:n]) != "locked\n" {
 		t.Fatalf("child: %q", buf[:n])
 	}
-	if _, err := Open(ctx, path); !errors.Is(err, mls.ErrLocked) {
+	if _, err := OpenWith(ctx, path, Options{SyncEvery: opener}); !errors.Is(err, mls.ErrLocked) {
 		t.Fatalf("opening a database another process holds: %v, want ErrLocked", err)
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	s, err := Open(ctx, path)
+	s, err := OpenWith(ctx, path, Options{SyncEvery: opener})
 	if err != nil {
 		t.Fatalf("opening after the holder was killed: %v", err)
 	}
 	s.Close()
+}
+
+// syncEvery is a backend with Options.SyncEvery k.
+func syncEvery(k int) storagetest.Backend {
+	return storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage {
+		s, err := OpenWith(ctx, filepath.Join(dir, "mls.db"), Options{SyncEvery: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}}
+}
+
+// flushing is a Store with Options.SyncEvery whose every Commit is
+// followed by Flush: the conformance suite's durability and erasure checks
+// then hold after each commit, and run through the write-ahead log and
+// its checkpoints.
+type flushing struct{ *Store }
+
+func (f flushing) Commit(ctx context.Context, b *mls.Batch) error {
+	return errors.Join(f.Store.Commit(ctx, b), f.Flush())
+}
+
+func TestConformanceSyncEvery(t *testing.T) {
+	b := storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage {
+		return flushing{syncEvery(1000).Open(t, dir).(*Store)}
+	}}
+	storagetest.Run(t, b)
+	storagetest.RunForwardSecrecy(t, b)
+}
+
+// TestCrashSafetySyncEvery is the crash test on stores with
+// Options.SyncEvery 8, with 5 kills (MLS_CRASH_KILLS does not apply): a
+// killed process loses nothing the kernel holds, so every committed
+// operation survives, and reopening erases, at its checkpoint, the values
+// the unsynced commits replaced.
+func TestCrashSafetySyncEvery(t *testing.T) { storagetest.RunCrash(t, syncEvery(8), 5) }
+
+// dirHolds reports whether a file in dir holds v, and which files dir
+// holds.
+func dirHolds(t *testing.T, dir string, v string) (bool, []string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	var names []string
+	for _, e := range ents {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, e.Name())
+		found = found || bytes.Contains(data, []byte(v))
+	}
+	return found, names
+}
+
+func put(t *testing.T, s *Store, k, v string) {
+	t.Helper()
+	var b mls.Batch
+	b.Put([]byte(k), []byte(v))
+	if err := s.Commit(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSyncEvery checks the write-ahead log mode: a replaced value stays in
+// the files (the log) until the checkpoint on the SyncEvery-th commit,
+// Flush or Close, and then no byte of it remains in any file; no shared
+// memory file is made; reads see every commit at once; and a database
+// moves between the two modes with its values.
+func TestSyncEvery(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mls.db")
+	s, err := OpenWith(ctx, path, Options{SyncEvery: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "k", "OLD-SECRET-1") // commit 1 of 3
+	put(t, s, "k", "NEW-VALUE-22") // commit 2
+	if v, err := s.Get(ctx, []byte("k")); err != nil || string(v) != "NEW-VALUE-22" {
+		t.Fatalf("Get = %q, %v", v, err)
+	}
+	found, names := dirHolds(t, dir, "OLD-SECRET-1")
+	if !found || !slices.Contains(names, "mls.db-wal") {
+		t.Fatalf("before the checkpoint: replaced value found %v, files %q: want it in the log mls.db-wal", found, names)
+	}
+	// What a crash now leaves: the files as they are, copied.
+	crashed := []string{t.TempDir(), t.TempDir()}
+	for _, d := range crashed {
+		for _, name := range names {
+			data, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(d, name), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	put(t, s, "j", "x") // commit 3: the checkpoint
+	if found, names := dirHolds(t, dir, "OLD-SECRET-1"); found {
+		t.Fatalf("the replaced value is still in the files %q after the checkpoint", names)
+	}
+	put(t, s, "k", "THIRD-VALUE-")
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if found, names := dirHolds(t, dir, "NEW-VALUE-22"); found {
+		t.Fatalf("Flush left a replaced value in the files %q", names)
+	}
+	put(t, s, "k", "FOURTH-VALUE")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	found, names = dirHolds(t, dir, "THIRD-VALUE-")
+	if found || slices.Contains(names, "mls.db-shm") {
+		t.Fatalf("after Close: replaced value found %v, files %q (no shared memory file wanted)", found, names)
+	}
+	// Opening what a crash left, in either mode, keeps the commits and
+	// erases the values they replaced.
+	for i, k := range []int{0, 3} {
+		c, err := OpenWith(ctx, filepath.Join(crashed[i], "mls.db"), Options{SyncEvery: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := c.Get(ctx, []byte("k")); err != nil || string(v) != "NEW-VALUE-22" {
+			t.Fatalf("after a crash, opened with SyncEvery %d: %q, %v", k, v, err)
+		}
+		if found, names := dirHolds(t, crashed[i], "OLD-SECRET-1"); found || slices.Contains(names, "mls.db-shm") {
+			t.Fatalf("after a crash, opened with SyncEvery %d: replaced value found %v, files %q (no shared memory file wanted)", k, found, names)
+		}
+		c.Close()
+	}
+	// The default mode reads it, and the log mode again after that.
+	want := "FOURTH-VALUE"
+	for _, k := range []int{0, 3} {
+		s, err = OpenWith(ctx, path, Options{SyncEvery: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := s.Get(ctx, []byte("k")); err != nil || string(v) != want {
+			t.Fatalf("reopened with SyncEvery %d: %q, %v; want %q", k, v, err, want)
+		}
+		want = fmt.Sprintf("VALUE-OF-%d", k)
+		put(t, s, "k", want)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, names := dirHolds(t, dir, ""); slices.Contains(names, "mls.db-wal") && k == 0 {
+			t.Fatalf("the default mode left a write-ahead log: %q", names)
+		}
+	}
 }
