@@ -2,13 +2,13 @@ package mls
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -326,15 +326,30 @@ func isZero(b []byte) bool {
 // zero overwrites a value and its CRC with zeros (not synced: the record
 // that superseded it is durable, and reopening zeroes it again).
 func (d *DirStorage) zero(v dirValue) error {
-	_, err := d.f.WriteAt(make([]byte, 4+int64(v.n)), v.off)
-	return err
+	return d.writeZeros(v.off, v.off+4+int64(v.n))
+}
+
+// zeroBlock is what writeZeros writes; nothing writes into it.
+var zeroBlock [16 << 10]byte
+
+// writeZeros overwrites the file from off to end with zeros, a block at
+// a time: a commit that replaces a value allocates nothing to erase it.
+func (d *DirStorage) writeZeros(off, end int64) error {
+	for off < end {
+		n := min(end-off, int64(len(zeroBlock)))
+		if _, err := d.f.WriteAt(zeroBlock[:n], off); err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
 }
 
 // zeroTail overwrites the file from off to end with zeros, truncates it to
 // off and syncs it.
 func (d *DirStorage) zeroTail(off, end int64) error {
 	if end > off {
-		if _, err := d.f.WriteAt(make([]byte, end-off), off); err != nil {
+		if err := d.writeZeros(off, end); err != nil {
 			return err
 		}
 		if err := d.f.Sync(); err != nil {
@@ -544,51 +559,149 @@ func (d *DirStorage) Commit(ctx context.Context, b *Batch) error {
 
 // compact copies the live values into a new data file that replaces the
 // current one. The caller holds d.mu.
+//
+// It streams: the live values are read in file order through one buffer
+// of dirCompactChunk bytes and written as records of at most that many
+// bytes of values, each value with the CRC it was stored with (a value
+// damaged on disk since it was written stays detectably damaged). A
+// compaction thus allocates the chunk and 40 bytes per live key, not the
+// file's size: a large group's store holds megabytes of tree nodes, and
+// the compaction that a run of small commits triggers must not cost each
+// of them a share that grows with the group.
 func (d *DirStorage) compact() error {
 	// The copy holds only live values; the file it replaces must hold
 	// no value of an unsynced commit's predecessors.
 	if err := d.flush(); err != nil {
 		return err
 	}
-	// One read of the file rather than one per value: a large group's
-	// store holds tens of thousands of tree nodes.
-	file := make([]byte, d.size)
-	defer clear(file)
-	if _, err := d.f.ReadAt(file, 0); err != nil {
-		return err
-	}
-	var b Batch
-	for _, k := range slices.Sorted(maps.Keys(d.index)) {
-		v := d.index[k]
-		if v.damaged {
-			continue
+	live := make([]compactValue, 0, len(d.index))
+	for k, v := range d.index {
+		if !v.damaged {
+			live = append(live, compactValue{key: k, old: v})
 		}
-		b.Put([]byte(k), file[v.off+4:v.off+4+int64(v.n)])
 	}
-	rec, offs := encodeDirRecord(b.ops)
-	defer clear(rec)
-	data := append(dirMagic[:len(dirMagic):len(dirMagic)], rec...)
-	defer clear(data)
+	slices.SortFunc(live, func(a, b compactValue) int { return cmp.Compare(a.old.off, b.old.off) })
 	// Windows cannot rename over an open file: the current one is closed
-	// first and the data file reopened after the write, replaced or not.
+	// before the rename and the data file reopened after it, replaced or
+	// not.
 	path := filepath.Join(d.dir, dirDataFile)
-	d.f.Close()
-	werr := atomicfile.Write(path, data)
-	f, oerr := os.OpenFile(path, os.O_RDWR, 0)
-	if oerr != nil {
-		d.closed = true
-		d.lock.Close()
-		return errors.Join(werr, oerr)
+	released := false
+	var size int64
+	werr := atomicfile.WriteFrom(path, func(w io.Writer) (err error) {
+		size, err = d.writeCompacted(w, live)
+		return err
+	}, func() {
+		released = true
+		d.f.Close()
+	})
+	if released {
+		f, oerr := os.OpenFile(path, os.O_RDWR, 0)
+		if oerr != nil {
+			d.closed = true
+			d.lock.Close()
+			return errors.Join(werr, oerr)
+		}
+		d.f = f
 	}
-	d.f = f
 	if werr != nil {
 		return werr // the old file, unchanged
 	}
-	d.live, d.size = 0, int64(len(data))
-	for i, op := range b.ops {
-		v := dirValue{off: int64(len(dirMagic)) + offs[i], n: uint32(len(op.Value))}
-		d.index[string(op.Key)] = v
-		d.live += int64(v.n)
+	d.live, d.size = 0, size
+	for _, c := range live {
+		d.index[c.key] = dirValue{off: c.off, n: c.old.n} // an existing key: no allocation
+		d.live += int64(c.old.n)
 	}
+	return nil
+}
+
+// compactValue is a live value during a compaction: its key, where it is
+// in the current file, and where the copy puts its CRC.
+type compactValue struct {
+	key string
+	old dirValue
+	off int64
+}
+
+// dirCompactChunk is the size of a compaction's read buffer and of the
+// values of one record it writes.
+const dirCompactChunk = 256 << 10
+
+// writeCompacted writes the data file of the live values to w, in
+// records of at most dirCompactChunk bytes (or of one value), sets each
+// value's new offset and returns the file's size. The buffers are cleared: they hold
+// secrets.
+func (d *DirStorage) writeCompacted(w io.Writer, live []compactValue) (int64, error) {
+	if _, err := w.Write(dirMagic[:]); err != nil {
+		return 0, err
+	}
+	src := &chunkReader{f: d.f, buf: make([]byte, dirCompactChunk)}
+	defer clear(src.buf)
+	var rec []byte
+	defer func() { clear(rec) }()
+	size := int64(len(dirMagic))
+	for len(live) > 0 {
+		// The record's values: as many as fit a chunk, at least one.
+		n, hl, vl := 0, 4, 0
+		for n < len(live) && (n == 0 || hl+3+len(live[n].key)+4+vl+4+int(live[n].old.n) <= dirCompactChunk) {
+			hl += 3 + len(live[n].key) + 4
+			vl += 4 + int(live[n].old.n)
+			n++
+		}
+		if cap(rec) < 8+hl+vl {
+			clear(rec)
+			rec = make([]byte, 0, 8+hl+vl)
+		}
+		rec = rec[:8]
+		rec = binary.BigEndian.AppendUint32(rec, uint32(n))
+		for _, c := range live[:n] {
+			rec = append(rec, dirOpPut)
+			rec = binary.BigEndian.AppendUint16(rec, uint16(len(c.key)))
+			rec = append(rec, c.key...)
+			rec = binary.BigEndian.AppendUint32(rec, c.old.n)
+		}
+		binary.BigEndian.PutUint32(rec, uint32(hl))
+		binary.BigEndian.PutUint32(rec[4:], crc32.Checksum(rec[8:8+hl], crcTable))
+		end := size + int64(8+hl+vl)
+		for i := range live[:n] {
+			c := &live[i]
+			c.off = size + int64(len(rec))
+			at := len(rec)
+			rec = rec[:at+4+int(c.old.n)]
+			if err := src.readAt(rec[at:], c.old.off); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := w.Write(rec); err != nil {
+			return 0, err
+		}
+		size, live = end, live[n:]
+	}
+	return size, nil
+}
+
+// chunkReader reads a file in increasing offsets through one buffer.
+type chunkReader struct {
+	f          *os.File
+	buf        []byte
+	start, end int64 // buf[:end-start] holds the file's bytes [start, end)
+}
+
+// readAt fills dst with the file's bytes from off.
+func (r *chunkReader) readAt(dst []byte, off int64) error {
+	if len(dst) > len(r.buf) {
+		_, err := r.f.ReadAt(dst, off) // a value larger than the buffer
+		return err
+	}
+	if off < r.start || off+int64(len(dst)) > r.end {
+		n, err := r.f.ReadAt(r.buf, off)
+		if n < len(dst) {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		r.start, r.end = off, off+int64(n)
+	}
+	copy(dst, r.buf[off-r.start:])
 	return nil
 }

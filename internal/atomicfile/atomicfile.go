@@ -13,6 +13,7 @@ package atomicfile
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -32,6 +33,18 @@ func TempPath(path string) string {
 // path must not run concurrently. On Windows no handle of path may be
 // open (a file cannot be renamed over an open one there).
 func Write(path string, data []byte) error {
+	return WriteFrom(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}, nil)
+}
+
+// WriteFrom is Write with the new contents written by write, for a caller
+// that streams them (from the file at path, for example). Once the copy
+// is synced and closed, and only then, it calls release (if not nil),
+// which closes the caller's handles of path before the rename. If write
+// fails, release is not called and the file at path is unchanged.
+func WriteFrom(path string, write func(w io.Writer) error, release func()) error {
 	tmp := TempPath(path)
 	if err := Erase(tmp); err != nil {
 		return err
@@ -40,11 +53,14 @@ func Write(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	_, werr := f.Write(data)
+	werr := write(f)
 	serr := f.Sync()
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		return errors.Join(err, Erase(tmp))
+	}
+	if release != nil {
+		release()
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return errors.Join(err, Erase(tmp))

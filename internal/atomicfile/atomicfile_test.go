@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -76,5 +77,48 @@ func TestWriteFailureKeepsFile(t *testing.T) {
 func TestEraseMissing(t *testing.T) {
 	if err := Erase(filepath.Join(t.TempDir(), "none")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWriteFromReleases: WriteFrom calls release only after a write that
+// succeeded, before the rename; a failed write leaves the file and no
+// copy.
+func TestWriteFromReleases(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := Write(path, []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	released := false
+	werr := errors.New("write failed")
+	err := WriteFrom(path, func(w io.Writer) error {
+		w.Write([]byte("partial"))
+		return werr
+	}, func() { released = true })
+	if !errors.Is(err, werr) || released {
+		t.Fatalf("failed write: %v, released %v", err, released)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "old" {
+		t.Fatalf("after a failed write: %q", got)
+	}
+	if _, err := os.Stat(TempPath(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("copy left behind: %v", err)
+	}
+	err = WriteFrom(path, func(w io.Writer) error {
+		if released {
+			t.Error("released before the write")
+		}
+		_, err := io.WriteString(w, "new")
+		return err
+	}, func() {
+		if got, _ := os.ReadFile(path); string(got) != "old" {
+			t.Errorf("at release the file holds %q", got)
+		}
+		released = true
+	})
+	if err != nil || !released {
+		t.Fatalf("WriteFrom: %v, released %v", err, released)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "new" {
+		t.Fatalf("after WriteFrom: %q", got)
 	}
 }
