@@ -99,15 +99,10 @@ func (e *EpochSecrets) UnmarshalSecrets(d *codec.Decoder, want *suite.Suite) {
 // their positions and retained out-of-order keys. The zero SecretTree
 // encodes as absent.
 func (t SecretTree) MarshalSecrets(b *cryptobyte.Builder) {
+	t.MarshalShape(b)
 	if t.cs == nil {
-		b.AddUint8(0)
 		return
 	}
-	b.AddUint8(1)
-	b.AddUint16(uint16(t.cs.ID()))
-	b.AddUint32(uint32(t.leaves))
-	b.AddUint32(t.cfg.OutOfOrderTolerance)
-	b.AddUint32(t.cfg.MaximumForwardDistance)
 	codec.AddVector(b, func(b *cryptobyte.Builder) {
 		for x, s := range t.nodes.All() {
 			b.AddUint32(x)
@@ -117,17 +112,7 @@ func (t SecretTree) MarshalSecrets(b *cryptobyte.Builder) {
 	codec.AddVector(b, func(b *cryptobyte.Builder) {
 		for leaf, s := range t.senders.All() {
 			b.AddUint32(leaf)
-			for _, r := range s {
-				b.AddUint64(r.next)
-				codec.AddOpaque(b, r.secret)
-				codec.AddVector(b, func(b *cryptobyte.Builder) {
-					for _, k := range r.past.All() {
-						b.AddUint32(k.Generation)
-						codec.AddOpaque(b, k.Key)
-						codec.AddOpaque(b, k.Nonce)
-					}
-				})
-			}
+			marshalSender(b, s)
 		}
 	})
 }

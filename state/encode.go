@@ -111,14 +111,14 @@ func (s GroupState) marshalState(b *cryptobyte.Builder, tc *treeCodec) {
 	case s.pub == nil:
 		b.AddUint8(kindJoining)
 		j := s.priv.join
-		j.Next.marshalState(b, tc)
+		j.Next.marshalState(b, tc.nested())
 		codec.AddOpaque(b, j.KeyPackageRef)
 		addBool(b, j.LastResort)
-		j.Prior.marshalState(b, tc)
+		j.Prior.marshalState(b, tc.nested())
 	default:
 		b.AddUint8(kindInGroup)
 		marshalPublic(b, s.pub.p, tc)
-		marshalPrivate(b, s.priv.p, s.pub.p.Config, tc)
+		marshalPrivate(b, s.priv.p, s.pub.p.Context.Epoch, s.pub.p.Config, tc)
 	}
 }
 
@@ -136,10 +136,10 @@ func unmarshalState(d *codec.Decoder, depth int, tc *treeCodec) GroupState {
 		return GroupState{}
 	case kindJoining:
 		var j StagedJoin
-		j.Next = unmarshalState(d, depth+1, tc)
+		j.Next = unmarshalState(d, depth+1, tc.nested())
 		j.KeyPackageRef = d.Opaque()
 		j.LastResort = d.Optional()
-		j.Prior = unmarshalState(d, depth+1, tc)
+		j.Prior = unmarshalState(d, depth+1, tc.nested())
 		if d.OK() && !j.Next.InGroup() {
 			d.Failf(codec.ErrInvalidValue, "staged join without a group state")
 		}
@@ -291,13 +291,13 @@ func unmarshalLeaves(d *codec.Decoder) []treemath.LeafIndex {
 	return out
 }
 
-func marshalPrivate(b *cryptobyte.Builder, q Private, cfg Config, tc *treeCodec) {
+func marshalPrivate(b *cryptobyte.Builder, q Private, epoch uint64, cfg Config, tc *treeCodec) {
 	aged := cfg.MaxPastEpochAge != 0 // past epochs carry their end time
 	b.AddUint32(uint32(q.Self))
 	codec.AddOpaque(b, q.SignatureKey)
 	q.Path.MarshalSecrets(b)
 	q.Epoch.MarshalSecrets(b)
-	q.Secrets.MarshalSecrets(b)
+	tc.marshalSecrets(b, epoch, q.Secrets)
 	codec.AddVector(b, func(b *cryptobyte.Builder) {
 		for _, pe := range q.Past {
 			if aged {
@@ -306,7 +306,7 @@ func marshalPrivate(b *cryptobyte.Builder, q Private, cfg Config, tc *treeCodec)
 			pe.Context.Marshal(b)
 			marshalTree(b, pe.Tree, tc)
 			codec.AddOpaque(b, pe.SenderDataSecret)
-			pe.Secrets.MarshalSecrets(b)
+			tc.marshalSecrets(b, pe.Context.Epoch, pe.Secrets)
 		}
 	})
 	codec.AddVector(b, func(b *cryptobyte.Builder) {
@@ -323,14 +323,14 @@ func marshalPrivate(b *cryptobyte.Builder, q Private, cfg Config, tc *treeCodec)
 	})
 	addBool(b, q.Pending != nil)
 	if pc := q.Pending; pc != nil {
-		pc.Next.marshalState(b, tc)
+		pc.Next.marshalState(b, tc.nested())
 		codec.AddOpaque(b, pc.Message)
 		marshalLeaves(b, pc.Added)
 		marshalLeaves(b, pc.Removed)
 	}
 	addBool(b, q.Staged != nil)
 	if sc := q.Staged; sc != nil {
-		sc.Next.marshalState(b, tc)
+		sc.Next.marshalState(b, tc.nested())
 		sc.Sender.Marshal(b)
 		marshalProposals(b, sc.Proposals)
 		marshalLeaves(b, sc.Added)
@@ -350,7 +350,7 @@ func unmarshalPrivate(d *codec.Decoder, pub Public, depth int, tc *treeCodec) Pr
 	q.SignatureKey = d.Opaque()
 	q.Path.UnmarshalSecrets(d, cs)
 	q.Epoch.UnmarshalSecrets(d, cs)
-	q.Secrets.UnmarshalSecrets(d, cs)
+	tc.unmarshalSecrets(d, pub.Context.Epoch, cs, &q.Secrets)
 	if d.OK() {
 		switch {
 		case q.Path.Leaf() != q.Self:
@@ -371,7 +371,7 @@ func unmarshalPrivate(d *codec.Decoder, pub Public, depth int, tc *treeCodec) Pr
 		pe.Context.Unmarshal(d)
 		pe.Tree = unmarshalTree(d, cs, tc)
 		pe.SenderDataSecret = d.Opaque()
-		pe.Secrets.UnmarshalSecrets(d, cs)
+		tc.unmarshalSecrets(d, pe.Context.Epoch, cs, &pe.Secrets)
 		if !d.OK() {
 			return
 		}
@@ -412,7 +412,7 @@ func unmarshalPrivate(d *codec.Decoder, pub Public, depth int, tc *treeCodec) Pr
 	})
 	if d.Optional() {
 		pc := &PendingCommit{}
-		pc.Next = unmarshalState(d, depth+1, tc)
+		pc.Next = unmarshalState(d, depth+1, tc.nested())
 		pc.Message = d.Opaque()
 		pc.Added = unmarshalLeaves(d)
 		pc.Removed = unmarshalLeaves(d)
@@ -420,7 +420,7 @@ func unmarshalPrivate(d *codec.Decoder, pub Public, depth int, tc *treeCodec) Pr
 	}
 	if d.Optional() {
 		sc := &StagedCommit{}
-		sc.Next = unmarshalState(d, depth+1, tc)
+		sc.Next = unmarshalState(d, depth+1, tc.nested())
 		sc.Sender.Unmarshal(d)
 		sc.Proposals = unmarshalProposals(d)
 		sc.Added = unmarshalLeaves(d)

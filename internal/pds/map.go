@@ -275,3 +275,105 @@ func (m Map[V]) Min() (uint32, V, bool) {
 	var zero V
 	return 0, zero, false
 }
+
+// Diff calls yield, in increasing order, with every key whose entry
+// differs between a and b: present in only one of them, or present in
+// both with values that same reports different. Subtrees that a and b
+// share (an update copies only one root-to-leaf path) are skipped without
+// being visited, so comparing a map with one derived from it by k updates
+// costs O(k) node visits, not O(Len). It stops when yield returns false.
+func Diff[V any](a, b Map[V], same func(x, y V) bool, yield func(key uint32) bool) {
+	diffUneven(a.root, a.shift, b.root, b.shift, same, yield)
+}
+
+// diffUneven is Diff of the maps rooted at na (at shift sa) and nb (at
+// shift sb). A root that covers fewer key bits compares with child 0 of
+// the wider one, whose other children hold only keys the narrower map
+// lacks, all larger. It returns false if yield asked to stop.
+func diffUneven[V any](na *node[V], sa uint8, nb *node[V], sb uint8, same func(x, y V) bool, yield func(uint32) bool) bool {
+	switch {
+	case na == nil:
+		return diffNodes(nil, nb, sb, 0, same, yield)
+	case nb == nil || sa == sb:
+		return diffNodes(na, nb, sa, 0, same, yield)
+	case sa > sb:
+		return diffUneven(firstChild(na), sa-bitsPerLevel, nb, sb, same, yield) &&
+			walkBeyondFirst(na, sa, yield)
+	default:
+		return diffUneven(na, sa, firstChild(nb), sb-bitsPerLevel, same, yield) &&
+			walkBeyondFirst(nb, sb, yield)
+	}
+}
+
+// firstChild returns the child of n for digit 0, nil if absent.
+func firstChild[V any](n *node[V]) *node[V] {
+	if n.bitmap&1 == 0 {
+		return nil
+	}
+	return n.children[0]
+}
+
+// walkBeyondFirst reports the keys below the children of root (at the
+// given shift, above 0, with key prefix 0) other than child 0. It returns
+// false if yield asked to stop.
+func walkBeyondFirst[V any](root *node[V], shift uint8, yield func(uint32) bool) bool {
+	bm := root.bitmap
+	for i := 0; bm != 0; i++ {
+		d := uint32(bits.TrailingZeros32(bm))
+		bm &= bm - 1
+		if d == 0 {
+			continue
+		}
+		if !walk(root.children[i], shift-bitsPerLevel, d<<shift, func(k uint32, _ V) bool { return yield(k) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// diffNodes reports the keys whose entries differ below na and nb, two
+// nodes (either may be nil) at the same shift with key prefix prefix.
+func diffNodes[V any](na, nb *node[V], shift uint8, prefix uint32, same func(x, y V) bool, yield func(uint32) bool) bool {
+	keysOf := func(n *node[V]) bool {
+		return walk(n, shift, prefix, func(k uint32, _ V) bool { return yield(k) })
+	}
+	switch {
+	case na == nb:
+		return true
+	case na == nil:
+		return keysOf(nb)
+	case nb == nil:
+		return keysOf(na)
+	}
+	var ia, ib int
+	for bm := na.bitmap | nb.bitmap; bm != 0; bm &= bm - 1 {
+		d := uint32(bits.TrailingZeros32(bm))
+		inA, inB := na.bitmap&(1<<d) != 0, nb.bitmap&(1<<d) != 0
+		key := prefix | d<<shift
+		if shift == 0 {
+			if !inA || !inB || !same(na.values[ia], nb.values[ib]) {
+				if !yield(key) {
+					return false
+				}
+			}
+		} else {
+			var ca, cb *node[V]
+			if inA {
+				ca = na.children[ia]
+			}
+			if inB {
+				cb = nb.children[ib]
+			}
+			if !diffNodes(ca, cb, shift-bitsPerLevel, key, same, yield) {
+				return false
+			}
+		}
+		if inA {
+			ia++
+		}
+		if inB {
+			ib++
+		}
+	}
+	return true
+}

@@ -115,3 +115,59 @@ func TestMapShapeCanonical(t *testing.T) {
 		t.Fatalf("shift after grow+delete = %d, want %d", big.shift, m.shift)
 	}
 }
+
+// TestPropDiff checks Diff against the models' difference, for a map and
+// one derived from it by random updates (sharing most of its nodes) and
+// for two maps built independently.
+func TestPropDiff(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		build := func(m Map[int], mo model, label string) (Map[int], model) {
+			mo = maps.Clone(mo)
+			for range rapid.IntRange(0, 60).Draw(t, label+" steps") {
+				k := keyGen().Draw(t, label+" key")
+				if rapid.IntRange(0, 2).Draw(t, label+" op") == 0 {
+					m = m.Delete(k)
+					delete(mo, k)
+				} else {
+					v := rapid.IntRange(0, 3).Draw(t, label+" value")
+					m = m.Set(k, v)
+					mo[k] = v
+				}
+			}
+			return m, mo
+		}
+		a, ma := build(Map[int]{}, model{}, "a")
+		var b Map[int]
+		var mb model
+		if rapid.Bool().Draw(t, "derived") {
+			b, mb = build(a, ma, "b")
+		} else {
+			b, mb = build(Map[int]{}, model{}, "b")
+		}
+		var want []uint32
+		for k := range maps.Keys(ma) {
+			if v, ok := mb[k]; !ok || v != ma[k] {
+				want = append(want, k)
+			}
+		}
+		for k := range maps.Keys(mb) {
+			if _, ok := ma[k]; !ok {
+				want = append(want, k)
+			}
+		}
+		slices.Sort(want)
+		var got []uint32
+		Diff(a, b, func(x, y int) bool { return x == y }, func(k uint32) bool { got = append(got, k); return true })
+		if !slices.Equal(got, want) {
+			t.Fatalf("Diff = %v, want %v", got, want)
+		}
+		// Stopping early yields a prefix.
+		if len(want) > 1 {
+			var first []uint32
+			Diff(a, b, func(x, y int) bool { return x == y }, func(k uint32) bool { first = append(first, k); return false })
+			if len(first) != 1 || first[0] != want[0] {
+				t.Fatalf("Diff stopped after %v, want [%d]", first, want[0])
+			}
+		}
+	})
+}
