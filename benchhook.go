@@ -41,7 +41,7 @@ func (g *Group) reset(s state.GroupState) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var b Batch
-	done, err := g.log.snapshot(&b, 0, [32]byte{}, s, nil, nil)
+	done, err := g.log.snapshot(&b, 0, [32]byte{}, s)
 	if err == nil {
 		err = g.c.store.Commit(ctx, &b)
 	}

@@ -201,14 +201,19 @@ func parseSecret(k, v []byte) (effects.PersistSecret, error) {
 }
 
 // secretOps puts into b the secrets the effects persist and the deletion
-// of those they delete, in order.
+// of those they delete, in order. A consumed message key
+// (effects.SecretMessageKey) has no key of its own to delete: the core
+// persists none outside the state — they live in the secret tree, whose
+// entry for the sender the operation's batch overwrites (groupLog).
 func secretOps(b *Batch, effs []effects.Effect) {
 	for _, e := range effs {
 		switch e := e.(type) {
 		case effects.PersistSecret:
 			b.Put(secretKey(e.Ref), secretValue(e.Ref, e.Secret))
 		case effects.DeleteSecret:
-			b.Delete(secretKey(e.Ref))
+			if e.Ref.Kind != effects.SecretMessageKey {
+				b.Delete(secretKey(e.Ref))
+			}
 		}
 	}
 }

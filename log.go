@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -34,9 +36,11 @@ const KeepAllRecords = -1
 // The keys of a group in the Storage. gid is the group id with a 2-byte
 // length before it, so that no group's keys are a prefix of another's.
 //
-//	"g/" gid                  the group: its snapshot (state.EncodeSplit
-//	                          with the log position)
+//	"g/" gid                  the group: its snapshot (the log position
+//	                          and state.AppendSplitSecrets)
 //	"n/" gid tree-hash        one node of a stored ratchet tree
+//	"k/" gid epoch index      one entry of the secret tree of an epoch
+//	                          (epoch 8 bytes, node index 4 bytes)
 //	"r/" gid seq (8 bytes)    one event record after the snapshot
 //	"a/" gid delivery id      an unacknowledged application message
 //	                          (Options.AtLeastOnce)
@@ -51,29 +55,44 @@ func groupKey(kind string, id []byte, suffix ...byte) []byte {
 // maxGroupID bounds group ids so that every key fits MaxKeyLen.
 const maxGroupID = MaxKeyLen - 2 - 2 - 64
 
+// entryKey is the key of entry x of epoch's secret tree.
+func entryKey(id []byte, epoch uint64, x uint32) []byte {
+	var sfx [12]byte
+	binary.BigEndian.PutUint64(sfx[:], epoch)
+	binary.BigEndian.PutUint32(sfx[8:], x)
+	return groupKey("k/", id, sfx[:]...)
+}
+
 func recordKey(id []byte, seq uint64) []byte {
 	return groupKey("r/", id, binary.BigEndian.AppendUint64(nil, seq)...)
 }
 
 // groupLog keeps one group's state in a Storage, incrementally: the
-// group's snapshot (its state without the ratchet trees, which hold the
-// secrets and is small) under "g/", the nodes of the snapshot's ratchet
-// trees one key each under "n/" keyed by their tree hash (RFC 9420,
-// Section 7.8), and up to keep event records after the snapshot under
-// "r/". The trees are persistent structures, and so is their storage: a
-// new tree shares every unchanged subtree with the old one, so a commit
-// writes only the nodes of the changed paths (O(log N) of them in a full
-// tree) and deletes those no tree of the state references any more; an
-// application message changes no tree and rewrites only the snapshot.
-// Everything an operation changes goes into one Batch, committed
-// atomically together with the secrets the operation created or deleted.
+// group's snapshot under "g/" — its state without the ratchet trees and
+// without the secret trees of the current and past epochs, which is small
+// and changes only with the epoch or the own leaf — the nodes of the
+// snapshot's ratchet trees one key each under "n/" keyed by their tree
+// hash (RFC 9420, Section 7.8), the entries of its secret trees one key
+// each under "k/" keyed by epoch and node index (a node secret not yet
+// expanded, or one sender's ratchets), and up to keep event records after
+// the snapshot under "r/". The trees are persistent structures, and so is
+// their storage: a new ratchet tree shares every unchanged subtree with
+// the old one, so a commit writes only the nodes of the changed paths
+// (O(log N) of them in a full tree) and deletes those no tree of the state
+// references any more; a new version of a secret tree differs from the
+// old one in the entries a step touched, so an application message
+// rewrites the one entry of its sender (and the first time the sender
+// speaks in an epoch, the O(log N) node secrets on its path), overwriting
+// the ratchet secret it consumed, and leaves "g/" alone. Everything an
+// operation changes goes into one Batch, committed atomically together
+// with the secrets the operation created or deleted.
 //
-// With keep = 0 (the default) every change rewrites the snapshot and no
-// record is kept: forward secret. With keep > 0, records (each with its
-// entropy seed) accumulate after the snapshot until there would be more
-// than keep, when the snapshot is rewritten to the current state and the
-// records are deleted. The group's state is the snapshot's state with the
-// records replayed.
+// With keep = 0 (the default) every change updates the snapshot (what
+// changed of it) and no record is kept: forward secret. With keep > 0,
+// records (each with its entropy seed) accumulate after the snapshot
+// until there would be more than keep, when the snapshot is rewritten to
+// the current state and the records are deleted. The group's state is the
+// snapshot's state with the records replayed.
 type groupLog struct {
 	store  Storage
 	id     []byte
@@ -85,8 +104,10 @@ type groupLog struct {
 
 	snap      replay.Snapshot   // Seq, Prev, Group of the snapshot (no State digest, no Data)
 	snapState state.GroupState  // the snapshot's state
-	split     []byte            // the snapshot's state.EncodeSplit
-	trees     []tree.Tree       // the trees of snapState, as EncodeSplit listed them
+	version   byte              // the stored snapshot's snapshotVersion
+	split     []byte            // the snapshot's split state
+	trees     []tree.Tree       // the trees of snapState, as the split state listed them
+	secrets   []epochSecrets    // the secret trees whose entries are stored, as the split state listed them
 	refs      map[nodeKey]int32 // tree hash → references from stored nodes and trees
 	delta     refDelta          // an empty map for the next operation's nodeWalk
 	scratch   []byte            // a buffer for the next operation's nodeWalk
@@ -94,12 +115,26 @@ type groupLog struct {
 	tail      int               // records after the snapshot
 }
 
+// epochSecrets is the secret tree of one epoch that a snapshot leaves to
+// "k/" entries.
+type epochSecrets struct {
+	epoch uint64
+	st    keysched.SecretTree
+}
+
 func logHeader(policyID string) replay.Header {
 	return replay.Header{Format: replay.FormatVersion, Mode: replay.SnapshotAndTail, Module: moduleName, PolicyID: policyID}
 }
 
-// snapshotVersion versions the value under "g/".
-const snapshotVersion = 1
+// snapshotVersion versions the value under "g/": 1 is the 0.2
+// development layout (state.AppendSplit, secret trees inline), which
+// openGroupLog still reads and the first change rewrites; 2 leaves the
+// current and past epochs' secret trees to "k/" entries
+// (state.AppendSplitSecrets).
+const (
+	snapshotV1      = 1
+	snapshotVersion = 2
+)
 
 // snapshotHeader is the size of the value under "g/" before the split
 // state: the version, Seq and Prev.
@@ -108,26 +143,99 @@ const snapshotHeader = 1 + 8 + 32
 // snapshotValue encodes the value under "g/": the version, the log
 // position (Seq, Prev) and the split state of s, in one buffer of room
 // for hint bytes of split state (the previous one's size), and returns
-// it with the trees the split state references. The state's digest is
-// not stored (computing it costs as much as the rest of an application
-// message): ExportLog computes it.
-func snapshotValue(seq uint64, prev [32]byte, s state.GroupState, hint int) ([]byte, []tree.Tree, error) {
+// it with the trees and the secret trees the split state references. The
+// state's digest is not stored (computing it costs as much as the rest of
+// an application message): ExportLog computes it.
+func snapshotValue(seq uint64, prev [32]byte, s state.GroupState, hint int) ([]byte, []tree.Tree, []epochSecrets, error) {
 	v := make([]byte, 0, snapshotHeader+hint+hint/8+64)
 	v = append(v, snapshotVersion)
 	v = binary.BigEndian.AppendUint64(v, seq)
 	v = append(v, prev[:]...)
 	var trees []tree.Tree
-	v, err := state.AppendSplit(v, s, func(t tree.Tree) { trees = append(trees, t) })
-	return v, trees, err
+	var secs []epochSecrets
+	v, err := state.AppendSplitSecrets(v, s, func(t tree.Tree) { trees = append(trees, t) },
+		func(epoch uint64, st keysched.SecretTree) { secs = append(secs, epochSecrets{epoch, st}) })
+	return v, trees, secs, err
 }
 
 func decodeSnapshotValue(id, v []byte) (replay.Snapshot, []byte, error) {
-	if len(v) < snapshotHeader || v[0] != snapshotVersion {
+	if len(v) < snapshotHeader || (v[0] != snapshotVersion && v[0] != snapshotV1) {
 		return replay.Snapshot{}, nil, fmt.Errorf("%w: group %x: snapshot of an unknown version", ErrDamaged, id)
 	}
 	snap := replay.Snapshot{Seq: binary.BigEndian.Uint64(v[1:]), Group: bytes.Clone(id)}
 	copy(snap.Prev[:], v[9:snapshotHeader])
 	return snap, v[snapshotHeader:], nil
+}
+
+// putSecrets puts into b what changes in the "k/" entries when the stored
+// secret trees (l.secrets) become secs: the entries a tree of a stored
+// epoch changed (keysched.SecretTree.ChangedEntries: put, or deleted when
+// gone), every entry of a new epoch's tree, and the deletion of the
+// entries of the epochs secs no longer lists.
+func (l *groupLog) putSecrets(b *Batch, secs []epochSecrets) {
+	put := func(st keysched.SecretTree, epoch uint64, x uint32) {
+		k := entryKey(l.id, epoch, x)
+		if v, ok := st.AppendEntry(nil, x); ok {
+			b.Put(k, v)
+		} else {
+			b.Delete(k)
+		}
+	}
+	for _, e := range secs {
+		old, stored := l.storedSecrets(e.epoch)
+		if stored && e.st.ChangedEntries(old, func(x uint32) { put(e.st, e.epoch, x) }) {
+			continue
+		}
+		if stored { // another tree of that epoch: replace it whole
+			for x := range old.Entries() {
+				b.Delete(entryKey(l.id, e.epoch, x))
+			}
+		}
+		for x := range e.st.Entries() {
+			put(e.st, e.epoch, x)
+		}
+	}
+	for _, o := range l.secrets {
+		if !slices.ContainsFunc(secs, func(e epochSecrets) bool { return e.epoch == o.epoch }) {
+			for x := range o.st.Entries() {
+				b.Delete(entryKey(l.id, o.epoch, x))
+			}
+		}
+	}
+}
+
+// storedSecrets returns the stored secret tree of epoch.
+func (l *groupLog) storedSecrets(epoch uint64) (keysched.SecretTree, bool) {
+	for _, o := range l.secrets {
+		if o.epoch == epoch {
+			return o.st, true
+		}
+	}
+	return keysched.SecretTree{}, false
+}
+
+// loadSecrets reads the entries of epoch's secret tree, in index order.
+func loadSecrets(ctx context.Context, store Storage, id []byte, epoch uint64) ([]keysched.SecretEntry, error) {
+	prefix := groupKey("k/", id, binary.BigEndian.AppendUint64(nil, epoch)...)
+	keys, err := store.Keys(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: group %x: no secret tree stored for epoch %d", ErrDamaged, id, epoch)
+	}
+	out := make([]keysched.SecretEntry, 0, len(keys))
+	for _, k := range keys {
+		if len(k) != len(prefix)+4 {
+			return nil, fmt.Errorf("%w: group %x: secret tree key %x", ErrDamaged, id, k)
+		}
+		v, err := store.Get(ctx, k)
+		if err != nil {
+			return nil, fmt.Errorf("mls: group %x: secret tree of epoch %d: %w", id, epoch, err)
+		}
+		out = append(out, keysched.SecretEntry{Index: binary.BigEndian.Uint32(k[len(prefix):]), Value: v})
+	}
+	return out, nil
 }
 
 // The kinds of a stored tree node.
@@ -348,7 +456,7 @@ func newGroupLog(b *Batch, store Storage, id []byte, policyID string, keep int, 
 		return nil, nil, fmt.Errorf("mls: group id of %d bytes, the shell stores at most %d", len(id), maxGroupID)
 	}
 	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, refs: map[nodeKey]int32{}}
-	done, err := l.snapshot(b, 0, [32]byte{}, s, nil, nil)
+	done, err := l.snapshot(b, 0, [32]byte{}, s)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -356,29 +464,35 @@ func newGroupLog(b *Batch, store Storage, id []byte, policyID string, keep int, 
 }
 
 // snapshot puts into b the snapshot of s as the starting point of record
-// seq, whose Prev is prev: the split state, the new tree nodes, the
-// deletion of the nodes and records it makes unreachable. The returned
+// seq, whose Prev is prev: the split state unless it is the stored one,
+// the new tree nodes, the secret tree entries that changed, the deletion
+// of the nodes, entries and records it makes unreachable. The returned
 // function updates l once b is committed.
-//
-// value and trees are snapshotValue(seq, prev, s) if the caller has
-// them (nil otherwise).
-func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupState, value []byte, trees []tree.Tree) (func(), error) {
-	if value == nil {
-		var err error
-		if value, trees, err = snapshotValue(seq, prev, s, len(l.split)); err != nil {
-			return nil, err
-		}
+func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupState) (func(), error) {
+	value, trees, secs, err := snapshotValue(seq, prev, s, len(l.split))
+	if err != nil {
+		return nil, err
 	}
 	split := value[snapshotHeader:]
-	w := l.newNodeWalk(b)
-	for _, t := range trees {
-		w.addTree(t)
+	// An application message changes only a secret tree: the split
+	// state, and with it the trees, stays as stored.
+	same := l.version == snapshotVersion && seq == l.snap.Seq && prev == l.snap.Prev && bytes.Equal(split, l.split)
+	var w *nodeWalk
+	if same {
+		clear(value)
+		split, trees = l.split, l.trees
+	} else {
+		w = l.newNodeWalk(b)
+		for _, t := range trees {
+			w.addTree(t)
+		}
+		for _, t := range l.trees {
+			w.dropTree(t)
+		}
+		b.Put(groupKey("g/", l.id), value)
 	}
-	for _, t := range l.trees {
-		w.dropTree(t)
-	}
+	l.putSecrets(b, secs)
 	snap := replay.Snapshot{Seq: seq, Prev: prev, Group: l.id}
-	b.Put(groupKey("g/", l.id), value)
 	for i := range l.tail {
 		b.Delete(recordKey(l.id, l.snap.Seq+uint64(i)))
 	}
@@ -393,9 +507,11 @@ func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupSt
 		}
 	}
 	return func() {
-		w.done()
-		clear(l.split)
-		l.snap, l.snapState, l.split, l.trees, l.last, l.tail = snap, s, split, trees, nil, 0
+		if !same {
+			w.done()
+			clear(l.split)
+		}
+		l.snap, l.snapState, l.version, l.split, l.trees, l.secrets, l.last, l.tail = snap, s, snapshotVersion, split, trees, secs, nil, 0
 	}, nil
 }
 
@@ -412,7 +528,7 @@ func openGroupLog(ctx context.Context, store Storage, id []byte, policyID string
 	if err != nil {
 		return nil, state.GroupState{}, err
 	}
-	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, snap: snap, refs: map[nodeKey]int32{}}
+	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, snap: snap, version: v[0], refs: map[nodeKey]int32{}}
 	// The snapshot's trees and proposals are read within the client's
 	// Limits: a damaged store cannot make loadTree allocate for more
 	// leaves than the client accepts.
@@ -420,15 +536,28 @@ func openGroupLog(ctx context.Context, store Storage, id []byte, policyID string
 	if env != nil {
 		lim = env(replay.Record{}).Limits
 	}
-	l.snapState, err = state.DecodeSplitBounded(split, lim.Bounds(), func(cs *suite.Suite, leaves treemath.LeafCount, hash []byte) (tree.Tree, error) {
+	getTree := func(cs *suite.Suite, leaves treemath.LeafCount, hash []byte) (tree.Tree, error) {
 		t, err := loadTree(ctx, store, id, cs, leaves, hash)
 		if err == nil {
 			l.trees = append(l.trees, t)
 		}
 		return t, err
-	})
+	}
+	if l.version == snapshotV1 {
+		l.snapState, err = state.DecodeSplitBounded(split, lim.Bounds(), getTree)
+	} else {
+		l.snapState, err = state.DecodeSplitSecrets(split, lim.Bounds(), getTree, func(epoch uint64) ([]keysched.SecretEntry, error) {
+			return loadSecrets(ctx, store, id, epoch)
+		})
+	}
 	if err != nil {
 		return nil, state.GroupState{}, fmt.Errorf("%w: group %x: %w", ErrDamaged, id, err)
+	}
+	if l.version == snapshotVersion {
+		// The stored secret trees, as the snapshot lists them.
+		if _, _, l.secrets, err = snapshotValue(snap.Seq, snap.Prev, l.snapState, len(split)); err != nil {
+			return nil, state.GroupState{}, err
+		}
 	}
 	l.split = bytes.Clone(split)
 	w := &nodeWalk{l: l, d: refDelta{}}
@@ -526,15 +655,7 @@ func (l *groupLog) record(b *Batch, a *replay.Applied, sigs []journalEntry) (fun
 		if a.Err != nil {
 			return nil, nil
 		}
-		value, trees, err := snapshotValue(l.snap.Seq, l.snap.Prev, a.Next, len(l.split))
-		if err != nil {
-			return nil, &replay.RecordError{Err: err}
-		}
-		if bytes.Equal(value[snapshotHeader:], l.split) {
-			clear(value)
-			return nil, nil
-		}
-		done, err := l.snapshot(b, l.snap.Seq, l.snap.Prev, a.Next, value, trees)
+		done, err := l.snapshot(b, l.snap.Seq, l.snap.Prev, a.Next)
 		if err != nil {
 			return nil, &replay.RecordError{Err: err}
 		}
@@ -560,7 +681,7 @@ func (l *groupLog) record(b *Batch, a *replay.Applied, sigs []journalEntry) (fun
 			// tail: dropping it keeps the retention promise.
 			return nil, nil
 		}
-		done, err := l.snapshot(b, rec.Seq+1, replay.Hash(rec), a.Next, nil, nil)
+		done, err := l.snapshot(b, rec.Seq+1, replay.Hash(rec), a.Next)
 		if err != nil {
 			return nil, &replay.RecordError{Err: err}
 		}
@@ -576,7 +697,7 @@ func (l *groupLog) record(b *Batch, a *replay.Applied, sigs []journalEntry) (fun
 
 // remove puts into b the deletion of everything the group stored.
 func (l *groupLog) remove(ctx context.Context, b *Batch) error {
-	for _, kind := range []string{"n/", "r/", "a/", "v/"} {
+	for _, kind := range []string{"n/", "k/", "r/", "a/", "v/"} {
 		keys, err := l.store.Keys(ctx, groupKey(kind, l.id))
 		if err != nil {
 			return err

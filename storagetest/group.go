@@ -8,6 +8,7 @@ import (
 	"time"
 
 	mls "github.com/mlscore/mlscore"
+	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 )
 
@@ -22,9 +23,11 @@ import (
 // shell's default configuration (mls.DefaultConfig) keeps for late
 // messages: by count (state.Config.MaxPastEpochs) after the next commits,
 // and by age (state.Config.MaxPastEpochAge) with the first operation after
-// the age bound — and the signature key a group no longer signs with
-// after its member changed it (mls.LeafUpdate.NewSignatureKey). It needs
-// a non-volatile backend.
+// the age bound — the signature key a group no longer signs with after
+// its member changed it (mls.LeafUpdate.NewSignatureKey), and, at once
+// after every application message alice sends or reads, the ratchet
+// secret, key and nonce of the generation it consumed. It needs a
+// non-volatile backend.
 func RunForwardSecrecy(t *testing.T, b Backend) {
 	if b.Volatile {
 		t.Skip("a volatile backend has no files")
@@ -118,8 +121,14 @@ func RunForwardSecrecy(t *testing.T, b Backend) {
 		}
 		grep(fmt.Sprintf("after commit %d", epoch))
 		for i := range 3 {
+			// Each message consumes a generation of its sender's ratchet
+			// at alice: its ratchet secret, key and nonce must be gone
+			// at once (the shell overwrites the sender's entry).
+			consumed := nextRatchet(t, ag, ag.OwnLeaf())
 			msg, err := ag.Send(fmt.Appendf(nil, "from alice %d/%d", epoch, i))
 			must(t, err)
+			gone = append(gone, consumed...)
+			grep(fmt.Sprintf("after alice's message %d/%d", epoch, i))
 			pm, err := bg.ProcessMessage(msg)
 			must(t, err)
 			if string(pm.Data) != fmt.Sprintf("from alice %d/%d", epoch, i) {
@@ -127,10 +136,16 @@ func RunForwardSecrecy(t *testing.T, b Backend) {
 			}
 			msg, err = bg.Send([]byte("from bob"))
 			must(t, err)
+			consumed = nextRatchet(t, ag, bg.OwnLeaf())
 			pm, err = ag.ProcessMessage(msg)
 			must(t, err)
 			if string(pm.Data) != "from bob" {
 				t.Fatalf("alice read %q", pm.Data)
+			}
+			gone = append(gone, consumed...)
+			grep(fmt.Sprintf("after alice read bob's message %d/%d", epoch, i))
+			if i > 0 && len(consumed) == 0 {
+				t.Fatal("bob's ratchets at alice are not derived after his first message")
 			}
 		}
 		grep(fmt.Sprintf("after the messages of epoch %d", epoch))
@@ -214,4 +229,37 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// nextRatchet returns the secrets that the next application message of
+// sender consumes in g's current epoch: the ratchet secret of the
+// application ratchet's next generation, and the key and nonce it derives
+// (RFC 9420, Section 9.1). It returns nil while the sender's ratchets are
+// not derived yet (before its first message of the epoch). It reads the
+// sender's entry of the secret tree (keysched.SecretTree.AppendEntry:
+// a kind byte, then per ratchet, handshake first, the next generation,
+// the ratchet secret and the retained keys).
+func nextRatchet(t *testing.T, g *mls.Group, sender mls.LeafIndex) [][]byte {
+	t.Helper()
+	s := g.State()
+	v, ok := s.Private().Secrets.AppendEntry(nil, 2*uint32(sender))
+	if !ok || v[0] != 1 { // not a sender's ratchets: the leaf's node secret
+		return nil
+	}
+	d := codec.NewDecoder(v[1:])
+	d.Uint64()
+	d.Opaque()
+	d.VectorEach(func(d *codec.Decoder) { d.Uint32(); d.Opaque(); d.Opaque() })
+	next, secret := d.Uint64(), d.Opaque()
+	d.VectorEach(func(d *codec.Decoder) { d.Uint32(); d.Opaque(); d.Opaque() })
+	if err := d.Finish("sender entry"); err != nil || len(secret) == 0 {
+		t.Fatalf("sender %d's entry: %v", sender, err)
+	}
+	cs := s.Suite()
+	key, err1 := cs.DeriveTreeSecret(secret, "key", uint32(next), cs.AEADKeyLen())
+	nonce, err2 := cs.DeriveTreeSecret(secret, "nonce", uint32(next), cs.AEADNonceLen())
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	return [][]byte{secret, key, nonce}
 }
