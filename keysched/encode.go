@@ -117,6 +117,26 @@ func (t SecretTree) MarshalSecrets(b *cryptobyte.Builder) {
 	})
 }
 
+// unmarshalShape reads what MarshalShape wrote: a tree without secrets,
+// and false if the tree is absent or d failed. The leaf count must be a
+// power of two within treemath.MaxLeaves.
+func unmarshalShape(d *codec.Decoder, want *suite.Suite) (SecretTree, bool) {
+	if !d.Optional() {
+		return SecretTree{}, false
+	}
+	cs := suiteOf(d, want)
+	leaves := treemath.LeafCount(d.Uint32())
+	cfg := RatchetConfig{OutOfOrderTolerance: d.Uint32(), MaximumForwardDistance: d.Uint32()}
+	if cs == nil || !d.OK() {
+		return SecretTree{}, false
+	}
+	if leaves == 0 || leaves > treemath.MaxLeaves || leaves&(leaves-1) != 0 {
+		d.Failf(codec.ErrInvalidValue, "secret tree of %d leaves", leaves)
+		return SecretTree{}, false
+	}
+	return SecretTree{cs: cs, leaves: leaves, cfg: cfg}, true
+}
+
 // leafSpan is the interval of leaves [first, first+count) below a stored
 // node secret or an expanded sender.
 type leafSpan struct{ first, count uint64 }
@@ -130,20 +150,11 @@ type leafSpan struct{ first, count uint64 }
 // only for generations within the out-of-order window below the position.
 func (t *SecretTree) UnmarshalSecrets(d *codec.Decoder, want *suite.Suite) {
 	*t = SecretTree{}
-	if !d.Optional() {
+	nt, ok := unmarshalShape(d, want)
+	if !ok {
 		return
 	}
-	cs := suiteOf(d, want)
-	leaves := treemath.LeafCount(d.Uint32())
-	cfg := RatchetConfig{OutOfOrderTolerance: d.Uint32(), MaximumForwardDistance: d.Uint32()}
-	if cs == nil || !d.OK() {
-		return
-	}
-	if leaves == 0 || leaves > treemath.MaxLeaves || leaves&(leaves-1) != 0 {
-		d.Failf(codec.ErrInvalidValue, "secret tree of %d leaves", leaves)
-		return
-	}
-	nt := SecretTree{cs: cs, leaves: leaves, cfg: cfg}
+	cs, leaves := nt.cs, nt.leaves
 	var spans []leafSpan
 	width := treemath.NodeWidth(leaves)
 	last := int64(-1)

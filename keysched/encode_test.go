@@ -59,6 +59,19 @@ func encodeTree(t interface{ Fatal(...any) }, st SecretTree) []byte {
 	return out
 }
 
+// drawTree draws a new secret tree of up to 2^maxLog2 leaves, with an
+// out-of-order tolerance up to maxTolerance.
+func drawTree(t *rapid.T, maxLog2 int, maxTolerance uint32) SecretTree {
+	leaves := treemath.LeafCount(1) << rapid.IntRange(0, maxLog2).Draw(t, "log2 leaves")
+	cfg := RatchetConfig{OutOfOrderTolerance: rapid.Uint32Range(0, maxTolerance).Draw(t, "tolerance"), MaximumForwardDistance: 40}
+	cs, _ := suite.Lookup(1)
+	st, err := NewSecretTree(cs, bytes.Repeat([]byte{7}, cs.HashLen()), leaves, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func decodeTree(data []byte) (SecretTree, error) {
 	var st SecretTree
 	d := codec.NewDecoder(data)
@@ -72,13 +85,8 @@ func decodeTree(data []byte) (SecretTree, error) {
 // same keys, same errors, same positions.
 func TestPropSecretTreeRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		leaves := treemath.LeafCount(1) << rapid.IntRange(0, 4).Draw(t, "log2 leaves")
-		cfg := RatchetConfig{OutOfOrderTolerance: rapid.Uint32Range(0, 6).Draw(t, "tolerance"), MaximumForwardDistance: 40}
-		cs, _ := suite.Lookup(1)
-		st, err := NewSecretTree(cs, bytes.Repeat([]byte{7}, cs.HashLen()), leaves, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := drawTree(t, 4, 6)
+		leaves := st.Leaves()
 		req := rapid.Custom(func(t *rapid.T) [3]uint32 {
 			return [3]uint32{rapid.Uint32Range(0, uint32(leaves)-1).Draw(t, "leaf"), rapid.Uint32Range(0, 1).Draw(t, "kind"), rapid.Uint32Range(0, 30).Draw(t, "generation")}
 		})

@@ -138,19 +138,11 @@ func (t SecretTree) ChangedEntries(old SecretTree, yield func(x uint32)) bool {
 // as UnmarshalSecrets checks it.
 func (t *SecretTree) UnmarshalEntries(d *codec.Decoder, want *suite.Suite, entries func() ([]SecretEntry, error)) {
 	*t = SecretTree{}
-	if !d.Optional() {
+	shape, ok := unmarshalShape(d, want)
+	if !ok {
 		return
 	}
-	cs := suiteOf(d, want)
-	leaves := treemath.LeafCount(d.Uint32())
-	cfg := RatchetConfig{OutOfOrderTolerance: d.Uint32(), MaximumForwardDistance: d.Uint32()}
-	if cs == nil || !d.OK() {
-		return
-	}
-	if leaves == 0 || leaves > treemath.MaxLeaves {
-		d.Failf(codec.ErrInvalidValue, "secret tree of %d leaves", leaves)
-		return
-	}
+	cs, leaves := shape.cs, shape.leaves
 	es, err := entries()
 	if err != nil {
 		d.Fail(err)
@@ -162,7 +154,6 @@ func (t *SecretTree) UnmarshalEntries(d *codec.Decoder, want *suite.Suite, entri
 	}
 	// Reassemble MarshalSecrets' encoding, each entry checked on its own
 	// first, and decode it with all of UnmarshalSecrets' checks.
-	shape := SecretTree{cs: cs, leaves: leaves, cfg: cfg}
 	for _, e := range es {
 		if err := shape.checkEntry(e); err != nil {
 			d.Fail(err)

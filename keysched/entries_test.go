@@ -10,7 +10,6 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/mlscore/mlscore/codec"
-	"github.com/mlscore/mlscore/suite"
 	"github.com/mlscore/mlscore/treemath"
 )
 
@@ -57,15 +56,10 @@ func (es entryStore) load(st SecretTree) (SecretTree, error) {
 // original.
 func TestPropSecretTreeEntries(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		leaves := treemath.LeafCount(1) << rapid.IntRange(0, 5).Draw(t, "log2 leaves")
-		cfg := RatchetConfig{OutOfOrderTolerance: rapid.Uint32Range(0, 4).Draw(t, "tolerance"), MaximumForwardDistance: 40}
-		cs, _ := suite.Lookup(1)
-		st, err := NewSecretTree(cs, bytes.Repeat([]byte{7}, cs.HashLen()), leaves, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := drawTree(t, 5, 4)
+		leaves := st.Leaves()
 		es := entryStore{}
-		es.update(t, SecretTree{cs: cs, leaves: leaves, cfg: cfg}, st)
+		es.update(t, SecretTree{cs: st.cs, leaves: leaves, cfg: st.cfg}, st)
 		steps := rapid.IntRange(0, 30).Draw(t, "steps")
 		for range steps {
 			leaf := treemath.LeafIndex(rapid.Uint32Range(0, uint32(leaves)-1).Draw(t, "leaf"))

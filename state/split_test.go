@@ -15,6 +15,17 @@ import (
 	"github.com/mlscore/mlscore/treemath"
 )
 
+// treesByHash returns a getTree function that serves trees by hash.
+func treesByHash(trees map[string]tree.Tree) func(*suite.Suite, treemath.LeafCount, []byte) (tree.Tree, error) {
+	return func(cs *suite.Suite, n treemath.LeafCount, h []byte) (tree.Tree, error) {
+		tr, ok := trees[string(h)]
+		if !ok {
+			return tree.Tree{}, fmt.Errorf("no tree %x", h)
+		}
+		return tr, nil
+	}
+}
+
 // TestEncodeSplit checks that every state of a history with past epochs,
 // pending commits and resumption PSKs round-trips through EncodeSplit and
 // DecodeSplit with the trees handed back by hash, to the same digest and
@@ -27,13 +38,7 @@ func TestEncodeSplit(t *testing.T) {
 		if err != nil {
 			t.Fatalf("state %d: EncodeSplit: %v", i, err)
 		}
-		get := func(cs *suite.Suite, n treemath.LeafCount, h []byte) (tree.Tree, error) {
-			tr, ok := trees[string(h)]
-			if !ok {
-				return tree.Tree{}, fmt.Errorf("no tree %x", h)
-			}
-			return tr, nil
-		}
+		get := treesByHash(trees)
 		got, err := state.DecodeSplit(split, get)
 		if err != nil {
 			t.Fatalf("state %d: DecodeSplit: %v", i, err)
@@ -106,13 +111,7 @@ func TestSplitSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatalf("state %d: AppendSplitSecrets: %v", i, err)
 		}
-		getTree := func(cs *suite.Suite, n treemath.LeafCount, h []byte) (tree.Tree, error) {
-			tr, ok := trees[string(h)]
-			if !ok {
-				return tree.Tree{}, fmt.Errorf("no tree %x", h)
-			}
-			return tr, nil
-		}
+		getTree := treesByHash(trees)
 		getSecrets := func(es map[uint64][]keysched.SecretEntry) func(uint64) ([]keysched.SecretEntry, error) {
 			return func(epoch uint64) ([]keysched.SecretEntry, error) {
 				e, ok := es[epoch]
