@@ -52,3 +52,15 @@ func BenchmarkShellCommitProcess(b *testing.B) { shellbench.CommitProcess(b, ben
 // BenchmarkCoreCommitProcess: the same commit received and merged by the
 // core alone.
 func BenchmarkCoreCommitProcess(b *testing.B) { shellbench.CoreCommitProcess(b) }
+
+// BenchmarkShellCommitCreate: Group.SelfUpdate (a commit with path) then
+// MergePendingCommit, the committer's side.
+func BenchmarkShellCommitCreate(b *testing.B) { shellbench.CommitCreate(b, benchStorage) }
+
+// BenchmarkCoreCommitCreate: the same commit created and merged by the
+// core alone.
+func BenchmarkCoreCommitCreate(b *testing.B) { shellbench.CoreCommitCreate(b) }
+
+// BenchmarkCommitRatio: the shell's commit processing and creation
+// against the core's, run side by side (shellbench.CommitRatio).
+func BenchmarkCommitRatio(b *testing.B) { shellbench.CommitRatio(b, benchStorage) }

@@ -358,3 +358,173 @@ func CoreCommitProcess(b *testing.B) {
 		cpu.report(b, ops)
 	})
 }
+
+// CommitCreate benchmarks the committer's side: Group.SelfUpdate (a
+// commit with a fresh path, pending) then MergePendingCommit, on a
+// Storage from open. Each iteration first puts the group back into the
+// state before the commit (not timed).
+func CommitCreate(b *testing.B, open Open) {
+	eachSize(b, func(b *testing.B, n int) {
+		s, ks, err := synthOf(b, n).Member(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g, store := group(b, open, n, s, ks)
+		b.ReportAllocs()
+		var cpuTime time.Duration
+		var written int64
+		ops := 0
+		for b.Loop() {
+			b.StopTimer()
+			if err := shellhook.Reset(g, s); err != nil {
+				b.Fatal(err)
+			}
+			store.take()
+			b.StartTimer() // the CPU clock is read inside, as in CommitProcess
+			t0 := ProcessCPU()
+			if _, err := g.SelfUpdate(); err != nil {
+				b.Fatal(err)
+			}
+			if err := g.MergePendingCommit(); err != nil {
+				b.Fatal(err)
+			}
+			cpuTime += ProcessCPU() - t0
+			b.StopTimer()
+			written += store.take()
+			ops++
+			b.StartTimer()
+		}
+		if ops > 0 {
+			if cpuTime > 0 {
+				b.ReportMetric(float64(cpuTime)/float64(ops), "cpu-ns/op")
+			}
+			b.ReportMetric(float64(written)/float64(ops), "B-written/op")
+		}
+	})
+}
+
+// CoreCommitCreate benchmarks the same self-update commit created and
+// merged by the core alone.
+func CoreCommitCreate(b *testing.B) {
+	eachSize(b, func(b *testing.B, n int) {
+		s, ks, err := synthOf(b, n).Member(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		env := transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{3}), Limits: synth.Limits(n)}
+		b.ReportAllocs()
+		cpu, ops := startCPU(), 0
+		for b.Loop() {
+			s2, _, err := transitions.Apply(s, transitions.Commit{At: synth.At, ForcePath: true}, env)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := transitions.Apply(s2, transitions.ConfirmCommit{At: synth.At}, env); err != nil {
+				b.Fatal(err)
+			}
+			ops++
+		}
+		cpu.report(b, ops)
+	})
+}
+
+// commitPair is one side of a commit (the receiver's or the committer's)
+// as the shell and as the core run it, and the reset that puts the
+// shell's group back before the next run.
+type commitPair struct {
+	shell, core, reset func() error
+}
+
+func processPair(b *testing.B, open Open, n int) commitPair {
+	msg, r, rk := commitFixture(b, n)
+	g, _ := group(b, open, n, r, rk)
+	env := transitions.Env{Keys: rk, Entropy: entropy.FromSeed([32]byte{2}), Limits: synth.Limits(n)}
+	return commitPair{
+		shell: func() error {
+			if _, err := g.ProcessMessage(msg); err != nil {
+				return err
+			}
+			return g.MergeStagedCommit()
+		},
+		core: func() error {
+			r2, _, err := transitions.Apply(r, transitions.Receive{At: synth.At, Message: msg}, env)
+			if err == nil {
+				_, _, err = transitions.Apply(r2, transitions.MergeStaged{At: synth.At}, env)
+			}
+			return err
+		},
+		reset: func() error { return shellhook.Reset(g, r) },
+	}
+}
+
+func createPair(b *testing.B, open Open, n int) commitPair {
+	s, ks, err := synthOf(b, n).Member(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, _ := group(b, open, n, s, ks)
+	env := transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{3}), Limits: synth.Limits(n)}
+	return commitPair{
+		shell: func() error {
+			if _, err := g.SelfUpdate(); err != nil {
+				return err
+			}
+			return g.MergePendingCommit()
+		},
+		core: func() error {
+			s2, _, err := transitions.Apply(s, transitions.Commit{At: synth.At, ForcePath: true}, env)
+			if err == nil {
+				_, _, err = transitions.Apply(s2, transitions.ConfirmCommit{At: synth.At}, env)
+			}
+			return err
+		},
+		reset: func() error { return shellhook.Reset(g, s) },
+	}
+}
+
+// CommitRatio runs a commit through the shell and through the core side
+// by side, for the receiver ("process": ProcessMessage and
+// MergeStagedCommit of a self-update commit with path) and the committer
+// ("create": SelfUpdate and MergePendingCommit), on a Storage from open.
+// Each iteration runs the core's operation and the shell's (the group
+// put back first, not timed) in alternating order, each timed by the
+// process's CPU time, so that both figures are taken under the same load:
+// separate benchmarks on a shared machine move by more than the shell
+// costs. It reports shell-cpu-ns, core-cpu-ns and their ratio.
+func CommitRatio(b *testing.B, open Open) {
+	for _, side := range []struct {
+		name string
+		pair func(*testing.B, Open, int) commitPair
+	}{{"process", processPair}, {"create", createPair}} {
+		b.Run(side.name, func(b *testing.B) {
+			eachSize(b, func(b *testing.B, n int) {
+				p := side.pair(b, open, n)
+				var cpu [2]time.Duration // shell, core
+				first := 0
+				for b.Loop() {
+					for k := range 2 {
+						j := (first + k) % 2
+						op := p.core
+						if j == 0 {
+							op = p.shell
+							if err := p.reset(); err != nil {
+								b.Fatal(err)
+							}
+						}
+						t0 := ProcessCPU()
+						if err := op(); err != nil {
+							b.Fatal(err)
+						}
+						cpu[j] += ProcessCPU() - t0
+					}
+					first ^= 1
+				}
+				if cpu[1] > 0 {
+					b.ReportMetric(float64(cpu[0])/float64(b.N), "shell-cpu-ns")
+					b.ReportMetric(float64(cpu[1])/float64(b.N), "core-cpu-ns")
+					b.ReportMetric(float64(cpu[0])/float64(cpu[1]), "ratio")
+				}
+			})
+		})
+	}
+}

@@ -46,3 +46,7 @@ func BenchmarkCoreUnprotect(b *testing.B) { shellbench.CoreUnprotect(b) }
 // BenchmarkCoreCommitProcess: the commit of BenchmarkSQLiteCommitProcess,
 // core alone.
 func BenchmarkCoreCommitProcess(b *testing.B) { shellbench.CoreCommitProcess(b) }
+
+// BenchmarkSQLiteCommitRatio: commit processing and creation on SQLite
+// against the core's, run side by side (shellbench.CommitRatio).
+func BenchmarkSQLiteCommitRatio(b *testing.B) { shellbench.CommitRatio(b, benchStore) }
