@@ -3,8 +3,9 @@
 // the root module's dependencies stay circl and x/crypto.
 //
 // The database holds one table, kv(k BLOB PRIMARY KEY, v BLOB, sum
-// INTEGER) WITHOUT ROWID, where sum is a CRC-32C of v by which Get
-// detects a damaged value (mls.ErrDamaged). Each Commit is one SQL
+// INTEGER), where sum is a CRC-32C of v by which Get detects a damaged
+// value (mls.ErrDamaged); a rowid table, so that a value of up to a page
+// stays in its leaf and replacing it writes one page. Each Commit is one SQL
 // transaction, run by statements prepared once on the store's one
 // connection. The connection runs with PRAGMA secure_delete=ON, so that
 // SQLite overwrites the content of deleted and replaced rows with zeros,
@@ -47,12 +48,18 @@ import (
 )
 
 // SchemaVersion is the schema version Open writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[i] takes a database from schema version i to i+1.
 //
 //	1: the kv table
 //	2: the sum column (a CRC-32C of each value), filled for existing rows
+//	3: kv a rowid table (with an index on k) instead of WITHOUT ROWID: an
+//	   index b-tree keeps at most about a quarter of a page in a row, so
+//	   the group snapshots (1.3 to 2 KB) went to overflow pages, and
+//	   replacing one wrote four pages (the leaf, the new overflow page,
+//	   the old one zeroed, the free list); a table b-tree keeps a row of up
+//	   to a page in its leaf, so it writes one
 var migrations = []func(ctx context.Context, tx *sql.Tx) error{
 	func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE kv (k BLOB PRIMARY KEY NOT NULL, v BLOB NOT NULL) WITHOUT ROWID`)
@@ -84,6 +91,21 @@ var migrations = []func(ctx context.Context, tx *sql.Tx) error{
 				return err
 			}
 			clear(r.v)
+		}
+		return nil
+	},
+	func(ctx context.Context, tx *sql.Tx) error {
+		// Dropping the old table frees its pages, which secure_delete
+		// overwrites with zeros.
+		for _, q := range []string{
+			`CREATE TABLE kv3 (k BLOB PRIMARY KEY NOT NULL, v BLOB NOT NULL, sum INTEGER NOT NULL)`,
+			`INSERT INTO kv3 (k, v, sum) SELECT k, v, sum FROM kv`,
+			`DROP TABLE kv`,
+			`ALTER TABLE kv3 RENAME TO kv`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
 		}
 		return nil
 	},

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,11 +45,19 @@ func TestKeepRecords(t *testing.T) { storagetest.RunKeepRecords(t, backend) }
 // MLS_CRASH_KILLS sets the number of kills (10 by default; CI runs 200).
 func TestCrashSafety(t *testing.T) { storagetest.RunCrash(t, backend, 0) }
 
-// TestMigration opens a database written by schema version 1 (no
-// checksum column) and checks that its values read back and that the
-// migrated store works; a database of a newer schema is refused.
+// TestMigration opens databases written by every older schema version
+// (1: no checksum column; 2: a WITHOUT ROWID table) and checks that their
+// values read back and that the migrated store works; a database of a
+// newer schema is refused.
 func TestMigration(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v1.db")
+	for v := 1; v < SchemaVersion; v++ {
+		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) { testMigration(t, v) })
+	}
+}
+
+// oldDatabase writes a database of schema version v holding a = "one"
+// and b = "".
+func oldDatabase(t *testing.T, path string, v int) {
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
@@ -63,12 +72,22 @@ func TestMigration(t *testing.T) {
 	if _, err := tx.Exec(`INSERT INTO kv (k, v) VALUES (?, ?), (?, ?)`, []byte("a"), []byte("one"), []byte("b"), []byte{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(`PRAGMA user_version = 1`); err != nil {
+	for i := 1; i < v; i++ {
+		if err := migrations[i](ctx, tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, v)); err != nil {
 		t.Fatal(err)
 	}
 	if err := errors.Join(tx.Commit(), db.Close()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func testMigration(t *testing.T, v int) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	oldDatabase(t, path, v)
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -84,11 +103,21 @@ func TestMigration(t *testing.T) {
 	if err := s.Commit(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
+	var ddl string
+	if err := s.conn.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'kv'`).Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ddl, "WITHOUT ROWID") || !strings.Contains(ddl, "sum") {
+		t.Fatalf("table after migration: %s", ddl)
+	}
+	if keys, err := s.Keys(ctx, nil); err != nil || len(keys) != 3 {
+		t.Fatalf("Keys after migration: %q, %v", keys, err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// A newer schema is refused.
-	db, err = sql.Open("sqlite", "file:"+path)
+	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
