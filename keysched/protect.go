@@ -346,58 +346,8 @@ type PrivateParams struct {
 //
 // [RFC 9420, Section 6.3]: https://www.rfc-editor.org/rfc/rfc9420#section-6.3
 func ProtectPrivate(cs *suite.Suite, st SecretTree, senderDataSecret []byte, ac codec.AuthenticatedContent, p PrivateParams) (codec.PrivateMessage, SecretTree, Consumed, error) {
-	c := ac.Content
-	if c.Sender.SenderType != codec.SenderTypeMember {
-		return codec.PrivateMessage{}, st, Consumed{}, fmt.Errorf("%w: %v sender in a PrivateMessage", ErrSenderType, c.Sender.SenderType)
-	}
-	if ac.WireFormat != codec.WireFormatPrivateMessage {
-		return codec.PrivateMessage{}, st, Consumed{}, fmt.Errorf("%w: wire format %v in a PrivateMessage", ErrContentType, ac.WireFormat)
-	}
-	if p.Padding < 0 {
-		return codec.PrivateMessage{}, st, Consumed{}, fmt.Errorf("mls: negative padding %d", p.Padding)
-	}
-	a := ac.Auth
-	pt, err := codec.EncodeSized(codec.PrivateMessageContent{
-		ContentType:     c.ContentType,
-		ApplicationData: c.ApplicationData,
-		Proposal:        c.Proposal,
-		Commit:          c.Commit,
-		Auth:            a,
-		Padding:         p.Padding,
-	}, bodyBound(c)+codec.OpaqueBound(len(a.Signature))+codec.OpaqueBound(len(a.ConfirmationTag))+p.Padding+cs.AEADOverhead())
-	if err != nil {
-		return codec.PrivateMessage{}, st, Consumed{}, err
-	}
-	pm := codec.PrivateMessage{
-		GroupID:           c.GroupID,
-		Epoch:             c.Epoch,
-		ContentType:       c.ContentType,
-		AuthenticatedData: c.AuthenticatedData,
-	}
-	aad, sdAAD, err := privateAADs(pm)
-	if err != nil {
-		return codec.PrivateMessage{}, st, Consumed{}, err
-	}
-	kind := ratchetKindOf(c.ContentType)
-	rk, nst, err := st.Next(c.Sender.LeafIndex, kind)
-	if err != nil {
-		return codec.PrivateMessage{}, st, Consumed{}, err
-	}
-	// pt has room for the tag: the ciphertext takes its place. rk's nonce
-	// is a fresh value of this call: the guard is applied to it in place.
-	pm.Ciphertext, err = cs.SealInPlace(rk.Key, applyReuseGuardInPlace(rk.Nonce, p.ReuseGuard), aad, pt)
-	if err != nil {
-		return codec.PrivateMessage{}, st, Consumed{}, err
-	}
-	sdKey, sdNonce, err := SenderDataKeyNonce(cs, senderDataSecret, pm.Ciphertext)
-	if err != nil {
-		return codec.PrivateMessage{}, st, Consumed{}, err
-	}
-	sd := codec.SenderData{LeafIndex: c.Sender.LeafIndex, Generation: rk.Generation, ReuseGuard: p.ReuseGuard}
-	if pm.EncryptedSenderData, err = sealSenderData(cs, sdKey, sdNonce, sdAAD, sd); err != nil {
-		return codec.PrivateMessage{}, st, Consumed{}, err
-	}
-	return pm, nst, Consumed{Leaf: c.Sender.LeafIndex, Kind: kind, Generation: rk.Generation}, nil
+	_, pm, nst, used, err := ProtectPrivateMessage(cs, st, senderDataSecret, ac, p)
+	return pm, nst, used, err
 }
 
 // DecryptSenderData decrypts and decodes a PrivateMessage's SenderData

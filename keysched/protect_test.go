@@ -446,3 +446,69 @@ func TestPrivateAADs(t *testing.T) {
 		}
 	}
 }
+
+// TestProtectPrivateMessageEncoding: the message ProtectPrivateMessage
+// lays out around its in-place ciphertext is the codec's encoding of the
+// MLSMessage carrying the PrivateMessage it returns, for each content
+// type, padding, and lengths on both sides of the varint boundaries
+// (group id, authenticated data, ciphertext); and it decrypts.
+func TestProtectPrivateMessageEncoding(t *testing.T) {
+	f := newFixture(t, 1, 4)
+	sds := f.es.SenderDataSecret()
+	send := f.tree(t, 4)
+	recv := f.tree(t, 4)
+	type tc struct {
+		ct        codec.ContentType
+		data, ad  int
+		gid, pad  int
+		bigCommit int
+	}
+	cases := []tc{
+		{ct: codec.ContentTypeApplication}, {ct: codec.ContentTypeApplication, data: 100, ad: 63, pad: 13},
+		{ct: codec.ContentTypeApplication, data: 16384 - 16 - 66 - 1, ad: 64}, {ct: codec.ContentTypeApplication, data: 16384, gid: 64},
+		{ct: codec.ContentTypeProposal, pad: 7}, {ct: codec.ContentTypeCommit}, {ct: codec.ContentTypeCommit, bigCommit: 200, ad: 300},
+	}
+	for i, c := range cases {
+		t.Run(fmt.Sprintf("%d/%v/data=%d/ad=%d/gid=%d/pad=%d", i, c.ct, c.data, c.ad, c.gid, c.pad), func(t *testing.T) {
+			fc := f.content(c.ct, bytes.Repeat([]byte{byte(i)}, c.data))
+			fc.AuthenticatedData = bytes.Repeat([]byte{0xad}, c.ad)
+			if c.bigCommit > 0 {
+				fc.Commit = bigCommit(c.bigCommit)
+			}
+			if c.gid > 0 {
+				fc.GroupID = bytes.Repeat([]byte{0x61}, c.gid)
+			}
+			ac := f.signed(t, codec.WireFormatPrivateMessage, fc)
+			msg, pm, nt, used, err := ProtectPrivateMessage(f.cs, send, sds, ac, PrivateParams{Padding: c.pad, ReuseGuard: [4]byte{1, 2, 3, byte(i)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			send = nt
+			want, err := codec.MLSMessage{Version: codec.MLS10, WireFormat: codec.WireFormatPrivateMessage, PrivateMessage: &pm}.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(msg, want) {
+				t.Fatalf("message\n%x\nwant\n%x", msg, want)
+			}
+			if uint64(used.Generation) != send.NextGeneration(f.sender, ratchetKindOf(c.ct))-1 {
+				t.Fatalf("consumed %+v", used)
+			}
+			if c.gid > 0 {
+				return // the receiver's group has the fixture's id
+			}
+			m, err := codec.DecodeMLSMessage(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, nr, _, err := UnprotectPrivate(f.cs, recv, sds, *m.PrivateMessage, f.ctx, f.senderKey, codec.Bounds{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			recv = nr
+			if !bytes.Equal(got.Content.ApplicationData, fc.ApplicationData) || !bytes.Equal(got.Content.AuthenticatedData, fc.AuthenticatedData) {
+				t.Fatal("decrypted content differs")
+			}
+		})
+	}
+}

@@ -36,45 +36,31 @@ type sealed struct {
 // Sections 6.2 and 6.3), per ac.WireFormat.
 func (g *group) seal(ac codec.AuthenticatedContent, env Env) (sealed, error) {
 	out := sealed{secrets: g.priv.Secrets}
-	m := codec.MLSMessage{Version: codec.MLS10, WireFormat: ac.WireFormat}
 	switch ac.WireFormat {
 	case codec.WireFormatPublicMessage:
 		pm, err := keysched.ProtectPublic(g.cs, g.priv.Epoch.MembershipKey(), ac, &g.pub.Context)
 		if err != nil {
 			return out, err
 		}
-		m.PublicMessage = &pm
-	case codec.WireFormatPrivateMessage:
-		params := keysched.PrivateParams{Padding: g.padding(ac)}
-		copy(params.ReuseGuard[:], env.Entropy.Draw(entropy.ReuseGuard, keysched.ReuseGuardLen))
-		pm, st, used, err := keysched.ProtectPrivate(g.cs, g.priv.Secrets, g.priv.Epoch.SenderDataSecret(), ac, params)
+		b, err := codec.MLSMessage{Version: codec.MLS10, WireFormat: ac.WireFormat, PublicMessage: &pm}.Encode()
 		if err != nil {
 			return out, err
 		}
-		m.PrivateMessage = &pm
-		out.secrets, out.consumed = st, &used
+		out.msg = b
+	case codec.WireFormatPrivateMessage:
+		params := keysched.PrivateParams{Padding: g.padding(ac)}
+		copy(params.ReuseGuard[:], env.Entropy.Draw(entropy.ReuseGuard, keysched.ReuseGuardLen))
+		// The message is encoded around its ciphertext, in one buffer.
+		b, _, st, used, err := keysched.ProtectPrivateMessage(g.cs, g.priv.Secrets, g.priv.Epoch.SenderDataSecret(), ac, params)
+		if err != nil {
+			return out, err
+		}
+		out.msg, out.secrets, out.consumed = b, st, &used
 		out.deletes = []effects.Effect{deleteMessageKey(g.pub.Context.GroupID, g.epoch(), used.Leaf, uint8(used.Kind), used.Generation)}
 	default:
 		return out, fmt.Errorf("%w: cannot send wire format %s", ErrInvalidMessage, ac.WireFormat)
 	}
-	b, err := codec.EncodeSized(m, messageBound(m))
-	if err != nil {
-		return out, err
-	}
-	out.msg = b
 	return out, nil
-}
-
-// messageBound bounds the encoded length of a PrivateMessage m from its
-// fields, so that it is encoded into one buffer; a PublicMessage's
-// encoding grows as needed (0).
-func messageBound(m codec.MLSMessage) int {
-	pm := m.PrivateMessage
-	if pm == nil {
-		return 0
-	}
-	return 4 + codec.OpaqueBound(len(pm.GroupID)) + 9 + codec.OpaqueBound(len(pm.AuthenticatedData)) +
-		codec.OpaqueBound(len(pm.EncryptedSenderData)) + codec.OpaqueBound(len(pm.Ciphertext))
 }
 
 // padding returns the number of zero bytes that pad the content of ac to a

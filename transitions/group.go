@@ -32,11 +32,22 @@ type group struct {
 // state admits is the lifecycle table's business (lifecycle.go); this
 // fails only for a state in no group.
 func inGroup(s state.GroupState) (*group, error) {
+	g, err := groupOf(s)
+	if err != nil {
+		return nil, err
+	}
+	return &g, nil
+}
+
+// groupOf is inGroup returning the view itself, for the message paths:
+// a caller whose view does not escape keeps its several hundred bytes on
+// the stack instead of allocating them per message.
+func groupOf(s state.GroupState) (group, error) {
 	if !s.InGroup() {
-		return nil, fmt.Errorf("%w: not in a group", ErrWrongState)
+		return group{}, fmt.Errorf("%w: not in a group", ErrWrongState)
 	}
 	pub, priv := s.Shared(core.Key{})
-	return &group{s: s, pub: pub, priv: priv, cs: pub.Suite}, nil
+	return group{s: s, pub: pub, priv: priv, cs: pub.Suite}, nil
 }
 
 // gid returns a copy of the group id: it goes into effects and messages,

@@ -203,10 +203,11 @@ func dropProposal(s state.GroupState, e DropProposal, env Env) (state.GroupState
 
 // protect encrypts application data (RFC 9420, Section 6.3).
 func protect(s state.GroupState, e Protect, env Env) (state.GroupState, []effects.Effect, error) {
-	g, err := inGroup(s)
+	gv, err := groupOf(s)
 	if err != nil {
 		return s, nil, err
 	}
+	g := &gv
 	if err := checkLimit("MaxMessageBytes", uint64(len(e.Data)+len(e.AAD)), uint64(env.Limits.MaxMessageBytes)); err != nil {
 		return s, nil, err
 	}
