@@ -2,8 +2,10 @@ package transitions
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
@@ -156,6 +158,64 @@ func (f *pathFloor) run(b *testing.B) {
 	if _, _, err := cs.DeriveKeyPair(f.secret); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkCommitProcessRatio runs BenchmarkCommitProcess's operation and
+// its floor (pathFloor) alternately, one of each per iteration, and
+// reports each one's CPU time (the benchmark goroutine's thread: GC
+// assists included, background GC not) and their ratio. Alternating
+// operation by operation puts both under the same load, so the ratio
+// holds on a shared machine where whole runs of either vary by ±20 %.
+// Skipped where no per-thread CPU clock is read (threadCPU).
+func BenchmarkCommitProcessRatio(b *testing.B) {
+	sizes(b, func(b *testing.B, n int) {
+		sy := synthOf(b, n)
+		cfg := state.DefaultConfig()
+		s, ks := sy.member(b, 0, cfg)
+		_, effs, err := Apply(s, Commit{At: testAt, ForcePath: true}, Env{Entropy: entropySeed(1), Keys: ks})
+		if err != nil {
+			b.Fatal(err)
+		}
+		msg := sent(b, effs)
+		r, rk := sy.member(b, treemath.LeafIndex(n-1), cfg)
+		f := newPathFloor(b, sy, len(msg))
+		cpuRatio(b, func() { processCommit(b, r, msg, Env{Keys: rk, Limits: benchLimits(n)}) }, func() { f.run(b) })
+	})
+}
+
+// processCommit receives msg in r and merges it.
+func processCommit(b *testing.B, r state.GroupState, msg []byte, env Env) {
+	env.Entropy = entropy.FromSeed([32]byte{2})
+	r2, _, err := Apply(r, Receive{At: testAt, Message: msg}, env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := Apply(r2, MergeStaged{At: testAt}, env); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// cpuRatio runs op and floor alternately, timing each by the thread's CPU
+// clock, and reports cpu-ns/op, floor-cpu-ns/op and their ratio.
+func cpuRatio(b *testing.B, op, floor func()) {
+	if threadCPU() == 0 {
+		b.Skip("no per-thread CPU clock on this system")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var opCPU, floorCPU time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		t0 := threadCPU()
+		op()
+		t1 := threadCPU()
+		floor()
+		t2 := threadCPU()
+		opCPU, floorCPU = opCPU+t1-t0, floorCPU+t2-t1
+	}
+	b.ReportMetric(float64(opCPU)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(floorCPU)/float64(b.N), "floor-cpu-ns/op")
+	b.ReportMetric(float64(opCPU)/float64(floorCPU), "x-floor")
 }
 
 // addFixture is a one-member group with N-1 key packages to add, and the

@@ -104,24 +104,42 @@ func BenchmarkCommitProcessBulk(b *testing.B) {
 // and the confirmed transcript hash over it. KDF calls are left out.
 func BenchmarkCommitProcessBulkFloor(b *testing.B) {
 	bulkSizesRun(b, func(b *testing.B, n int, wf state.WireFormatPolicy) {
-		bc := bulkCommitOf(b, n, wf)
-		sy := bulkSynthOf(b, n)
-		cs := sy.cs
-		f := newPathFloor(b, sy, len(bc.msg))
-		key, nonce := make([]byte, cs.AEADKeyLen()), make([]byte, cs.AEADNonceLen())
-		sealed, _ := cs.Seal(key, nonce, nil, make([]byte, len(bc.msg)))
-		private := wf == state.PureCiphertext
+		floor := bulkFloor(b, n, wf)
 		b.ReportAllocs()
 		for b.Loop() {
-			f.run(b)
-			if private {
-				if _, err := cs.Open(key, nonce, nil, sealed); err != nil {
-					b.Fatal(err)
-				}
-			} else {
-				cs.MAC(key, f.tbs)
-			}
-			cs.Hash(f.tbs)
+			floor()
 		}
+	})
+}
+
+// bulkFloor returns one run of BenchmarkCommitProcessBulkFloor's floor.
+func bulkFloor(b *testing.B, n int, wf state.WireFormatPolicy) func() {
+	bc := bulkCommitOf(b, n, wf)
+	sy := bulkSynthOf(b, n)
+	cs := sy.cs
+	f := newPathFloor(b, sy, len(bc.msg))
+	key, nonce := make([]byte, cs.AEADKeyLen()), make([]byte, cs.AEADNonceLen())
+	sealed, _ := cs.Seal(key, nonce, nil, make([]byte, len(bc.msg)))
+	private := wf == state.PureCiphertext
+	return func() {
+		f.run(b)
+		if private {
+			if _, err := cs.Open(key, nonce, nil, sealed); err != nil {
+				b.Fatal(err)
+			}
+		} else {
+			cs.MAC(key, f.tbs)
+		}
+		cs.Hash(f.tbs)
+	}
+}
+
+// BenchmarkCommitProcessBulkRatio is BenchmarkCommitProcessBulk and its
+// floor run alternately (cpuRatio): CPU time of each and their ratio.
+func BenchmarkCommitProcessBulkRatio(b *testing.B) {
+	bulkSizesRun(b, func(b *testing.B, n int, wf state.WireFormatPolicy) {
+		bc := bulkCommitOf(b, n, wf)
+		env := Env{Keys: bc.rk, Limits: benchLimits(n)}
+		cpuRatio(b, func() { processCommit(b, bc.recv, bc.msg, env) }, bulkFloor(b, n, wf))
 	})
 }
