@@ -86,11 +86,11 @@ const (
 )
 
 // hamt is a trie node in the compressed layout of CHAMP (Steindorfer and
-// Vinju, 2015): an inner node keeps the entries that end at it inline,
-// in two parallel arrays, so that a key costs 12 bytes of an array instead
-// of a trie node of its own. An inner node at depth shift covers the
-// pairs whose hashes agree on the digits above it; for each digit d (the 5
-// bits of the hash at shift) it holds
+// Vinju, 2015): an inner node keeps the entries that end at it inline, in
+// one packed array, so that a key costs 12 bytes of an array instead of a
+// trie node of its own. An inner node at depth shift covers the pairs
+// whose hashes agree on the digits above it; for each digit d (the 5 bits
+// of the hash at shift) it holds
 //
 //   - nothing, when no pair has digit d;
 //   - an inline entry (bit d of dataMap), when exactly one pair has it;
@@ -98,20 +98,48 @@ const (
 //     all share one hash (one key held by several nodes);
 //   - an inner node one level down (bit d of nodeMap), otherwise.
 //
-// A bucket has both maps zero, its hash in hashes[0] and its holders,
-// sorted, in holders. The root is an inner node (nil when the index is
-// empty). This shape is canonical: the same pairs give the same trie,
-// whatever the order of insertions and removals.
+// A bucket has both maps zero and its pairs, sorted by holder, in ents.
+// The root is an inner node (nil when the index is empty). This shape is
+// canonical: the same pairs give the same trie, whatever the order of
+// insertions and removals.
 type hamt struct {
 	dataMap, nodeMap uint32
-	hashes           []uint64 // inline entries in digit order (a bucket: its hash)
-	holders          []uint32 // their holders, parallel to hashes (a bucket: all of them)
+	ents             []uint32 // entries in digit order (a bucket: by holder), entStride words each
 	nodes            []*hamt  // children in digit order
 	owner            *ixTxn   // the batch that created the node; nil outside batches
 }
 
+// entStride is the number of uint32 words of one packed entry: the hash's
+// high and low halves, then the holder. One array of 12-byte entries is
+// one allocation per change, where a hash array and a holder array were
+// two.
+const entStride = 3
+
+// entCount returns the number of entries of n.
+func (n *hamt) entCount() int { return len(n.ents) / entStride }
+
+// hashAt returns the hash of entry i.
+func (n *hamt) hashAt(i int) uint64 {
+	return uint64(n.ents[entStride*i])<<32 | uint64(n.ents[entStride*i+1])
+}
+
+// holderAt returns the holder of entry i.
+func (n *hamt) holderAt(i int) uint32 { return n.ents[entStride*i+2] }
+
+// holderSlice returns the holder of entry i as a one-element slice of
+// ents (capacity clipped), which lookup hands out without allocating.
+func (n *hamt) holderSlice(i int) []uint32 {
+	j := entStride*i + 2
+	return n.ents[j : j+1 : j+1]
+}
+
+// appendEnt appends the entry (h, holder) to ents.
+func appendEnt(ents []uint32, h uint64, holder uint32) []uint32 {
+	return append(ents, uint32(h>>32), uint32(h), holder)
+}
+
 // owned reports whether n was created by the open batch tx, so that the
-// batch may change it in place (its arrays are then its own too).
+// batch may change it in place (its nodes array is then its own too).
 func (n *hamt) owned(tx *ixTxn) bool { return tx != nil && n.owner == tx }
 
 func (n *hamt) bucket() bool { return n.dataMap|n.nodeMap == 0 }
@@ -138,19 +166,23 @@ func (ix keyIndex) lookup(kind keyKind, key []byte) []uint32 {
 func hamtLookup(n *hamt, h uint64) []uint32 {
 	for shift := uint(0); n != nil; shift += hamtBits {
 		if n.bucket() {
-			if n.hashes[0] != h {
+			if n.hashAt(0) != h {
 				return nil
 			}
-			return n.holders
+			out := make([]uint32, n.entCount())
+			for i := range out {
+				out[i] = n.holderAt(i)
+			}
+			return out
 		}
 		bit := digit(h, shift)
 		switch {
 		case n.dataMap&bit != 0:
 			i := bits.OnesCount32(n.dataMap & (bit - 1))
-			if n.hashes[i] != h {
+			if n.hashAt(i) != h {
 				return nil
 			}
-			return n.holders[i : i+1 : i+1]
+			return n.holderSlice(i)
 		case n.nodeMap&bit != 0:
 			n = n.nodes[bits.OnesCount32(n.nodeMap&(bit-1))]
 		default:
@@ -180,15 +212,15 @@ func (ix keyIndex) remove(kind keyKind, key []byte, holder uint32) keyIndex {
 }
 
 // own returns n itself if the batch tx owns it, else a copy owned by tx.
-// The copy shares the entry arrays, which are never written in place (an
-// entry is added or removed by allocating new ones: insertAt, deleteAt),
-// and has a nodes array of its own, which an owned node may write in place.
+// The copy shares the entry array, which is never written in place (an
+// entry is added or removed by allocating a new one: insertEnt,
+// deleteEnt), and has a nodes array of its own, which an owned node may
+// write in place.
 func (n *hamt) own(tx *ixTxn) *hamt {
 	if n.owned(tx) {
 		return n
 	}
-	return &hamt{dataMap: n.dataMap, nodeMap: n.nodeMap, hashes: n.hashes, holders: n.holders,
-		nodes: slices.Clone(n.nodes), owner: tx}
+	return &hamt{dataMap: n.dataMap, nodeMap: n.nodeMap, ents: n.ents, nodes: slices.Clone(n.nodes), owner: tx}
 }
 
 // setChild returns n (or its copy) with the child at bit set to c, which
@@ -196,8 +228,7 @@ func (n *hamt) own(tx *ixTxn) *hamt {
 func (n *hamt) setChild(bit uint32, c *hamt, tx *ixTxn) *hamt {
 	m := n.own(tx)
 	if m.dataMap&bit != 0 {
-		i := bits.OnesCount32(m.dataMap & (bit - 1))
-		m.hashes, m.holders = deleteAt(m.hashes, i), deleteAt(m.holders, i)
+		m.ents = deleteEnt(m.ents, bits.OnesCount32(m.dataMap&(bit-1)))
 		m.dataMap &^= bit
 	}
 	j := bits.OnesCount32(m.nodeMap & (bit - 1))
@@ -218,8 +249,7 @@ func (n *hamt) setEntry(bit uint32, h uint64, holder uint32, tx *ixTxn) *hamt {
 		m.nodes = deleteAt(m.nodes, bits.OnesCount32(m.nodeMap&(bit-1)))
 		m.nodeMap &^= bit
 	}
-	i := bits.OnesCount32(m.dataMap & (bit - 1))
-	m.hashes, m.holders = insertAt(m.hashes, i, h), insertAt(m.holders, i, holder)
+	m.ents = insertEnt(m.ents, bits.OnesCount32(m.dataMap&(bit-1)), h, holder)
 	m.dataMap |= bit
 	return m
 }
@@ -245,6 +275,41 @@ func deleteAt[T any](s []T, i int) []T {
 	return out
 }
 
+// insertEnt returns a new, exactly sized entry array: ents with the entry
+// (h, holder) inserted at entry position i.
+func insertEnt(ents []uint32, i int, h uint64, holder uint32) []uint32 {
+	out := make([]uint32, 0, len(ents)+entStride)
+	out = append(out, ents[:entStride*i]...)
+	out = appendEnt(out, h, holder)
+	return append(out, ents[entStride*i:]...)
+}
+
+// deleteEnt returns a new, exactly sized entry array: ents without entry
+// i (nil if none is left).
+func deleteEnt(ents []uint32, i int) []uint32 {
+	if len(ents) == entStride {
+		return nil
+	}
+	out := make([]uint32, 0, len(ents)-entStride)
+	out = append(out, ents[:entStride*i]...)
+	return append(out, ents[entStride*(i+1):]...)
+}
+
+// bucketHolder returns the position of holder among the bucket c's
+// holders, and whether it is there.
+func bucketHolder(c *hamt, holder uint32) (int, bool) {
+	lo, hi := 0, c.entCount()
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if c.holderAt(m) < holder {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < c.entCount() && c.holderAt(lo) == holder
+}
+
 // hamtInsert returns the new subtree of the inner node n (nil: empty) at
 // depth shift and whether the pair was added (false: it was already
 // present, and n is returned). Nodes owned by the open batch tx are
@@ -252,38 +317,38 @@ func deleteAt[T any](s []T, i int) []T {
 func hamtInsert(n *hamt, h uint64, holder uint32, shift uint, tx *ixTxn) (*hamt, bool) {
 	bit := digit(h, shift)
 	if n == nil {
-		return &hamt{dataMap: bit, hashes: []uint64{h}, holders: []uint32{holder}, owner: tx}, true
+		return &hamt{dataMap: bit, ents: appendEnt(make([]uint32, 0, entStride), h, holder), owner: tx}, true
 	}
 	switch {
 	case n.dataMap&bit != 0:
 		i := bits.OnesCount32(n.dataMap & (bit - 1))
-		if n.hashes[i] == h {
+		if n.hashAt(i) == h {
 			tx.collide()
-			if n.holders[i] == holder {
+			if n.holderAt(i) == holder {
 				return n, false
 			}
 		}
-		es := []indexEntry{{n.hashes[i], n.holders[i]}, {h, holder}}
+		es := []indexEntry{{n.hashAt(i), n.holderAt(i)}, {h, holder}}
 		slices.SortFunc(es, cmpEntry)
 		return n.setChild(bit, slotNode(es, shift, tx), tx), true
 	case n.nodeMap&bit != 0:
 		c := n.nodes[bits.OnesCount32(n.nodeMap&(bit-1))]
 		if c.bucket() {
-			j, found := slices.BinarySearch(c.holders, holder)
-			if c.hashes[0] == h {
+			j, found := bucketHolder(c, holder)
+			if c.hashAt(0) == h {
 				tx.collide()
 			}
 			switch {
-			case c.hashes[0] == h && found:
+			case c.hashAt(0) == h && found:
 				return n, false
-			case c.hashes[0] == h:
-				nb := &hamt{hashes: c.hashes, holders: insertAt(c.holders, j, holder), owner: tx}
+			case c.hashAt(0) == h:
+				nb := &hamt{ents: insertEnt(c.ents, j, h, holder), owner: tx}
 				return n.setChild(bit, nb, tx), true
 			}
 			// Another hash in the bucket's slot: one level down.
-			es := make([]indexEntry, 0, len(c.holders)+1)
-			for _, x := range c.holders {
-				es = append(es, indexEntry{c.hashes[0], x})
+			es := make([]indexEntry, 0, c.entCount()+1)
+			for k := range c.entCount() {
+				es = append(es, indexEntry{c.hashAt(k), c.holderAt(k)})
 			}
 			es = append(es, indexEntry{h, holder})
 			slices.SortFunc(es, cmpEntry)
@@ -311,27 +376,27 @@ func hamtRemove(n *hamt, h uint64, holder uint32, shift uint, tx *ixTxn) (*hamt,
 	switch {
 	case n.dataMap&bit != 0:
 		i := bits.OnesCount32(n.dataMap & (bit - 1))
-		if n.hashes[i] != h || n.holders[i] != holder {
+		if n.hashAt(i) != h || n.holderAt(i) != holder {
 			return n, false
 		}
-		if len(n.hashes) == 1 && len(n.nodes) == 0 {
+		if n.entCount() == 1 && len(n.nodes) == 0 {
 			return nil, true
 		}
 		m := n.own(tx)
-		m.hashes, m.holders = deleteAt(m.hashes, i), deleteAt(m.holders, i)
+		m.ents = deleteEnt(m.ents, i)
 		m.dataMap &^= bit
 		return m, true
 	case n.nodeMap&bit != 0:
 		c := n.nodes[bits.OnesCount32(n.nodeMap&(bit-1))]
 		if c.bucket() {
-			j, found := slices.BinarySearch(c.holders, holder)
-			if c.hashes[0] != h || !found {
+			j, found := bucketHolder(c, holder)
+			if c.hashAt(0) != h || !found {
 				return n, false
 			}
-			if len(c.holders) == 2 {
-				return n.setEntry(bit, h, c.holders[1-j], tx), true
+			if c.entCount() == 2 {
+				return n.setEntry(bit, h, c.holderAt(1-j), tx), true
 			}
-			nb := &hamt{hashes: c.hashes, holders: deleteAt(c.holders, j), owner: tx}
+			nb := &hamt{ents: deleteEnt(c.ents, j), owner: tx}
 			return n.setChild(bit, nb, tx), true
 		}
 		nc, ok := hamtRemove(c, h, holder, shift+hamtBits, tx)
@@ -348,8 +413,8 @@ func hamtRemove(n *hamt, h uint64, holder uint32, shift uint, tx *ixTxn) (*hamt,
 				return nil, true
 			}
 			return m, true
-		case nc.nodeMap == 0 && len(nc.hashes) == 1:
-			return n.setEntry(bit, nc.hashes[0], nc.holders[0], tx), true
+		case nc.nodeMap == 0 && nc.entCount() == 1:
+			return n.setEntry(bit, nc.hashAt(0), nc.holderAt(0), tx), true
 		case nc.dataMap == 0 && len(nc.nodes) == 1 && nc.nodes[0].bucket():
 			return n.setChild(bit, nc.nodes[0], tx), true
 		}
@@ -364,9 +429,9 @@ func hamtRemove(n *hamt, h uint64, holder uint32, shift uint, tx *ixTxn) (*hamt,
 // at shift+hamtBits.
 func slotNode(es []indexEntry, shift uint, tx *ixTxn) *hamt {
 	if es[0].h == es[len(es)-1].h {
-		n := &hamt{hashes: []uint64{es[0].h}, holders: make([]uint32, len(es)), owner: tx}
-		for i, e := range es {
-			n.holders[i] = e.holder
+		n := &hamt{ents: make([]uint32, 0, entStride*len(es)), owner: tx}
+		for _, e := range es {
+			n.ents = appendEnt(n.ents, e.h, e.holder)
 		}
 		return n
 	}
@@ -374,27 +439,51 @@ func slotNode(es []indexEntry, shift uint, tx *ixTxn) *hamt {
 }
 
 // innerNode builds the inner node at depth shift of the pairs es (at
-// least one, sorted by trie position then holder, no duplicates).
+// least one, sorted by trie position then holder, no duplicates). Its
+// arrays are allocated at their exact sizes: a decoded tree's index is
+// built here, and spare capacity would stay for the life of the state.
 func innerNode(es []indexEntry, shift uint, tx *ixTxn) *hamt {
 	n := &hamt{owner: tx}
+	var inline, children int
+	for rest := es; len(rest) > 0; {
+		j := sameDigit(rest, shift)
+		if j == 1 {
+			inline++
+		} else {
+			children++
+		}
+		rest = rest[j:]
+	}
+	if inline > 0 {
+		n.ents = make([]uint32, 0, entStride*inline)
+	}
+	if children > 0 {
+		n.nodes = make([]*hamt, 0, children)
+	}
 	for len(es) > 0 {
 		d := (es[0].h >> shift) & hamtMask
-		j := 1
-		for j < len(es) && (es[j].h>>shift)&hamtMask == d {
-			j++
-		}
+		j := sameDigit(es, shift)
 		if j == 1 {
 			n.dataMap |= 1 << d
-			n.hashes = append(n.hashes, es[0].h)
-			n.holders = append(n.holders, es[0].holder)
+			n.ents = appendEnt(n.ents, es[0].h, es[0].holder)
 		} else {
 			n.nodeMap |= 1 << d
 			n.nodes = append(n.nodes, slotNode(es[:j], shift, tx))
 		}
 		es = es[j:]
 	}
-	n.hashes, n.holders, n.nodes = slices.Clip(n.hashes), slices.Clip(n.holders), slices.Clip(n.nodes)
 	return n
+}
+
+// sameDigit returns how many pairs at the start of es share the first
+// one's digit at depth shift (at least one).
+func sameDigit(es []indexEntry, shift uint) int {
+	d := (es[0].h >> shift) & hamtMask
+	j := 1
+	for j < len(es) && (es[j].h>>shift)&hamtMask == d {
+		j++
+	}
+	return j
 }
 
 // indexEntry is one (key hash, holder) pair for buildIndex.

@@ -210,8 +210,7 @@ func sameTrie(a, b *hamt) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	if a.dataMap != b.dataMap || a.nodeMap != b.nodeMap || !slices.Equal(a.hashes, b.hashes) ||
-		!slices.Equal(a.holders, b.holders) || len(a.nodes) != len(b.nodes) {
+	if a.dataMap != b.dataMap || a.nodeMap != b.nodeMap || !slices.Equal(a.ents, b.ents) || len(a.nodes) != len(b.nodes) {
 		return false
 	}
 	for i := range a.nodes {

@@ -301,22 +301,37 @@ func (t Tree) holds(kind keyKind, key []byte, x treemath.NodeIndex) bool {
 // encryption keys, each non-blank parent its encryption key.
 
 func (ix keyIndex) indexLeaf(i treemath.LeafIndex, ln *leafRec) keyIndex {
-	if ln == nil {
-		return ix
-	}
-	x := uint32(i.Node())
-	enc, sig := ln.keys()
-	ix = ix.insert(kindSignature, sig, x)
-	return ix.insert(kindEncryption, enc, x)
+	return ix.indexLeafKeys(i, ln, true)
 }
 
 func (ix keyIndex) unindexLeaf(i treemath.LeafIndex, ln *leafRec) keyIndex {
+	return ix.unindexLeafKeys(i, ln, true)
+}
+
+// indexLeafKeys adds ln's encryption key, and its signature key if sig,
+// as keys of leaf i.
+func (ix keyIndex) indexLeafKeys(i treemath.LeafIndex, ln *leafRec, sig bool) keyIndex {
 	if ln == nil {
 		return ix
 	}
 	x := uint32(i.Node())
-	enc, sig := ln.keys()
-	ix = ix.remove(kindSignature, sig, x)
+	enc, sk := ln.keys()
+	if sig {
+		ix = ix.insert(kindSignature, sk, x)
+	}
+	return ix.insert(kindEncryption, enc, x)
+}
+
+// unindexLeafKeys removes what indexLeafKeys adds.
+func (ix keyIndex) unindexLeafKeys(i treemath.LeafIndex, ln *leafRec, sig bool) keyIndex {
+	if ln == nil {
+		return ix
+	}
+	x := uint32(i.Node())
+	enc, sk := ln.keys()
+	if sig {
+		ix = ix.remove(kindSignature, sk, x)
+	}
 	return ix.remove(kindEncryption, enc, x)
 }
 
@@ -536,7 +551,20 @@ func (t Tree) replacePath(i treemath.LeafIndex, old, ln *leafRec, parentAt func(
 	b := newBuilder(t.s)
 	// One batch for the 2(d+1) key changes of the path: the upper trie
 	// nodes are copied once, not once per key.
-	keys := t.keys.begin().unindexLeaf(i, old)
+	keys := t.keys.begin()
+	// A leaf that keeps its signature key (an update or a commit's path
+	// usually does) keeps its index entry: its other holders, if any,
+	// are the old index's, and count as met (keyIndex.collided).
+	var keepSig bool
+	if old != nil && ln != nil {
+		_, os := old.keys()
+		_, ns := ln.keys()
+		keepSig = bytes.Equal(os, ns)
+		if keepSig && len(keys.lookup(kindSignature, ns)) > 1 {
+			keys.tx.collide()
+		}
+	}
+	keys = keys.unindexLeafKeys(i, old, !keepSig)
 	root, err := t.rebuild(b, i, ln, func(x treemath.NodeIndex, op *parentRec) *parentRec {
 		p := parentAt(x, op)
 		keys = keys.reindexParent(x, op, p)
@@ -545,7 +573,7 @@ func (t Tree) replacePath(i treemath.LeafIndex, old, ln *leafRec, parentAt func(
 	if err != nil {
 		return t, false, err
 	}
-	keys = keys.indexLeaf(i, ln)
+	keys = keys.indexLeafKeys(i, ln, !keepSig)
 	nt := t
 	nt.root, nt.keys, nt.built = root, keys.end(), b.count
 	return nt, keys.collided(), nil

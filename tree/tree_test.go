@@ -635,3 +635,29 @@ func TestTruncate(t *testing.T) {
 	g.commit(t, 0, i)
 	g.check(t)
 }
+
+// TestMergePathKeptSignatureKeyChecked: a path whose leaf keeps its
+// signature key does not re-index it, so a tree in which another leaf
+// holds the same key (FromNodes does not check uniqueness; Validate does)
+// must still be caught when the path merges.
+func TestMergePathKeptSignatureKeyChecked(t *testing.T) {
+	s := mustSuite(t, suite.X25519AES128GCMSHA256Ed25519)
+	g := newGroup(t, s)
+	for range 7 {
+		g.add(t)
+	}
+	g.commit(t, 0, 1, 2, 3, 4, 5, 6, 7)
+	tmpl, _ := g.t.Leaf(5)
+	if _, _, err := g.t.GeneratePath(5, *tmpl, testGroupID, seedBytes("leaf", 9, 32), g.members[5].signer); err != nil {
+		t.Fatalf("path in the valid tree: %v", err)
+	}
+	nodes := g.t.Nodes()
+	nodes[treemath.LeafIndex(2).Node()].Leaf.SignatureKey = tmpl.SignatureKey
+	dup, err := tree.FromNodes(s, nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := dup.GeneratePath(5, *tmpl, testGroupID, seedBytes("leaf", 9, 32), g.members[5].signer); !errors.Is(err, tree.ErrDuplicateKey) {
+		t.Fatalf("path keeping a signature key leaf 2 also holds: %v, want ErrDuplicateKey", err)
+	}
+}
