@@ -65,29 +65,34 @@ func BenchmarkCommitCreate(b *testing.B) {
 // commit and merges it.
 func BenchmarkCommitProcess(b *testing.B) {
 	sizes(b, func(b *testing.B, n int) {
-		sy := synthOf(b, n)
-		cfg := state.DefaultConfig()
-		s, ks := sy.member(b, 0, cfg)
-		_, effs, err := Apply(s, Commit{At: testAt, ForcePath: true}, Env{Entropy: entropySeed(1), Keys: ks})
-		if err != nil {
-			b.Fatal(err)
-		}
-		msg := sent(b, effs)
-		r, rk := sy.member(b, treemath.LeafIndex(n-1), cfg)
-		env := Env{Keys: rk, Limits: benchLimits(n)}
+		fx := fullCommitOf(b, n)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for b.Loop() {
-			env.Entropy = entropy.FromSeed([32]byte{2})
-			r2, _, err := Apply(r, Receive{At: testAt, Message: msg}, env)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, _, err := Apply(r2, MergeStaged{At: testAt}, env); err != nil {
-				b.Fatal(err)
-			}
+			processCommit(b, fx.recv, fx.msg, fx.env)
 		}
 	})
+}
+
+// fullCommit is a self-update commit of leaf 0 in the full synthetic tree
+// of N members, the state of the receiver (leaf N−1) and its Env.
+type fullCommit struct {
+	sy   *synth
+	msg  []byte
+	recv state.GroupState
+	env  Env
+}
+
+func fullCommitOf(b *testing.B, n int) fullCommit {
+	sy := synthOf(b, n)
+	cfg := state.DefaultConfig()
+	s, ks := sy.member(b, 0, cfg)
+	_, effs, err := Apply(s, Commit{At: testAt, ForcePath: true}, Env{Entropy: entropySeed(1), Keys: ks})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, rk := sy.member(b, treemath.LeafIndex(n-1), cfg)
+	return fullCommit{sy: sy, msg: sent(b, effs), recv: r, env: Env{Keys: rk, Limits: benchLimits(n)}}
 }
 
 // BenchmarkCommitProcessFloor is the floor of BenchmarkCommitProcess in
@@ -96,13 +101,8 @@ func BenchmarkCommitProcess(b *testing.B) {
 // calls, the AEAD open and the hashes are left out.
 func BenchmarkCommitProcessFloor(b *testing.B) {
 	sizes(b, func(b *testing.B, n int) {
-		sy := synthOf(b, n)
-		s, ks := sy.member(b, 0, state.DefaultConfig())
-		_, effs, err := Apply(s, Commit{At: testAt, ForcePath: true}, Env{Entropy: entropySeed(1), Keys: ks})
-		if err != nil {
-			b.Fatal(err)
-		}
-		f := newPathFloor(b, sy, len(sent(b, effs)))
+		fx := fullCommitOf(b, n)
+		f := newPathFloor(b, fx.sy, len(fx.msg))
 		b.ReportAllocs()
 		for b.Loop() {
 			f.run(b)
@@ -169,17 +169,9 @@ func (f *pathFloor) run(b *testing.B) {
 // Skipped where no per-thread CPU clock is read (threadCPU).
 func BenchmarkCommitProcessRatio(b *testing.B) {
 	sizes(b, func(b *testing.B, n int) {
-		sy := synthOf(b, n)
-		cfg := state.DefaultConfig()
-		s, ks := sy.member(b, 0, cfg)
-		_, effs, err := Apply(s, Commit{At: testAt, ForcePath: true}, Env{Entropy: entropySeed(1), Keys: ks})
-		if err != nil {
-			b.Fatal(err)
-		}
-		msg := sent(b, effs)
-		r, rk := sy.member(b, treemath.LeafIndex(n-1), cfg)
-		f := newPathFloor(b, sy, len(msg))
-		cpuRatio(b, func() { processCommit(b, r, msg, Env{Keys: rk, Limits: benchLimits(n)}) }, func() { f.run(b) })
+		fx := fullCommitOf(b, n)
+		f := newPathFloor(b, fx.sy, len(fx.msg))
+		cpuRatio(b, func() { processCommit(b, fx.recv, fx.msg, fx.env) }, func() { f.run(b) })
 	})
 }
 

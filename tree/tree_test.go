@@ -448,14 +448,20 @@ func TestValidateRejects(t *testing.T) {
 	}
 }
 
-func TestPathRejects(t *testing.T) {
-	s := mustSuite(t, suite.X25519AES128GCMSHA256Ed25519)
-	g := newGroup(t, s)
+// fullGroupOf8 returns a group of 8 members after a commit covering them
+// all (every parent set), and leaf 5's node as a path template.
+func fullGroupOf8(t *testing.T) (*group, *codec.LeafNode) {
+	g := newGroup(t, mustSuite(t, suite.X25519AES128GCMSHA256Ed25519))
 	for range 7 {
 		g.add(t)
 	}
 	g.commit(t, 0, 1, 2, 3, 4, 5, 6, 7)
 	tmpl, _ := g.t.Leaf(5)
+	return g, tmpl
+}
+
+func TestPathRejects(t *testing.T) {
+	g, tmpl := fullGroupOf8(t)
 	nt, pu, err := g.t.GeneratePath(5, *tmpl, testGroupID, seedBytes("leaf", 9, 32), g.members[5].signer)
 	if err != nil {
 		t.Fatal(err)
@@ -641,19 +647,13 @@ func TestTruncate(t *testing.T) {
 // holds the same key (FromNodes does not check uniqueness; Validate does)
 // must still be caught when the path merges.
 func TestMergePathKeptSignatureKeyChecked(t *testing.T) {
-	s := mustSuite(t, suite.X25519AES128GCMSHA256Ed25519)
-	g := newGroup(t, s)
-	for range 7 {
-		g.add(t)
-	}
-	g.commit(t, 0, 1, 2, 3, 4, 5, 6, 7)
-	tmpl, _ := g.t.Leaf(5)
+	g, tmpl := fullGroupOf8(t)
 	if _, _, err := g.t.GeneratePath(5, *tmpl, testGroupID, seedBytes("leaf", 9, 32), g.members[5].signer); err != nil {
 		t.Fatalf("path in the valid tree: %v", err)
 	}
 	nodes := g.t.Nodes()
 	nodes[treemath.LeafIndex(2).Node()].Leaf.SignatureKey = tmpl.SignatureKey
-	dup, err := tree.FromNodes(s, nodes)
+	dup, err := tree.FromNodes(g.t.Suite(), nodes)
 	if err != nil {
 		t.Fatal(err)
 	}
