@@ -330,6 +330,59 @@ func TestPrivateMessageTamper(t *testing.T) {
 	})
 }
 
+// TestSenderDataMalformed: sender data that decrypts but does not decode
+// as SenderData (a byte too many or too few) is ValSem006. The message is
+// leaf 0's first, with a zero reuse guard: the very key, nonce and sender
+// that a zero SenderData names, so the content would open and verify if
+// the decoding error were ignored.
+func TestSenderDataMalformed(t *testing.T) {
+	f := newFixture(t, 1, 2)
+	f.sender = 0
+	sds := f.es.SenderDataSecret()
+	st := f.tree(t, 2)
+	ac := f.signed(t, codec.WireFormatPrivateMessage, f.content(codec.ContentTypeApplication, []byte("hello")))
+	pm, _, used, err := ProtectPrivate(f.cs, st, sds, ac, PrivateParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used != (Consumed{Leaf: 0, Kind: Application, Generation: 0}) {
+		t.Fatalf("consumed %+v", used)
+	}
+	if _, _, _, err := UnprotectPrivate(f.cs, st, sds, pm, f.ctx, f.senderKey, codec.Bounds{}); err != nil {
+		t.Fatalf("valid message rejected: %v", err)
+	}
+	valid, err := codec.SenderData{}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, nonce, err := SenderDataKeyNonce(f.cs, sds, pm.Ciphertext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aad, _ := pm.SenderDataAAD().Encode()
+	tests := []struct {
+		name string
+		pt   []byte
+	}{
+		{"trailing byte", append(bytes.Clone(valid), 0)},
+		{"truncated", valid[:len(valid)-1]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := pm
+			var err error
+			if bad.EncryptedSenderData, err = f.cs.Seal(key, nonce, aad, tt.pt); err != nil {
+				t.Fatal(err)
+			}
+			_, _, _, err = UnprotectPrivate(f.cs, st, sds, bad, f.ctx, f.senderKey, codec.Bounds{})
+			wantCode(t, err, valsem.ValSem006)
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("err = %v, want also ErrMalformed", err)
+			}
+		})
+	}
+}
+
 // TestPrivateMessageAllSuites round-trips every content type under every
 // suite, with out-of-order delivery.
 func TestPrivateMessageAllSuites(t *testing.T) {

@@ -51,7 +51,7 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	if err != nil {
 		return s, nil, fmt.Errorf("%w: %w", ErrInvalidGroupInfo, err)
 	}
-	t, cen, err := p.verifiedTree(e.RatchetTree, e.At, env)
+	t, cen, _, err := p.verifiedTree(e.RatchetTree, e.At, env)
 	if err != nil {
 		return s, nil, err
 	}

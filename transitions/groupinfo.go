@@ -94,10 +94,15 @@ func parseGroupInfo(b []byte, env Env) (parsedGroupInfo, error) {
 // ratchet_tree extension or ext, validated against the GroupContext (RFC
 // 9420, Section 12.4.3.1, steps on the tree), with the GroupInfo signature
 // verified by its signer's leaf, every member's leaf validated at time at
-// (Section 7.3) and the Policy's credential check run on each.
-func (p parsedGroupInfo) verifiedTree(ext []byte, at uint64, env Env) (tree.Tree, state.Census, error) {
+// (Section 7.3) and the Policy's credential check run on each. It also
+// returns the members' census and the GroupContext's decoded
+// required_capabilities (nil: none).
+func (p parsedGroupInfo) verifiedTree(ext []byte, at uint64, env Env) (tree.Tree, state.Census, *codec.RequiredCapabilities, error) {
+	fail := func(err error) (tree.Tree, state.Census, *codec.RequiredCapabilities, error) {
+		return tree.Tree{}, state.Census{}, nil, err
+	}
 	if err := checkLimit("MaxMessageBytes", uint64(len(ext)), uint64(env.Limits.MaxMessageBytes)); err != nil {
-		return tree.Tree{}, state.Census{}, err
+		return fail(err)
 	}
 	gi, cs := p.gi, p.cs
 	treeBytes := ext
@@ -105,35 +110,35 @@ func (p parsedGroupInfo) verifiedTree(ext []byte, at uint64, env Env) (tree.Tree
 		treeBytes = x.ExtensionData
 	}
 	if treeBytes == nil {
-		return tree.Tree{}, state.Census{}, fmt.Errorf("%w: no ratchet tree in the group info and none given", ErrInvalidGroupInfo)
+		return fail(fmt.Errorf("%w: no ratchet tree in the group info and none given", ErrInvalidGroupInfo))
 	}
 	// The leaf bound is checked while decoding, before the tree is built.
 	t, err := tree.Decode(cs, treeBytes, treemath.LeafCount(env.Limits.MaxLeaves))
 	if err != nil {
-		return tree.Tree{}, state.Census{}, limitFrom(err)
+		return fail(limitFrom(err))
 	}
 	signer, ok := t.SharedLeaf(core.Key{}, gi.Signer)
 	if !ok {
-		return tree.Tree{}, state.Census{}, fmt.Errorf("%w: signer %d is not a member", ErrInvalidGroupInfo, gi.Signer)
+		return fail(fmt.Errorf("%w: signer %d is not a member", ErrInvalidGroupInfo, gi.Signer))
 	}
 	if err := verifyGroupInfo(cs, signer.SignatureKey, gi); err != nil {
-		return tree.Tree{}, state.Census{}, err
+		return fail(err)
 	}
 	ctx := gi.GroupContext
 	if err := t.Validate(ctx.GroupID, ctx.TreeHash); err != nil {
-		return tree.Tree{}, state.Census{}, err
+		return fail(err)
 	}
 	rc, err := requiredCapabilities(ctx.Extensions)
 	if err != nil {
-		return tree.Tree{}, state.Census{}, fmt.Errorf("%w: %w", ErrInvalidGroupInfo, err)
+		return fail(fmt.Errorf("%w: %w", ErrInvalidGroupInfo, err))
 	}
 	cen := state.CensusOf(t)
 	for i, ln := range t.SharedMembers(core.Key{}) {
 		if err := checkTreeLeaf(cs, ln, leafCheck{source: ln.LeafNodeSource, at: at, required: rc, census: cen}, env); err != nil {
-			return tree.Tree{}, state.Census{}, fmt.Errorf("%w (leaf %d)", err, i)
+			return fail(fmt.Errorf("%w (leaf %d)", err, i))
 		}
 	}
-	return t, cen, nil
+	return t, cen, rc, nil
 }
 
 func verifyGroupInfo(cs *suite.Suite, key []byte, gi codec.GroupInfo) error {

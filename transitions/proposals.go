@@ -221,7 +221,9 @@ func (p *pipeline) validate() error {
 func (p *pipeline) checkKind(_ int, e entry) error {
 	switch e.p.ProposalType {
 	case codec.ProposalUpdate:
-		// ValSem112: an Update comes from a member.
+		// ValSem112: an Update comes from a member. Framing refuses one
+		// from any other sender; this catches a proposal store restored
+		// from a snapshot (TestStoredProposalSenders).
 		if e.sender.SenderType != codec.SenderTypeMember {
 			return valsem.Errorf(valsem.ValSem112, "update from a %s sender", e.sender.SenderType)
 		}
@@ -287,18 +289,17 @@ func (p *pipeline) checkGCE(i int, e entry) error {
 		// ValSem208: at most one GroupContextExtensions proposal.
 		return valsem.Errorf(valsem.ValSem208, "second group_context_extensions proposal")
 	}
+	rc, err := requiredCapabilities(exts)
+	if err != nil {
+		// ValSem209: a required_capabilities that does not decode.
+		return valsem.Wrap(valsem.ValSem209, err, "malformed required_capabilities")
+	}
 	if p.committer == nil {
-		if err := checkGCE(exts, p.g.pub.Census); err != nil {
+		if err := checkGCE(exts, rc, p.g.pub.Census); err != nil {
 			return err
 		}
-	} else {
-		rc, err := requiredCapabilities(exts)
-		if err != nil {
-			return valsem.Wrap(valsem.ValSem209, err, "malformed required_capabilities")
-		}
-		p.rc = rc
 	}
-	p.gce, p.exts = i, exts
+	p.rc, p.gce, p.exts = rc, i, exts
 	return nil
 }
 
@@ -311,6 +312,8 @@ func (p *pipeline) checkUpdate(_ int, e entry) error {
 	old, ok := t.SharedLeaf(core.Key{}, snd)
 	switch {
 	case !ok:
+		// ValSem004, as framing checks it for a received proposal; a
+		// store restored from a snapshot was not framed.
 		return valsem.Errorf(valsem.ValSem004, "update from blank leaf %d", snd)
 	case p.removed[snd]:
 		return fmt.Errorf("%w: update and remove of leaf %d", ErrInvalidProposals, snd)
@@ -416,7 +419,7 @@ func (p *pipeline) checkGCEAfter() error {
 	if p.gce < 0 {
 		return nil
 	}
-	return checkGCE(p.exts, p.censusAfter())
+	return checkGCE(p.exts, p.rc, p.censusAfter())
 }
 
 // apply applies the accepted entries of a validated commit to the tree in
@@ -542,18 +545,15 @@ func checkPSKID(nh int, id codec.PreSharedKeyID, seen *[][]byte) error {
 	return nil
 }
 
-// checkGCE checks a GroupContextExtensions proposal against the members'
-// capabilities (ValSem209; RFC 9420, Sections 11.1 and 12.1.7).
-func checkGCE(exts codec.Extensions, cen state.Census) error {
+// checkGCE checks group context extensions exts, with their decoded
+// required_capabilities rc (nil: none), against the members' capabilities
+// (ValSem209; RFC 9420, Sections 11.1 and 12.1.7).
+func checkGCE(exts codec.Extensions, rc *codec.RequiredCapabilities, cen state.Census) error {
 	for _, x := range exts {
 		// ValSem209: every member supports each non-default extension.
 		if !isDefaultExtension(x.ExtensionType) && countOf(cen.ExtensionSupport, uint16(x.ExtensionType)) < cen.Members {
 			return valsem.Errorf(valsem.ValSem209, "extension type %d not supported by all members", x.ExtensionType)
 		}
-	}
-	rc, err := requiredCapabilities(exts)
-	if err != nil {
-		return valsem.Wrap(valsem.ValSem209, err, "malformed required_capabilities")
 	}
 	if rc != nil {
 		for _, t := range rc.ExtensionTypes {

@@ -75,12 +75,12 @@ func NewPublicGroup(groupInfo, ratchetTree []byte, cfg state.Config, at uint64, 
 	if err != nil {
 		return PublicGroup{}, err
 	}
-	t, cen, err := p.verifiedTree(ratchetTree, at, env)
+	t, cen, rc, err := p.verifiedTree(ratchetTree, at, env)
 	if err != nil {
 		return PublicGroup{}, err
 	}
 	ctx := p.gi.GroupContext
-	if err := checkGCE(ctx.Extensions, cen); err != nil {
+	if err := checkGCE(ctx.Extensions, rc, cen); err != nil {
 		return PublicGroup{}, err
 	}
 	pub, err := newEpoch{cs: p.cs, ctx: ctx, tree: t, census: cen, tag: p.gi.ConfirmationTag, config: cfg}.public()

@@ -2,10 +2,12 @@ package transitions
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -409,4 +411,53 @@ func TestExternalSenderFraming(t *testing.T) {
 		pm.Content.Commit = &codec.Commit{}
 	}), valsem.ValSem112)
 	accepts(t, w, b, good)
+}
+
+// TestStoredProposalSenders: a proposal store restored from a snapshot is
+// checked again when a commit covers it by reference. state.Decode checks
+// no stored proposal against the tree, and framing, which keeps such
+// proposals out of a store built from messages, never saw these: an
+// Update stored with a non-member sender (ValSem112) or a blank leaf as
+// sender (ValSem004) fails the commit that covers it, while the same
+// commit is accepted with the store as received.
+func TestStoredProposalSenders(t *testing.T) {
+	tests := []struct {
+		name   string
+		sender codec.Sender
+		code   valsem.Code
+	}{
+		// The zero LeafIndex names alice, whose Update it is.
+		{"external sender", codec.Sender{SenderType: codec.SenderTypeExternal}, valsem.ValSem112},
+		{"new member sender", codec.Sender{SenderType: codec.SenderTypeNewMemberProposal}, valsem.ValSem112},
+		{"leaf outside the tree", codec.Sender{SenderType: codec.SenderTypeMember, LeafIndex: 9}, valsem.ValSem004},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w, a := groupWith(t, 1, state.DefaultConfig(), "bob", "carol")
+			b, c := w.byName("bob"), w.byName("carol")
+			w.propose(a, codec.Proposal{ProposalType: codec.ProposalUpdate, Update: &codec.Update{}})
+			msg := commitMsg(t, w, c, Commit{})
+			honest := b.s
+			pub, priv := honest.Shared(core.Key{})
+			if len(pub.Proposals) != 1 {
+				t.Fatalf("bob stores %d proposals, want 1", len(pub.Proposals))
+			}
+			pub.Proposals = slices.Clone(pub.Proposals)
+			pub.Proposals[0].Sender = tc.sender
+			forged, err := state.New(core.Key{}, pub, priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap, err := state.Encode(forged)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.s, err = state.Decode(snap); err != nil {
+				t.Fatalf("the snapshot does not decode: %v", err)
+			}
+			rejects(t, w, b, msg, tc.code)
+			b.s = honest
+			accepts(t, w, b, msg)
+		})
+	}
 }

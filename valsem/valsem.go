@@ -136,7 +136,7 @@ func Catalog() []Rule {
 	return []Rule{
 		{ValSem002, "group id must match the group", "6.3", "transitions.(*group).frame", "TestValSem002"},
 		{ValSem003, "epoch must match the group (or a retained past epoch)", "6.3", "transitions.(*group).frame, transitions.(*group).checkPastAge", "TestValSem003"},
-		{ValSem004, "member sender must point to a non-blank leaf", "6.3", "transitions.(*group).frame, transitions.(*group).authenticate", "TestValSem004"},
+		{ValSem004, "member sender must point to a non-blank leaf", "6.3", "transitions.(*group).frame, transitions.(*group).authenticate, transitions.(*pipeline).checkUpdate", "TestValSem004"},
 		{ValSem005, "application messages must use PrivateMessage", "6.2", "keysched.unprotectPublicWire", "TestValSem005"},
 		{ValSem006, "PrivateMessage decryption must succeed", "6.3.2", "keysched.DecryptSenderData, keysched.UnprotectPrivateWire", "TestValSem006"},
 		{ValSem007, "member PublicMessage must carry a membership tag", "6.2", "keysched.verifyMembershipTag", "TestValSem007"},
@@ -166,7 +166,7 @@ func Catalog() []Rule {
 		{ValSem206, "path leaf encryption key unique among proposals and members", "7.3", "tree.Tree.mergePath", "TestValSem206"},
 		{ValSem207, "path parent encryption keys unique among proposals and members", "7.9", "tree.Tree.mergePath", "TestValSem207"},
 		{ValSem208, "at most one GroupContextExtensions proposal per commit", "12.2", "transitions.(*pipeline).checkGCE", "TestValSem208"},
-		{ValSem209, "GroupContextExtensions only with extensions all members support", "12.1.7", "transitions.checkGCE", "TestValSem209"},
+		{ValSem209, "GroupContextExtensions only with extensions all members support", "12.1.7", "transitions.(*pipeline).checkGCE, transitions.checkGCE", "TestValSem209"},
 		{ValSem240, "external commit covers at least one inline ExternalInit", "12.4.3.2", "transitions.checkExternalCommitProposals", "TestValSem240"},
 		{ValSem241, "external commit covers at most one inline ExternalInit", "12.4.3.2", "transitions.checkExternalCommitProposals", "TestValSem241"},
 		{ValSem242, "external commit covers only inline ExternalInit, Remove, PreSharedKey", "12.2", "transitions.checkExternalCommitProposals", "TestValSem242"},
