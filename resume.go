@@ -312,7 +312,9 @@ func (g *Group) Branch(opts *BranchOptions, keyPackages ...[]byte) (*Group, Outg
 // next epoch's key schedule: a PreSharedKey proposal of psk_type
 // resumption, with a fresh nonce. The current epoch always qualifies;
 // an earlier one only while members keep it (state.Config.ResumptionPSKs
-// past epochs), else committing or processing it fails with ValSem400.
+// past epochs), else committing or processing it fails with ValSem400; a
+// member that joined after that epoch never held it and fails with
+// transitions.ErrMissingKey.
 func (g *Group) ProposeResumptionPSK(epoch uint64) (message, ref []byte, err error) {
 	return g.Propose(codec.Proposal{ProposalType: codec.ProposalPreSharedKey,
 		PreSharedKey: &codec.PreSharedKey{PSK: keysched.ResumptionPSKID(codec.ResumptionPSKUsageApplication, g.id, epoch, nil)}})
