@@ -173,14 +173,7 @@ func decodeSnapshotValue(id, v []byte) (replay.Snapshot, []byte, error) {
 // gone), every entry of a new epoch's tree, and the deletion of the
 // entries of the epochs secs no longer lists.
 func (l *groupLog) putSecrets(b *Batch, secs []epochSecrets) {
-	put := func(st keysched.SecretTree, epoch uint64, x uint32) {
-		k := entryKey(l.id, epoch, x)
-		if v, ok := st.AppendEntry(nil, x); ok {
-			b.Put(k, v)
-		} else {
-			b.Delete(k)
-		}
-	}
+	put := func(st keysched.SecretTree, epoch uint64, x uint32) { l.putEntry(b, st, epoch, x) }
 	for _, e := range secs {
 		old, stored := l.storedSecrets(e.epoch)
 		if stored && e.st.ChangedEntries(old, func(x uint32) { put(e.st, e.epoch, x) }) {
@@ -201,6 +194,17 @@ func (l *groupLog) putSecrets(b *Batch, secs []epochSecrets) {
 				b.Delete(entryKey(l.id, o.epoch, x))
 			}
 		}
+	}
+}
+
+// putEntry puts into b entry x of epoch's secret tree st, or its deletion
+// if st has none.
+func (l *groupLog) putEntry(b *Batch, st keysched.SecretTree, epoch uint64, x uint32) {
+	k := entryKey(l.id, epoch, x)
+	if v, ok := st.AppendEntry(nil, x); ok {
+		b.Put(k, v)
+	} else {
+		b.Delete(k)
 	}
 }
 
@@ -469,6 +473,9 @@ func newGroupLog(b *Batch, store Storage, id []byte, policyID string, keep int, 
 // of the nodes, entries and records it makes unreachable. The returned
 // function updates l once b is committed.
 func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupState) (func(), error) {
+	if done, ok := l.secretsOnly(b, seq, prev, s); ok {
+		return done, nil
+	}
 	value, trees, secs, err := snapshotValue(seq, prev, s, len(l.split))
 	if err != nil {
 		return nil, err
@@ -513,6 +520,29 @@ func (l *groupLog) snapshot(b *Batch, seq uint64, prev [32]byte, s state.GroupSt
 		}
 		l.snap, l.snapState, l.version, l.split, l.trees, l.secrets, l.last, l.tail = snap, s, snapshotVersion, split, trees, secs, nil, 0
 	}, nil
+}
+
+// secretsOnly is snapshot's path for a state that differs from the
+// stored one in the current epoch's secret tree alone, by construction
+// (state.SameButSecrets: an application message, sent or received in the
+// current epoch): it puts into b the entries of that tree that changed,
+// without encoding the rest of the state, which is as stored. It returns
+// false, having put nothing into b, for any other state.
+func (l *groupLog) secretsOnly(b *Batch, seq uint64, prev [32]byte, s state.GroupState) (func(), bool) {
+	if l.version != snapshotVersion || seq != l.snap.Seq || prev != l.snap.Prev || !state.SameButSecrets(l.snapState, s) ||
+		len(l.secrets) == 0 || l.secrets[0].epoch != s.Epoch() {
+		return nil, false
+	}
+	// The split state lists the current epoch's tree first.
+	st, epoch := s.Secrets(), l.secrets[0].epoch
+	if !st.ChangedEntries(l.secrets[0].st, func(x uint32) { l.putEntry(b, st, epoch, x) }) {
+		return nil, false // another shape: not a version of the stored tree
+	}
+	return func() {
+		l.snapState = s
+		l.secrets = slices.Clone(l.secrets)
+		l.secrets[0].st = st
+	}, true
 }
 
 // openGroupLog reads group id's snapshot, trees and records, and replays

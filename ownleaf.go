@@ -142,8 +142,8 @@ func (g *Group) withLeafUpdate(u LeafUpdate, op func(codec.Proposal) error) erro
 // use. A log that keeps records keeps every key: its records replay with
 // them.
 func (g *Group) retiredSignatureKeys(before, next state.GroupState) []effects.Effect {
-	if g.c.opts.KeepRecords != 0 {
-		return nil
+	if g.c.opts.KeepRecords != 0 || state.SameButSecrets(before, next) {
+		return nil // an application message changes no signature key
 	}
 	return retiredKeys(before.SignatureKeys(), next.SignatureKeys(), g.c.pub)
 }

@@ -161,3 +161,42 @@ func TestSplitSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestSameButSecrets checks SameButSecrets on the history: a state and
+// its successor that it reports the same but for the current secret
+// tree encode to the same AppendSplitSecrets bytes, and the history's
+// messages (WithSecrets) give such pairs while its commits do not.
+func TestSameButSecrets(t *testing.T) {
+	hist := soloHistory(t, false)
+	split := func(s state.GroupState) []byte {
+		out, err := state.AppendSplitSecrets(nil, s, func(tree.Tree) {}, func(uint64, keysched.SecretTree) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	same, differ := 0, 0
+	for i := 1; i < len(hist); i++ {
+		prev, next := hist[i-1], hist[i]
+		if !state.SameButSecrets(next, next) && next.InGroup() {
+			t.Fatalf("state %d: not the same as itself", i)
+		}
+		if !state.SameButSecrets(prev, next) {
+			differ++
+			continue
+		}
+		same++
+		if !bytes.Equal(split(prev), split(next)) {
+			t.Fatalf("states %d and %d: the same but for the secret tree, yet their rest encodes differently", i-1, i)
+		}
+		if prev.Epoch() != next.Epoch() || prev.Secrets().Leaves() != next.Secrets().Leaves() {
+			t.Fatalf("states %d and %d: reported the same across an epoch", i-1, i)
+		}
+	}
+	if same == 0 || differ == 0 {
+		t.Fatalf("%d pairs the same but for the secret tree, %d not: the history checks nothing", same, differ)
+	}
+	if state.SameButSecrets(state.GroupState{}, state.GroupState{}) {
+		t.Fatal("two states in no group reported the same")
+	}
+}

@@ -35,7 +35,15 @@ type public struct {
 type private struct {
 	p    Private
 	join *StagedJoin // a joining client's staged Welcome (pub is nil then)
+	// rest names the version of everything in p but the current epoch's
+	// secret tree: WithSecrets passes it on, every other constructor
+	// makes a new one (SameButSecrets).
+	rest *restVersion
 }
+
+// restVersion is the identity of a private part's version; it holds
+// nothing (a non-zero size keeps distinct values at distinct addresses).
+type restVersion struct{ _ byte }
 
 // Public is the public part of a group state: what any observer of the
 // group's handshake messages could compute (RFC 9420, Section 8.1).
@@ -213,7 +221,7 @@ func New(_ core.Key, pub Public, priv Private) (GroupState, error) {
 	pub.Census.CredentialSupport = slices.Clip(pub.Census.CredentialSupport)
 	pub.Census.ExtensionSupport = slices.Clip(pub.Census.ExtensionSupport)
 	pub.Census.ProposalSupport = slices.Clip(pub.Census.ProposalSupport)
-	return GroupState{pub: &public{p: pub, ctxBytes: ctx}, priv: &private{p: clipPrivate(priv)}}, nil
+	return GroupState{pub: &public{p: pub, ctxBytes: ctx}, priv: &private{p: clipPrivate(priv), rest: new(restVersion)}}, nil
 }
 
 // checkPrivate checks the invariants tying priv to pub: the own leaf of an
@@ -256,7 +264,7 @@ func (s GroupState) WithPrivate(_ core.Key, priv Private) (GroupState, error) {
 	if err := checkPrivate(&s.pub.p, priv); err != nil {
 		return GroupState{}, err
 	}
-	return GroupState{pub: s.pub, priv: &private{p: clipPrivate(priv)}}, nil
+	return GroupState{pub: s.pub, priv: &private{p: clipPrivate(priv), rest: new(restVersion)}}, nil
 }
 
 // WithSecrets returns s with its current epoch's secret tree replaced by
@@ -269,9 +277,29 @@ func (s GroupState) WithSecrets(_ core.Key, st keysched.SecretTree) (GroupState,
 	if s.pub == nil || s.priv == nil {
 		return GroupState{}, fmt.Errorf("%w: not in a group", ErrInvariant)
 	}
-	np := &private{p: s.priv.p}
+	np := &private{p: s.priv.p, rest: s.priv.rest}
 	np.p.Secrets = st
 	return GroupState{pub: s.pub, priv: np}, nil
+}
+
+// SameButSecrets reports whether b was derived from a, a from b, or both
+// from one state, by WithSecrets alone — the path of application
+// messages: then they share the public part and every part of the
+// private one but the current epoch's secret tree, so that an encoding
+// of that rest (AppendSplitSecrets) is the same for both. It compares
+// identities, in O(1): false does not mean that the states differ.
+func SameButSecrets(a, b GroupState) bool {
+	return a.pub != nil && a.pub == b.pub && a.priv != nil && b.priv != nil && a.priv.rest == b.priv.rest
+}
+
+// Secrets returns the current epoch's secret tree (the zero SecretTree
+// when s is not in a group): Private().Secrets without copying the rest
+// of the private part. The tree is an immutable value.
+func (s GroupState) Secrets() keysched.SecretTree {
+	if s.priv == nil {
+		return keysched.SecretTree{}
+	}
+	return s.priv.p.Secrets
 }
 
 // Joining returns the state of a client holding a staged join: it is in no
@@ -279,7 +307,7 @@ func (s GroupState) WithSecrets(_ core.Key, st keysched.SecretTree) (GroupState,
 //
 // It takes j's memory over and is for the core only.
 func Joining(_ core.Key, j StagedJoin) GroupState {
-	return GroupState{priv: &private{join: &j}}
+	return GroupState{priv: &private{join: &j, rest: new(restVersion)}}
 }
 
 // Public returns a deep copy of the public part: writing into it leaves s
