@@ -5,6 +5,7 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/binary"
+	"strings"
 	"testing"
 )
 
@@ -94,11 +95,25 @@ func TestDrawMatchesHKDF(t *testing.T) {
 		label Label
 		n     int
 	}{{ReuseGuard, 4}, {ReuseGuard, 4}, {LeafEncryption, 32}, {GroupID, 0}, {HPKEEncap, 33}, {PSKNonce, 64},
-		{GroupInit, 100}, {ReuseGuard, 4}, {WelcomeEncap, 255 * 32}, {GroupID, 255*32 + 1}, {Label("a label longer than the sixty-four bytes the info buffer holds on the stack"), 31}} {
+		{GroupInit, 100}, {ReuseGuard, 4}, {WelcomeEncap, 255 * 32}, {GroupID, 255*32 + 1}, {Label("a label longer than the sixty-four bytes the info buffer holds on the stack"), 31},
+		{Label(strings.Repeat("a label longer than the HMAC's stack buffer ", 6)), 70}} {
 		got := s.Draw(c.label, c.n)
 		if w := want(c.label, counts[c.label], c.n); !bytes.Equal(got, w) || len(got) != c.n {
 			t.Fatalf("Draw(%q, %d) #%d = %x, want %x", c.label, c.n, counts[c.label], got, w)
 		}
 		counts[c.label]++
+	}
+}
+
+// TestDrawAllocations: a Source costs one allocation, and a draw one more
+// (its output): keying and expanding run on the stack.
+func TestDrawAllocations(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { FromSeed([32]byte{1}).Draw(ReuseGuard, 4) }); n > 2 {
+		t.Fatalf("FromSeed and a 4-byte draw: %v allocations, want 2", n)
+	}
+	s := FromSeed([32]byte{2})
+	s.Draw(LeafEncryption, 32)
+	if n := testing.AllocsPerRun(100, func() { s.Draw(LeafEncryption, 32) }); n > 1 {
+		t.Fatalf("a 32-byte draw: %v allocations, want 1", n)
 	}
 }
