@@ -406,9 +406,16 @@ func (d *DirStorage) flush() error {
 		return fmt.Errorf("mls: DirStorage sync failed, reopen the store: %w", err)
 	}
 	d.unsynced = 0
+	// One write per run of adjacent values: the nodes a commit replaces
+	// were mostly written together, by one earlier record.
+	slices.SortFunc(d.stale, func(a, b dirValue) int { return cmp.Compare(a.off, b.off) })
 	var zerr error
-	for _, v := range d.stale {
-		if err := d.zero(v); err != nil && zerr == nil {
+	for i := 0; i < len(d.stale); {
+		off, end := d.stale[i].off, d.stale[i].off+4+int64(d.stale[i].n)
+		for i++; i < len(d.stale) && d.stale[i].off <= end; i++ {
+			end = max(end, d.stale[i].off+4+int64(d.stale[i].n))
+		}
+		if err := d.writeZeros(off, end); err != nil && zerr == nil {
 			zerr = err
 		}
 	}
