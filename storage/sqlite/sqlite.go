@@ -458,7 +458,10 @@ func (s *Store) Commit(ctx context.Context, b *mls.Batch) error {
 	if s.opts.SyncEvery > 1 {
 		s.unsynced++
 		if s.unsynced >= s.opts.SyncEvery {
-			return s.checkpoint(ctx)
+			// The transaction is committed whatever the checkpoint does:
+			// a failed one leaves unsynced at the bound, so the next
+			// Commit tries again, and Flush and Close report it.
+			s.checkpoint(ctx)
 		}
 	}
 	return nil
