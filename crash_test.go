@@ -35,3 +35,19 @@ func TestCrashSafetyGroupCommit(t *testing.T) {
 		return s
 	}}, 5)
 }
+
+// TestCrashSafetyCompaction is the crash test on DirStorages that compact
+// after every commit that leaves dead bytes (instead of once 1 MB and
+// more than the live values are dead), so that kills land during
+// compactions: a copy left half-written is erased on reopening, and the
+// store reopens at a whole state.
+func TestCrashSafetyCompaction(t *testing.T) {
+	storagetest.RunCrash(t, storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage {
+		s, err := mls.OpenDirStorage(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mls.SetDirCompactMin(s, 1)
+		return s
+	}}, 5)
+}

@@ -62,9 +62,10 @@ type DirStorage struct {
 	live   int64 // bytes of live values
 	closed bool
 
-	syncEvery int        // DirOptions.SyncEvery (at least 1)
-	unsynced  int        // commits appended since the last sync
-	stale     []dirValue // values superseded by commits not yet synced: zeroed after the sync
+	syncEvery  int        // DirOptions.SyncEvery (at least 1)
+	compactMin int64      // dirCompactMin; a test that lowers it compacts whenever that much is dead
+	unsynced   int        // commits appended since the last sync
+	stale      []dirValue // values superseded by commits not yet synced: zeroed after the sync
 }
 
 // DirOptions tunes a DirStorage. The zero value is the default: every
@@ -141,7 +142,7 @@ func OpenDirStorageWith(dir string, opts DirOptions) (*DirStorage, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DirStorage{dir: dir, lock: lock, index: map[string]dirValue{}, syncEvery: max(opts.SyncEvery, 1)}
+	d := &DirStorage{dir: dir, lock: lock, index: map[string]dirValue{}, syncEvery: max(opts.SyncEvery, 1), compactMin: dirCompactMin}
 	if err := d.open(); err != nil {
 		if d.f != nil {
 			d.f.Close()
@@ -558,7 +559,7 @@ func (d *DirStorage) Commit(ctx context.Context, b *Batch) error {
 			return err
 		}
 	}
-	if dead := d.size - d.live; dead > dirCompactMin && dead > d.live {
+	if dead := d.size - d.live; dead > d.compactMin && (dead > d.live || d.compactMin < dirCompactMin) {
 		return d.compact()
 	}
 	return nil
