@@ -539,9 +539,8 @@ func (l *groupLog) secretsOnly(b *Batch, seq uint64, prev [32]byte, s state.Grou
 		return nil, false // another shape: not a version of the stored tree
 	}
 	return func() {
-		l.snapState = s
-		l.secrets = slices.Clone(l.secrets)
-		l.secrets[0].st = st
+		// l.secrets is the log's own (snapshot gives it a new slice).
+		l.snapState, l.secrets[0].st = s, st
 	}, true
 }
 
