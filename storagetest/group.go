@@ -68,7 +68,7 @@ func RunForwardSecrecy(t *testing.T, b Backend) {
 	bundle, err := store.Get(ctx, kpKeys[0])
 	must(t, err)
 
-	bg, ag := addAndJoin(t, bob, alice, kp)
+	bg, ag := addAndJoin(t, bob, alice, kp, nil)
 	gone = append(gone, bundle)
 	grep("after the join")
 
@@ -192,9 +192,9 @@ func RunForwardSecrecy(t *testing.T, b Backend) {
 
 // addAndJoin has creator create a group and add joiner's key package kp,
 // and joiner join it by the Welcome: the two groups.
-func addAndJoin(t *testing.T, creator, joiner *mls.Client, kp []byte) (*mls.Group, *mls.Group) {
+func addAndJoin(t *testing.T, creator, joiner *mls.Client, kp []byte, opts *mls.GroupOptions) (*mls.Group, *mls.Group) {
 	t.Helper()
-	cg, err := creator.CreateGroup(nil)
+	cg, err := creator.CreateGroup(opts)
 	must(t, err)
 	out, err := cg.AddMembers(kp)
 	must(t, err)

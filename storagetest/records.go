@@ -25,7 +25,7 @@ func RunKeepRecords(t *testing.T, b Backend) {
 	must(t, err)
 	kp, err := bob.KeyPackage()
 	must(t, err)
-	ag, bg := addAndJoin(t, alice, bob, kp)
+	ag, bg := addAndJoin(t, alice, bob, kp, nil)
 	for i := range 4 {
 		msg, err := bg.Send([]byte("hello"))
 		must(t, err)

@@ -134,3 +134,30 @@ func TestKeepRecords(t *testing.T) {
 		}})
 	})
 }
+
+// TestOverwrite runs the overwrite attack (RunOverwrite) on every backend
+// of this module.
+func TestOverwrite(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		b    storagetest.Backend
+	}{
+		{"memory", storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage { return mls.NewMemoryStorage() }, Volatile: true}},
+		{"dir", storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage {
+			s, err := mls.OpenDirStorage(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}}},
+		{"sealed dir", storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage {
+			s, err := mls.OpenDirStorage(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sealed(t, s, 7)
+		}}},
+	} {
+		t.Run(c.name, func(t *testing.T) { storagetest.RunOverwrite(t, c.b) })
+	}
+}

@@ -33,6 +33,11 @@ func TestConformance(t *testing.T) { storagetest.Run(t, backend) }
 
 func TestForwardSecrecy(t *testing.T) { storagetest.RunForwardSecrecy(t, backend) }
 
+// TestOverwrite: a Welcome for a group id the store holds fails with
+// mls.ErrGroupExists and leaves the stored group intact
+// (storagetest.RunOverwrite).
+func TestOverwrite(t *testing.T) { storagetest.RunOverwrite(t, backend) }
+
 // TestKeepRecords keeps every record in the database, exports the log
 // with Client.ExportLog and replays it with package replay (what mls
 // replay reads).
