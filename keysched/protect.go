@@ -363,14 +363,16 @@ func DecryptSenderData(cs *suite.Suite, senderDataSecret []byte, pm codec.Privat
 	if err != nil {
 		return codec.SenderData{}, err
 	}
+	var sd codec.SenderData
 	pt, err := cs.Open(key, nonce, aad, pm.EncryptedSenderData)
-	if err != nil {
-		// ValSem006: decryption of a PrivateMessage must succeed.
-		return codec.SenderData{}, valsem.Wrap(valsem.ValSem006, err, "sender data")
+	if err == nil {
+		if sd, err = codec.DecodeSenderData(pt); err != nil {
+			err = fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
 	}
-	sd, err := codec.DecodeSenderData(pt)
 	if err != nil {
-		return codec.SenderData{}, valsem.Wrap(valsem.ValSem006, fmt.Errorf("%w: %w", ErrMalformed, err), "sender data")
+		// ValSem006: the sender data must decrypt, and decode.
+		return codec.SenderData{}, valsem.Wrap(valsem.ValSem006, err, "sender data")
 	}
 	return sd, nil
 }
@@ -432,12 +434,6 @@ func UnprotectPrivateWire(cs *suite.Suite, st SecretTree, senderDataSecret []byt
 	if err != nil {
 		return out, err
 	}
-	kind := ratchetKindOf(pm.ContentType)
-	rk, nst, err := st.Key(sd.LeafIndex, kind, sd.Generation)
-	if err != nil {
-		// ValSem006: no key for this sender and generation.
-		return out, valsem.Wrap(valsem.ValSem006, err, "content key")
-	}
 	aad, _, err := privateAADs(pm)
 	if err != nil {
 		return out, err
@@ -454,9 +450,14 @@ func UnprotectPrivateWire(cs *suite.Suite, st SecretTree, senderDataSecret []byt
 	off := suite.LabelHeadroom(labelFramedContent)
 	start := off + 4 + hl
 	buf := make([]byte, start, start+len(pm.Ciphertext)+len(cb))
-	buf, err = cs.OpenTo(buf, rk.Key, ApplyReuseGuard(rk.Nonce, sd.ReuseGuard), aad, pm.Ciphertext)
+	kind := ratchetKindOf(pm.ContentType)
+	rk, nst, err := st.Key(sd.LeafIndex, kind, sd.Generation)
+	if err == nil {
+		buf, err = cs.OpenTo(buf, rk.Key, ApplyReuseGuard(rk.Nonce, sd.ReuseGuard), aad, pm.Ciphertext)
+	}
 	if err != nil {
-		// ValSem006: decryption of a PrivateMessage must succeed.
+		// ValSem006: the sender data names a key of the secret tree (a
+		// *GenerationError if not), and it decrypts the content.
 		return out, valsem.Wrap(valsem.ValSem006, err, "content")
 	}
 	pmc, body, auth, err := codec.DecodePrivateMessageContentShared(buf[start:], pm.ContentType, b)

@@ -105,7 +105,7 @@ var extras = []extra{
 	{"", "transitions/external.go", "transitions/external.go:(*group).frameNonMember#1", "", []testRef{{"./transitions", []string{"TestExternalSenderFraming"}}}, nil},
 	{"", "transitions/external.go", "transitions/external.go:proposeAsNewMember#1", "", []testRef{{"./transitions", []string{"TestProposeAsNewMemberSuite"}}}, nil},
 	{"", "transitions/welcome.go", "transitions/welcome.go:joinWelcome#1", "", []testRef{{"./transitions", []string{"TestWelcomeUnsupportedExtension"}}}, nil},
-	{"", "keysched/protect.go", "keysched/protect.go:DecryptSenderData#2", "", []testRef{{"./keysched", []string{"TestSenderDataMalformed"}}}, nil},
+	{"", "keysched/protect.go", "keysched/protect.go:DecryptSenderData#1", "", []testRef{{"./keysched", []string{"TestSenderDataMalformed"}}}, nil},
 	{"", "transitions/psk.go", "transitions/psk.go:welcomePSKs#1", "", []testRef{{"./transitions", []string{"TestWelcomePSKRules"}}}, nil},
 	{"", "transitions/proposals.go", "transitions/proposals.go:(*pipeline).checkKind#1", "", []testRef{{"./transitions", []string{"TestStoredProposalSenders"}}}, nil},
 	{"", "transitions/proposals.go", "transitions/proposals.go:(*pipeline).checkUpdate#1", "", []testRef{{"./transitions", []string{"TestStoredProposalSenders"}}}, nil},
