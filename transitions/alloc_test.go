@@ -64,3 +64,34 @@ func TestCommitAllocatesLogNodes(t *testing.T) {
 		})
 	}
 }
+
+// TestMessageAllocations pins the allocations of an application message
+// in the steady state (protectOp and unprotectOp: a group of 256, 100
+// bytes) near the figures docs/performance.md gives, 31 and 42 on
+// linux/amd64, with a margin of three for other platforms' crypto code: a
+// return of per-message copies or re-encodings of the state (61 and 60
+// before 2026-12-03) fails it.
+func TestMessageAllocations(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		op   func(testing.TB, int) func() error
+		max  float64
+	}{{"Protect", protectOp, 31 + 3}, {"Unprotect", unprotectOp, 42 + 3}} {
+		t.Run(c.name, func(t *testing.T) {
+			f := c.op(t, 100)
+			var err error
+			n := testing.AllocsPerRun(50, func() {
+				if e := f(); e != nil {
+					err = e
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n > c.max {
+				t.Fatalf("%s allocates %v times per message, want at most %v", c.name, n, c.max)
+			}
+			t.Logf("%v allocations per message", n)
+		})
+	}
+}

@@ -23,8 +23,8 @@ var benchSizes = []int{16, 256, 4096, 65536}
 
 var synths sync.Map // int -> func() *synth
 
-func synthOf(b *testing.B, n int) *synth {
-	f, _ := synths.LoadOrStore(n, sync.OnceValue(func() *synth { return newSynth(b, 1, n) }))
+func synthOf(tb testing.TB, n int) *synth {
+	f, _ := synths.LoadOrStore(n, sync.OnceValue(func() *synth { return newSynth(tb, 1, n) }))
 	return f.(func() *synth)()
 }
 

@@ -12,8 +12,8 @@ import (
 // The application-message benchmarks: a group of 256, messages of 100
 // bytes and 10 KiB. Each operation is built by a constructor (outside the
 // timed loop) that returns one call of it, so that BenchmarkProtect and
-// the others time it alone and BenchmarkMessageRatio times it beside its
-// floor.
+// the others time it alone, BenchmarkMessageRatio times it beside its
+// floor and TestMessageAllocations counts its allocations.
 
 var messageSizes = []struct {
 	name string
@@ -29,7 +29,7 @@ const unprotectBatch = 512
 // message from the state the previous one returned, so the sender's
 // ratchets are already derived (the first message of an epoch also walks
 // the secret tree; BenchmarkProtectFirst measures that).
-func protectOp(b *testing.B, n int) func() error {
+func protectOp(b testing.TB, n int) func() error {
 	s, ks := synthOf(b, 256).member(b, 0, state.DefaultConfig())
 	data := make([]byte, n)
 	env := Env{Keys: ks, Entropy: entropySeed(4)}
@@ -50,7 +50,7 @@ func protectOp(b *testing.B, n int) func() error {
 // next generation from the state the previous one returned; after
 // unprotectBatch messages it rewinds to the state after message 0 (a copy
 // of a pointer: states are immutable).
-func unprotectOp(b *testing.B, n int) func() error {
+func unprotectOp(b testing.TB, n int) func() error {
 	sy := synthOf(b, 256)
 	s, ks := sy.member(b, 0, state.DefaultConfig())
 	r, rk := sy.member(b, 200, state.DefaultConfig())
@@ -87,7 +87,7 @@ func unprotectOp(b *testing.B, n int) func() error {
 // the member's parsed signer, the AEAD seal of the content and the AEAD
 // seal of the 8-byte sender data, each with its key setup. The ratchet's
 // KDF calls are left out, so the ratio to it is conservative.
-func protectFloorOp(b *testing.B, n int) func() error {
+func protectFloorOp(b testing.TB, n int) func() error {
 	sy := synthOf(b, 256)
 	cs := sy.cs
 	sg, err := cs.NewSigner(sy.sigs[0])
@@ -111,7 +111,7 @@ func protectFloorOp(b *testing.B, n int) func() error {
 // unprotectFloorOp is the crypto floor of unprotectOp: VerifyWithLabel
 // over a FramedContentTBS-sized input and the two AEAD opens (sender data
 // and content), each with its key setup; KDF calls left out.
-func unprotectFloorOp(b *testing.B, n int) func() error {
+func unprotectFloorOp(b testing.TB, n int) func() error {
 	sy := synthOf(b, 256)
 	cs := sy.cs
 	ln, _ := sy.tree.Leaf(0)
@@ -136,7 +136,7 @@ func unprotectFloorOp(b *testing.B, n int) func() error {
 }
 
 // benchMessages runs the operation that op builds for every message size.
-func benchMessages(b *testing.B, op func(*testing.B, int) func() error) {
+func benchMessages(b *testing.B, op func(testing.TB, int) func() error) {
 	for _, sz := range messageSizes {
 		b.Run("size="+sz.name, func(b *testing.B) {
 			f := op(b, sz.n)
@@ -181,7 +181,7 @@ const ratioBlock = 32
 func BenchmarkMessageRatio(b *testing.B) {
 	for _, c := range []struct {
 		name      string
-		op, floor func(*testing.B, int) func() error
+		op, floor func(testing.TB, int) func() error
 	}{{"Protect", protectOp, protectFloorOp}, {"Unprotect", unprotectOp, unprotectFloorOp}} {
 		for _, sz := range messageSizes {
 			b.Run(c.name+"/size="+sz.name, func(b *testing.B) {
