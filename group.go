@@ -34,6 +34,7 @@ type Group struct {
 	mu     sync.Mutex
 	st     state.GroupState
 	log    *groupLog
+	ops    []BatchOp // room for the next operation's Batch (batch, keepBatch)
 	closed bool
 	// nextDelivery numbers the messages kept by Options.AtLeastOnce,
 	// from the largest kept id once deliveriesKnown.
@@ -114,21 +115,22 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 	if j != nil {
 		sigs = j.entries
 	}
-	var b Batch
-	done, lerr := g.log.record(&b, &a, sigs)
+	b := g.batch()
+	defer g.keepBatch(b)
+	done, lerr := g.log.record(b, &a, sigs)
 	if lerr != nil {
 		return lerr // the state did not advance
 	}
 	if a.Err == nil {
 		// Signature keys the new state no longer uses are erased with it.
 		a.Secrets = append(a.Secrets, g.retiredSignatureKeys(a.State, a.Next)...)
-		secretOps(&b, a.Secrets)
+		secretOps(b, a.Secrets)
 		if extra != nil {
-			extra(&b, effects.Group(a.Effects))
+			extra(b, effects.Group(a.Effects))
 		}
 	}
 	if b.Len() > 0 {
-		if cerr := g.c.store.Commit(ctx, &b); cerr != nil {
+		if cerr := g.c.store.Commit(ctx, b); cerr != nil {
 			return &replay.RecordError{Err: cerr}
 		}
 	}
@@ -146,6 +148,27 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 		collect(effects.Group(a.Effects))
 	}
 	return nil
+}
+
+// maxKeptOps bounds the operations of the batch a Group keeps for its
+// next operation: a commit's, not a first snapshot's whole tree.
+const maxKeptOps = 256
+
+// batch returns an empty Batch for an operation, with the room the
+// previous one grew (a backend copies what Commit stores).
+func (g *Group) batch() *Batch {
+	b := &Batch{ops: g.ops[:0]}
+	g.ops = nil
+	return b
+}
+
+// keepBatch keeps b's room for the next operation, without references to
+// its keys and values.
+func (g *Group) keepBatch(b *Batch) {
+	if cap(b.ops) <= maxKeptOps {
+		clear(b.ops)
+		g.ops = b.ops[:0]
+	}
 }
 
 // ID returns the group id.
