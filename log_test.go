@@ -3,6 +3,7 @@ package mls
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -266,5 +267,56 @@ func TestSnapshotV1Upgrade(t *testing.T) {
 	}
 	if l.version != snapshotVersion || st.Digest() != g.st.Digest() {
 		t.Fatal("the upgraded group reopens at another state")
+	}
+}
+
+// TestDamagedSecretEntries checks that a damaged secret tree entry makes
+// its group fail to open with ErrDamaged — a changed byte, a missing
+// entry, an extra one — and leaves the client's other groups readable.
+func TestDamagedSecretEntries(t *testing.T) {
+	damage := map[string]func(store *MemoryStorage, keys [][]byte){
+		"changed byte": func(store *MemoryStorage, keys [][]byte) {
+			v := must[[]byte](t)(store.Get(ctx, keys[0]))
+			v[len(v)-1] ^= 1
+			var b Batch
+			b.Put(keys[0], v)
+			check(t, store.Commit(ctx, &b))
+		},
+		"missing entry": func(store *MemoryStorage, keys [][]byte) {
+			var b Batch
+			b.Delete(keys[len(keys)-1])
+			check(t, store.Commit(ctx, &b))
+		},
+		"extra entry": func(store *MemoryStorage, keys [][]byte) {
+			v := must[[]byte](t)(store.Get(ctx, keys[0]))
+			k := bytes.Clone(keys[0])
+			k[len(k)-1] ^= 0x80 // a parent node index, or another leaf's
+			var b Batch
+			b.Put(k, v)
+			check(t, store.Commit(ctx, &b))
+		},
+	}
+	for name, f := range damage {
+		t.Run(name, func(t *testing.T) {
+			store := NewMemoryStorage()
+			c := must[*Client](t)(NewClient(store, []byte("alice"), testOptions("alice")))
+			g1 := must[*Group](t)(c.CreateGroup(&GroupOptions{GroupID: []byte("one")}))
+			g2 := must[*Group](t)(c.CreateGroup(&GroupOptions{GroupID: []byte("two")}))
+			for _, g := range []*Group{g1, g2} {
+				must[[]byte](t)(g.Send([]byte("hello")))
+			}
+			keys := must[[][]byte](t)(store.Keys(ctx, groupKey("k/", []byte("one"))))
+			if len(keys) == 0 {
+				t.Fatal("no secret tree entries stored")
+			}
+			check(t, c.Close())
+			f(store, keys)
+			c = must[*Client](t)(OpenClient(store, testOptions("alice")))
+			if _, err := c.OpenGroup([]byte("one")); !errors.Is(err, ErrDamaged) {
+				t.Fatalf("opening the damaged group: %v, want ErrDamaged", err)
+			}
+			g := must[*Group](t)(c.OpenGroup([]byte("two")))
+			must[[]byte](t)(g.Send([]byte("still here")))
+		})
 	}
 }
