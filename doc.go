@@ -87,12 +87,16 @@
 // A Storage is a small transactional key-value store (see Storage and
 // docs/storage.md). It keeps the client's secrets and, per group, a
 // snapshot of the group's state stored incrementally: the state without
-// its ratchet trees (state.EncodeSplit: the secrets, small), and the
-// trees' nodes one key each, addressed by their tree hash. Trees are
-// persistent values and so is their storage: a commit writes only the
-// nodes on its changed paths and deletes the ones no tree references any
-// more, and an application message, which changes no tree, rewrites only
-// the small part. Reopening a group (Client.OpenGroup after OpenClient)
+// its ratchet trees and secret trees (state.AppendSplitSecrets: the epoch
+// secrets and own path keys, small), the ratchet trees' nodes one key
+// each, addressed by their tree hash, and the secret trees' entries one
+// key each (a node secret, or a sender's ratchets), addressed by epoch
+// and node. Trees are persistent values and so is their storage: a
+// commit writes only the nodes on its changed paths and deletes the ones
+// no tree references any more, and an application message, which changes
+// one sender's ratchets, overwrites that sender's entry — the same few
+// bytes at any group size, erasing the ratchet secret it consumed.
+// Reopening a group (Client.OpenGroup after OpenClient)
 // reads its snapshot and replays the records kept after it;
 // Client.ExportLog writes the whole in package replay's log format.
 // MemoryStorage keeps everything in memory; DirStorage keeps one
