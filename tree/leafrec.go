@@ -182,18 +182,44 @@ type parentRec struct {
 // into a buffer of exactly its size (a commit builds one per node of its
 // path).
 func newParentRec(p *codec.ParentNode) (*parentRec, error) {
-	um := 4 * len(p.UnmergedLeaves)
-	if len(p.EncryptionKey) > codec.MaxVarint || len(p.ParentHash) > codec.MaxVarint || um > codec.MaxVarint {
+	return parentRecOf(p.EncryptionKey, p.ParentHash, p.UnmergedLeaves)
+}
+
+// parentRecOf returns the record of the parent node with these fields.
+func parentRecOf(key, parentHash []byte, unmerged []treemath.LeafIndex) (*parentRec, error) {
+	um := 4 * len(unmerged)
+	if len(key) > codec.MaxVarint || len(parentHash) > codec.MaxVarint || um > codec.MaxVarint {
 		return nil, fmt.Errorf("mls: parent node does not encode: %w", codec.ErrTooLong)
 	}
-	raw := make([]byte, 0, codec.OpaqueLen(len(p.EncryptionKey))+codec.OpaqueLen(len(p.ParentHash))+codec.OpaqueLen(um))
-	raw = codec.AppendOpaque(raw, p.EncryptionKey)
-	raw = codec.AppendOpaque(raw, p.ParentHash)
+	raw := make([]byte, 0, codec.OpaqueLen(len(key))+codec.OpaqueLen(len(parentHash))+codec.OpaqueLen(um))
+	raw = codec.AppendOpaque(raw, key)
+	raw = codec.AppendOpaque(raw, parentHash)
 	raw = codec.AppendVarint(raw, uint32(um))
-	for _, l := range p.UnmergedLeaves {
+	for _, l := range unmerged {
 		raw = binary.BigEndian.AppendUint32(raw, uint32(l))
 	}
 	return &parentRec{raw: raw}, nil
+}
+
+// withUnmerged returns a record with r's key and parent hash and the
+// unmerged leaves um (sorted), read and written without decoding r.
+func (r *parentRec) withUnmerged(um []treemath.LeafIndex) (*parentRec, error) {
+	key, ph, _ := r.fields()
+	return parentRecOf(key, ph, um)
+}
+
+// unmerged returns the record's unmerged leaves (nil if none), in a slice
+// the caller owns.
+func (r *parentRec) unmerged() []treemath.LeafIndex {
+	_, _, raw := r.fields()
+	if len(raw) == 0 {
+		return nil
+	}
+	out := make([]treemath.LeafIndex, len(raw)/4)
+	for j := range out {
+		out[j] = unmergedAt(raw, j)
+	}
+	return out
 }
 
 // decode returns a fresh decoded copy of the parent node, which the caller

@@ -2,6 +2,7 @@ package tree
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/mlscore/mlscore/codec"
@@ -193,6 +194,16 @@ func TestParentRecFields(t *testing.T) {
 			if got := unmergedAt(raw, j); got != u {
 				t.Fatalf("unmerged leaf %d: %d, want %d", j, got, u)
 			}
+		}
+		if got := r.unmerged(); !slices.Equal(got, um) || (len(um) == 0) != (got == nil) {
+			t.Fatalf("unmerged %v, want %v", got, um)
+		}
+		// withUnmerged writes another list around the same key and hash.
+		other := []treemath.LeafIndex{7, 9}
+		w, err := r.withUnmerged(other)
+		q := codec.ParentNode{EncryptionKey: p.EncryptionKey, ParentHash: p.ParentHash, UnmergedLeaves: other}
+		if enc, _ := q.Encode(); err != nil || !bytes.Equal(w.raw, enc) {
+			t.Fatalf("withUnmerged: %x (%v), want %x", w.raw, err, enc)
 		}
 		d := r.decode()
 		want, _ := p.Encode()

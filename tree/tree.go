@@ -490,13 +490,9 @@ func (t Tree) Add(ln *codec.LeafNode) (Tree, treemath.LeafIndex, error) {
 		if old == nil {
 			return nil
 		}
-		p := old.decode()
-		if p == nil {
-			return old // unreachable: parent records decode
-		}
-		j, _ := slices.BinarySearch(p.UnmergedLeaves, i)
-		p.UnmergedLeaves = slices.Insert(p.UnmergedLeaves, j, i)
-		np, err := newParentRec(p)
+		um := old.unmerged()
+		j, _ := slices.BinarySearch(um, i)
+		np, err := old.withUnmerged(slices.Insert(um, j, i))
 		if err != nil {
 			perr = err
 			return old

@@ -168,10 +168,8 @@ func (t Tree) VerifyParentHashes() error {
 		if n.parent == nil {
 			return nil
 		}
-		p := n.parent.decode()
-		if p == nil {
-			return fmt.Errorf("%w: parent node %d does not decode", ErrParentHash, x) // unreachable
-		}
+		key, ph0, _ := n.parent.fields()
+		um := n.parent.unmerged()
 		k := treemath.Level(x)
 		first := treemath.LeafIndex((uint64(x) + 1 - uint64(1)<<k) / 2)
 		mid := first + treemath.LeafIndex(1)<<(k-1)
@@ -183,15 +181,15 @@ func (t Tree) VerifyParentHashes() error {
 				c, s = n.right, n.left
 				cx, cFirst, sFirst = treemath.Right(x), mid, first
 			}
-			osth, err := b.originalHash(s, sFirst, k-1, unmergedIn(p.UnmergedLeaves, sFirst, k-1))
+			osth, err := b.originalHash(s, sFirst, k-1, unmergedIn(um, sFirst, k-1))
 			if err != nil {
 				return err
 			}
-			ph, err := parentHash(t.s, p.EncryptionKey, p.ParentHash, osth)
+			ph, err := parentHash(t.s, key, ph0, osth)
 			if err != nil {
 				return err
 			}
-			if chainsTo(c, cx, unmergedIn(p.UnmergedLeaves, cFirst, k-1), ph) {
+			if chainsTo(c, cx, unmergedIn(um, cFirst, k-1), ph) {
 				matches++
 			}
 		}
@@ -301,15 +299,11 @@ func (b *builder) originalHash(n *node, first treemath.LeafIndex, level uint, ex
 	if p != nil {
 		// The parent with the excluded leaves left out of its unmerged
 		// leaves (records are immutable: a new one).
-		q := p.decode()
-		if q == nil {
-			return nil, fmt.Errorf("%w: parent node does not decode", ErrParentHash) // unreachable
-		}
-		q.UnmergedLeaves = slices.DeleteFunc(q.UnmergedLeaves, func(u treemath.LeafIndex) bool {
+		um := slices.DeleteFunc(p.unmerged(), func(u treemath.LeafIndex) bool {
 			_, found := slices.BinarySearch(excl, u)
 			return found
 		})
-		if p, err = newParentRec(q); err != nil {
+		if p, err = p.withUnmerged(um); err != nil {
 			return nil, err
 		}
 	}
