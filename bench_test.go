@@ -64,3 +64,7 @@ func BenchmarkCoreCommitCreate(b *testing.B) { shellbench.CoreCommitCreate(b) }
 // BenchmarkCommitRatio: the shell's commit processing and creation
 // against the core's, run side by side (shellbench.CommitRatio).
 func BenchmarkCommitRatio(b *testing.B) { shellbench.CommitRatio(b, benchStorage) }
+
+// BenchmarkMessageRatio: the shell's application messages (send and
+// receive) against the core's, run side by side (shellbench.MessageRatio).
+func BenchmarkMessageRatio(b *testing.B) { shellbench.MessageRatio(b, benchStorage) }

@@ -528,3 +528,140 @@ func CommitRatio(b *testing.B, open Open) {
 		})
 	}
 }
+
+// messagePair is one side of an application message (the sender's or a
+// receiver's) as the shell and as the core run it: the shell's operation
+// on its Group, the core's on its own copy of the same state, both given
+// the same messages in the same order.
+type messagePair struct {
+	shell, core func() error
+	prepare     func() // before an iteration, not timed: the receiver's next messages made
+	store       *counting
+}
+
+func sendPair(b *testing.B, open Open, n int) messagePair {
+	s, ks, err := synthOf(b, n).Member(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, store := group(b, open, n, s, ks)
+	if _, err := g.Send(msg100); err != nil { // the first message of the epoch: not the steady state
+		b.Fatal(err)
+	}
+	env := transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{4}), Limits: synth.Limits(n)}
+	cur, _, err := transitions.Apply(s, transitions.Protect{At: synth.At, Data: msg100}, env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store.take()
+	return messagePair{
+		prepare: func() {},
+		shell:   func() error { _, err := g.Send(msg100); return err },
+		core: func() error {
+			var err error
+			cur, _, err = transitions.Apply(cur, transitions.Protect{At: synth.At, Data: msg100}, env)
+			return err
+		},
+		store: store,
+	}
+}
+
+func receivePair(b *testing.B, open Open, n int) messagePair {
+	src, r, rk := receiveFixture(b, n)
+	g, store := group(b, open, n, r, rk)
+	env := transitions.Env{Keys: rk, Entropy: entropy.FromSeed([32]byte{6}), Limits: synth.Limits(n)}
+	cur := r
+	var msgs [][]byte // the sender's next messages, read by the shell and by the core
+	fill := func() {
+		for range 256 {
+			var effs []effects.Effect
+			var err error
+			if src.cur, effs, err = transitions.Apply(src.cur, transitions.Protect{At: synth.At, Data: msg100}, src.env); err != nil {
+				b.Fatal(err)
+			}
+			msgs = append(msgs, sentMessage(b, effs))
+		}
+	}
+	fill()
+	// The first message of the epoch derives the sender's ratchet: not
+	// the steady state.
+	if _, err := g.ProcessMessage(msgs[0]); err != nil {
+		b.Fatal(err)
+	}
+	var err error
+	if cur, _, err = transitions.Apply(cur, transitions.Receive{At: synth.At, Message: msgs[0]}, env); err != nil {
+		b.Fatal(err)
+	}
+	msgs = msgs[1:]
+	store.take()
+	var shellNext, coreNext int // indices into msgs: each takes every message once, in order
+	next := func(i *int) []byte {
+		if shellNext == coreNext && shellNext >= 1024 { // both are done with what they read
+			msgs = append(msgs[:0], msgs[shellNext:]...)
+			shellNext, coreNext = 0, 0
+		}
+		m := msgs[*i]
+		*i++
+		return m
+	}
+	return messagePair{
+		prepare: func() {
+			if max(shellNext, coreNext) >= len(msgs) {
+				fill()
+			}
+		},
+		shell: func() error { _, err := g.ProcessMessage(next(&shellNext)); return err },
+		core: func() error {
+			var err error
+			cur, _, err = transitions.Apply(cur, transitions.Receive{At: synth.At, Message: next(&coreNext)}, env)
+			return err
+		},
+		store: store,
+	}
+}
+
+// MessageRatio runs an application message of 100 bytes through the
+// shell and through the core side by side, for the sender ("send":
+// Group.Send against Protect) and a receiver ("receive":
+// Group.ProcessMessage against Receive), in the steady state of an epoch,
+// on a Storage from open. Each iteration runs one of each in alternating
+// order, each timed by the process's CPU time (user + system, garbage
+// collection included), so that both figures are taken under the same
+// load. It reports shell-cpu-ns, core-cpu-ns, their ratio, and the bytes
+// the shell wrote per message (B-written/op).
+func MessageRatio(b *testing.B, open Open) {
+	for _, side := range []struct {
+		name string
+		pair func(*testing.B, Open, int) messagePair
+	}{{"send", sendPair}, {"receive", receivePair}} {
+		b.Run(side.name, func(b *testing.B) {
+			eachSize(b, func(b *testing.B, n int) {
+				p := side.pair(b, open, n)
+				var cpu [2]time.Duration // shell, core
+				first := 0
+				for b.Loop() {
+					p.prepare()
+					for k := range 2 {
+						j := (first + k) % 2
+						op := p.core
+						if j == 0 {
+							op = p.shell
+						}
+						t0 := ProcessCPU()
+						if err := op(); err != nil {
+							b.Fatal(err)
+						}
+						cpu[j] += ProcessCPU() - t0
+					}
+					first ^= 1
+				}
+				if cpu[1] > 0 {
+					b.ReportMetric(float64(cpu[0])/float64(b.N), "shell-cpu-ns")
+					b.ReportMetric(float64(cpu[1])/float64(b.N), "core-cpu-ns")
+					b.ReportMetric(float64(cpu[0])/float64(cpu[1]), "ratio")
+				}
+				b.ReportMetric(float64(p.store.take())/float64(b.N), "B-written/op")
+			})
+		})
+	}
+}

@@ -50,3 +50,7 @@ func BenchmarkCoreCommitProcess(b *testing.B) { shellbench.CoreCommitProcess(b) 
 // BenchmarkSQLiteCommitRatio: commit processing and creation on SQLite
 // against the core's, run side by side (shellbench.CommitRatio).
 func BenchmarkSQLiteCommitRatio(b *testing.B) { shellbench.CommitRatio(b, benchStore) }
+
+// BenchmarkSQLiteMessageRatio: application messages (send and receive) on
+// SQLite against the core's, run side by side (shellbench.MessageRatio).
+func BenchmarkSQLiteMessageRatio(b *testing.B) { shellbench.MessageRatio(b, benchStore) }
