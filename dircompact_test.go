@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -153,5 +154,58 @@ func TestDirStorageCompactionAllocates(t *testing.T) {
 		if v, err := d.Get(ctx, fmt.Appendf(nil, "cold/%06d", i)); err != nil || !bytes.Equal(v, want) {
 			t.Fatalf("value %d after compacting: %.20q, %v", i, v, err)
 		}
+	}
+}
+
+// TestLiveInFileOrder: a compaction copies the undamaged values in the
+// order of their offsets, by either of its sorts (packed integers, or a
+// comparison for offsets too large to pack).
+func TestLiveInFileOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		index map[string]dirValue
+		want  []string
+	}{
+		{"empty", map[string]dirValue{}, nil},
+		{"packed", map[string]dirValue{
+			"c": {off: 300, n: 1}, "a": {off: 8, n: 1}, "d": {off: 40, n: 2, damaged: true}, "b": {off: 100, n: 3},
+		}, []string{"a", "b", "c"}},
+		{"offsets past the packed range", map[string]dirValue{
+			"far": {off: 1 << 45, n: 1}, "near": {off: 8, n: 1}, "mid": {off: 1 << 30, n: 1},
+		}, []string{"near", "mid", "far"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, c := range liveInFileOrder(tc.index) {
+				if c.old != tc.index[c.key] {
+					t.Errorf("%s: value %+v, stored %+v", c.key, c.old, tc.index[c.key])
+				}
+				got = append(got, c.key)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("order %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLiveInFileOrderMany: a thousand values whose offsets are a
+// permutation of their names' order (cycles of every length) come out in
+// file order.
+func TestLiveInFileOrderMany(t *testing.T) {
+	index := map[string]dirValue{}
+	want := make([]string, 1000)
+	for i := range 1000 {
+		pos := i * 7919 % 1000 // 7919 is prime: a permutation of 0..999
+		k := fmt.Sprintf("k%04d", i)
+		index[k] = dirValue{off: int64(8 + 16*pos), n: 12}
+		want[pos] = k
+	}
+	var got []string
+	for _, c := range liveInFileOrder(index) {
+		got = append(got, c.key)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("not in file order: %q...", got[:min(len(got), 8)])
 	}
 }

@@ -582,13 +582,7 @@ func (d *DirStorage) compact() error {
 	if err := d.flush(); err != nil {
 		return err
 	}
-	live := make([]compactValue, 0, len(d.index))
-	for k, v := range d.index {
-		if !v.damaged {
-			live = append(live, compactValue{key: k, old: v})
-		}
-	}
-	slices.SortFunc(live, func(a, b compactValue) int { return cmp.Compare(a.old.off, b.old.off) })
+	live := liveInFileOrder(d.index)
 	// Windows cannot rename over an open file: the current one is closed
 	// before the rename and the data file reopened after it, replaced or
 	// not.
@@ -620,6 +614,53 @@ func (d *DirStorage) compact() error {
 		d.live += int64(c.old.n)
 	}
 	return nil
+}
+
+// liveInFileOrder returns the values of index that are not damaged, in
+// the order of their offsets in the file. A large group's store holds
+// tens of thousands of values: they are ordered by sorting integers (each
+// offset with the value's position in the list), several times faster
+// than sorting the values with a comparison function, and the order is
+// applied in place (8 bytes per value besides the list).
+func liveInFileOrder(index map[string]dirValue) []compactValue {
+	live := make([]compactValue, 0, len(index))
+	var maxOff int64
+	for k, v := range index {
+		if !v.damaged {
+			live = append(live, compactValue{key: k, old: v})
+			maxOff = max(maxOff, v.off)
+		}
+	}
+	const posBits = 24
+	if len(live) > 1<<posBits || maxOff >= 1<<(64-posBits) {
+		slices.SortFunc(live, func(a, b compactValue) int { return cmp.Compare(a.old.off, b.old.off) })
+		return live
+	}
+	order := make([]uint64, len(live))
+	for i, c := range live {
+		order[i] = uint64(c.old.off)<<posBits | uint64(i)
+	}
+	slices.Sort(order)
+	// Position i takes the value at order[i]'s position: the permutation
+	// is applied in place, one cycle at a time (a done entry is all ones,
+	// which no packed offset reaches).
+	const done = ^uint64(0)
+	for i := range live {
+		if order[i] == done {
+			continue
+		}
+		first, j := live[i], i
+		for {
+			k := int(order[j] & (1<<posBits - 1))
+			order[j] = done
+			if k == i {
+				live[j] = first
+				break
+			}
+			live[j], j = live[k], k
+		}
+	}
+	return live
 }
 
 // compactValue is a live value during a compaction: its key, where it is
