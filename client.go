@@ -781,6 +781,9 @@ func (c *Client) ExportLog(groupID []byte) ([]byte, error) {
 	if g.closed {
 		return nil, ErrClosed
 	}
+	if err := g.storeUnstored(); err != nil {
+		return nil, err
+	}
 	recs, err := g.log.records(ctx)
 	if err != nil {
 		return nil, err

@@ -35,7 +35,11 @@ type Group struct {
 	st     state.GroupState
 	log    *groupLog
 	ops    []BatchOp // room for the next operation's Batch (batch, keepBatch)
-	closed bool
+	// unstored is the batch of a received commit's staging, which is
+	// committed with the group's next operation (or at Close): see
+	// stagesCommit.
+	unstored *Batch
+	closed   bool
 	// nextDelivery numbers the messages kept by Options.AtLeastOnce,
 	// from the largest kept id once deliveriesKnown.
 	nextDelivery    uint64
@@ -117,6 +121,9 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 	}
 	b := g.batch()
 	defer g.keepBatch(b)
+	if g.unstored != nil {
+		b.ops = append(b.ops, g.unstored.ops...) // a later operation on a key wins
+	}
 	done, lerr := g.log.record(b, &a, sigs)
 	if lerr != nil {
 		return lerr // the state did not advance
@@ -129,13 +136,22 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 			extra(b, effects.Group(a.Effects))
 		}
 	}
-	if b.Len() > 0 {
+	unstored := false
+	switch {
+	case b.Len() == 0:
+	case a.Err == nil && g.stagesCommit(ev, a):
+		g.unstored, b.ops, unstored = &Batch{ops: b.ops}, nil, true
+	default:
 		if cerr := g.c.store.Commit(ctx, b); cerr != nil {
 			return &replay.RecordError{Err: cerr}
 		}
+		g.unstored = nil
 	}
 	if done != nil {
 		done()
+	}
+	if unstored {
+		g.log.scratch = nil // it holds the unstored batch's keys and values
 	}
 	if a.Err != nil {
 		return a.Err
@@ -147,6 +163,37 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 	if collect != nil {
 		collect(effects.Group(a.Effects))
 	}
+	return nil
+}
+
+// stagesCommit reports whether the operation a, of event ev, staged a
+// received commit in the default log (no records kept). Its batch is not
+// committed then but with the group's next operation — normally
+// MergeStagedCommit or DiscardStagedCommit — or at Close: a processed
+// commit writes once, not twice, and the group is stored either before
+// the commit or after the application's decision on it. A crash in
+// between leaves the group before the commit, whose message the
+// application processes again (its key is not consumed in storage).
+// With Options.KeepRecords each event's record is written as it happens.
+func (g *Group) stagesCommit(ev transitions.Event, a replay.Applied) bool {
+	if _, ok := ev.(transitions.Receive); !ok || g.log.keep != 0 {
+		return false
+	}
+	_, before := a.State.StagedCommit()
+	_, after := a.Next.StagedCommit()
+	return after && !before
+}
+
+// storeUnstored commits the batch of a staged commit that no operation
+// has committed yet (see stagesCommit). The caller holds g.mu.
+func (g *Group) storeUnstored() error {
+	if g.unstored == nil {
+		return nil
+	}
+	if err := g.c.store.Commit(ctx, g.unstored); err != nil {
+		return err
+	}
+	g.unstored = nil
 	return nil
 }
 
@@ -623,7 +670,7 @@ func (g *Group) Close() error {
 	}
 	g.closed = true
 	g.c.forget(g)
-	return nil
+	return g.storeUnstored() // a staged commit stays staged in storage
 }
 
 // Delete erases the group's log from storage and closes the Group: for a
@@ -633,6 +680,7 @@ func (g *Group) Delete() error {
 	defer g.mu.Unlock()
 	g.closed = true
 	g.c.forget(g)
+	g.unstored = nil
 	return g.remove()
 }
 

@@ -95,6 +95,13 @@ type StagedCommit struct {
 // validated and stored, a commit is validated and staged. Invalid messages
 // are rejected with the core's typed error (errors.Is(err,
 // valsem.ValSemNNN)) and leave the group unchanged.
+//
+// A staged commit is written to storage with the application's decision
+// (MergeStagedCommit or DiscardStagedCommit, in one write with it), with
+// any later operation, or at Close: a crash before then leaves the group
+// stored before the commit, and the application processes the commit's
+// message again. Acknowledge a commit to the delivery service once it is
+// merged.
 func (g *Group) ProcessMessage(message []byte) (*ProcessedMessage, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
