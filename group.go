@@ -31,10 +31,10 @@ type Group struct {
 	c  *Client
 	id []byte
 
-	mu     sync.Mutex
-	st     state.GroupState
-	log    *groupLog
-	ops    []BatchOp // room for the next operation's Batch (batch, keepBatch)
+	mu  sync.Mutex
+	st  state.GroupState
+	log *groupLog
+	ops []BatchOp // room for the next operation's Batch (batch, keepBatch)
 	// unstored is the batch of a received commit's staging, which is
 	// committed with the group's next operation (or at Close): see
 	// stagesCommit.
