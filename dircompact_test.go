@@ -62,7 +62,7 @@ func rewriteHot(t *testing.T, d *DirStorage, first, n int) (perCommit float64, c
 }
 
 // TestDirStorageCompaction runs commits that replace one small value
-// until the dead bytes exceed the live ones, in a store of 4 MB of other
+// until the dead bytes exceed dirDeadRatio times the live ones, in a store of 4 MB of other
 // values: the file is compacted, every value reads back (after reopening
 // too), no replaced value is left in the file, and a commit costs no more
 // allocation than in a store of 40 KB — the compaction, amortized over
@@ -72,7 +72,7 @@ func TestDirStorageCompaction(t *testing.T) {
 	const size = 1000
 	small, _ := compactFixture(t, 40, size)
 	large, dir := compactFixture(t, 4000, size)
-	n := int(large.live)/2000 + 200 // past the first compaction of the large store
+	n := dirDeadRatio*int(large.live)/2000 + 200 // past the first compaction of the large store
 	smallCost, _ := rewriteHot(t, small, 0, n)
 	largeCost, compactions := rewriteHot(t, large, 0, n)
 	t.Logf("%d commits: %.0f B allocated per commit with 40 KB stored, %.0f B with 4 MB stored (%d compactions)", n, smallCost, largeCost, compactions)

@@ -36,8 +36,9 @@ import (
 // zeroing), and zeroes and cuts off a torn final record (a crash during
 // the append, whose batch never committed). A value whose CRC fails makes
 // Get of that key fail with ErrDamaged; the other keys stay readable.
-// When more than half of the file is dead (erased values, superseded
-// records) and it exceeds a megabyte, the live values are copied to a new
+// When more than two thirds of the file are dead (erased values,
+// superseded records: twice the live bytes) and the dead bytes exceed
+// four megabytes, the live values are copied to a new
 // file that replaces the old one; a copy a crash interrupted is erased
 // and removed at the next open.
 //
@@ -106,8 +107,12 @@ const (
 	// operation, and at most 1<<20 operations.
 	dirMaxOps = 1 << 20
 	// dirCompactMin is the dead size above which a file is compacted
-	// (when dead bytes also exceed live ones).
-	dirCompactMin = 1 << 20
+	// (when dead bytes also exceed dirDeadRatio times the live ones):
+	// each compaction copies the live bytes, so the ratio bounds the
+	// copying per byte written (1/dirDeadRatio) and the file's size
+	// (1+dirDeadRatio times the live bytes, plus dirCompactMin).
+	dirCompactMin = 4 << 20
+	dirDeadRatio  = 2
 )
 
 var (
@@ -559,7 +564,7 @@ func (d *DirStorage) Commit(ctx context.Context, b *Batch) error {
 			return err
 		}
 	}
-	if dead := d.size - d.live; dead > d.compactMin && (dead > d.live || d.compactMin < dirCompactMin) {
+	if dead := d.size - d.live; dead > d.compactMin && (dead > dirDeadRatio*d.live || d.compactMin < dirCompactMin) {
 		return d.compact()
 	}
 	return nil
