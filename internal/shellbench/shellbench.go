@@ -428,18 +428,71 @@ func CoreCommitCreate(b *testing.B) {
 	})
 }
 
-// commitPair is one side of a commit (the receiver's or the committer's)
-// as the shell and as the core run it, and the reset that puts the
-// shell's group back before the next run.
-type commitPair struct {
-	shell, core, reset func() error
+// ratioPair is one side of an operation (a commit's receiver or
+// committer, a message's sender or receiver) as the shell and as the
+// core run it, with what must happen before each iteration, not timed
+// (putting the shell's group back, making the next messages), and the
+// shell's storage.
+type ratioPair struct {
+	shell, core, untimed func() error
+	store                *counting
 }
 
-func processPair(b *testing.B, open Open, n int) commitPair {
+// ratioSide names a side and builds its pair for a group of n members.
+type ratioSide struct {
+	name string
+	pair func(*testing.B, Open, int) ratioPair
+}
+
+// runRatio runs each side's shell and core operations alternately, in
+// alternating order, each timed by the process's CPU time, at every size,
+// and reports shell-cpu-ns, core-cpu-ns, their ratio and the bytes the
+// shell wrote per operation (B-written/op).
+func runRatio(b *testing.B, open Open, sides ...ratioSide) {
+	for _, side := range sides {
+		b.Run(side.name, func(b *testing.B) {
+			eachSize(b, func(b *testing.B, n int) {
+				p := side.pair(b, open, n)
+				p.store.take()
+				var cpu [2]time.Duration // shell, core
+				var written int64
+				first := 0
+				for b.Loop() {
+					if err := p.untimed(); err != nil {
+						b.Fatal(err)
+					}
+					p.store.take() // what the untimed part wrote
+					for k := range 2 {
+						j := (first + k) % 2
+						op := p.core
+						if j == 0 {
+							op = p.shell
+						}
+						t0 := ProcessCPU()
+						if err := op(); err != nil {
+							b.Fatal(err)
+						}
+						cpu[j] += ProcessCPU() - t0
+					}
+					written += p.store.take()
+					first ^= 1
+				}
+				if cpu[1] > 0 {
+					b.ReportMetric(float64(cpu[0])/float64(b.N), "shell-cpu-ns")
+					b.ReportMetric(float64(cpu[1])/float64(b.N), "core-cpu-ns")
+					b.ReportMetric(float64(cpu[0])/float64(cpu[1]), "ratio")
+				}
+				b.ReportMetric(float64(written)/float64(b.N), "B-written/op")
+			})
+		})
+	}
+}
+
+func processPair(b *testing.B, open Open, n int) ratioPair {
 	msg, r, rk := commitFixture(b, n)
-	g, _ := group(b, open, n, r, rk)
+	g, store := group(b, open, n, r, rk)
 	env := transitions.Env{Keys: rk, Entropy: entropy.FromSeed([32]byte{2}), Limits: synth.Limits(n)}
-	return commitPair{
+	return ratioPair{
 		shell: func() error {
 			if _, err := g.ProcessMessage(msg); err != nil {
 				return err
@@ -453,18 +506,19 @@ func processPair(b *testing.B, open Open, n int) commitPair {
 			}
 			return err
 		},
-		reset: func() error { return shellhook.Reset(g, r) },
+		untimed: func() error { return shellhook.Reset(g, r) },
+		store:   store,
 	}
 }
 
-func createPair(b *testing.B, open Open, n int) commitPair {
+func createPair(b *testing.B, open Open, n int) ratioPair {
 	s, ks, err := synthOf(b, n).Member(0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, _ := group(b, open, n, s, ks)
+	g, store := group(b, open, n, s, ks)
 	env := transitions.Env{Keys: ks, Entropy: entropy.FromSeed([32]byte{3}), Limits: synth.Limits(n)}
-	return commitPair{
+	return ratioPair{
 		shell: func() error {
 			if _, err := g.SelfUpdate(); err != nil {
 				return err
@@ -478,7 +532,8 @@ func createPair(b *testing.B, open Open, n int) commitPair {
 			}
 			return err
 		},
-		reset: func() error { return shellhook.Reset(g, s) },
+		untimed: func() error { return shellhook.Reset(g, s) },
+		store:   store,
 	}
 }
 
@@ -490,56 +545,13 @@ func createPair(b *testing.B, open Open, n int) commitPair {
 // put back first, not timed) in alternating order, each timed by the
 // process's CPU time, so that both figures are taken under the same load:
 // separate benchmarks on a shared machine move by more than the shell
-// costs. It reports shell-cpu-ns, core-cpu-ns and their ratio.
+// costs. It reports shell-cpu-ns, core-cpu-ns, their ratio and the bytes
+// the shell wrote per commit (B-written/op; runRatio).
 func CommitRatio(b *testing.B, open Open) {
-	for _, side := range []struct {
-		name string
-		pair func(*testing.B, Open, int) commitPair
-	}{{"process", processPair}, {"create", createPair}} {
-		b.Run(side.name, func(b *testing.B) {
-			eachSize(b, func(b *testing.B, n int) {
-				p := side.pair(b, open, n)
-				var cpu [2]time.Duration // shell, core
-				first := 0
-				for b.Loop() {
-					for k := range 2 {
-						j := (first + k) % 2
-						op := p.core
-						if j == 0 {
-							op = p.shell
-							if err := p.reset(); err != nil {
-								b.Fatal(err)
-							}
-						}
-						t0 := ProcessCPU()
-						if err := op(); err != nil {
-							b.Fatal(err)
-						}
-						cpu[j] += ProcessCPU() - t0
-					}
-					first ^= 1
-				}
-				if cpu[1] > 0 {
-					b.ReportMetric(float64(cpu[0])/float64(b.N), "shell-cpu-ns")
-					b.ReportMetric(float64(cpu[1])/float64(b.N), "core-cpu-ns")
-					b.ReportMetric(float64(cpu[0])/float64(cpu[1]), "ratio")
-				}
-			})
-		})
-	}
+	runRatio(b, open, ratioSide{"process", processPair}, ratioSide{"create", createPair})
 }
 
-// messagePair is one side of an application message (the sender's or a
-// receiver's) as the shell and as the core run it: the shell's operation
-// on its Group, the core's on its own copy of the same state, both given
-// the same messages in the same order.
-type messagePair struct {
-	shell, core func() error
-	prepare     func() // before an iteration, not timed: the receiver's next messages made
-	store       *counting
-}
-
-func sendPair(b *testing.B, open Open, n int) messagePair {
+func sendPair(b *testing.B, open Open, n int) ratioPair {
 	s, ks, err := synthOf(b, n).Member(0)
 	if err != nil {
 		b.Fatal(err)
@@ -554,8 +566,8 @@ func sendPair(b *testing.B, open Open, n int) messagePair {
 		b.Fatal(err)
 	}
 	store.take()
-	return messagePair{
-		prepare: func() {},
+	return ratioPair{
+		untimed: func() error { return nil },
 		shell:   func() error { _, err := g.Send(msg100); return err },
 		core: func() error {
 			var err error
@@ -566,7 +578,7 @@ func sendPair(b *testing.B, open Open, n int) messagePair {
 	}
 }
 
-func receivePair(b *testing.B, open Open, n int) messagePair {
+func receivePair(b *testing.B, open Open, n int) ratioPair {
 	src, r, rk := receiveFixture(b, n)
 	g, store := group(b, open, n, r, rk)
 	env := transitions.Env{Keys: rk, Entropy: entropy.FromSeed([32]byte{6}), Limits: synth.Limits(n)}
@@ -604,11 +616,12 @@ func receivePair(b *testing.B, open Open, n int) messagePair {
 		*i++
 		return m
 	}
-	return messagePair{
-		prepare: func() {
+	return ratioPair{
+		untimed: func() error {
 			if max(shellNext, coreNext) >= len(msgs) {
 				fill()
 			}
+			return nil
 		},
 		shell: func() error { _, err := g.ProcessMessage(next(&shellNext)); return err },
 		core: func() error {
@@ -630,38 +643,5 @@ func receivePair(b *testing.B, open Open, n int) messagePair {
 // load. It reports shell-cpu-ns, core-cpu-ns, their ratio, and the bytes
 // the shell wrote per message (B-written/op).
 func MessageRatio(b *testing.B, open Open) {
-	for _, side := range []struct {
-		name string
-		pair func(*testing.B, Open, int) messagePair
-	}{{"send", sendPair}, {"receive", receivePair}} {
-		b.Run(side.name, func(b *testing.B) {
-			eachSize(b, func(b *testing.B, n int) {
-				p := side.pair(b, open, n)
-				var cpu [2]time.Duration // shell, core
-				first := 0
-				for b.Loop() {
-					p.prepare()
-					for k := range 2 {
-						j := (first + k) % 2
-						op := p.core
-						if j == 0 {
-							op = p.shell
-						}
-						t0 := ProcessCPU()
-						if err := op(); err != nil {
-							b.Fatal(err)
-						}
-						cpu[j] += ProcessCPU() - t0
-					}
-					first ^= 1
-				}
-				if cpu[1] > 0 {
-					b.ReportMetric(float64(cpu[0])/float64(b.N), "shell-cpu-ns")
-					b.ReportMetric(float64(cpu[1])/float64(b.N), "core-cpu-ns")
-					b.ReportMetric(float64(cpu[0])/float64(cpu[1]), "ratio")
-				}
-				b.ReportMetric(float64(p.store.take())/float64(b.N), "B-written/op")
-			})
-		})
-	}
+	runRatio(b, open, ratioSide{"send", sendPair}, ratioSide{"receive", receivePair})
 }
