@@ -75,9 +75,20 @@ func TestPublicGroupShell(t *testing.T) {
 	}
 
 	commit := must[Outgoing](t)(alice.g.CommitPendingProposals())
+	prior := ds.State() // the epoch before the commit: an immutable value
+	priorDigest := prior.Digest()
 	pc := must[*PublicProcessed](t)(ds.ProcessMessage(commit.Commit))
 	if pc.Kind != CommitMessage || pc.Commit.Epoch != 2 || len(pc.Commit.Updated) != 1 || pc.Commit.Updated[0] != 1 {
 		t.Fatalf("commit processed as %+v", pc.Commit)
+	}
+	// The processed commit lists the proposals it covered: writing into
+	// it changes neither the public group nor the state it came from.
+	after := ds.PublicDigest()
+	if len(pc.Commit.Proposals) == 0 || scribble(8, pc) < 10 {
+		t.Fatal("the processed commit hands out nothing to write through")
+	}
+	if prior.Digest() != priorDigest || ds.PublicDigest() != after {
+		t.Fatal("writing through a processed commit changed a public group's state")
 	}
 	if _, ok := ds.GroupInfo(); ok {
 		t.Fatal("the previous epoch's GroupInfo is still handed out")

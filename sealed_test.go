@@ -8,7 +8,9 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/replay"
+	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
+	"github.com/mlscore/mlscore/tree"
 	"github.com/mlscore/mlscore/treemath"
 )
 
@@ -211,14 +213,20 @@ func TestHandedOutValuesAreSealed(t *testing.T) {
 	// Alice sends an application message; Bob decrypts it.
 	app := must[[]byte](t)(alice.g.Send([]byte("hello")))
 	pmApp := must[*ProcessedMessage](t)(bob.g.ProcessMessage(app))
-	// Bob commits his proposal (pending at Bob); Alice stages it.
-	commit := must[Outgoing](t)(bob.g.CommitPendingProposals())
-	pmCommit := must[*ProcessedMessage](t)(alice.g.ProcessMessage(bytes.Clone(commit.Commit)))
-	if _, ok := alice.g.State().StagedCommit(); !ok {
-		t.Fatal("alice has no staged commit")
+	// Alice proposes to add carol; Bob stores it. Alice commits both
+	// proposals (pending at Alice); Bob stages the commit, whose
+	// proposals, added and updated members the staged commit lists.
+	carol := newParty(t, backends[0], "carol")
+	addProp, _, err := alice.g.ProposeAdd(must[[]byte](t)(carol.c.KeyPackage()))
+	check(t, err)
+	must[*ProcessedMessage](t)(bob.g.ProcessMessage(addProp))
+	commit := must[Outgoing](t)(alice.g.CommitPendingProposals())
+	pmCommit := must[*ProcessedMessage](t)(bob.g.ProcessMessage(bytes.Clone(commit.Commit)))
+	if sc, ok := bob.g.State().StagedCommit(); !ok || len(sc.Proposals) != 2 || len(sc.Added) != 1 || len(sc.Updated) != 1 {
+		t.Fatalf("bob's staged commit: %v, want one Update and one Add", ok)
 	}
-	if _, ok := bob.g.State().PendingCommit(); !ok {
-		t.Fatal("bob has no pending commit")
+	if _, ok := alice.g.State().PendingCommit(); !ok {
+		t.Fatal("alice has no pending commit")
 	}
 
 	digests := func() [2][32]byte { return [2][32]byte{alice.g.State().Digest(), bob.g.State().Digest()} }
@@ -230,6 +238,7 @@ func TestHandedOutValuesAreSealed(t *testing.T) {
 		{"Members", alice.g.Members()}, {"PendingProposals", alice.g.PendingProposals()},
 		{"bob's PendingProposals", bob.g.PendingProposals()},
 		{"processed proposal", pmProp}, {"processed application message", pmApp},
+		{"add proposal message", addProp},
 		{"processed commit", pmCommit}, {"outgoing commit", commit},
 		{"EpochAuthenticator", alice.g.EpochAuthenticator()}, {"ID", alice.g.ID()},
 		{"proposal message", prop}, {"proposal ref", ref}, {"application message", app},
@@ -258,8 +267,8 @@ func TestHandedOutValuesAreSealed(t *testing.T) {
 
 	// Behaviour: the commit merges on both sides to the same epoch, and
 	// messages still verify and decrypt both ways.
-	check(t, alice.g.MergeStagedCommit())
-	check(t, bob.g.MergePendingCommit())
+	check(t, bob.g.MergeStagedCommit())
+	check(t, alice.g.MergePendingCommit())
 	if !bytes.Equal(alice.g.EpochAuthenticator(), bob.g.EpochAuthenticator()) {
 		t.Fatal("the members disagree on the epoch after the commit")
 	}
@@ -327,5 +336,74 @@ func TestCoreOutputsAreSealed(t *testing.T) {
 				t.Fatal("the same event applied again gives another result")
 			}
 		})
+	}
+}
+
+// zeroKey1 and zeroKey2 return the zero value of a function's parameter
+// (the first after the receiver, or the first), whose type the caller
+// need not — and, for core.Key, cannot — name: how code outside the core
+// obtains a core.Key without importing internal/core.
+func zeroKey1[R, K, A any](func(R, K) A) K {
+	var k K
+	return k
+}
+
+func zeroKey2[R, K, A, B any](func(R, K) (A, B)) K {
+	var k K
+	return k
+}
+
+func zeroKey3[R, K, P, A, B any](func(R, K, P) (A, B)) K {
+	var k K
+	return k
+}
+
+func zeroKeyFirst[K, P, Q, A, B any](func(K, P, Q) (A, B)) K {
+	var k K
+	return k
+}
+
+// TestZeroCoreKeyUnlocksNothing: the zero core.Key, which any caller can
+// obtain through type inference, opens none of the core's zero-copy
+// accessors and constructors: writing through what they return, or
+// through the parts given to them, leaves every state unchanged.
+func TestZeroCoreKeyUnlocksNothing(t *testing.T) {
+	alice, _ := pair(t)
+	st := alice.g.State()
+	live := func() [2][32]byte { return [2][32]byte{alice.g.State().Digest(), st.Digest()} }
+	before := live()
+
+	k := zeroKey2(state.GroupState.Shared)
+	pub, priv := st.Shared(k)
+	n := scribble(8, pub, priv)
+	ctx := st.SharedGroupContextBytes(zeroKey1(state.GroupState.SharedGroupContextBytes))
+	n += scribble(8, ctx)
+	sig, ok := st.Tree().SharedSignatureKey(zeroKey3(tree.Tree.SharedSignatureKey), 0)
+	if !ok {
+		t.Fatal("no signature key at leaf 0")
+	}
+	n += scribble(8, sig)
+	if n < 100 {
+		t.Fatalf("only %d writes", n)
+	}
+	if live() != before {
+		t.Fatal("writing through a zero-key accessor's result changed a group's state")
+	}
+	if leaf, _ := alice.g.State().Tree().Leaf(0); !bytes.Equal(leaf.SignatureKey, alice.c.pub) {
+		t.Fatal("the tree's signature key changed")
+	}
+
+	// Constructors given the zero key copy what they are given.
+	pub2, priv2 := st.Public(), st.Private()
+	built, err := state.New(zeroKeyFirst(state.New), pub2, priv2)
+	check(t, err)
+	withPriv, err := st.WithPrivate(zeroKey3(state.GroupState.WithPrivate), priv2)
+	check(t, err)
+	d1, d2 := built.Digest(), withPriv.Digest()
+	if scribble(8, pub2, priv2) < 50 {
+		t.Fatal("nothing written into the parts")
+	}
+	if built.Digest() != d1 || withPriv.Digest() != d2 {
+		t.Fatal("writing into the parts given to a zero-key constructor changed the state it built")
 	}
 }

@@ -146,14 +146,14 @@ func unmarshalState(d *codec.Decoder, depth int, tc *treeCodec) GroupState {
 		if !d.OK() {
 			return GroupState{}
 		}
-		return Joining(core.Key{}, j)
+		return Joining(core.K(), j)
 	case kindInGroup:
 		pub := unmarshalPublic(d, tc)
 		priv := unmarshalPrivate(d, pub, depth, tc)
 		if !d.OK() {
 			return GroupState{}
 		}
-		s, err := New(core.Key{}, pub, priv)
+		s, err := New(core.K(), pub, priv)
 		if err != nil {
 			d.Fail(err)
 			return GroupState{}
@@ -437,7 +437,7 @@ func unmarshalPrivate(d *codec.Decoder, pub Public, depth int, tc *treeCodec) Pr
 // what Public.Census holds for a state with tree t.
 func CensusOf(t tree.Tree) Census {
 	var c Census
-	for _, ln := range t.SharedMembers(core.Key{}) {
+	for _, ln := range t.SharedMembers(core.K()) {
 		c.Members++
 		c.CredentialsInUse = bump(c.CredentialsInUse, uint16(ln.Credential.CredentialType))
 		for _, x := range uniq(ln.Capabilities.Credentials) {

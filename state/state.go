@@ -194,10 +194,14 @@ var ErrInvariant = errors.New("mls: group state invariant violated")
 // New builds a GroupState from its parts, checking the invariants that tie
 // them together: the tree hash in the GroupContext is the tree's, the own
 // leaf is in the tree, the private path fits the tree, the past epochs and
-// resumption PSKs are within the configured bounds. The state takes the
-// parts' memory over without copying it: only the core builds states
-// (core.Key), from parts that nothing else holds.
-func New(_ core.Key, pub Public, priv Private) (GroupState, error) {
+// resumption PSKs are within the configured bounds. With the core's key
+// (core.K) the state takes the parts' memory over without copying it: the
+// core builds states from parts that nothing else holds. Without it, the
+// state takes deep copies of the parts.
+func New(k core.Key, pub Public, priv Private) (GroupState, error) {
+	if !k.Valid() {
+		pub, priv = pub.Clone(), priv.clone()
+	}
 	if pub.Suite == nil {
 		return GroupState{}, fmt.Errorf("%w: no cipher suite", ErrInvariant)
 	}
@@ -229,7 +233,7 @@ func New(_ core.Key, pub Public, priv Private) (GroupState, error) {
 // within the configured bounds.
 func checkPrivate(pub *Public, priv Private) error {
 	if pub.Active {
-		if _, ok := pub.Tree.SharedSignatureKey(core.Key{}, priv.Self); !ok {
+		if _, ok := pub.Tree.SharedSignatureKey(core.K(), priv.Self); !ok {
 			return fmt.Errorf("%w: own leaf %d is blank", ErrInvariant, priv.Self)
 		}
 	}
@@ -256,8 +260,12 @@ func clipPrivate(priv Private) Private {
 // the public part and its encoded GroupContext with s: the cheap path for
 // transitions that change only secrets (protecting or decrypting a
 // message). It checks what New checks of the private part. s must be in a
-// group. Like New, it takes priv's memory over and is for the core only.
-func (s GroupState) WithPrivate(_ core.Key, priv Private) (GroupState, error) {
+// group. Like New, it takes priv's memory over with the core's key, and a
+// deep copy of priv without it.
+func (s GroupState) WithPrivate(k core.Key, priv Private) (GroupState, error) {
+	if !k.Valid() {
+		priv = priv.clone()
+	}
 	if s.pub == nil {
 		return GroupState{}, fmt.Errorf("%w: not in a group", ErrInvariant)
 	}
@@ -271,8 +279,8 @@ func (s GroupState) WithPrivate(_ core.Key, priv Private) (GroupState, error) {
 // st and everything else shared with s: the path of an application message
 // (protecting or decrypting one consumes a ratchet key and changes nothing
 // else). The invariants New and WithPrivate check do not involve the
-// secret tree, so it checks none; s must be in a group. Like New, it is
-// for the core only.
+// secret tree, so it checks none; s must be in a group. A secret tree is
+// an immutable value: nothing is copied, with or without the core's key.
 func (s GroupState) WithSecrets(_ core.Key, st keysched.SecretTree) (GroupState, error) {
 	if s.pub == nil || s.priv == nil {
 		return GroupState{}, fmt.Errorf("%w: not in a group", ErrInvariant)
@@ -305,8 +313,12 @@ func (s GroupState) Secrets() keysched.SecretTree {
 // Joining returns the state of a client holding a staged join: it is in no
 // group yet (InGroup is false); AcceptJoin turns j.Next into the state.
 //
-// It takes j's memory over and is for the core only.
-func Joining(_ core.Key, j StagedJoin) GroupState {
+// With the core's key it takes j's memory over; without it, a copy (the
+// states in j are immutable values: only its byte string is copied).
+func Joining(k core.Key, j StagedJoin) GroupState {
+	if !k.Valid() {
+		j.KeyPackageRef = bytes.Clone(j.KeyPackageRef)
+	}
 	return GroupState{priv: &private{join: &j, rest: new(restVersion)}}
 }
 
@@ -330,8 +342,12 @@ func (s GroupState) Private() Private {
 
 // Shared returns the public and private parts without copying them, for
 // the core's hot paths: their memory is shared with s and must not be
-// modified. They are zero when s is not in a group.
-func (s GroupState) Shared(_ core.Key) (Public, Private) {
+// modified. They are zero when s is not in a group. Without the core's
+// key (core.K) it returns deep copies, as Public and Private do.
+func (s GroupState) Shared(k core.Key) (Public, Private) {
+	if !k.Valid() {
+		return s.Public(), s.Private()
+	}
 	var pub Public
 	var priv Private
 	if s.pub != nil {
@@ -436,7 +452,11 @@ func (s GroupState) GroupContextBytes() []byte {
 
 // SharedGroupContextBytes is GroupContextBytes without the copy, for the
 // core's hot paths: the bytes are shared with s and must not be modified.
-func (s GroupState) SharedGroupContextBytes(_ core.Key) []byte {
+// Without the core's key it returns a copy.
+func (s GroupState) SharedGroupContextBytes(k core.Key) []byte {
+	if !k.Valid() {
+		return s.GroupContextBytes()
+	}
 	if s.pub == nil {
 		return nil
 	}

@@ -87,7 +87,7 @@ func createAndProtect(t *testing.T) (state.GroupState, state.GroupState) {
 func TestWithSecrets(t *testing.T) {
 	s0, s1 := createAndProtect(t)
 	d0 := s0.Digest()
-	got, err := s0.WithSecrets(core.Key{}, s1.Private().Secrets)
+	got, err := s0.WithSecrets(core.K(), s1.Private().Secrets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestWithSecrets(t *testing.T) {
 	if d := cmp.Diff(s1.View(), got.View()); d != "" {
 		t.Fatal(d)
 	}
-	if _, err := (state.GroupState{}).WithSecrets(core.Key{}, s1.Private().Secrets); !errors.Is(err, state.ErrInvariant) {
+	if _, err := (state.GroupState{}).WithSecrets(core.K(), s1.Private().Secrets); !errors.Is(err, state.ErrInvariant) {
 		t.Fatalf("WithSecrets on the zero state: %v", err)
 	}
 }
@@ -109,14 +109,14 @@ func TestWithSecrets(t *testing.T) {
 // clipped so that appending to it cannot write into the state.
 func TestSharedGroupContextBytes(t *testing.T) {
 	s0, _ := createAndProtect(t)
-	b := s0.SharedGroupContextBytes(core.Key{})
+	b := s0.SharedGroupContextBytes(core.K())
 	if !bytes.Equal(b, s0.GroupContextBytes()) || len(b) == 0 {
 		t.Fatalf("shared %x, copied %x", b, s0.GroupContextBytes())
 	}
 	if cap(b) != len(b) {
 		t.Fatalf("shared encoding has capacity %d past its %d bytes", cap(b), len(b))
 	}
-	if (state.GroupState{}).SharedGroupContextBytes(core.Key{}) != nil {
+	if (state.GroupState{}).SharedGroupContextBytes(core.K()) != nil {
 		t.Fatal("zero state has a GroupContext")
 	}
 }

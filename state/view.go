@@ -70,7 +70,7 @@ func (s GroupState) View() View {
 	}
 	v.OwnLeaf = uint32(q.Self)
 	v.LeafCount = uint32(p.Tree.LeafCount())
-	for i, ln := range p.Tree.SharedMembers(core.Key{}) {
+	for i, ln := range p.Tree.SharedMembers(core.K()) {
 		cred := hex.EncodeToString(ln.Credential.Identity)
 		if ln.Credential.CredentialType == 1 {
 			cred = string(ln.Credential.Identity)

@@ -214,7 +214,7 @@ func createGroup(s state.GroupState, e CreateGroup, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, err
 	}
-	next, err := state.New(core.Key{},
+	next, err := state.New(core.K(),
 		state.Public{Suite: cs, Context: ctx, Tree: t, Interim: interim, ConfirmationTag: tag, Config: e.Config, Active: true, Census: state.CensusOf(t)},
 		state.Private{Self: 0, SignatureKey: sg.Public(), Path: pp, Epoch: es, Secrets: st},
 	)

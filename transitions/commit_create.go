@@ -99,7 +99,7 @@ func commitWith(s state.GroupState, e Commit, extraPSKs []codec.PreSharedKeyID, 
 	priv := g.priv
 	priv.Secrets = sl.secrets
 	priv.Pending = &state.PendingCommit{Next: next, Message: bytes.Clone(sl.msg), Added: leaves(cov.added), Removed: leaves(cov.removed)}
-	cur, err := state.New(core.Key{}, g.pub, priv)
+	cur, err := state.New(core.K(), g.pub, priv)
 	if err != nil {
 		return s, nil, err
 	}
@@ -158,7 +158,7 @@ type sentPath struct {
 // 9420, Sections 7.4, 7.5 and 12.4.1).
 func (g *group) generatePath(cov covered, leafTpl *codec.LeafNode, at uint64, sg *suite.Signer, env Env) (sentPath, error) {
 	t, self := cov.tree, g.self()
-	own, _ := t.SharedLeaf(core.Key{}, self)
+	own, _ := t.SharedLeaf(core.K(), self)
 	template, lsg, err := g.pathLeaf(*own, leafTpl, t, cov, cov.census, at, sg, env)
 	if err != nil {
 		return sentPath{}, err

@@ -122,7 +122,7 @@ func (g *group) checkResync(cov covered, joiner codec.Credential, env Env) error
 		if slices.Contains(cov.leavers, r) {
 			continue // left by its own SelfRemove, not replaced by the joiner
 		}
-		old, _ := g.pub.Tree.SharedLeaf(core.Key{}, r)
+		old, _ := g.pub.Tree.SharedLeaf(core.K(), r)
 		f := env.Policy.AcceptResync
 		if f == nil {
 			f = sameCredential
@@ -167,7 +167,7 @@ func (g *group) commitPath(rc *receivedCommit, at uint64, env Env) error {
 	if err != nil {
 		return err
 	}
-	old, _ := rc.tree.SharedLeaf(core.Key{}, rc.committer)
+	old, _ := rc.tree.SharedLeaf(core.K(), rc.committer)
 	cen := rc.census
 	if !rc.external {
 		cen = censusAdd(cen, old, -1)
@@ -215,7 +215,7 @@ func (g *group) receiveCommit(a authenticatedMessage, at uint64, env Env) (state
 	}
 	priv := g.withSecrets(a)
 	priv.Staged = staged
-	cur, err := g.s.WithPrivate(core.Key{}, priv)
+	cur, err := g.s.WithPrivate(core.K(), priv)
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}

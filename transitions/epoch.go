@@ -168,7 +168,7 @@ func (n newEpoch) assemble(es keysched.EpochSecrets, priv state.Private) (state.
 		return state.GroupState{}, err
 	}
 	priv.Epoch, priv.Secrets = es, st
-	return state.New(core.Key{}, pub, priv)
+	return state.New(core.K(), pub, priv)
 }
 
 // nextState builds this member's state of the epoch a commit starts
@@ -188,7 +188,7 @@ func (g *group) removedState() (state.GroupState, error) {
 	pub.Proposals = nil
 	priv := g.priv
 	priv.Pending, priv.Staged, priv.OwnUpdates = nil, nil, nil
-	return state.New(core.Key{}, pub, priv)
+	return state.New(core.K(), pub, priv)
 }
 
 // advance completes an epoch change from the current state g to next (the
@@ -196,7 +196,7 @@ func (g *group) removedState() (state.GroupState, error) {
 // resumption PSK the retained ones, within the configured bounds, and
 // everything no longer needed is reported with DeleteSecret.
 func (g *group) advance(next state.GroupState, at uint64) (state.GroupState, []effects.Effect, error) {
-	pub, priv := next.Shared(core.Key{})
+	pub, priv := next.Shared(core.K())
 	cfg := pub.Config
 	gid := g.gid()
 	var dels []effects.Effect
@@ -217,7 +217,7 @@ func (g *group) advance(next state.GroupState, at uint64) (state.GroupState, []e
 	}
 	priv.Past, priv.Resumption = slices.Clip(past), slices.Clip(res)
 	dels = append(dels, retiredKeys(g.priv.Path, priv.Path)...)
-	out, err := state.New(core.Key{}, pub, priv)
+	out, err := state.New(core.K(), pub, priv)
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}

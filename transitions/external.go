@@ -120,7 +120,7 @@ func externalJoin(s state.GroupState, e ExternalJoin, env Env) (state.GroupState
 	if err != nil {
 		return s, nil, err
 	}
-	j := state.Joining(core.Key{}, state.StagedJoin{Next: next, Prior: s})
+	j := state.Joining(core.K(), state.StagedJoin{Next: next, Prior: s})
 	return j, []effects.Effect{effects.SendToGroup{Group: bytes.Clone(ctx.GroupID), Epoch: ctx.Epoch, Kind: effects.KindCommit, Message: msg}}, nil
 }
 
@@ -149,7 +149,7 @@ func joinerProposals(cs *suite.Suite, t tree.Tree, cen state.Census, externalPub
 	jl := joinerList{props: []codec.Proposal{{ProposalType: codec.ProposalExternalInit, ExternalInit: &codec.ExternalInit{KEMOutput: kem}}},
 		init: init}
 	remove := func(l treemath.LeafIndex) error {
-		old, ok := t.SharedLeaf(core.Key{}, l)
+		old, ok := t.SharedLeaf(core.K(), l)
 		if !ok {
 			return fmt.Errorf("%w: leaf %d removed twice", ErrInvalidProposals, l)
 		}
@@ -255,7 +255,7 @@ func priorLeaf(t tree.Tree, sigKey []byte, cred codec.Credential) (treemath.Leaf
 	if err != nil {
 		return 0, false
 	}
-	for i, ln := range t.SharedMembers(core.Key{}) {
+	for i, ln := range t.SharedMembers(core.K()) {
 		if got, err := ln.Credential.Encode(); err == nil && equalBytes(got, want) {
 			return i, true
 		}
@@ -402,7 +402,7 @@ func (g *group) publicSenderKey(f framedMessage) ([]byte, error) {
 	case codec.SenderTypeNewMemberCommit:
 		return c.Commit.Path.LeafNode.SignatureKey, nil
 	}
-	key, _ := f.keys.tree.SharedSignatureKey(core.Key{}, c.Sender.LeafIndex)
+	key, _ := f.keys.tree.SharedSignatureKey(core.K(), c.Sender.LeafIndex)
 	return key, nil
 }
 

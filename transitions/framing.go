@@ -167,7 +167,7 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 		got, want := groupIDs(gid, g.gid())
 		return f, valsem.Errorf(valsem.ValSem002, "message for group %s, this is group %s", got, want)
 	}
-	f.keys = epochKeys{past: -1, ctx: &g.pub.Context, ctxBytes: g.s.SharedGroupContextBytes(core.Key{}), tree: g.pub.Tree, senderDataSecret: g.priv.Epoch.SenderDataSecret(), secrets: g.priv.Secrets}
+	f.keys = epochKeys{past: -1, ctx: &g.pub.Context, ctxBytes: g.s.SharedGroupContextBytes(core.K()), tree: g.pub.Tree, senderDataSecret: g.priv.Epoch.SenderDataSecret(), secrets: g.priv.Secrets}
 	if epoch != g.epoch() {
 		// ValSem003: the epoch must be the current one; application
 		// messages may also come from a retained past epoch.
@@ -201,7 +201,7 @@ func (g *group) frame(d decodedMessage) (framedMessage, error) {
 		switch snd.SenderType {
 		case codec.SenderTypeMember:
 			// ValSem004: a member sender must be a non-blank leaf.
-			if _, ok := g.pub.Tree.SharedSignatureKey(core.Key{}, snd.LeafIndex); !ok {
+			if _, ok := g.pub.Tree.SharedSignatureKey(core.K(), snd.LeafIndex); !ok {
 				return f, valsem.Errorf(valsem.ValSem004, "sender leaf %d is blank or outside the tree", snd.LeafIndex)
 			}
 			if snd.LeafIndex == g.self() {
@@ -238,7 +238,7 @@ func (g *group) authenticate(f framedMessage, b codec.Bounds) (authenticatedMess
 		return a, nil
 	}
 	senderKey := func(l treemath.LeafIndex) ([]byte, error) {
-		key, ok := f.keys.tree.SharedSignatureKey(core.Key{}, l)
+		key, ok := f.keys.tree.SharedSignatureKey(core.K(), l)
 		if !ok {
 			// ValSem004: the sender must be a non-blank leaf.
 			return nil, valsem.Errorf(valsem.ValSem004, "sender leaf %d is blank or outside the tree", l)

@@ -46,7 +46,7 @@ func groupOf(s state.GroupState) (group, error) {
 	if !s.InGroup() {
 		return group{}, fmt.Errorf("%w: not in a group", ErrWrongState)
 	}
-	pub, priv := s.Shared(core.Key{})
+	pub, priv := s.Shared(core.K())
 	return group{s: s, pub: pub, priv: priv, cs: pub.Suite}, nil
 }
 

@@ -117,7 +117,7 @@ func (p parsedGroupInfo) verifiedTree(ext []byte, at uint64, env Env) (tree.Tree
 	if err != nil {
 		return fail(limitFrom(err))
 	}
-	signer, ok := t.SharedLeaf(core.Key{}, gi.Signer)
+	signer, ok := t.SharedLeaf(core.K(), gi.Signer)
 	if !ok {
 		return fail(fmt.Errorf("%w: signer %d is not a member", ErrInvalidGroupInfo, gi.Signer))
 	}
@@ -133,7 +133,7 @@ func (p parsedGroupInfo) verifiedTree(ext []byte, at uint64, env Env) (tree.Tree
 		return fail(fmt.Errorf("%w: %w", ErrInvalidGroupInfo, err))
 	}
 	cen := state.CensusOf(t)
-	for i, ln := range t.SharedMembers(core.Key{}) {
+	for i, ln := range t.SharedMembers(core.K()) {
 		if err := checkTreeLeaf(cs, ln, leafCheck{source: ln.LeafNodeSource, at: at, required: rc, census: cen}, env); err != nil {
 			return fail(fmt.Errorf("%w (leaf %d)", err, i))
 		}

@@ -76,7 +76,7 @@ func stageOf(s state.GroupState) stage {
 		}
 		return stageNone
 	}
-	pub, priv := s.Shared(core.Key{})
+	pub, priv := s.Shared(core.K())
 	var st stage
 	switch {
 	case !pub.Active:

@@ -35,7 +35,7 @@ func propose(s state.GroupState, e Propose, env Env) (state.GroupState, []effect
 		if p.Update == nil {
 			return s, nil, fmt.Errorf("%w: update without leaf template", ErrInvalidProposals)
 		}
-		own, _ := g.pub.Tree.SharedLeaf(core.Key{}, g.self())
+		own, _ := g.pub.Tree.SharedLeaf(core.K(), g.self())
 		ln := ownLeafTemplate(g.cs.ID(), *own, p.Update.LeafNode)
 		ln.LeafNodeSource = codec.LeafNodeSourceUpdate
 		lsg, err := g.leafSigner(ln, sg, env)
@@ -105,7 +105,7 @@ func (g *group) sendProposal(s state.GroupState, p codec.Proposal, aad, encPriv 
 	if encPriv != nil {
 		priv.OwnUpdates = append(slices.Clone(priv.OwnUpdates), state.OwnUpdate{Ref: ref, EncryptionPriv: encPriv})
 	}
-	next, err := state.New(core.Key{}, pub, priv)
+	next, err := state.New(core.K(), pub, priv)
 	if err != nil {
 		return s, nil, err
 	}
@@ -150,7 +150,7 @@ func dropPrivate(s state.GroupState, drop func(*state.Private)) (state.GroupStat
 	}
 	priv := g.priv // a copy: s's private part is untouched
 	drop(&priv)
-	next, err := s.WithPrivate(core.Key{}, priv)
+	next, err := s.WithPrivate(core.K(), priv)
 	if err != nil {
 		return s, nil, err
 	}
@@ -194,7 +194,7 @@ func dropProposal(s state.GroupState, e DropProposal, env Env) (state.GroupState
 	pub, priv := g.pub, g.priv
 	pub.Proposals = slices.Delete(slices.Clone(pub.Proposals), i, i+1)
 	priv.OwnUpdates = slices.DeleteFunc(slices.Clone(priv.OwnUpdates), func(u state.OwnUpdate) bool { return bytes.Equal(u.Ref, e.Ref) })
-	next, err := state.New(core.Key{}, pub, priv)
+	next, err := state.New(core.K(), pub, priv)
 	if err != nil {
 		return s, nil, err
 	}
@@ -219,7 +219,7 @@ func protect(s state.GroupState, e Protect, env Env) (state.GroupState, []effect
 	// without keeping it; the effect gets the one copy.
 	content := codec.FramedContent{GroupID: g.pub.Context.GroupID, Epoch: g.epoch(), Sender: codec.MemberSender(g.self()),
 		AuthenticatedData: e.AAD, ContentType: codec.ContentTypeApplication, ApplicationData: e.Data}
-	ac, err := keysched.SignContentBytes(sg, codec.WireFormatPrivateMessage, content, s.SharedGroupContextBytes(core.Key{}))
+	ac, err := keysched.SignContentBytes(sg, codec.WireFormatPrivateMessage, content, s.SharedGroupContextBytes(core.K()))
 	if err != nil {
 		return s, nil, err
 	}
@@ -228,7 +228,7 @@ func protect(s state.GroupState, e Protect, env Env) (state.GroupState, []effect
 		return s, nil, err
 	}
 	// Only the secret tree changes: share everything else.
-	next, err := s.WithSecrets(core.Key{}, sl.secrets)
+	next, err := s.WithSecrets(core.K(), sl.secrets)
 	if err != nil {
 		return s, nil, err
 	}

@@ -130,7 +130,7 @@ func (g *group) pathLeaf(own codec.LeafNode, tpl *codec.LeafNode, t tree.Tree, c
 // when its path or an own Update proposal carries a new key; the current
 // one if t has no such leaf (a commit removing this member).
 func (g *group) nextSignatureKey(t tree.Tree) []byte {
-	if ln, ok := t.SharedLeaf(core.Key{}, g.self()); ok && !equalBytes(ln.SignatureKey, g.priv.SignatureKey) {
+	if ln, ok := t.SharedLeaf(core.K(), g.self()); ok && !equalBytes(ln.SignatureKey, g.priv.SignatureKey) {
 		return bytes.Clone(ln.SignatureKey) // the tree's bytes are shared
 	}
 	return g.priv.SignatureKey

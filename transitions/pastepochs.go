@@ -28,7 +28,7 @@ func expirePastEpochs(s state.GroupState, at uint64) (state.GroupState, []effect
 	if !s.InGroup() {
 		return s, nil, nil
 	}
-	pub, priv := s.Shared(core.Key{})
+	pub, priv := s.Shared(core.K())
 	maxAge := pub.Config.MaxPastEpochAge
 	n := 0
 	for n < len(priv.Past) && pastExpired(priv.Past[n].Ended, maxAge, at) {
@@ -59,7 +59,7 @@ func expirePastEpochs(s state.GroupState, at uint64) (state.GroupState, []effect
 		}
 		c.Next, priv.Staged = next, &c
 	}
-	out, err := state.New(core.Key{}, pub, priv)
+	out, err := state.New(core.K(), pub, priv)
 	if err != nil {
 		return s, nil, err
 	}

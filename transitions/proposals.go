@@ -247,7 +247,7 @@ func (p *pipeline) checkRemove(_ int, e entry) error {
 // checkRemoval validates the removal of leaf r by a Remove or a SelfRemove
 // (ValSem107, ValSem108, ValSem200).
 func (p *pipeline) checkRemoval(r treemath.LeafIndex) error {
-	switch _, ok := p.g.pub.Tree.SharedLeaf(core.Key{}, r); {
+	switch _, ok := p.g.pub.Tree.SharedLeaf(core.K(), r); {
 	case !ok:
 		// ValSem108: the removed leaf must be a member.
 		return valsem.Errorf(valsem.ValSem108, "remove of blank or absent leaf %d", r)
@@ -309,7 +309,7 @@ func (p *pipeline) checkUpdate(_ int, e entry) error {
 	t := p.g.pub.Tree
 	ln := &e.p.Update.LeafNode
 	snd := e.sender.LeafIndex
-	old, ok := t.SharedLeaf(core.Key{}, snd)
+	old, ok := t.SharedLeaf(core.K(), snd)
 	switch {
 	case !ok:
 		// ValSem004, as framing checks it for a received proposal; a
@@ -394,13 +394,13 @@ func (p *pipeline) censusAfter() state.Census {
 	es := p.accepted()
 	for _, e := range es {
 		if e.p.ProposalType == codec.ProposalUpdate {
-			old, _ := t.SharedLeaf(core.Key{}, e.sender.LeafIndex)
+			old, _ := t.SharedLeaf(core.K(), e.sender.LeafIndex)
 			cen = censusAdd(censusAdd(cen, old, -1), &e.p.Update.LeafNode, 1)
 		}
 	}
 	for _, e := range es {
 		if r, ok := removal(e); ok {
-			old, _ := t.SharedLeaf(core.Key{}, r)
+			old, _ := t.SharedLeaf(core.K(), r)
 			cen = censusAdd(cen, old, -1)
 		}
 	}
@@ -515,7 +515,7 @@ func pathAndPSKs(entries []entry) ([]codec.PreSharedKeyID, bool) {
 func unsupportedBy(t tree.Tree, cen state.Census, removed map[treemath.LeafIndex]bool, pt codec.ProposalType) uint32 {
 	n := cen.Members - countOf(cen.ProposalSupport, uint16(pt))
 	for r := range removed {
-		if ln, ok := t.SharedLeaf(core.Key{}, r); ok && !containsT(ln.Capabilities.Proposals, pt) {
+		if ln, ok := t.SharedLeaf(core.K(), r); ok && !containsT(ln.Capabilities.Proposals, pt) {
 			n--
 		}
 	}

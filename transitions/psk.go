@@ -57,7 +57,7 @@ func ResumptionPSKOf(s state.GroupState, epoch uint64) ([]byte, bool) {
 	if !s.InGroup() {
 		return nil, false
 	}
-	_, priv := s.Shared(core.Key{})
+	_, priv := s.Shared(core.K())
 	if epoch == s.Epoch() {
 		return priv.Epoch.ResumptionPSK(), true
 	}

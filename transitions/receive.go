@@ -86,9 +86,9 @@ func (g *group) receiveApplication(a authenticatedMessage) (state.GroupState, []
 	var next state.GroupState
 	var err error
 	if a.consumed != nil && a.keys.past < 0 {
-		next, err = g.s.WithSecrets(core.Key{}, a.secrets)
+		next, err = g.s.WithSecrets(core.K(), a.secrets)
 	} else {
-		next, err = g.s.WithPrivate(core.Key{}, g.withSecrets(a))
+		next, err = g.s.WithPrivate(core.K(), g.withSecrets(a))
 	}
 	if err != nil {
 		return state.GroupState{}, nil, err
@@ -105,7 +105,7 @@ func (g *group) receiveProposal(a authenticatedMessage, at uint64, env Env) (sta
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}
-	next, err := state.New(core.Key{}, pub, g.withSecrets(a))
+	next, err := state.New(core.K(), pub, g.withSecrets(a))
 	if err != nil {
 		return state.GroupState{}, nil, err
 	}

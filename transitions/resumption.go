@@ -127,7 +127,7 @@ func ResumptionOf(s state.GroupState, epoch uint64) (Resumption, bool) {
 	if epoch == s.Epoch() {
 		r.ReInit = s.Public().ReInit
 		r.Members = []codec.Credential{}
-		for _, ln := range s.Tree().SharedMembers(core.Key{}) {
+		for _, ln := range s.Tree().SharedMembers(core.K()) {
 			r.Members = append(r.Members, ln.Credential)
 		}
 	}
@@ -240,7 +240,7 @@ func matchResumedMembers(res Resumption, t tree.Tree, match func(old, new codec.
 	if res.Members == nil {
 		return fmt.Errorf("%w: members of group %x epoch %d unknown", ErrMissingKey, prefix(res.GroupID), res.Epoch)
 	}
-	members := t.SharedMembers(core.Key{})
+	members := t.SharedMembers(core.K())
 	what := "subgroup"
 	if same {
 		what = "reinitialized group"

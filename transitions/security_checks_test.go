@@ -438,13 +438,13 @@ func TestStoredProposalSenders(t *testing.T) {
 			w.propose(a, codec.Proposal{ProposalType: codec.ProposalUpdate, Update: &codec.Update{}})
 			msg := commitMsg(t, w, c, Commit{})
 			honest := b.s
-			pub, priv := honest.Shared(core.Key{})
+			pub, priv := honest.Shared(core.K())
 			if len(pub.Proposals) != 1 {
 				t.Fatalf("bob stores %d proposals, want 1", len(pub.Proposals))
 			}
 			pub.Proposals = slices.Clone(pub.Proposals)
 			pub.Proposals[0].Sender = tc.sender
-			forged, err := state.New(core.Key{}, pub, priv)
+			forged, err := state.New(core.K(), pub, priv)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -119,7 +119,7 @@ func joinerSelfRemoves(cs *suite.Suite, ctx *codec.GroupContext, t tree.Tree, ms
 			return nil, fmt.Errorf("%w: self_remove %d from a %s sender", ErrInvalidProposals, i, c.Sender.SenderType)
 		}
 		leaf := c.Sender.LeafIndex
-		ln, ok := t.SharedLeaf(core.Key{}, leaf)
+		ln, ok := t.SharedLeaf(core.K(), leaf)
 		if !ok {
 			return nil, fmt.Errorf("%w: self_remove %d from blank or absent leaf %d", ErrInvalidProposals, i, leaf)
 		}

@@ -205,7 +205,7 @@ func (sy *synth) member(tb testing.TB, i treemath.LeafIndex, cfg state.Config) (
 		}
 	}
 	ln, _ := sy.tree.Leaf(i)
-	s, err := state.New(core.Key{},
+	s, err := state.New(core.K(),
 		state.Public{Suite: cs, Context: ctx, Tree: sy.tree, Interim: interim, ConfirmationTag: tag, Config: cfg, Active: true, Census: state.CensusOf(sy.tree)},
 		state.Private{Self: i, SignatureKey: ln.SignatureKey, Path: path, Epoch: es, Secrets: st})
 	if err != nil {

@@ -80,7 +80,7 @@ func joinWelcome(s state.GroupState, e JoinWelcome, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, err
 	}
-	j := state.Joining(core.Key{}, state.StagedJoin{Next: next, KeyPackageRef: ow.ref, LastResort: bundle.LastResort})
+	j := state.Joining(core.K(), state.StagedJoin{Next: next, KeyPackageRef: ow.ref, LastResort: bundle.LastResort})
 	return j, []effects.Effect{effects.WelcomeStaged{Group: bytes.Clone(ctx.GroupID), Epoch: ctx.Epoch, Signer: gi.Signer, Self: self, Members: cen.Members}}, nil
 }
 
@@ -177,7 +177,7 @@ func welcomeTree(cs *suite.Suite, gi codec.GroupInfo, own codec.LeafNode, treeBy
 	if err != nil {
 		return fail(limitFrom(err))
 	}
-	signerLeaf, ok := t.SharedLeaf(core.Key{}, gi.Signer)
+	signerLeaf, ok := t.SharedLeaf(core.K(), gi.Signer)
 	if !ok {
 		return fail(fmt.Errorf("%w: group info signer %d is not a member", ErrInvalidWelcome, gi.Signer))
 	}
@@ -196,7 +196,7 @@ func welcomeTree(cs *suite.Suite, gi codec.GroupInfo, own codec.LeafNode, treeBy
 	cen := state.CensusOf(t)
 	var self treemath.LeafIndex
 	found := false
-	for i, ln := range t.SharedMembers(core.Key{}) {
+	for i, ln := range t.SharedMembers(core.K()) {
 		// Leaf validation (RFC 9420, Section 7.3) beyond the signatures
 		// that Validate checked; lifetimes are checked at the event time.
 		if err := checkTreeLeaf(cs, ln, leafCheck{source: ln.LeafNodeSource, at: at, required: rc, census: cen}, env); err != nil {

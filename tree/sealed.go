@@ -72,12 +72,16 @@ func (t Tree) Nodes() codec.RatchetTree {
 // SharedSignatureKey returns the signature key of member i, read from its
 // record without decoding the leaf node, for the core (verifying a
 // message's signature): the result is shared with t and must not be
-// modified. It returns false if i is blank or outside the tree.
-func (t Tree) SharedSignatureKey(_ core.Key, i treemath.LeafIndex) ([]byte, bool) {
+// modified. It returns false if i is blank or outside the tree. Without
+// the core's key (core.K) the result is a copy.
+func (t Tree) SharedSignatureKey(k core.Key, i treemath.LeafIndex) ([]byte, bool) {
 	r, ok := t.leafRec(i)
 	if !ok {
 		return nil, false
 	}
 	_, sig := r.keys()
+	if !k.Valid() {
+		sig = bytes.Clone(sig)
+	}
 	return sig, true
 }

@@ -8,13 +8,24 @@
 // per read; it uses accessors that share memory and constructors that trust
 // their input, and each of those takes a Key as its first argument.
 //
-// A Key can be named only by packages of this module (Go's internal rule),
-// and deps_test.go allows only the core packages that own or build states
-// (tree, state, transitions) to import this package. Holding a Key is a
+// Only K makes a Key that unlocks them. A Key can be named only by
+// packages of this module (Go's internal rule), and deps_test.go allows
+// only the core packages that own or build states (tree, state,
+// transitions, and internal/synth's fixtures) to import this package. A
+// caller elsewhere can still obtain the zero Key without naming its type
+// (through a generic function's type inference), but not a valid one: its
+// only field is unexported. The accessors treat the zero Key as no key —
+// they return copies, and the constructors copy what they are given or
+// refuse — so holding one gains nothing. Holding a valid Key is a
 // promise to treat the shared memory as immutable.
 package core
 
-// Key unlocks the core's zero-copy accessors and state constructors. Its
-// zero value is the only value; what restricts its use is who may import
-// this package.
-type Key struct{ _ [0]func() }
+// Key unlocks the core's zero-copy accessors and state constructors when
+// K made it; its zero value unlocks nothing.
+type Key struct{ valid bool }
+
+// K returns the Key that unlocks the zero-copy accessors.
+func K() Key { return Key{valid: true} }
+
+// Valid reports whether k is the Key K returns, not the zero Key.
+func (k Key) Valid() bool { return k.valid }

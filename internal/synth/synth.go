@@ -224,7 +224,7 @@ func (sy *Group) Member(i treemath.LeafIndex) (state.GroupState, transitions.Key
 		}
 	}
 	ln, _ := sy.tree.Leaf(i)
-	s, err := state.New(core.Key{},
+	s, err := state.New(core.K(),
 		state.Public{Suite: cs, Context: ctx, Tree: sy.tree, Interim: interim, ConfirmationTag: tag, Config: cfg, Active: true, Census: state.CensusOf(sy.tree)},
 		state.Private{Self: i, SignatureKey: ln.SignatureKey, Path: path, Epoch: es, Secrets: st})
 	if err != nil {
