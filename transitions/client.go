@@ -6,7 +6,6 @@ import (
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/effects"
 	"github.com/mlscore/mlscore/entropy"
-	"github.com/mlscore/mlscore/internal/core"
 	"github.com/mlscore/mlscore/keysched"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -197,16 +196,7 @@ func createGroup(s state.GroupState, e CreateGroup, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, err
 	}
-	es, err := inter.Epoch(ctxBytes)
-	if err != nil {
-		return s, nil, err
-	}
-	tag := es.ConfirmationTag(ctx.ConfirmedTranscriptHash)
-	interim, err := keysched.InterimTranscriptHash(cs, ctx.ConfirmedTranscriptHash, tag)
-	if err != nil {
-		return s, nil, err
-	}
-	st, err := es.SecretTree(t.LeafCount(), e.Config.SenderRatchet)
+	ep, err := epochOf(ctx, ctxBytes, joiner, inter)
 	if err != nil {
 		return s, nil, err
 	}
@@ -214,10 +204,10 @@ func createGroup(s state.GroupState, e CreateGroup, env Env) (state.GroupState, 
 	if err != nil {
 		return s, nil, err
 	}
-	next, err := state.New(core.K(),
-		state.Public{Suite: cs, Context: ctx, Tree: t, Interim: interim, ConfirmationTag: tag, Config: e.Config, Active: true, Census: state.CensusOf(t)},
-		state.Private{Self: 0, SignatureKey: sg.Public(), Path: pp, Epoch: es, Secrets: st},
-	)
+	// Epoch 0 has no commit: its confirmation tag is computed over the
+	// empty confirmed transcript hash (RFC 9420, Section 8.2).
+	n := newEpoch{cs: cs, ctx: ctx, tree: t, census: state.CensusOf(t), tag: ep.es.ConfirmationTag(ctx.ConfirmedTranscriptHash), config: e.Config}
+	next, err := n.assemble(ep.es, state.Private{Self: 0, SignatureKey: sg.Public(), Path: pp})
 	if err != nil {
 		return s, nil, err
 	}

@@ -154,8 +154,8 @@ func (n newEpoch) public() (state.Public, error) {
 }
 
 // assemble is the one place a member's state of a new epoch is built —
-// after creating a commit, receiving one, joining by Welcome or by
-// external commit: the public part, the epoch secrets es and the secret
+// creating a group (epoch 0), after creating a commit, receiving one,
+// joining by Welcome or by external commit: the public part, the epoch secrets es and the secret
 // tree derived from them, with priv's other fields (own leaf, signature
 // key, private path, retained epochs and PSKs).
 func (n newEpoch) assemble(es keysched.EpochSecrets, priv state.Private) (state.GroupState, error) {
