@@ -66,8 +66,9 @@
 //
 // # Sending while a commit is pending
 //
-// One rule: while this member's own commit is pending (HasPendingCommit),
-// the Group sends nothing. Every operation that would send a message —
+// One rule: while this member's own commit is pending (HasPendingCommit:
+// a commit of the group's epoch, or the external commit of JoinExternal
+// or Resync), the Group sends nothing. Every operation that would send a message —
 // Send and SendWithAAD, every Propose method, Leave, every commit
 // (AddMembers, RemoveMembers, SelfUpdate, SelfUpdateWith,
 // CommitPendingProposals, Commit, ReInit) and Branch — fails with

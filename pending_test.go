@@ -12,9 +12,11 @@ import (
 // commit is pending"): every Group operation that sends a message fails
 // with ErrCommitPending and changes nothing; once ClearPendingCommit
 // resolves the commit, the same operation is no longer refused for it.
+// The rule holds for a pending external commit too (JoinExternal, Resync;
+// Group.HasPendingCommit reports both).
 func TestCommitPendingRule(t *testing.T) {
 	kp := func(t *testing.T) []byte {
-		return must[[]byte](t)(newParty(t, backends[0], "carol").c.KeyPackage())
+		return must[[]byte](t)(newParty(t, backends[0], "dave").c.KeyPackage())
 	}
 	ops := []struct {
 		name string
@@ -66,22 +68,51 @@ func TestCommitPendingRule(t *testing.T) {
 			return err
 		}},
 	}
-	for _, op := range ops {
-		t.Run(op.name, func(t *testing.T) {
+	// Each way a commit of this member becomes pending: a commit of the
+	// group's epoch, an external join (JoinExternal) and a Resync. pending
+	// returns the member whose commit is pending, another member, and
+	// how to resolve the commit so that the operation is not refused for
+	// it (a cleared JoinExternal deletes its group: it is merged instead).
+	pendings := []struct {
+		name    string
+		pending func(t *testing.T) (a, b *party, resolve func() error)
+	}{
+		{"Commit", func(t *testing.T) (a, b *party, resolve func() error) {
 			alice, bob := pair(t)
 			must[Outgoing](t)(alice.g.SelfUpdate())
-			before := alice.g.State().Digest()
-			if err := op.run(t, alice, bob); !errors.Is(err, ErrCommitPending) {
-				t.Fatalf("while the own commit is pending: %v, want ErrCommitPending", err)
-			}
-			if alice.g.State().Digest() != before || !alice.g.HasPendingCommit() {
-				t.Fatal("a refused operation changed the group")
-			}
-			check(t, alice.g.ClearPendingCommit())
-			if err := op.run(t, alice, bob); err != nil {
-				t.Fatalf("after ClearPendingCommit: %v", err)
-			}
-		})
+			return alice, bob, alice.g.ClearPendingCommit
+		}},
+		{"JoinExternal", func(t *testing.T) (a, b *party, resolve func() error) {
+			alice, bob := pair(t)
+			carol := newParty(t, backends[0], "carol")
+			g, _, err := carol.c.JoinExternal(must[[]byte](t)(alice.g.GroupInfo(true)), nil)
+			check(t, err)
+			carol.g = g
+			return carol, bob, carol.g.MergePendingCommit
+		}},
+		{"Resync", func(t *testing.T) (a, b *party, resolve func() error) {
+			alice, bob := pair(t)
+			must[Outgoing](t)(alice.g.Resync(must[[]byte](t)(bob.g.GroupInfo(true)), nil))
+			return alice, bob, alice.g.ClearPendingCommit
+		}},
+	}
+	for _, pd := range pendings {
+		for _, op := range ops {
+			t.Run(pd.name+"/"+op.name, func(t *testing.T) {
+				a, b, resolve := pd.pending(t)
+				before := a.g.State().Digest()
+				if err := op.run(t, a, b); !errors.Is(err, ErrCommitPending) {
+					t.Fatalf("while the own commit is pending: %v, want ErrCommitPending", err)
+				}
+				if a.g.State().Digest() != before || !a.g.HasPendingCommit() {
+					t.Fatal("a refused operation changed the group")
+				}
+				check(t, resolve())
+				if err := op.run(t, a, b); err != nil {
+					t.Fatalf("after resolving the pending commit: %v", err)
+				}
+			})
+		}
 	}
 }
 

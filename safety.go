@@ -34,10 +34,16 @@ var (
 // old epoch sent after the commit could not be read by members that
 // already moved on unless they keep past epochs, and proposals of the old
 // epoch are discarded by the commit; OpenMLS refuses the same operations
-// with MlsGroupStateError::PendingCommit. The caller holds g.mu.
+// with MlsGroupStateError::PendingCommit. The rule covers every commit
+// HasPendingCommit reports: an own commit of the group's epoch, and an
+// external commit (JoinExternal, Resync) awaiting MergePendingCommit or
+// ClearPendingCommit. The caller holds g.mu.
 func (g *Group) notPending() error {
 	if _, ok := g.st.PendingCommit(); ok {
 		return ErrCommitPending
+	}
+	if _, ok := g.st.StagedJoin(); ok {
+		return fmt.Errorf("%w: an external commit (JoinExternal or Resync)", ErrCommitPending)
 	}
 	return nil
 }
