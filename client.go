@@ -975,7 +975,11 @@ func (c *Client) JoinExternal(groupInfo []byte, opts *ExternalJoinOptions) (*Gro
 	if err != nil {
 		return nil, Outgoing{}, err
 	}
-	return g, outgoingOf(effects.Group(effs)), nil
+	out := outgoingOf(effects.Group(effs))
+	g.mu.Lock()
+	g.sent.note(out.Commit)
+	g.mu.Unlock()
+	return g, out, nil
 }
 
 // forget drops g from the open groups.

@@ -44,6 +44,9 @@ type Group struct {
 	// from the largest kept id once deliveriesKnown.
 	nextDelivery    uint64
 	deliveriesKnown bool
+	// sent remembers the group's recent handshake messages, to tell
+	// their echoes (ErrOwnMessage).
+	sent sentHashes
 }
 
 // Outgoing holds the messages an operation produced, for the application
@@ -160,8 +163,10 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 	if err := g.c.applyKeys(a.Secrets); err != nil {
 		return err
 	}
+	r := effects.Group(a.Effects)
+	g.noteSent(ev, r)
 	if collect != nil {
-		collect(effects.Group(a.Effects))
+		collect(r)
 	}
 	return nil
 }

@@ -94,7 +94,9 @@ type StagedCommit struct {
 // application message is decrypted (its key then deleted), a proposal is
 // validated and stored, a commit is validated and staged. Invalid messages
 // are rejected with the core's typed error (errors.Is(err,
-// valsem.ValSemNNN)) and leave the group unchanged.
+// valsem.ValSemNNN)) and leave the group unchanged. This member's own
+// messages echoed back by the delivery service fail with ErrOwnMessage
+// (see there for which are told apart).
 //
 // A staged commit is written to storage with the application's decision
 // (MergeStagedCommit or DiscardStagedCommit, in one write with it), with
@@ -105,6 +107,11 @@ type StagedCommit struct {
 func (g *Group) ProcessMessage(message []byte) (*ProcessedMessage, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if !g.closed {
+		if err := g.ownEcho(message); err != nil {
+			return nil, err
+		}
+	}
 	var pm *ProcessedMessage
 	var id []byte
 	var extra func(b *Batch, r effects.Ready)

@@ -1,9 +1,14 @@
 package mls
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 
+	"github.com/mlscore/mlscore/codec"
+	"github.com/mlscore/mlscore/effects"
+	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/transitions"
 )
 
@@ -14,6 +19,16 @@ var (
 	// commit takes effect with MergePendingCommit, an own proposal is
 	// already stored, an own application message needs no decryption. It
 	// is the core's transitions.ErrOwnMessage.
+	//
+	// It is reported for an echo of the group's epoch (the core tells
+	// the sender by its leaf), for the external commit of a pending
+	// JoinExternal or Resync (told by its new leaf, also after the group
+	// was reopened), and for an exact echo of one of the last 16
+	// handshake messages (commits, proposals, Leave) the Group sent: an
+	// own commit echoed after MergePendingCommit, an own proposal echoed
+	// after another commit moved the group on. Those are remembered by
+	// their SHA-256 in memory only: after OpenGroup an echo of an
+	// earlier epoch fails as any message of a past epoch (ValSem003).
 	ErrOwnMessage = transitions.ErrOwnMessage
 	// ErrCommitPending reports an operation refused because this member's
 	// own commit is pending: resolve it first with MergePendingCommit (the
@@ -54,4 +69,96 @@ func checkNonEmpty(op string, n int) error {
 		return fmt.Errorf("%w: %s without members", ErrNothingToCommit, op)
 	}
 	return nil
+}
+
+// ownEchoError is an ErrOwnMessage the shell recognised (ownEcho). Like
+// the core's, it also matches transitions.ErrWrongState, which earlier
+// versions returned for own messages.
+type ownEchoError struct{ what string }
+
+func (e ownEchoError) Error() string { return fmt.Sprintf("%v: %s", ErrOwnMessage, e.what) }
+
+// Is matches ErrOwnMessage and transitions.ErrWrongState.
+func (e ownEchoError) Is(target error) bool {
+	return target == ErrOwnMessage || target == transitions.ErrWrongState
+}
+
+// maxSentHashes bounds the handshake messages a Group remembers having
+// sent (sentHashes).
+const maxSentHashes = 16
+
+// sentHashes remembers the SHA-256 of the last maxSentHashes handshake
+// messages a Group sent, in memory: an exact echo of one is an own
+// message even once the group moved past its epoch.
+type sentHashes struct {
+	h [maxSentHashes][sha256.Size]byte
+	n int // messages noted, the next goes to h[n%maxSentHashes]
+}
+
+func (s *sentHashes) note(msg []byte) {
+	if len(msg) == 0 {
+		return
+	}
+	s.h[s.n%maxSentHashes] = sha256.Sum256(msg)
+	s.n++
+}
+
+func (s *sentHashes) has(msg []byte) bool {
+	if s.n == 0 {
+		return false
+	}
+	h := sha256.Sum256(msg)
+	for i := range min(s.n, maxSentHashes) {
+		if s.h[i] == h {
+			return true
+		}
+	}
+	return false
+}
+
+// noteSent remembers the handshake messages an event of the group sent:
+// every message but an application message (Protect). The caller holds
+// g.mu.
+func (g *Group) noteSent(ev transitions.Event, r effects.Ready) {
+	if _, app := ev.(transitions.Protect); app {
+		return
+	}
+	for _, m := range r.Send.Messages {
+		g.sent.note(m.Message)
+	}
+}
+
+// ownEcho reports whether message is this member's own handshake message
+// echoed back where the core cannot tell: one the Group sent recently
+// (sentHashes), or the external commit of the pending join. The caller
+// holds g.mu.
+func (g *Group) ownEcho(message []byte) error {
+	if g.sent.has(message) {
+		return ownEchoError{"a handshake message this group sent"}
+	}
+	if j, ok := g.st.StagedJoin(); ok && ownJoinCommit(j, message, g.c.opts.Limits) {
+		return ownEchoError{"the external commit of the pending join"}
+	}
+	return nil
+}
+
+// ownJoinCommit reports whether message is the external commit of the
+// staged join j (JoinExternal or Resync): a commit by a new member for the
+// epoch before j's, in j's group, whose path sets the leaf j holds — its
+// encryption key is fresh, so no other client's commit carries it.
+func ownJoinCommit(j state.StagedJoin, message []byte, lim transitions.Limits) bool {
+	m, err := decodeBounded(message, lim)
+	if err != nil || m.PublicMessage == nil {
+		return false
+	}
+	c := m.PublicMessage.Content
+	next := j.Next
+	if c.ContentType != codec.ContentTypeCommit || c.Commit == nil || c.Commit.Path == nil ||
+		c.Sender.SenderType != codec.SenderTypeNewMemberCommit ||
+		!bytes.Equal(c.GroupID, next.GroupID()) || c.Epoch+1 != next.Epoch() {
+		return false
+	}
+	own, ok := next.Tree().Leaf(next.OwnLeaf())
+	leaf := c.Commit.Path.LeafNode
+	return ok && bytes.Equal(leaf.EncryptionKey, own.EncryptionKey) && bytes.Equal(leaf.SignatureKey, own.SignatureKey)
 }

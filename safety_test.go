@@ -59,6 +59,50 @@ func TestShellErrors(t *testing.T) {
 			_, err := a.g.ProcessMessage(out.Commit)
 			return err
 		}, ErrOwnMessage},
+		{"own external join commit echoed while pending", func(t *testing.T, a, b *party) error {
+			c := newParty(t, backends[0], "carol")
+			g, out, err := c.c.JoinExternal(must[[]byte](t)(a.g.GroupInfo(true)), nil)
+			check(t, err)
+			_, err = g.ProcessMessage(out.Commit)
+			if !g.HasPendingCommit() {
+				t.Error("the echo resolved the pending join")
+			}
+			return err
+		}, ErrOwnMessage},
+		{"own external join commit echoed after the group was reopened", func(t *testing.T, a, b *party) error {
+			// The reopened Group remembers no message it sent: the
+			// commit is told by the leaf the staged join holds.
+			c := newParty(t, backends[0], "carol")
+			g, out, err := c.c.JoinExternal(must[[]byte](t)(a.g.GroupInfo(true)), nil)
+			check(t, err)
+			check(t, c.c.Close())
+			c.c = must[*Client](t)(OpenClient(c.store, testOptions("carol")))
+			g = must[*Group](t)(c.c.OpenGroup(g.ID()))
+			_, err = g.ProcessMessage(out.Commit)
+			return err
+		}, ErrOwnMessage},
+		{"own Resync commit echoed while pending", func(t *testing.T, a, b *party) error {
+			out := must[Outgoing](t)(a.g.Resync(must[[]byte](t)(b.g.GroupInfo(true)), nil))
+			_, err := a.g.ProcessMessage(out.Commit)
+			return err
+		}, ErrOwnMessage},
+		{"own commit echoed after MergePendingCommit", func(t *testing.T, a, b *party) error {
+			out := must[Outgoing](t)(a.g.SelfUpdate())
+			check(t, a.g.MergePendingCommit())
+			_, err := a.g.ProcessMessage(out.Commit)
+			return err
+		}, ErrOwnMessage},
+		{"own proposal echoed after another commit moved the group on", func(t *testing.T, a, b *party) error {
+			msg, _, err := a.g.ProposeSelfUpdate()
+			check(t, err)
+			must[*ProcessedMessage](t)(b.g.ProcessMessage(msg))
+			out := must[Outgoing](t)(b.g.CommitPendingProposals())
+			check(t, b.g.MergePendingCommit())
+			must[*ProcessedMessage](t)(a.g.ProcessMessage(out.Commit))
+			check(t, a.g.MergeStagedCommit())
+			_, err = a.g.ProcessMessage(msg)
+			return err
+		}, ErrOwnMessage},
 		{"AddMembers without members", func(t *testing.T, a, b *party) error {
 			_, err := a.g.AddMembers()
 			return err
@@ -302,6 +346,55 @@ func TestShellErrors(t *testing.T) {
 	own := must[[]byte](t)(alice.g.Send([]byte("again")))
 	if _, err := alice.g.ProcessMessage(own); !errors.Is(err, transitions.ErrWrongState) {
 		t.Fatalf("own message: %v does not match transitions.ErrWrongState", err)
+	}
+}
+
+// TestOwnEchoBounded: a Group remembers its last maxSentHashes handshake
+// messages, not more; an application message is not remembered (the core
+// tells its echo by the sender), and neither is another member's message.
+func TestOwnEchoBounded(t *testing.T) {
+	alice, bob := pair(t)
+	first, _, err := alice.g.ProposeSelfUpdate()
+	check(t, err)
+	if !alice.g.sent.has(first) {
+		t.Fatal("a sent proposal is not remembered")
+	}
+	for range maxSentHashes - 1 {
+		_, _, err := alice.g.ProposeSelfUpdate()
+		check(t, err)
+	}
+	if !alice.g.sent.has(first) {
+		t.Fatalf("the first of %d proposals is forgotten", maxSentHashes)
+	}
+	_, _, err = alice.g.ProposeSelfUpdate()
+	check(t, err)
+	if alice.g.sent.has(first) {
+		t.Fatalf("the first of %d proposals is remembered", maxSentHashes+1)
+	}
+	if app := must[[]byte](t)(alice.g.Send([]byte("x"))); alice.g.sent.has(app) {
+		t.Fatal("an application message is remembered")
+	}
+	if msg, _, err := bob.g.ProposeSelfUpdate(); err != nil || alice.g.sent.has(msg) {
+		t.Fatalf("another member's proposal is remembered (%v)", err)
+	}
+}
+
+// TestOwnJoinCommitOnlyOwn: while an external join is pending, another
+// client's external commit of the same epoch is not taken for the own.
+func TestOwnJoinCommitOnlyOwn(t *testing.T) {
+	alice, _ := pair(t)
+	gi := must[[]byte](t)(alice.g.GroupInfo(true))
+	carol, dave := newParty(t, backends[0], "carol"), newParty(t, backends[0], "dave")
+	g, _, err := carol.c.JoinExternal(gi, nil)
+	check(t, err)
+	_, other, err := dave.c.JoinExternal(gi, nil)
+	check(t, err)
+	if _, err := g.ProcessMessage(other.Commit); err == nil || errors.Is(err, ErrOwnMessage) {
+		t.Fatalf("another client's external commit: %v, want an error other than ErrOwnMessage", err)
+	}
+	j, _ := g.State().StagedJoin()
+	if ownJoinCommit(j, other.Commit, transitions.Limits{}) {
+		t.Fatal("ownJoinCommit takes another client's external commit for the own")
 	}
 }
 
