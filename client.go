@@ -409,6 +409,9 @@ func newClient(store Storage, opts *Options) (*Client, error) {
 	}
 	c.cfg = DefaultConfig()
 	if c.opts.Config != nil {
+		if err := checkConfig("Options.Config", *c.opts.Config); err != nil {
+			return nil, err
+		}
 		c.cfg = *c.opts.Config
 	}
 	if c.opts.Lifetime == 0 {
@@ -614,8 +617,14 @@ func (c *Client) CreateGroup(opts *GroupOptions) (*Group, error) {
 	if opts != nil {
 		o = *opts
 	}
+	if err := checkGroupID("GroupOptions.GroupID", o.GroupID); err != nil {
+		return nil, err
+	}
 	cfg := c.cfg
 	if o.Config != nil {
+		if err := checkConfig("GroupOptions.Config", *o.Config); err != nil {
+			return nil, err
+		}
 		cfg = *o.Config
 	}
 	ev := transitions.CreateGroup{
@@ -837,6 +846,9 @@ func (c *Client) stageWelcome(welcome, ratchetTree []byte, cfg *state.Config, ex
 	}
 	conf := c.cfg
 	if cfg != nil {
+		if err := checkConfig("the configuration", *cfg); err != nil {
+			return nil, err
+		}
 		conf = *cfg
 	}
 	a, err := c.apply(state.GroupState{}, transitions.JoinWelcome{At: c.now(), Welcome: welcome, RatchetTree: ratchetTree, Config: conf}, extra)
@@ -966,6 +978,9 @@ func (c *Client) JoinExternal(groupInfo []byte, opts *ExternalJoinOptions) (*Gro
 	}
 	cfg := c.cfg
 	if o.Config != nil {
+		if err := checkConfig("ExternalJoinOptions.Config", *o.Config); err != nil {
+			return nil, Outgoing{}, err
+		}
 		cfg = *o.Config
 	}
 	g, effs, err := c.startGroup(state.GroupState{}, transitions.ExternalJoin{

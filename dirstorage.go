@@ -161,7 +161,7 @@ func OpenDirStorageWith(dir string, opts DirOptions) (*DirStorage, error) {
 func (d *DirStorage) open() error {
 	for _, old := range []string{"secrets", "groups"} {
 		if _, err := os.Stat(filepath.Join(d.dir, old)); err == nil {
-			return fmt.Errorf("mls: %s holds a store of the previous DirStorage layout (%s/), which this version does not read", d.dir, old)
+			return fmt.Errorf("%w: %s holds a store of the previous DirStorage layout (%s/), which this version does not read", ErrDamaged, d.dir, old)
 		}
 	}
 	// An interrupted compaction's copy holds live secrets: erase it.
@@ -527,7 +527,7 @@ func (d *DirStorage) Commit(ctx context.Context, b *Batch) error {
 		return err
 	}
 	if len(b.ops) > dirMaxOps {
-		return fmt.Errorf("mls: batch of %d operations, DirStorage's limit is %d", len(b.ops), dirMaxOps)
+		return fmt.Errorf("%w: batch of %d operations, DirStorage's limit is %d", ErrInvalidArgument, len(b.ops), dirMaxOps)
 	}
 	if len(b.ops) == 0 {
 		return nil

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -457,7 +456,7 @@ func loadTree(ctx context.Context, store Storage, id []byte, cs *suite.Suite, le
 // the returned function called.
 func newGroupLog(b *Batch, store Storage, id []byte, policyID string, keep int, s state.GroupState) (*groupLog, func(), error) {
 	if len(id) > maxGroupID {
-		return nil, nil, fmt.Errorf("mls: group id of %d bytes, the shell stores at most %d", len(id), maxGroupID)
+		return nil, nil, checkGroupID("group id", id)
 	}
 	l := &groupLog{store: store, id: bytes.Clone(id), header: logHeader(policyID), keep: keep, refs: map[nodeKey]int32{}}
 	done, err := l.snapshot(b, 0, [32]byte{}, s)
@@ -742,7 +741,7 @@ func (l *groupLog) remove(ctx context.Context, b *Batch) error {
 // groupIDOfKey returns the group id of a "g/" key.
 func groupIDOfKey(k []byte) ([]byte, error) {
 	if len(k) < 4 || int(binary.BigEndian.Uint16(k[2:])) != len(k)-4 {
-		return nil, errors.New("mls: storage key under g/ is not a group's")
+		return nil, fmt.Errorf("%w: storage key %x under g/ is not a group's", ErrDamaged, k)
 	}
 	return k[4:], nil
 }

@@ -83,10 +83,22 @@ func (g *Group) reInitProposal(o *ReInitOptions) codec.Proposal {
 	return codec.Proposal{ProposalType: codec.ProposalReInit, ReInit: &ri}
 }
 
+// checkReInit refuses ReInitOptions whose group the members could not
+// store (Reinitialize and JoinResumed would fail after the commit).
+func checkReInit(o *ReInitOptions) error {
+	if o == nil {
+		return nil
+	}
+	return checkGroupID("ReInitOptions.GroupID", o.GroupID)
+}
+
 // ProposeReInit proposes reinitializing the group (RFC 9420, Section
 // 11.2): a ReInit proposal, which a commit must cover alone. opts may be
 // nil. See ReInit for what follows the commit.
 func (g *Group) ProposeReInit(opts *ReInitOptions) (message, ref []byte, err error) {
+	if err := checkReInit(opts); err != nil {
+		return nil, nil, err
+	}
 	g.mu.Lock()
 	p := g.reInitProposal(opts)
 	g.mu.Unlock()
@@ -104,6 +116,9 @@ func (g *Group) ProposeReInit(opts *ReInitOptions) (message, ref []byte, err err
 // Welcome with JoinResumed. The stored proposals must be dropped first:
 // a ReInit is committed alone.
 func (g *Group) ReInit(opts *ReInitOptions) (Outgoing, error) {
+	if err := checkReInit(opts); err != nil {
+		return Outgoing{}, err
+	}
 	g.mu.Lock()
 	p := g.reInitProposal(opts)
 	g.mu.Unlock()
@@ -282,6 +297,9 @@ func (g *Group) Branch(opts *BranchOptions, keyPackages ...[]byte) (*Group, Outg
 	var o BranchOptions
 	if opts != nil {
 		o = *opts
+	}
+	if err := checkGroupID("BranchOptions.GroupID", o.GroupID); err != nil {
+		return nil, Outgoing{}, err
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

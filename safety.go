@@ -39,7 +39,12 @@ var (
 	ErrNothingToCommit = errors.New("mls: nothing to add or remove")
 	// ErrInvalidArgument reports an argument or option outside its range
 	// (a negative KeyPackageOptions.Lifetime, an Options.KeepRecords
-	// below KeepAllRecords, an export length outside 0 to 2^32-1).
+	// below KeepAllRecords, an export length outside 0 to 2^32-1, a
+	// state.Config outside its limits — the error also matches
+	// state.ErrInvalidConfig or valsem.ValSem400 —, a group id longer
+	// than the 956 bytes the shell stores, a storage key or value outside
+	// the limits of Storage, a batch over DirStorage's operation limit,
+	// a key SealedStorage reserves).
 	ErrInvalidArgument = errors.New("mls: invalid argument")
 )
 
@@ -59,6 +64,25 @@ func (g *Group) notPending() error {
 	}
 	if _, ok := g.st.StagedJoin(); ok {
 		return fmt.Errorf("%w: an external commit (JoinExternal or Resync)", ErrCommitPending)
+	}
+	return nil
+}
+
+// checkConfig refuses a configuration outside its ranges (state.Config.Check)
+// with an error matching ErrInvalidArgument and the cause
+// (state.ErrInvalidConfig, or valsem.ValSem400 for ResumptionPSKs).
+func checkConfig(what string, cfg state.Config) error {
+	if err := cfg.Check(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalidArgument, what, err)
+	}
+	return nil
+}
+
+// checkGroupID refuses a group id longer than the shell stores
+// (maxGroupID bytes) with ErrInvalidArgument.
+func checkGroupID(what string, id []byte) error {
+	if len(id) > maxGroupID {
+		return fmt.Errorf("%w: %s of %d bytes, the shell stores at most %d", ErrInvalidArgument, what, len(id), maxGroupID)
 	}
 	return nil
 }

@@ -112,7 +112,7 @@ func (s *SealedStorage) Commit(ctx context.Context, b *Batch) error {
 	var sb Batch
 	for _, op := range b.ops {
 		if string(op.Key) == string(sealCheckKey) {
-			return fmt.Errorf("mls: key %q is reserved by SealedStorage", op.Key)
+			return fmt.Errorf("%w: key %q is reserved by SealedStorage", ErrInvalidArgument, op.Key)
 		}
 		if op.Delete {
 			sb.Delete(op.Key)

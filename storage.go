@@ -72,7 +72,9 @@ var (
 	ErrNotFound = fmt.Errorf("mls: not found: %w", fs.ErrNotExist)
 	// ErrDamaged reports a stored value (or a group, or a secret) that
 	// cannot be read back because the storage's data were corrupted. Only
-	// what depends on that value fails.
+	// what depends on that value fails. OpenDirStorage also reports with
+	// it a directory of the previous DirStorage layout, which this version
+	// does not read.
 	ErrDamaged = errors.New("mls: stored data damaged")
 	// ErrLocked reports opening a storage that another user (another
 	// process, or another open store of this process) holds.
@@ -110,23 +112,25 @@ func (b *Batch) Ops() []BatchOp { return b.ops }
 // Len returns the number of operations.
 func (b *Batch) Len() int { return len(b.ops) }
 
-// Check reports a key or value outside the limits of Storage.
+// Check reports a key or value outside the limits of Storage, with an
+// error matching ErrInvalidArgument.
 func (b *Batch) Check() error {
 	for _, op := range b.ops {
 		if err := CheckKey(op.Key); err != nil {
 			return err
 		}
 		if len(op.Value) > MaxValueLen {
-			return fmt.Errorf("mls: storage value of %d bytes, limit %d", len(op.Value), MaxValueLen)
+			return fmt.Errorf("%w: storage value of %d bytes, limit %d", ErrInvalidArgument, len(op.Value), MaxValueLen)
 		}
 	}
 	return nil
 }
 
-// CheckKey reports a key outside the limits of Storage.
+// CheckKey reports a key outside the limits of Storage, with an error
+// matching ErrInvalidArgument.
 func CheckKey(key []byte) error {
 	if len(key) == 0 || len(key) > MaxKeyLen {
-		return fmt.Errorf("mls: storage key of %d bytes, want 1 to %d", len(key), MaxKeyLen)
+		return fmt.Errorf("%w: storage key of %d bytes, want 1 to %d", ErrInvalidArgument, len(key), MaxKeyLen)
 	}
 	return nil
 }

@@ -130,23 +130,23 @@ const (
 	MaxPaddingSize = 1 << 16
 )
 
-// Check reports whether c is a usable configuration. Too many resumption
-// PSKs is a ValSem400 error (RFC 9420, Section 8.6).
+// Check reports whether c is a usable configuration: ErrInvalidConfig,
+// or for too many resumption PSKs a ValSem400 error (RFC 9420, 8.6).
 //
 // [RFC 9420, Section 8.6]: https://www.rfc-editor.org/rfc/rfc9420#section-8.6
 func (c Config) Check() error {
 	switch {
 	case c.WireFormat.Outgoing != OutgoingCiphertext && c.WireFormat.Outgoing != OutgoingPlaintext:
-		return fmt.Errorf("mls: invalid outgoing wire format policy %d", c.WireFormat.Outgoing)
+		return fmt.Errorf("%w: invalid outgoing wire format policy %d", ErrInvalidConfig, c.WireFormat.Outgoing)
 	case c.WireFormat.Incoming < IncomingCiphertext || c.WireFormat.Incoming > IncomingMixed:
-		return fmt.Errorf("mls: invalid incoming wire format policy %d", c.WireFormat.Incoming)
+		return fmt.Errorf("%w: invalid incoming wire format policy %d", ErrInvalidConfig, c.WireFormat.Incoming)
 	case c.MaxPastEpochs > MaxPastEpochsLimit:
-		return fmt.Errorf("mls: max past epochs %d over the limit %d", c.MaxPastEpochs, MaxPastEpochsLimit)
+		return fmt.Errorf("%w: max past epochs %d over the limit %d", ErrInvalidConfig, c.MaxPastEpochs, MaxPastEpochsLimit)
 	case c.ResumptionPSKs > MaxResumptionPSKsLimit:
 		// ValSem400: the number of stored resumption PSKs is bounded.
 		return valsem.Errorf(valsem.ValSem400, "number of resumption psks %d over the limit %d", c.ResumptionPSKs, MaxResumptionPSKsLimit)
 	case c.PaddingSize > MaxPaddingSize:
-		return fmt.Errorf("mls: padding size %d over the limit %d", c.PaddingSize, MaxPaddingSize)
+		return fmt.Errorf("%w: padding size %d over the limit %d", ErrInvalidConfig, c.PaddingSize, MaxPaddingSize)
 	}
 	return nil
 }

@@ -12,8 +12,8 @@ import (
 )
 
 // TestConfigCheckResumptionPSKs: the bound on stored resumption PSKs is a
-// ValSem400 error (RFC 9420, Section 8.6); other bad values are plain
-// errors.
+// ValSem400 error (RFC 9420, Section 8.6); other bad values match
+// ErrInvalidConfig.
 func TestConfigCheckResumptionPSKs(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -25,7 +25,10 @@ func TestConfigCheckResumptionPSKs(t *testing.T) {
 		{"at the limit", func(c *Config) { c.ResumptionPSKs = MaxResumptionPSKsLimit }, false, nil},
 		{"over the limit", func(c *Config) { c.ResumptionPSKs = MaxResumptionPSKsLimit + 1 }, true, valsem.ValSem400},
 		{"far over the limit", func(c *Config) { c.ResumptionPSKs = 1 << 31 }, true, valsem.ValSem400},
-		{"past epochs over their limit", func(c *Config) { c.MaxPastEpochs = MaxPastEpochsLimit + 1 }, true, nil},
+		{"past epochs over their limit", func(c *Config) { c.MaxPastEpochs = MaxPastEpochsLimit + 1 }, true, ErrInvalidConfig},
+		{"padding over its limit", func(c *Config) { c.PaddingSize = MaxPaddingSize + 1 }, true, ErrInvalidConfig},
+		{"unknown outgoing wire format", func(c *Config) { c.WireFormat.Outgoing = 7 }, true, ErrInvalidConfig},
+		{"unknown incoming wire format", func(c *Config) { c.WireFormat.Incoming = 7 }, true, ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,7 +41,7 @@ func TestConfigCheckResumptionPSKs(t *testing.T) {
 			if tt.code != nil && !errors.Is(err, tt.code) {
 				t.Fatalf("Check() = %v, want %v", err, tt.code)
 			}
-			if tt.code == nil && errors.Is(err, valsem.ValSem400) {
+			if tt.code != valsem.ValSem400 && errors.Is(err, valsem.ValSem400) {
 				t.Fatalf("Check() = %v is a ValSem400 error", err)
 			}
 		})
