@@ -111,12 +111,14 @@ func (e ownEchoError) Is(target error) bool {
 // sent (sentHashes).
 const maxSentHashes = 16
 
-// sentHashes remembers the SHA-256 of the last maxSentHashes handshake
-// messages a Group sent, in memory: an exact echo of one is an own
-// message even once the group moved past its epoch.
+// sentHashes remembers the SHA-256 (and length) of the last
+// maxSentHashes handshake messages a Group sent, in memory: an exact echo
+// of one is an own message even once the group moved past its epoch. A
+// received message is hashed only if its length is one of theirs.
 type sentHashes struct {
-	h [maxSentHashes][sha256.Size]byte
-	n int // messages noted, the next goes to h[n%maxSentHashes]
+	h   [maxSentHashes][sha256.Size]byte
+	len [maxSentHashes]int
+	n   int // messages noted, the next goes to h[n%maxSentHashes]
 }
 
 func (s *sentHashes) note(msg []byte) {
@@ -124,16 +126,21 @@ func (s *sentHashes) note(msg []byte) {
 		return
 	}
 	s.h[s.n%maxSentHashes] = sha256.Sum256(msg)
+	s.len[s.n%maxSentHashes] = len(msg)
 	s.n++
 }
 
 func (s *sentHashes) has(msg []byte) bool {
-	if s.n == 0 {
-		return false
-	}
-	h := sha256.Sum256(msg)
+	var h *[sha256.Size]byte
 	for i := range min(s.n, maxSentHashes) {
-		if s.h[i] == h {
+		if s.len[i] != len(msg) {
+			continue
+		}
+		if h == nil {
+			sum := sha256.Sum256(msg)
+			h = &sum
+		}
+		if s.h[i] == *h {
 			return true
 		}
 	}

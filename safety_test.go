@@ -467,6 +467,13 @@ func TestOwnEchoBounded(t *testing.T) {
 	if !alice.g.sent.has(first) {
 		t.Fatal("a sent proposal is not remembered")
 	}
+	{
+		other := append([]byte(nil), first...)
+		other[len(other)-1] ^= 1
+		if alice.g.sent.has(other) {
+			t.Fatal("a message of the same length as a sent one is taken for it")
+		}
+	}
 	for range maxSentHashes - 1 {
 		_, _, err := alice.g.ProposeSelfUpdate()
 		check(t, err)
