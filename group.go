@@ -2,6 +2,7 @@ package mls
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -376,7 +377,8 @@ func decodeKeyPackage(b []byte, lim transitions.Limits) (codec.KeyPackage, error
 }
 
 // decodeBounded decodes an MLSMessage within the client's limits: at most
-// MaxMessageBytes, decoded with codec's bounds.
+// MaxMessageBytes, decoded with codec's bounds. A bound exceeded while
+// decoding is reported as the core reports it, as a *transitions.LimitError.
 func decodeBounded(b []byte, lim transitions.Limits) (codec.MLSMessage, error) {
 	max := lim.MaxMessageBytes
 	if max == 0 {
@@ -385,7 +387,12 @@ func decodeBounded(b []byte, lim transitions.Limits) (codec.MLSMessage, error) {
 	if uint64(len(b)) > uint64(max) {
 		return codec.MLSMessage{}, &transitions.LimitError{Limit: "MaxMessageBytes", Got: uint64(len(b)), Max: uint64(max)}
 	}
-	return codec.DecodeMLSMessageBounded(b, lim.Bounds())
+	m, err := codec.DecodeMLSMessageBounded(b, lim.Bounds())
+	var le *codec.LimitError
+	if errors.As(err, &le) {
+		return codec.MLSMessage{}, &transitions.LimitError{Limit: le.Limit, Got: le.Got, Max: le.Max}
+	}
+	return m, err
 }
 
 func addProposal(kp []byte, lim transitions.Limits) (codec.Proposal, error) {

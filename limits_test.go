@@ -108,6 +108,106 @@ func TestKeyPackageLimits(t *testing.T) {
 	}
 }
 
+// TestHostileKeyPackagesBounded gives AddMembers and ProposeAdd the worst
+// key packages we can build from a genuine one, within the default Limits:
+// an x509 chain of 2^20 empty certificates (one byte each on the wire, a
+// 24-byte slice each decoded), a leaf node with 65535 empty extensions of
+// distinct types (the most a list without duplicates can hold, 3 bytes
+// each), capabilities listing 2^19 proposal types, and a credential
+// declaring 1 GiB with 8 bytes of data. The chain is rejected while
+// decoding with a *transitions.LimitError naming the codec's "decoded
+// memory" allowance, the truncated one as ErrNotKeyPackage wrapping
+// codec.ErrTruncated, each having allocated at most codec.MaxMemoryPerByte
+// bytes per input byte plus 64 KiB. The other two decode (codec.MaxMemoryPerByte
+// per byte) and fail their signatures (transitions.ErrInvalidKeyPackage)
+// after being re-encoded twice for them, the key package's and the leaf
+// node's: at most 32 bytes per input byte plus 64 KiB in all (26.7
+// measured for the extensions).
+func TestHostileKeyPackagesBounded(t *testing.T) {
+	alice := newParty(t, backends[0], "alice")
+	g := must[*Group](t)(alice.c.CreateGroup(nil))
+	m := must[codec.MLSMessage](t)(codec.DecodeMLSMessage(must[[]byte](t)(newParty(t, backends[0], "bob").c.KeyPackage())))
+	genuine := *m.KeyPackage
+	encode := func(change func(k *codec.KeyPackage)) []byte {
+		k := genuine
+		change(&k)
+		return must[[]byte](t)(codec.MLSMessage{Version: m.Version, WireFormat: m.WireFormat, KeyPackage: &k}.Encode())
+	}
+	chain := encode(func(k *codec.KeyPackage) {
+		k.LeafNode.Credential = codec.Credential{CredentialType: codec.CredentialX509, Certificates: make([][]byte, 1<<20)}
+	})
+	extensions := encode(func(k *codec.KeyPackage) {
+		k.LeafNode.Extensions = make(codec.Extensions, 65535)
+		for i := range k.LeafNode.Extensions {
+			k.LeafNode.Extensions[i].ExtensionType = codec.ExtensionType(i + 1)
+		}
+	})
+	capabilities := encode(func(k *codec.KeyPackage) {
+		k.LeafNode.Capabilities.Proposals = make([]codec.ProposalType, 1<<19)
+	})
+	// The genuine key package up to its credential, whose identity then
+	// declares 1 GiB - 1 (a 4-byte varint) and holds 8 bytes.
+	var b cryptobyte.Builder
+	b.AddUint16(uint16(m.Version))
+	b.AddUint16(uint16(codec.WireFormatKeyPackage))
+	b.AddUint16(uint16(genuine.Version))
+	b.AddUint16(uint16(genuine.CipherSuite))
+	codec.AddOpaque(&b, genuine.InitKey)
+	codec.AddOpaque(&b, genuine.LeafNode.EncryptionKey)
+	codec.AddOpaque(&b, genuine.LeafNode.SignatureKey)
+	b.AddUint16(uint16(codec.CredentialBasic))
+	b.AddBytes([]byte{0xbf, 0xff, 0xff, 0xff})
+	b.AddBytes(make([]byte, 8))
+	truncated := b.BytesOrPanic()
+
+	const (
+		decodeBudget = codec.MaxMemoryPerByte
+		validBudget  = 32
+	)
+	tests := []struct {
+		name      string
+		in        []byte
+		perByte   uint64
+		check     func(error) bool
+		wantError string
+	}{
+		{"an x509 chain of empty certificates", chain, decodeBudget, func(err error) bool {
+			var le *transitions.LimitError
+			return errors.As(err, &le) && le.Limit == "decoded memory" && le.Got > le.Max && errors.Is(err, ErrNotKeyPackage)
+		}, `a *transitions.LimitError naming "decoded memory"`},
+		{"a declared length of 1 GiB with 8 bytes", truncated, decodeBudget, func(err error) bool {
+			return errors.Is(err, ErrNotKeyPackage) && errors.Is(err, codec.ErrTruncated)
+		}, "ErrNotKeyPackage wrapping codec.ErrTruncated"},
+		{"65535 leaf node extensions", extensions, validBudget, func(err error) bool {
+			return errors.Is(err, transitions.ErrInvalidKeyPackage)
+		}, "transitions.ErrInvalidKeyPackage"},
+		{"2^19 proposal types in capabilities", capabilities, validBudget, func(err error) bool {
+			return errors.Is(err, transitions.ErrInvalidKeyPackage)
+		}, "transitions.ErrInvalidKeyPackage"},
+	}
+	for _, tt := range tests {
+		for name, f := range map[string]func() error{
+			"AddMembers": func() error { _, err := g.AddMembers(tt.in); return err },
+			"ProposeAdd": func() error { _, _, err := g.ProposeAdd(tt.in); return err },
+		} {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				var err error
+				n := testrun.Allocated(func() { err = f() })
+				if !tt.check(err) {
+					t.Fatalf("got %v, want %s", err, tt.wantError)
+				}
+				t.Logf("%d bytes in, %d allocated (%.1f per byte): %v", len(tt.in), n, float64(n)/float64(len(tt.in)), err)
+				if budget := tt.perByte*uint64(len(tt.in)) + 64<<10; n > budget {
+					t.Errorf("allocated %d bytes for a %d-byte key package, want at most %d", n, len(tt.in), budget)
+				}
+				if g.HasPendingCommit() {
+					t.Fatal("a rejected key package left a pending commit")
+				}
+			})
+		}
+	}
+}
+
 // TestHostileMessagesBounded sends a member the worst commits we can build
 // for each bound through Group.ProcessMessage, within the default Limits:
 // a commit of the shortest inline proposals at the MaxProposals bound

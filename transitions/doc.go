@@ -130,7 +130,13 @@
 //     legitimately have; a caller expecting smaller groups lowers
 //     MaxLeaves.
 //   - Key packages (AddMembers, Commit with Add proposals) are decoded
-//     within the same budget as messages.
+//     within the same budget as messages; one that decodes is re-encoded
+//     for its two signatures (the key package's and its leaf node's)
+//     before anything else is checked, at most 32 per byte plus 64 KiB in
+//     all (mls TestHostileKeyPackagesBounded through Group.AddMembers and
+//     ProposeAdd: 26.7 per byte for a leaf node of 65535 empty extensions,
+//     15 for capabilities of 2^19 proposal types; an x509 chain of empty
+//     certificates is rejected while decoding, naming "decoded memory").
 //
 // Decoders outside Apply take the bounds from Limits.Bounds and reject a
 // stored tree over MaxLeaves before reading it (under 1 byte allocated per
