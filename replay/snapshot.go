@@ -181,7 +181,8 @@ func (r *Recorder) Snapshot() (Snapshot, error) {
 // old one rolls its state back, which is what `mls diff` diagnoses. The
 // snapshot must decode and have its recorded digest. A Public writer is
 // refused: a Public log records the observer's view, which a snapshot does
-// not carry.
+// not carry. The snapshot's state is decoded within base.Limits
+// (DecodeSnapshotDataBounded), as ReplayLog decodes a log's snapshot.
 func ResumeRecorder(w *Writer, base transitions.Env, snap Snapshot) (*Recorder, error) {
 	if w.mode == Public {
 		return nil, fmt.Errorf("mls: a public log cannot resume from a snapshot")
@@ -189,7 +190,7 @@ func ResumeRecorder(w *Writer, base transitions.Env, snap Snapshot) (*Recorder, 
 	if w.seq != snap.Seq || w.prev != snap.Prev {
 		return nil, fmt.Errorf("mls: writer at record %d does not continue the snapshot of record %d", w.seq, snap.Seq)
 	}
-	s, secrets, err := DecodeSnapshotData(snap.Data)
+	s, secrets, err := DecodeSnapshotDataBounded(snap.Data, base.Limits.Bounds())
 	if err != nil {
 		return nil, err
 	}

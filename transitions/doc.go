@@ -141,11 +141,15 @@
 // Decoders outside Apply take the bounds from Limits.Bounds and reject a
 // stored tree over MaxLeaves before reading it (under 1 byte allocated per
 // input byte beyond 64 KiB: state.TestDecodeBoundedHostileTree,
-// replay.TestHostileLogBounded): state.DecodeBounded for replay's
-// snapshots (replay.ReplayLog), state.DecodePublicBounded for a log's
+// replay.TestHostileLogBounded, replay.TestHostileSnapshotResume):
+// state.DecodeBounded for replay's snapshots (replay.ReplayLog, and
+// replay.ResumeRecorder within its Env's Limits, both through
+// replay.DecodeSnapshotDataBounded), state.DecodePublicBounded for a log's
 // checkpoints (replay.Replay, within each record's Limits) and
 // state.DecodeSplitBounded for the shell's stored snapshot (within the
-// client's Limits). state.Decode, DecodePublic and DecodeSplit bound a
-// tree by the leaf count the encoding declares; no entry point reading
-// files, logs, snapshots, interop requests or the CLI's input uses them.
+// client's Limits). state.Decode, DecodePublic and DecodeSplit (and
+// replay.DecodeSnapshotData) bound a tree by the leaf count the encoding
+// declares; no entry point reading files, logs, snapshots, interop
+// requests or the CLI's input uses them (the Recorder decodes with
+// DecodePublic only the checkpoint it has just encoded).
 package transitions
