@@ -101,4 +101,35 @@
 // say how much of a log was derived and how much taken on trust. Public
 // logs of format 1 and 2 carry no public digests: their replay checks the
 // chain and the events only.
+//
+// # Bounded work for hostile input
+//
+// A log, a snapshot or a stored record may come from anyone who can write
+// the file, so reading one costs memory proportional to its size with a
+// small constant (bytes allocated per input byte, 64-bit, measured by the
+// tests named; transitions' package documentation gives the constants of
+// the inputs a member processes):
+//
+//   - Read and ReadLog: at most 20 bytes per byte of the log
+//     (logAllocPerByte in TestHostileLogBounded, 7.9 measured for 10000
+//     records of the shortest encoding; FuzzRead checks 20 per byte plus
+//     64 KiB for every input). A frame's length is checked against its
+//     CRC, the record size bound and the data before its body is read.
+//   - ReplayLog's snapshot: decoded with DecodeSnapshotDataBounded within
+//     the Limits of the Env its EnvFunc gives for the snapshot's sequence
+//     number, so that a state declaring a tree over MaxLeaves is rejected
+//     before its tree is read (TestHostileLogBounded: 2.0 per byte for a
+//     1 MiB snapshot of blank nodes, within the 20 above), with at most
+//     65536 key store secrets.
+//   - ResumeRecorder: the snapshot decoded within the Limits of its base
+//     Env the same way, at most 1 byte per byte of the snapshot plus 64 KiB
+//     when its tree is over MaxLeaves (TestHostileSnapshotResume, 1.04
+//     measured).
+//   - Replay: each record's event is decoded by transitions.DecodeEvent
+//     within the codec's memory allowance (16 per byte plus 48 KiB) and
+//     applied within the record's Limits; a checkpoint is decoded with
+//     state.DecodePublicBounded within them.
+//
+// DecodeSnapshotData bounds a tree only by the leaf count the encoding
+// declares: it is for snapshots this process wrote.
 package replay
