@@ -107,7 +107,7 @@ overlay, each switched on at run time by its number. "Killed by" lists every
 test that failed; a surviving mutant is a hollow property or a redundant
 check, and the table says which, and why.
 
-CI (` + "`.ci/run`" + ` with ` + "`CI=true`" + `) checks a random sample of sites on every run and
+CI (` + "`.ci/run`" + `, unless ` + "`MLS_CI_QUICK=1`" + `) checks a random sample of sites on every run and
 fails on a survivor the table below does not explain. The table is the last
 full run's (` + "`go run ./internal/mutatecheck -write valsem/testdata/mutation.txt`" + `,
 then ` + "`go generate ./valsem`" + `); line numbers are those of that run.
