@@ -1,6 +1,7 @@
 // Package system draws seeds from the operating system's randomness. It is
-// the only place in mlscore that reads crypto/rand, and it lives apart from
-// package entropy so that the pure core, which imports entropy for Source
+// where mlscore's entropy comes from (the shell's SealedStorage nonces and
+// the interop runner's fresh ids read crypto/rand directly, outside the
+// core's entropy), and it lives apart from package entropy so that the pure core, which imports entropy for Source
 // and FromSeed, cannot reach it: deps_test.go forbids every core package to
 // import this one. The shell (root package mls) and embedders draw a seed
 // here per event, record it in the event log, and hand the core
