@@ -26,6 +26,14 @@ func configsDir() string {
 	return filepath.Join("..", "..", "..", "shared", "interop", "configs")
 }
 
+// requireVectors reports whether MLS_REQUIRE_VECTORS (set by .ci/run) asks
+// for the working group's files to be present: then missing configs fail
+// TestConfigs instead of skipping it.
+func requireVectors() bool {
+	v := os.Getenv("MLS_REQUIRE_VECTORS")
+	return v != "" && v != "0"
+}
+
 // startServers starts n in-process MLSClient servers on loopback ports
 // and returns clients connected to them.
 func startServers(t testing.TB, n int) []pb.MLSClientClient {
@@ -71,11 +79,15 @@ var suites = []uint32{1, 2, 3}
 // 2 (in the clear); MLS_INTEROP_DEEP=one (set by CI) runs the whole script
 // under suite 1 with encrypted handshakes, MLS_INTEROP_DEEP=full runs it
 // whole in every combination (several minutes). At the end the test logs
-// each config as passed or failed.
+// each config as passed or failed. Without configs it skips, or fails
+// when MLS_REQUIRE_VECTORS is set.
 func TestConfigs(t *testing.T) {
 	dir := configsDir()
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if len(files) == 0 {
+		if requireVectors() {
+			t.Fatalf("MLS_REQUIRE_VECTORS is set and there are no interop configs in %s (set MLS_INTEROP_CONFIGS)", dir)
+		}
 		t.Skipf("no interop configs in %s (set MLS_INTEROP_CONFIGS)", dir)
 	}
 	sort.Strings(files)
