@@ -16,6 +16,7 @@ import (
 	"github.com/mlscore/mlscore/replay"
 	"github.com/mlscore/mlscore/sim"
 	"github.com/mlscore/mlscore/suite"
+	"github.com/mlscore/mlscore/transitions"
 )
 
 const demoUsage = `usage: mls demo [-members N] [-ops K] [-suite S] [-seed X] [-out DIR] [-verify]
@@ -43,9 +44,13 @@ won) or rolled-back (a member restored from a snapshot older than its last
 commit). The logs are written after the fault.
 `
 
+// maxDemoMembers bounds -members: the simulator's members run with the
+// core's default Limits, whose MaxLeaves a larger group would exceed.
+var maxDemoMembers = int(transitions.DefaultLimits().MaxLeaves)
+
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo", stderr)
-	members := fs.Int("members", 8, "members to grow the group to")
+	members := fs.Int("members", 8, fmt.Sprintf("members to grow the group to: 1 to %d, the core's default MaxLeaves", maxDemoMembers))
 	ops := fs.Int("ops", 100, "operations after the group has grown")
 	suiteID := fs.Uint("suite", 1, "cipher suite: 1 to 7, or 77 (0x004D, X-Wing)")
 	seed := fs.Uint64("seed", 1, "seed of the simulation")
@@ -66,6 +71,8 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "demo", fmt.Sprintf("unexpected argument %q", pos[0]))
 	case *members < 1:
 		return usageError(stderr, "demo", fmt.Sprintf("-members %d: want at least 1", *members))
+	case *members > maxDemoMembers:
+		return usageError(stderr, "demo", fmt.Sprintf("-members %d: want at most %d (the core's default MaxLeaves)", *members, maxDemoMembers))
 	case *ops < 0:
 		return usageError(stderr, "demo", fmt.Sprintf("-ops %d: want 0 or more", *ops))
 	case *suiteID > 0xffff:

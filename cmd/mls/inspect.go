@@ -127,6 +127,9 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	if !slices.Contains([]string{"auto", "hex", "base64", "raw"}, *in) {
 		return usageError(stderr, "inspect", fmt.Sprintf("-in %q: want auto, hex, base64 or raw", *in))
 	}
+	if *typ != "auto" && !knownInspectType(*typ) {
+		return usageError(stderr, "inspect", fmt.Sprintf("-type %q: no such type (mls help inspect lists them)", *typ))
+	}
 	name := "-"
 	if len(pos) == 1 {
 		name = pos[0]
@@ -217,6 +220,20 @@ func (r inspected) format(asJSON, full bool) []byte {
 	return buf.Bytes()
 }
 
+// knownInspectType reports whether typ names one of inspectTypes.
+func knownInspectType(typ string) bool {
+	return slices.Contains(inspectTypeList(), typ)
+}
+
+// inspectTypeList returns the names of inspectTypes, in order.
+func inspectTypeList() []string {
+	var names []string
+	for _, t := range inspectTypes {
+		names = append(names, t.name)
+	}
+	return names
+}
+
 // errUsage marks errors in the flags' values.
 var errUsage = errors.New("invalid flag value")
 
@@ -278,12 +295,7 @@ func inspectBytes(data []byte, in, typ string) (inspected, error) {
 	if typ == "auto" {
 		decoders = []string{"mls_message", "ratchet_tree"}
 	} else {
-		if !slices.ContainsFunc(inspectTypes, func(t struct {
-			name   string
-			decode func([]byte) (any, error)
-		}) bool {
-			return t.name == typ
-		}) {
+		if !knownInspectType(typ) {
 			return inspected{}, fmt.Errorf("%w: -type %q (see mls help inspect)", errUsage, typ)
 		}
 		decoders = []string{typ}

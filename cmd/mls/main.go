@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 type command struct {
@@ -63,12 +64,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 					return 0
 				}
 			}
-			fmt.Fprintf(stderr, "mls help: unknown command %q\nRun 'mls help' for usage.\n", args[1])
-			return 2
+			return toolUsageError(stderr, fmt.Sprintf("help: unknown command %q", args[1]))
 		}
 		if len(args) == 0 {
-			fmt.Fprintf(stderr, "mls: no command given\nRun 'mls help' for usage.\n")
-			return 2
+			return toolUsageError(stderr, "no command given")
 		}
 		usage(stdout)
 		return 0
@@ -78,7 +77,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return c.run(args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "mls: unknown command %q\nRun 'mls help' for usage.\n", args[0])
+	return toolUsageError(stderr, fmt.Sprintf("unknown command %q", args[0]))
+}
+
+// toolUsageError reports a usage error of the tool itself (no command, an
+// unknown one): one line saying what is wrong, then the tool's short
+// usage, on stderr. It returns exit status 2.
+func toolUsageError(stderr io.Writer, msg string) int {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	fmt.Fprintf(stderr, "mls: %s\nusage: mls <command> [flags] [arguments]  (commands: %s)\nRun 'mls help' for details.\n", msg, strings.Join(names, ", "))
 	return 2
 }
 
@@ -149,6 +159,9 @@ func usageError(stderr io.Writer, name, msg string) int {
 		if c.name == name {
 			fmt.Fprintf(stderr, "usage: %s\n", c.usage)
 		}
+	}
+	if name == "vectors export" {
+		fmt.Fprintf(stderr, "usage: %s\n", vectorsExportUsage)
 	}
 	fmt.Fprintf(stderr, "Run 'mls help %s' for details.\n", name)
 	return 2
