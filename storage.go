@@ -119,9 +119,17 @@ func (b *Batch) Check() error {
 		if err := CheckKey(op.Key); err != nil {
 			return err
 		}
-		if len(op.Value) > MaxValueLen {
-			return fmt.Errorf("%w: storage value of %d bytes, limit %d", ErrInvalidArgument, len(op.Value), MaxValueLen)
+		if err := checkValueLen(len(op.Value)); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkValueLen reports a value of n bytes outside the limits of Storage.
+func checkValueLen(n int) error {
+	if n > MaxValueLen {
+		return fmt.Errorf("%w: storage value of %d bytes, limit %d", ErrInvalidArgument, n, MaxValueLen)
 	}
 	return nil
 }
