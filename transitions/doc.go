@@ -130,12 +130,13 @@
 //     legitimately have; a caller expecting smaller groups lowers
 //     MaxLeaves.
 //   - Key packages (AddMembers, Commit with Add proposals) are decoded
-//     within the same budget as messages; one that decodes is re-encoded
-//     for its two signatures (the key package's and its leaf node's)
-//     before anything else is checked, at most 32 per byte plus 64 KiB in
-//     all (mls TestHostileKeyPackagesBounded through Group.AddMembers and
-//     ProposeAdd: 26.7 per byte for a leaf node of 65535 empty extensions,
-//     15 for capabilities of 2^19 proposal types; an x509 chain of empty
+//     within the same budget as messages; one that decodes is encoded
+//     once for its two signatures (the key package's TBS holds its leaf
+//     node's, each verified in place) before anything else is checked, at
+//     most 20 per byte plus 64 KiB in all (mls
+//     TestHostileKeyPackagesBounded through Group.AddMembers and
+//     ProposeAdd: 19.0 per byte for a leaf node of 65535 empty extensions,
+//     7.0 for capabilities of 2^19 proposal types; an x509 chain of empty
 //     certificates is rejected while decoding, naming "decoded memory").
 //
 // Decoders outside Apply take the bounds from Limits.Bounds and reject a

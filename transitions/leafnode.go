@@ -3,6 +3,8 @@ package transitions
 import (
 	"fmt"
 
+	"golang.org/x/crypto/cryptobyte"
+
 	"github.com/mlscore/mlscore/codec"
 	"github.com/mlscore/mlscore/state"
 	"github.com/mlscore/mlscore/suite"
@@ -43,15 +45,78 @@ type kpSigs struct {
 // checkKeyPackageSigs verifies both signatures of kp.
 func checkKeyPackageSigs(cs *suite.Suite, kp *codec.KeyPackage) kpSigs {
 	var r kpSigs
-	if tbs, err := kp.TBS().Encode(); err != nil {
+	t, err := keyPackageTBS(kp)
+	if err != nil {
 		r.kp = fmt.Errorf("%w: %v", ErrInvalidKeyPackage, err)
-	} else if err := cs.VerifyWithLabel(kp.LeafNode.SignatureKey, "KeyPackageTBS", tbs, kp.Signature); err != nil {
+		r.leaf = fmt.Errorf("%w: %w", ErrInvalidLeafNode, err)
+		return r
+	}
+	if err := cs.VerifyWithLabelAt(kp.LeafNode.SignatureKey, "KeyPackageTBS", t.buf, t.off, kp.Signature); err != nil {
 		r.kp = fmt.Errorf("%w: signature: %w", ErrInvalidKeyPackage, err)
 	}
-	if err := tree.VerifyLeafSignature(cs, &kp.LeafNode, nil, 0); err != nil {
+	// The leaf's verification may overwrite the bytes before its
+	// LeafNodeTBS (the key package's version, suite and init_key): the
+	// key package's is done.
+	if err := tree.VerifyLeafSignatureAt(cs, &kp.LeafNode, t.leaf, t.leafOff, 0); err != nil {
 		r.leaf = fmt.Errorf("%w: %w", ErrInvalidLeafNode, err)
 	}
 	return r
+}
+
+// kpTBS holds the two signed contents of a key package, each after the
+// headroom Suite.VerifyWithLabelAt needs: the KeyPackageTBS is buf[off:],
+// the leaf node's LeafNodeTBS leaf[leafOff:].
+type kpTBS struct {
+	buf, leaf    []byte
+	off, leafOff int
+}
+
+// keyPackageTBS encodes the KeyPackageTBS of kp [RFC 9420, Section 10]
+// and its leaf node's LeafNodeTBS [Section 7.2]. When the leaf node's
+// source is key_package, as in every valid key package, its encoding is
+// its LeafNodeTBS followed by its signature, so the KeyPackageTBS —
+// version, cipher_suite, init_key, the leaf node, the extensions — holds
+// the LeafNodeTBS: the leaf node is encoded once and neither signed
+// message is copied. A key package with many small vectors costs an
+// encoding per vector, and this keeps a hostile one's verification within
+// the decoding budget. A leaf node of another source (which
+// validateKeyPackage rejects) is encoded on its own.
+func keyPackageTBS(kp *codec.KeyPackage) (kpTBS, error) {
+	exts, err := codec.EncodeSized(kp.Extensions, 0)
+	if err != nil {
+		return kpTBS{}, err
+	}
+	off := suite.LabelHeadroom("KeyPackageTBS")
+	b := cryptobyte.NewBuilder(make([]byte, off))
+	b.AddUint16(uint16(kp.Version))
+	b.AddUint16(uint16(kp.CipherSuite))
+	codec.AddOpaque(b, kp.InitKey)
+	own := kp.LeafNode.LeafNodeSource == codec.LeafNodeSourceKeyPackage
+	if own {
+		kp.LeafNode.MarshalTBS(b, nil, 0)
+		codec.AddOpaque(b, kp.LeafNode.Signature)
+	} else {
+		kp.LeafNode.Marshal(b)
+	}
+	b.AddBytes(exts)
+	buf, err := b.Bytes()
+	if err != nil {
+		return kpTBS{}, err
+	}
+	t := kpTBS{buf: buf, off: off}
+	if own {
+		t.leafOff = off + 4 + codec.OpaqueLen(len(kp.InitKey))
+		end := len(buf) - codec.OpaqueLen(len(kp.LeafNode.Signature)) - len(exts)
+		t.leaf = buf[:end:end]
+		return t, nil
+	}
+	t.leafOff = suite.LabelHeadroom("LeafNodeTBS")
+	lb := cryptobyte.NewBuilder(make([]byte, t.leafOff))
+	kp.LeafNode.MarshalTBS(lb, nil, 0)
+	if t.leaf, err = lb.Bytes(); err != nil {
+		return kpTBS{}, err
+	}
+	return t, nil
 }
 
 // verifyAdds checks the signatures of the key packages of the Add entries

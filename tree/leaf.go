@@ -61,3 +61,15 @@ func VerifyLeafSignature(s *suite.Suite, ln *codec.LeafNode, groupID []byte, i t
 	}
 	return nil
 }
+
+// VerifyLeafSignatureAt is VerifyLeafSignature with the leaf's
+// LeafNodeTBS already encoded as buf[off:] (ln.TBS), for a caller that
+// encoded it as part of a larger structure, after at least
+// suite.LabelHeadroom("LeafNodeTBS") bytes that it overwrites
+// (Suite.VerifyWithLabelAt); i names the leaf in the error.
+func VerifyLeafSignatureAt(s *suite.Suite, ln *codec.LeafNode, buf []byte, off int, i treemath.LeafIndex) error {
+	if err := s.VerifyWithLabelAt(ln.SignatureKey, leafNodeTBSLabel, buf, off, ln.Signature); err != nil {
+		return fmt.Errorf("%w: leaf %d: %w", ErrLeafSignature, i, err)
+	}
+	return nil
+}

@@ -84,7 +84,7 @@ var extras = []extra{
 		[]testRef{{"./transitions", []string{"TestExternalJoinGroupInfoChecks"}}}, nil},
 	{"key package signature", "transitions/leafnode.go", "", "\"KeyPackageTBS\"",
 		[]testRef{{"./transitions", []string{"TestAddSignaturesInListOrder"}}}, nil},
-	{"key package leaf node signature", "transitions/leafnode.go", "", "tree.VerifyLeafSignature(cs, &kp.LeafNode, nil, 0)",
+	{"key package leaf node signature", "transitions/leafnode.go", "", "tree.VerifyLeafSignatureAt(cs, &kp.LeafNode",
 		[]testRef{{"./transitions", []string{"TestAddSignaturesInListOrder"}}}, nil},
 	{"leaf node signature (update, commit path)", "transitions/leafnode.go", "", "tree.VerifyLeafSignature(cs, ln, lc.gid, lc.leaf)",
 		[]testRef{{"./transitions", []string{"TestLeafNodeSignatures"}}}, nil},
