@@ -86,11 +86,15 @@ func GenGroupContext() *rapid.Generator[codec.GroupContext] {
 }
 
 // GenProposal draws a Remove, PreSharedKey, ExternalInit,
-// GroupContextExtensions, ReInit or custom proposal (Add and Update carry
-// signed key packages and leaf nodes, which the histories produce).
+// GroupContextExtensions, ReInit, SelfRemove or custom proposal (Add and
+// Update carry signed key packages and leaf nodes, which the histories
+// produce). A custom proposal's type is one the codec does not know, so
+// that its body is opaque: not 1 to 7, nor SelfRemove's 0x000A.
 func GenProposal() *rapid.Generator[codec.Proposal] {
 	return rapid.Custom(func(t *rapid.T) codec.Proposal {
-		switch rapid.IntRange(0, 5).Draw(t, "kind") {
+		switch rapid.IntRange(0, 6).Draw(t, "kind") {
+		case 5:
+			return codec.Proposal{ProposalType: codec.ProposalSelfRemove}
 		case 0:
 			return RemoveOf(treemath.LeafIndex(rapid.Uint32().Draw(t, "leaf")))
 		case 1:
@@ -104,7 +108,8 @@ func GenProposal() *rapid.Generator[codec.Proposal] {
 				Version: codec.ProtocolVersion(rapid.Uint16().Draw(t, "v")), CipherSuite: codec.CipherSuite(rapid.Uint16().Draw(t, "cs")),
 				Extensions: GenExtensions().Draw(t, "exts")}}
 		default:
-			return codec.Proposal{ProposalType: codec.ProposalType(rapid.Uint16Range(8, 0xffff).Draw(t, "type")), Data: genOpaque(32).Draw(t, "data")}
+			typ := rapid.Uint16Range(8, 0xffff).Filter(func(v uint16) bool { return v != uint16(codec.ProposalSelfRemove) }).Draw(t, "type")
+			return codec.Proposal{ProposalType: codec.ProposalType(typ), Data: genOpaque(32).Draw(t, "data")}
 		}
 	})
 }
