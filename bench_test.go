@@ -12,7 +12,8 @@ import (
 // The shell's benchmarks (package internal/shellbench, which the nested
 // storage modules run on their backends too) compare an operation through
 // the public Group API on a DirStorage — MLS_BENCH_MEMORY=1: in memory;
-// MLS_BENCH_SYNC_EVERY=K: a DirStorage syncing every K commits — with the
+// MLS_BENCH_SYNC_EVERY=K: a DirStorage syncing every K commits, and with
+// MLS_BENCH_ERASE_AT_ONCE=1 erasing what each replaced at once — with the
 // same event run by the core alone (transitions.Apply). Each reports the
 // bytes the shell wrote per operation (B-written/op) and the process's CPU
 // time per operation (cpu-ns/op). N=16384 runs only without -short.
@@ -23,7 +24,8 @@ func benchStorage(b *testing.B) mls.Storage {
 		return mls.NewMemoryStorage()
 	}
 	k, _ := strconv.Atoi(os.Getenv("MLS_BENCH_SYNC_EVERY"))
-	d, err := mls.OpenDirStorageWith(b.TempDir(), mls.DirOptions{SyncEvery: k})
+	erase := os.Getenv("MLS_BENCH_ERASE_AT_ONCE") != ""
+	d, err := mls.OpenDirStorageWith(b.TempDir(), mls.DirOptions{SyncEvery: k, EraseAtOnce: erase})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -63,10 +63,11 @@ type DirStorage struct {
 	live   int64 // bytes of live values
 	closed bool
 
-	syncEvery  int        // DirOptions.SyncEvery (at least 1)
-	compactMin int64      // dirCompactMin; a test that lowers it compacts whenever that much is dead
-	unsynced   int        // commits appended since the last sync
-	stale      []dirValue // values superseded by commits not yet synced: zeroed after the sync
+	syncEvery   int        // DirOptions.SyncEvery (at least 1)
+	eraseAtOnce bool       // DirOptions.EraseAtOnce
+	compactMin  int64      // dirCompactMin; a test that lowers it compacts whenever that much is dead
+	unsynced    int        // commits appended since the last sync
+	stale       []dirValue // values superseded by commits not yet synced: zeroed after the sync
 }
 
 // DirOptions tunes a DirStorage. The zero value is the default: every
@@ -89,6 +90,18 @@ type DirOptions struct {
 	// application that must not lose a message it acknowledged calls
 	// Flush before acknowledging.
 	SyncEvery int
+
+	// EraseAtOnce, with SyncEvery above 1, overwrites the values a commit
+	// replaced or deleted as the commit returns instead of after the next
+	// sync: forward secrecy as if every commit were synced — once the
+	// core has deleted a secret, no byte of it is left in the file — at
+	// the price of consistency after an operating system crash. Such a
+	// crash may then lose commits whose erasures reached the disk: the
+	// store reopens before them with the values they replaced erased, and
+	// Get reports each of those as ErrDamaged (a group whose state is
+	// among them must be rejoined, Group.Resync). A crash of the process
+	// loses nothing either way.
+	EraseAtOnce bool
 }
 
 // dirValue locates a value in the data file: the offset of its CRC,
@@ -147,7 +160,7 @@ func OpenDirStorageWith(dir string, opts DirOptions) (*DirStorage, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DirStorage{dir: dir, lock: lock, index: map[string]dirValue{}, syncEvery: max(opts.SyncEvery, 1), compactMin: dirCompactMin}
+	d := &DirStorage{dir: dir, lock: lock, index: map[string]dirValue{}, syncEvery: max(opts.SyncEvery, 1), eraseAtOnce: opts.EraseAtOnce, compactMin: dirCompactMin}
 	if err := d.open(); err != nil {
 		if d.f != nil {
 			d.f.Close()
@@ -227,9 +240,11 @@ func (d *DirStorage) open() error {
 			}
 			v := data[op.val.off : op.val.off+4+int64(op.val.n)]
 			crc := binary.BigEndian.Uint32(v)
-			if crc == 0 && isZero(v[4:]) {
-				continue // erased: a later record replaced it
-			}
+			// An erased value (zero CRC and bytes) is replaced by a later
+			// record; if none does, the record that replaced it was lost
+			// to an operating system crash after EraseAtOnce erased it
+			// (or the file was damaged): the key's value is gone, which
+			// Get reports as damage.
 			op.val.damaged = crc != valueCRC(v[4:])
 			d.index[string(op.key)] = op.val
 			d.live += int64(op.val.n)
@@ -412,23 +427,73 @@ func (d *DirStorage) flush() error {
 		return fmt.Errorf("mls: DirStorage sync failed, reopen the store: %w", err)
 	}
 	d.unsynced = 0
-	// One write per run of adjacent values: the nodes a commit replaces
-	// were mostly written together, by one earlier record.
-	slices.SortFunc(d.stale, func(a, b dirValue) int { return cmp.Compare(a.off, b.off) })
+	zerr := zeroRuns(d, d.stale)
+	clear(d.stale)
+	d.stale = d.stale[:0]
+	if zerr != nil {
+		return fmt.Errorf("mls: DirStorage committed but could not erase old values (reopening retries): %w", zerr)
+	}
+	return nil
+}
+
+// zeroRuns overwrites the values vals with zeros (sorting vals by
+// offset), one write per run of adjacent values: the nodes a commit
+// replaces were mostly written together, by one earlier record. It
+// reports the first error and goes on.
+func zeroRuns(d *DirStorage, vals []dirValue) error {
+	slices.SortFunc(vals, func(a, b dirValue) int { return cmp.Compare(a.off, b.off) })
 	var zerr error
-	for i := 0; i < len(d.stale); {
-		off, end := d.stale[i].off, d.stale[i].off+4+int64(d.stale[i].n)
-		for i++; i < len(d.stale) && d.stale[i].off <= end; i++ {
-			end = max(end, d.stale[i].off+4+int64(d.stale[i].n))
+	for i := 0; i < len(vals); {
+		off, end := vals[i].off, vals[i].off+4+int64(vals[i].n)
+		for i++; i < len(vals) && vals[i].off <= end; i++ {
+			end = max(end, vals[i].off+4+int64(vals[i].n))
 		}
 		if err := d.writeZeros(off, end); err != nil && zerr == nil {
 			zerr = err
 		}
 	}
-	clear(d.stale)
-	d.stale = d.stale[:0]
-	if zerr != nil {
-		return fmt.Errorf("mls: DirStorage committed but could not erase old values (reopening retries): %w", zerr)
+	return zerr
+}
+
+// dirSector is the unit a storage device writes atomically (a sector of
+// 512 bytes, the smallest in use): a value that lies within one is
+// replaced in place (inPlace).
+const dirSector = 512
+
+// inPlace reports whether a batch that only puts v under a key whose
+// current value is old can overwrite old where it is: v has old's length,
+// old is not damaged, and old with its CRC lies within one sector of the
+// file, so that the write is atomic for a crash of the process (the kernel
+// copies one page at a time) and for a crash of the operating system
+// (the device writes a sector whole) — the file then holds the old value
+// or the new one, both of them consistent states of the store.
+func (d *DirStorage) inPlace(old dirValue, v []byte) bool {
+	return !old.damaged && int(old.n) == len(v) &&
+		old.off/dirSector == (old.off+4+int64(old.n)-1)/dirSector
+}
+
+// overwrite replaces the value of key, old, by v in place: one write of
+// v's CRC and bytes over old's, which leaves no byte of old in the file
+// and appends nothing; then the sync that a Commit owes (every
+// SyncEvery-th). The caller holds d.mu and has checked inPlace.
+func (d *DirStorage) overwrite(key string, old dirValue, v []byte) error {
+	var small [4 + 256]byte
+	buf := small[:0]
+	if 4+len(v) > len(small) {
+		buf = make([]byte, 0, 4+len(v))
+	}
+	buf = binary.BigEndian.AppendUint32(buf, valueCRC(v))
+	buf = append(buf, v...)
+	defer clear(buf)
+	if _, err := d.f.WriteAt(buf, old.off); err != nil {
+		// The old value may be partly overwritten.
+		old.damaged = true
+		d.index[key] = old
+		return err
+	}
+	d.unsynced++
+	if d.unsynced >= d.syncEvery {
+		return d.flush()
 	}
 	return nil
 }
@@ -532,17 +597,23 @@ func (d *DirStorage) Commit(ctx context.Context, b *Batch) error {
 	if len(b.ops) == 0 {
 		return nil
 	}
-	rec, offs := encodeDirRecord(b.ops)
-	defer clear(rec)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return ErrClosed
 	}
+	if op := b.ops[0]; len(b.ops) == 1 && !op.Delete {
+		if old, ok := d.index[string(op.Key)]; ok && d.inPlace(old, op.Value) {
+			return d.overwrite(string(op.Key), old, op.Value)
+		}
+	}
+	rec, offs := encodeDirRecord(b.ops)
+	defer clear(rec)
 	if _, err := d.f.WriteAt(rec, d.size); err != nil {
 		d.zeroTail(d.size, d.size+int64(len(rec)))
 		return err
 	}
+	at := len(d.stale)
 	for i, op := range b.ops {
 		if old, ok := d.index[string(op.Key)]; ok {
 			d.live -= int64(old.n)
@@ -557,6 +628,16 @@ func (d *DirStorage) Commit(ctx context.Context, b *Batch) error {
 	}
 	d.size += int64(len(rec))
 	d.unsynced++
+	if d.eraseAtOnce && d.unsynced < d.syncEvery {
+		// EraseAtOnce: what this commit replaced goes now, before the
+		// sync (which would erase it otherwise).
+		err := zeroRuns(d, d.stale[at:])
+		clear(d.stale[at:])
+		d.stale = d.stale[:at]
+		if err != nil {
+			return fmt.Errorf("mls: DirStorage committed but could not erase old values (reopening retries): %w", err)
+		}
+	}
 	if d.unsynced >= d.syncEvery {
 		// The commit point (with group commit, of the commits since the
 		// last one); then the replaced values are overwritten.

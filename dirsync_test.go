@@ -37,8 +37,8 @@ func TestDirStorageSyncEvery(t *testing.T) {
 		t.Fatal(err)
 	}
 	dirPut(t, d, "k", "OLD-SECRET-1") // commit 1: synced? no (1 of 3)
-	dirPut(t, d, "k", "NEW-VALUE-22") // commit 2
-	if v, err := d.Get(ctx, []byte("k")); err != nil || string(v) != "NEW-VALUE-22" {
+	dirPut(t, d, "k", "NEW-VALUE-222") // commit 2 (another length: not in place)
+	if v, err := d.Get(ctx, []byte("k")); err != nil || string(v) != "NEW-VALUE-222" {
 		t.Fatalf("Get = %q, %v", v, err)
 	}
 	if !bytes.Contains(dirFile(t, dir), []byte("OLD-SECRET-1")) {
@@ -52,7 +52,7 @@ func TestDirStorageSyncEvery(t *testing.T) {
 	if err := d.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(dirFile(t, dir), []byte("NEW-VALUE-22")) {
+	if bytes.Contains(dirFile(t, dir), []byte("NEW-VALUE-222")) {
 		t.Fatal("Flush left a replaced value in the file")
 	}
 	dirPut(t, d, "k", "FOURTH-VALUE")
@@ -85,7 +85,7 @@ func TestDirStorageSyncEveryDamagedTail(t *testing.T) {
 	}
 	dirPut(t, d, "a", "1")
 	one := len(dirFile(t, dir))
-	dirPut(t, d, "a", "2")
+	dirPut(t, d, "a", "22") // another length: appended, not in place
 	dirPut(t, d, "b", "3")
 	image := dirFile(t, dir)
 	d.Close()
@@ -109,5 +109,102 @@ func TestDirStorageSyncEveryDamagedTail(t *testing.T) {
 	}
 	if got := dirFile(t, dir); len(got) != one {
 		t.Fatalf("file of %d bytes, want %d (the tail cut off)", len(got), one)
+	}
+}
+
+// TestDirStorageInPlace checks that a batch putting one value of the
+// length of the one it replaces overwrites it where it is — in every sync
+// mode: the file does not grow, no byte of the old value remains before
+// any sync, and the new value is read back, also after reopening — and
+// that a value lying across a sector boundary is appended instead.
+func TestDirStorageInPlace(t *testing.T) {
+	for _, opts := range []DirOptions{{}, {SyncEvery: 100}} {
+		dir := t.TempDir()
+		d, err := OpenDirStorageWith(dir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirPut(t, d, "k", "OLD-SECRET-1")
+		size := len(dirFile(t, dir))
+		dirPut(t, d, "k", "NEW-SECRET-2")
+		data := dirFile(t, dir)
+		if len(data) != size || bytes.Contains(data, []byte("OLD-SECRET-1")) || !bytes.Contains(data, []byte("NEW-SECRET-2")) {
+			t.Fatalf("%+v: not replaced in place: %d bytes (was %d), old value there: %v", opts, len(data), size, bytes.Contains(data, []byte("OLD-SECRET-1")))
+		}
+		if v, err := d.Get(ctx, []byte("k")); err != nil || string(v) != "NEW-SECRET-2" {
+			t.Fatalf("Get = %q, %v", v, err)
+		}
+		// Pad the file so that the next value straddles a sector boundary.
+		off := int64(len(dirFile(t, dir)))
+		hdr := int64(8 + 4 + 1 + 2 + 1 + 4 + 4) // record header, key "p", value length, CRC
+		pad := dirSector - (off+hdr)%dirSector + dirSector - (hdr + 4 + 5)
+		dirPut(t, d, "p", string(bytes.Repeat([]byte{'.'}, int(pad))))
+		dirPut(t, d, "s", "ACROSS-THE-EDGE")
+		v := d.index["s"]
+		if v.off/dirSector == (v.off+4+int64(v.n)-1)/dirSector {
+			t.Fatalf("the test's value does not straddle a sector (offset %d)", v.off)
+		}
+		size = len(dirFile(t, dir))
+		dirPut(t, d, "s", "ACROSS-THE-EDGF")
+		if got := len(dirFile(t, dir)); got == size {
+			t.Fatal("a value across a sector boundary was overwritten in place")
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		d, err = OpenDirStorageWith(dir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, want := range map[string]string{"k": "NEW-SECRET-2", "s": "ACROSS-THE-EDGF"} {
+			if v, err := d.Get(ctx, []byte(k)); err != nil || string(v) != want {
+				t.Fatalf("%+v: after reopening %s = %q, %v", opts, k, v, err)
+			}
+		}
+		d.Close()
+	}
+}
+
+// TestDirStorageEraseAtOnce checks EraseAtOnce: under group commit a
+// replaced value leaves the file when the commit returns, before any
+// sync; and what an operating system crash can then leave — the erasure
+// on disk, the unsynced record that replaced the value lost — reopens with
+// that key damaged and the others intact.
+func TestDirStorageEraseAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	opts := DirOptions{SyncEvery: 100, EraseAtOnce: true}
+	d, err := OpenDirStorageWith(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirPut(t, d, "a", "OLD-SECRET-1")
+	dirPut(t, d, "b", "kept")
+	if err := d.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	synced := len(dirFile(t, dir))
+	dirPut(t, d, "a", "NEW-SECRET-22") // another length: appended
+	image := dirFile(t, dir)
+	if bytes.Contains(image, []byte("OLD-SECRET-1")) {
+		t.Fatal("the replaced value is in the file before the sync, with EraseAtOnce")
+	}
+	if d.unsynced == 0 {
+		t.Fatal("the commit was synced: the test checks nothing")
+	}
+	d.Close()
+	// The operating system crash: the unsynced record lost, the erasure kept.
+	if err := os.WriteFile(filepath.Join(dir, dirDataFile), image[:synced], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err = OpenDirStorageWith(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if v, err := d.Get(ctx, []byte("a")); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("a = %q, %v; want ErrDamaged (its value erased, its replacement lost)", v, err)
+	}
+	if v, err := d.Get(ctx, []byte("b")); err != nil || string(v) != "kept" {
+		t.Fatalf("b = %q, %v", v, err)
 	}
 }

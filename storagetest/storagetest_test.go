@@ -51,6 +51,21 @@ func TestDirStorageGroupCommit(t *testing.T) {
 	storagetest.RunForwardSecrecy(t, b)
 }
 
+// TestDirStorageEraseAtOnce runs the suite on a DirStorage with group
+// commit and EraseAtOnce, without flushing: the erasure checks hold after
+// each commit, before any sync.
+func TestDirStorageEraseAtOnce(t *testing.T) {
+	b := storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage {
+		s, err := mls.OpenDirStorageWith(dir, mls.DirOptions{SyncEvery: 1000, EraseAtOnce: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}}
+	storagetest.Run(t, b)
+	storagetest.RunForwardSecrecy(t, b)
+}
+
 func TestDirStorageForwardSecrecy(t *testing.T) {
 	storagetest.RunForwardSecrecy(t, storagetest.Backend{Open: func(t *testing.T, dir string) mls.Storage {
 		s, err := mls.OpenDirStorage(dir)
