@@ -36,7 +36,7 @@ func TestDirStorageSyncEvery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirPut(t, d, "k", "OLD-SECRET-1") // commit 1: synced? no (1 of 3)
+	dirPut(t, d, "k", "OLD-SECRET-1")  // commit 1: synced? no (1 of 3)
 	dirPut(t, d, "k", "NEW-VALUE-222") // commit 2 (another length: not in place)
 	if v, err := d.Get(ctx, []byte("k")); err != nil || string(v) != "NEW-VALUE-222" {
 		t.Fatalf("Get = %q, %v", v, err)
