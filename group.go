@@ -36,9 +36,11 @@ type Group struct {
 	st  state.GroupState
 	log *groupLog
 	ops []BatchOp // room for the next operation's Batch (batch, keepBatch)
-	// unstored is the batch of a received commit's staging, which is
-	// committed with the group's next operation (or at Close): see
-	// stagesCommit.
+	// unstored, when set, says that the state (a received commit's
+	// staging) is not stored yet, and holds the operations of the staging
+	// besides the state's (secrets it created or deleted): the group's
+	// next operation stores the state it leads to with them, or Close the
+	// staged state (see stagesCommit).
 	unstored *Batch
 	closed   bool
 	// nextDelivery numbers the messages kept by Options.AtLeastOnce,
@@ -130,9 +132,18 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 		b.ops = append(b.ops, g.unstored.ops...) // a later operation on a key wins
 		held = len(b.ops)
 	}
-	done, lerr := g.log.record(b, &a, sigs)
-	if lerr != nil {
-		return lerr // the state did not advance
+	// A staged commit's state is recorded with the application's decision
+	// on it (stagesCommit): the next operation's record puts what its own
+	// state changed from the stored one, the staging's changes with it. A
+	// rejected input changes nothing and leaves the staging unstored.
+	staging := a.Err == nil && g.stagesCommit(ev, a)
+	keepStaged := g.unstored != nil && a.Err != nil
+	var done func()
+	if !staging && !keepStaged {
+		var lerr error
+		if done, lerr = g.log.record(b, &a, sigs); lerr != nil {
+			return lerr // the state did not advance
+		}
 	}
 	if a.Err == nil {
 		// Signature keys the new state no longer uses are erased with it.
@@ -143,11 +154,12 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 		}
 	}
 	b.dropSuperseded(held)
-	unstored := false
 	switch {
+	case staging:
+		g.unstored, b.ops = &Batch{ops: b.ops}, nil
+	case keepStaged:
 	case b.Len() == 0:
-	case a.Err == nil && g.stagesCommit(ev, a):
-		g.unstored, b.ops, unstored = &Batch{ops: b.ops}, nil, true
+		g.unstored = nil // the stored state is the new one
 	default:
 		if cerr := g.c.store.Commit(ctx, b); cerr != nil {
 			return &replay.RecordError{Err: cerr}
@@ -156,9 +168,6 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 	}
 	if done != nil {
 		done()
-	}
-	if unstored {
-		g.log.scratch = nil // it holds the unstored batch's keys and values
 	}
 	if a.Err != nil {
 		return a.Err
@@ -176,8 +185,8 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 }
 
 // stagesCommit reports whether the operation a, of event ev, staged a
-// received commit in the default log (no records kept). Its batch is not
-// committed then but with the group's next operation — normally
+// received commit in the default log (no records kept). Its state is
+// not encoded nor committed then but with the group's next operation's — normally
 // MergeStagedCommit or DiscardStagedCommit — or at Close: a processed
 // commit writes once, not twice, and the group is stored either before
 // the commit or after the application's decision on it. A crash in
@@ -228,9 +237,15 @@ func (g *Group) storeUnstored() error {
 	if g.unstored == nil {
 		return nil
 	}
-	if err := g.c.store.Commit(ctx, g.unstored); err != nil {
+	b := g.unstored
+	done, err := g.log.snapshot(b, g.log.snap.Seq, g.log.snap.Prev, g.st)
+	if err != nil {
 		return err
 	}
+	if err := g.c.store.Commit(ctx, b); err != nil {
+		return err
+	}
+	done()
 	g.unstored = nil
 	return nil
 }

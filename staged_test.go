@@ -67,6 +67,14 @@ func TestStagedCommitWrites(t *testing.T) {
 	if n := bobStore.take(); n != 0 {
 		t.Fatalf("ProcessMessage of a commit wrote %d times before the application decided", n)
 	}
+	// A rejected input in between writes nothing either (the commit's
+	// own message again: a commit is already staged).
+	if _, err := bob.g.ProcessMessage(out.Commit); err == nil {
+		t.Fatal("the same commit processed twice")
+	}
+	if n := bobStore.take(); n != 0 {
+		t.Fatalf("a rejected input wrote %d times while a commit was staged", n)
+	}
 	check(t, bob.g.MergeStagedCommit())
 	if n := bobStore.take(); n != 1 {
 		t.Fatalf("processing and merging a commit wrote %d times, want 1", n)
