@@ -746,6 +746,43 @@ func (c *Client) OpenGroup(groupID []byte) (*Group, error) {
 	return g, nil
 }
 
+// DeleteGroup erases everything the Storage holds for the group groupID
+// (closing the Group first if it is open, as Group.Delete): the way to drop
+// a group that no longer opens — ErrDamaged, for instance after an
+// operating system crash under DirOptions.EraseAtOnce — so that the client
+// can join it again (JoinExternal, JoinGroup), which an id still stored
+// refuses (ErrGroupExists). It fails with an error wrapping
+// fs.ErrNotExist if nothing is stored for groupID. Signature keys made for
+// that group alone (OwnLeafUpdate with a new signature key) are known
+// only from its state: for a group that does not open they stay with the
+// client's secrets.
+func (c *Client) DeleteGroup(groupID []byte) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	g, open := c.groups[string(groupID)]
+	c.mu.Unlock()
+	if open {
+		return g.Delete()
+	}
+	if len(groupID) > maxGroupID {
+		return fmt.Errorf("%w: group id of %d bytes", ErrInvalidArgument, len(groupID))
+	}
+	l := &groupLog{store: c.store, id: groupID}
+	var b Batch
+	if err := l.remove(ctx, &b); err != nil {
+		return err
+	}
+	if b.Len() == 1 { // only the snapshot's deletion: is there one?
+		if _, err := c.store.Get(ctx, groupKey("g/", groupID)); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("mls: group %x: %w", groupID, err)
+		}
+	}
+	return c.store.Commit(ctx, &b)
+}
+
 // logSigner returns the secrets a log's exported snapshot carries: the
 // signature key for a KeepAllRecords log (so that it replays on its own),
 // none otherwise.
@@ -963,6 +1000,12 @@ type ExternalJoinOptions struct {
 	// commit covers them by reference, as draft-ietf-mls-extensions asks
 	// of an external joiner, after checking their signatures.
 	SelfRemoves [][]byte
+	// RemovePrior rejoins a group this client was a member of but lost
+	// the state of (a group that no longer opens, erased with
+	// DeleteGroup): the external commit also removes the client's prior
+	// leaf, found by its signature key (else by its identity), as
+	// Group.Resync does from a state that still opens.
+	RemovePrior bool
 }
 
 // JoinExternal joins a group with an external commit (RFC 9420, Section
@@ -986,6 +1029,7 @@ func (c *Client) JoinExternal(groupInfo []byte, opts *ExternalJoinOptions) (*Gro
 	g, effs, err := c.startGroup(state.GroupState{}, transitions.ExternalJoin{
 		At: c.now(), GroupInfo: groupInfo, RatchetTree: o.RatchetTree, SignatureKey: c.pub,
 		Credential: c.cred, Capabilities: withSelfRemove(c.opts.Capabilities), Config: cfg, PSKs: o.PSKs, AAD: o.AAD, SelfRemoves: o.SelfRemoves,
+		RemovePrior: o.RemovePrior,
 	})
 	if err != nil {
 		return nil, Outgoing{}, err
