@@ -746,6 +746,15 @@ func (c *Client) OpenGroup(groupID []byte) (*Group, error) {
 	return g, nil
 }
 
+// flush makes the Storage's committed batches durable if it defers that
+// (Flusher).
+func (c *Client) flush() error {
+	if f, ok := c.store.(Flusher); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
 // DeleteGroup erases everything the Storage holds for the group groupID
 // (closing the Group first if it is open, as Group.Delete): the way to drop
 // a group that no longer opens — ErrDamaged, for instance after an
@@ -1032,6 +1041,9 @@ func (c *Client) JoinExternal(groupInfo []byte, opts *ExternalJoinOptions) (*Gro
 		RemovePrior: o.RemovePrior,
 	})
 	if err != nil {
+		return nil, Outgoing{}, err
+	}
+	if err := c.flush(); err != nil {
 		return nil, Outgoing{}, err
 	}
 	out := outgoingOf(effects.Group(effs))

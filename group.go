@@ -169,6 +169,11 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 	if done != nil {
 		done()
 	}
+	if a.Err == nil && createsCommit(a.State, a.Next) {
+		if err := g.c.flush(); err != nil {
+			return err // stored, but not known to be durable: not handed out
+		}
+	}
 	if a.Err != nil {
 		return a.Err
 	}
@@ -182,6 +187,14 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 		collect(r)
 	}
 	return nil
+}
+
+// createsCommit reports whether the step from s to next created a commit
+// of this member's to send (a pending commit).
+func createsCommit(s, next state.GroupState) bool {
+	_, before := s.PendingCommit()
+	_, after := next.PendingCommit()
+	return after && !before
 }
 
 // stagesCommit reports whether the operation a, of event ev, staged a

@@ -37,6 +37,15 @@ type SealedStorage struct {
 	aead  cipher.AEAD
 }
 
+// Flush flushes the inner Storage if it is a Flusher (it does nothing
+// otherwise).
+func (s *SealedStorage) Flush() error {
+	if f, ok := s.inner.(Flusher); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
 // OpenSealedStorage wraps inner. The first time, it stores a sealed
 // check value; afterwards it fails with ErrWrongKey if aead's key is not
 // the one the store was sealed with. A value that later fails to open is

@@ -3,8 +3,11 @@ package mls
 import (
 	"bytes"
 	"context"
+	"crypto/cipher"
 	"sync"
 	"testing"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // commitCounter counts the Commit calls of a Storage, and the operations
@@ -153,4 +156,67 @@ func TestDropSuperseded(t *testing.T) {
 func hasStaged(g *Group) bool {
 	_, ok := g.State().StagedCommit()
 	return ok
+}
+
+// flushCounter is a Storage that counts the shell's Flush calls.
+type flushCounter struct {
+	Storage
+	flushes int
+}
+
+func (f *flushCounter) Flush() error { f.flushes++; return nil }
+
+// TestFlushBeforeOwnCommit: with a Storage that defers durability
+// (Flusher), the shell flushes before handing out a commit it created or
+// an external join, and not for messages or for processing others'
+// commits.
+func TestFlushBeforeOwnCommit(t *testing.T) {
+	aliceStore := &flushCounter{Storage: NewMemoryStorage()}
+	alice := &party{name: "alice", store: aliceStore}
+	bob := &party{name: "bob", store: NewMemoryStorage()}
+	alice.c = must[*Client](t)(NewClient(alice.store, []byte("alice"), testOptions("alice")))
+	bob.c = must[*Client](t)(NewClient(bob.store, []byte("bob"), testOptions("bob")))
+	alice.g = must[*Group](t)(alice.c.CreateGroup(nil))
+	step := func(what string, want int, f func()) {
+		t.Helper()
+		aliceStore.flushes = 0
+		f()
+		if aliceStore.flushes != want {
+			t.Fatalf("%s: %d flushes, want %d", what, aliceStore.flushes, want)
+		}
+	}
+	var out Outgoing
+	step("AddMembers", 1, func() { out = must[Outgoing](t)(alice.g.AddMembers(must[[]byte](t)(bob.c.KeyPackage()))) })
+	step("MergePendingCommit", 0, func() { check(t, alice.g.MergePendingCommit()) })
+	bob.g = must[*Group](t)(bob.c.JoinGroup(out.Welcome, must[[]byte](t)(alice.g.RatchetTree())))
+	step("Send", 0, func() { must[[]byte](t)(alice.g.Send([]byte("hi"))) })
+	msg := must[[]byte](t)(bob.g.Send([]byte("hello")))
+	step("ProcessMessage", 0, func() { must[*ProcessedMessage](t)(alice.g.ProcessMessage(msg)) })
+	out = must[Outgoing](t)(bob.g.SelfUpdate())
+	check(t, bob.g.MergePendingCommit())
+	step("process and merge", 0, func() {
+		must[*ProcessedMessage](t)(alice.g.ProcessMessage(out.Commit))
+		check(t, alice.g.MergeStagedCommit())
+	})
+	step("SelfUpdate", 1, func() { must[Outgoing](t)(alice.g.SelfUpdate()) })
+	check(t, alice.g.MergePendingCommit())
+	gi := must[[]byte](t)(bob.g.GroupInfo(true))
+	check(t, alice.g.Delete())
+	step("JoinExternal", 1, func() {
+		_, _, err := alice.c.JoinExternal(gi, &ExternalJoinOptions{RemovePrior: true})
+		check(t, err)
+	})
+}
+
+// TestSealedStorageFlush: a SealedStorage is a Flusher that flushes the
+// backend it wraps.
+func TestSealedStorageFlush(t *testing.T) {
+	inner := &flushCounter{Storage: NewMemoryStorage()}
+	aead := must[cipher.AEAD](t)(chacha20poly1305.NewX(make([]byte, chacha20poly1305.KeySize)))
+	s := must[*SealedStorage](t)(OpenSealedStorage(ctx, inner, aead))
+	var f Flusher = s
+	check(t, f.Flush())
+	if inner.flushes != 1 {
+		t.Fatalf("%d flushes reached the inner storage, want 1", inner.flushes)
+	}
 }

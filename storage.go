@@ -57,6 +57,16 @@ type Storage interface {
 	Commit(ctx context.Context, b *Batch) error
 }
 
+// Flusher is implemented by a Storage whose committed batches may not be
+// durable yet when Commit returns (group commit: DirOptions.SyncEvery,
+// the SQLite backend's SyncEvery): Flush makes every committed batch
+// durable. The shell flushes before it hands out a commit it created (an
+// own commit, an external join), whose loss to an operating system crash
+// after it was sent would leave the member behind its group.
+type Flusher interface {
+	Flush() error
+}
+
 // Storage limits.
 const (
 	// MaxKeyLen is the longest key a Storage must accept.

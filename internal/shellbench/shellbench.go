@@ -83,6 +83,15 @@ func (c *counting) Commit(ctx context.Context, b *mls.Batch) error {
 	return c.Storage.Commit(ctx, b)
 }
 
+// Flush flushes the Storage it wraps if that is an mls.Flusher, as the
+// shell does before handing out a commit it created.
+func (c *counting) Flush() error {
+	if f, ok := c.Storage.(mls.Flusher); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
 func (c *counting) take() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
