@@ -30,7 +30,12 @@ import (
 // commit, every SyncEvery-th commit, Flush and Close sync). It then overwrites with zeros the
 // values (and their CRCs) that the record replaced or deleted, so that
 // no byte of an old value remains in the file; a zeroed value is
-// recognised as erased. Opening the store replays the records into an
+// recognised as erased (and Get reports ErrDamaged for one that no later
+// record replaced: see DirOptions.EraseAtOnce). A batch that puts one value of the length of the
+// value it replaces — an application message's secret-tree entry — is
+// written over it in place instead, when the two lie within one sector
+// (inPlace): nothing is appended and nothing is left to erase. Opening
+// the store replays the records into an
 // in-memory index (key → offset of the value), zeroes any superseded
 // value still present (a crash between the commit point and the
 // zeroing), and zeroes and cuts off a torn final record (a crash during
@@ -88,7 +93,8 @@ type DirOptions struct {
 	// option: a record that an operating system crash damaged after the
 	// last sync is then taken as the end of the file, not as damage. An
 	// application that must not lose a message it acknowledged calls
-	// Flush before acknowledging.
+	// Flush before acknowledging; the shell flushes before it hands out a
+	// commit the member created (Flusher).
 	SyncEvery int
 
 	// EraseAtOnce, with SyncEvery above 1, overwrites the values a commit
