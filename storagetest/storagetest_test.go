@@ -64,6 +64,8 @@ func TestDirStorageEraseAtOnce(t *testing.T) {
 	}}
 	storagetest.Run(t, b)
 	storagetest.RunForwardSecrecy(t, b)
+	storagetest.RunKeepRecords(t, b)
+	storagetest.RunOverwrite(t, b)
 }
 
 func TestDirStorageForwardSecrecy(t *testing.T) {
