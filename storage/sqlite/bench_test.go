@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,3 +56,61 @@ func BenchmarkSQLiteCommitRatio(b *testing.B) { shellbench.CommitRatio(b, benchS
 // BenchmarkSQLiteMessageRatio: application messages (send and receive) on
 // SQLite against the core's, run side by side (shellbench.MessageRatio).
 func BenchmarkSQLiteMessageRatio(b *testing.B) { shellbench.MessageRatio(b, benchStore) }
+
+// BenchmarkCommitBatch: Commit alone, on a store with Options.SyncEvery
+// 64 holding 3000 values: "one" is a message's batch (one 92-byte value
+// replaced), "commit" a processed commit's (16 values deleted and 16 put
+// under new random keys, 12 replaced, one 1.5 KB value replaced).
+func BenchmarkCommitBatch(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		k    int
+	}{{"one/SyncEvery=64", 64}, {"commit/SyncEvery=64", 64}, {"one/SyncEvery=0", 0}, {"commit/SyncEvery=0", 0}} {
+		b.Run(c.name, func(b *testing.B) {
+			s, err := OpenWith(ctx, filepath.Join(b.TempDir(), "mls.db"), Options{SyncEvery: c.k})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			key := func(i int) []byte {
+				h := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i)))
+				return append([]byte("node/"), h[:16]...)
+			}
+			var fill mls.Batch
+			for i := range 3000 {
+				fill.Put(key(i), make([]byte, 80))
+			}
+			fill.Put([]byte("msg"), make([]byte, 92))
+			fill.Put([]byte("snap"), make([]byte, 1500))
+			for i := range 12 {
+				fill.Put([]byte{'s', byte(i)}, make([]byte, 40))
+			}
+			if err := s.Commit(ctx, &fill); err != nil {
+				b.Fatal(err)
+			}
+			next := 3000
+			one := c.name[:3] == "one"
+			t0 := shellbench.ProcessCPU()
+			for i := 0; b.Loop(); i++ {
+				var bt mls.Batch
+				if one {
+					bt.Put([]byte("msg"), binary.BigEndian.AppendUint64(make([]byte, 84), uint64(i)))
+				} else {
+					for j := range 16 {
+						bt.Delete(key(next - 3000 + j))
+						bt.Put(key(next+j), make([]byte, 80))
+					}
+					next += 16
+					for j := range 12 {
+						bt.Put([]byte{'s', byte(j)}, binary.BigEndian.AppendUint64(make([]byte, 32), uint64(i)))
+					}
+					bt.Put([]byte("snap"), binary.BigEndian.AppendUint64(make([]byte, 1492), uint64(i)))
+				}
+				if err := s.Commit(ctx, &bt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(shellbench.ProcessCPU()-t0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}

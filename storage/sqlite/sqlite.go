@@ -7,7 +7,12 @@
 // value (mls.ErrDamaged); a rowid table, so that a value of up to a page
 // stays in its leaf and replacing it writes one page. Each Commit is one SQL
 // transaction, run by statements prepared once on the store's one
-// connection. The connection runs with PRAGMA secure_delete=ON, so that
+// connection and run on the driver's connection directly (sql.Conn.Raw),
+// not through database/sql: a batch of one operation is one statement,
+// which SQLite runs as a transaction of its own, and a longer one runs
+// between BEGIN IMMEDIATE and COMMIT. A context that ends stops a Commit
+// between two statements (and a Keys between two rows), not during one.
+// The connection runs with PRAGMA secure_delete=ON, so that
 // SQLite overwrites the content of deleted and replaced rows with zeros,
 // and locking_mode=EXCLUSIVE: the store holds the database's lock from
 // Open to Close, so that a second opener — another process — fails with
@@ -35,9 +40,11 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"net/url"
 	"strings"
 	"sync"
@@ -172,12 +179,29 @@ type Store struct {
 	db   *sql.DB
 	opts Options
 
-	mu       sync.Mutex          // serializes the operations on conn
-	conn     *sql.Conn           // the one connection, which holds the lock
-	stmt     [numStmts]*sql.Stmt // prepared once, by index
-	unsynced int                 // commits since the last checkpoint (SyncEvery > 1)
+	mu       sync.Mutex           // serializes the operations on conn
+	conn     *sql.Conn            // the one connection, which holds the lock
+	stmt     [numStmts]dstmt      // prepared once on conn's driver connection, by index
+	args     [3]driver.NamedValue // the arguments of the statement running (under mu)
+	row      [3]driver.Value      // a row read (under mu)
+	unsynced int                  // commits since the last checkpoint (SyncEvery > 1)
 	closed   bool
 }
+
+// dstmt is a statement of the driver, which the store runs directly
+// rather than through database/sql, saving its per-call work (the
+// connection's locks, the conversion of the arguments, a result).
+type dstmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
+// noCtx is the context the driver's statements run under. A context that
+// can end makes the driver start a goroutine per statement, to interrupt
+// it; the store's statements touch a few rows each, so the store checks
+// the caller's context between them instead (Commit, Keys).
+var noCtx = context.Background()
 
 // Open opens (or creates) the database at path and locks it until Close:
 // every Commit is durable and erasing once it returns (OpenWith with the
@@ -246,14 +270,31 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	for i, q := range queries {
-		if s.stmt[i], err = s.conn.PrepareContext(ctx, q); err != nil {
-			return err
+	err = s.conn.Raw(func(dc any) error {
+		pc, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("mls/sqlite: the driver's connection %T cannot prepare statements with a context", dc)
 		}
+		for i, q := range queries {
+			st, err := pc.PrepareContext(ctx, q)
+			if err != nil {
+				return err
+			}
+			ds, ok := st.(dstmt)
+			if !ok {
+				st.Close()
+				return fmt.Errorf("mls/sqlite: the driver's statement %T runs no context", st)
+			}
+			s.stmt[i] = ds
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if s.opts.SyncEvery > 1 {
 		// Erase what the commits before a crash replaced.
-		return s.checkpoint(ctx)
+		return s.checkpoint()
 	}
 	return nil
 }
@@ -294,12 +335,69 @@ func (s *Store) migrate(ctx context.Context) error {
 	return tx.Commit()
 }
 
+// raw runs f on the driver's connection (the caller holds s.mu or owns
+// s): the statements in s.stmt run only inside it.
+func (s *Store) raw(f func() error) error {
+	return s.conn.Raw(func(any) error { return f() })
+}
+
+// exec runs statement i with arguments args (the caller is inside raw).
+func (s *Store) exec(i int, args ...any) error {
+	a := s.args[:len(args)]
+	for j, v := range args {
+		a[j] = driver.NamedValue{Ordinal: j + 1, Value: v}
+	}
+	_, err := s.stmt[i].ExecContext(noCtx, a)
+	clear(a)
+	return err
+}
+
+// query runs statement i with arguments args and returns its rows (the
+// caller is inside raw, and closes them).
+func (s *Store) query(i int, args ...any) (driver.Rows, error) {
+	a := s.args[:len(args)]
+	for j, v := range args {
+		a[j] = driver.NamedValue{Ordinal: j + 1, Value: v}
+	}
+	r, err := s.stmt[i].QueryContext(noCtx, a)
+	clear(a)
+	return r, err
+}
+
+// queryRow runs statement i with arguments args and returns its first
+// row, of n columns, in s.row[:n], or false if there is none (the caller
+// is inside raw).
+func (s *Store) queryRow(n int, i int, args ...any) (bool, error) {
+	r, err := s.query(i, args...)
+	if err != nil {
+		return false, err
+	}
+	row := s.row[:n]
+	err = r.Next(row)
+	if err == io.EOF {
+		return false, r.Close()
+	}
+	return err == nil, errors.Join(err, r.Close())
+}
+
 // checkpoint copies the write-ahead log into the database and truncates
 // it (with SyncEvery > 1; the caller holds s.mu or owns s).
-func (s *Store) checkpoint(ctx context.Context) error {
-	var busy, logFrames, done int
-	if err := s.stmt[stmtCheckpoint].QueryRowContext(ctx).Scan(&busy, &logFrames, &done); err != nil {
+func (s *Store) checkpoint() error {
+	return s.raw(s.checkpointRaw)
+}
+
+// checkpointRaw is checkpoint inside raw.
+func (s *Store) checkpointRaw() error {
+	ok, err := s.queryRow(3, stmtCheckpoint)
+	if err != nil {
 		return err
+	}
+	busy, _ := s.row[0].(int64)
+	logFrames, _ := s.row[1].(int64)
+	done, _ := s.row[2].(int64)
+	clear(s.row[:])
+	if !ok {
+		return errors.New("mls/sqlite: checkpoint returned no row")
 	}
 	if busy != 0 {
 		return fmt.Errorf("mls/sqlite: checkpoint incomplete (%d of %d frames)", done, logFrames)
@@ -318,7 +416,7 @@ func (s *Store) Flush() error {
 		return mls.ErrClosed
 	}
 	if s.opts.SyncEvery > 1 && s.unsynced > 0 {
-		return s.checkpoint(context.Background())
+		return s.checkpoint()
 	}
 	return nil
 }
@@ -333,7 +431,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	var err error
 	if s.opts.SyncEvery > 1 && s.unsynced > 0 {
-		err = s.checkpoint(context.Background())
+		err = s.checkpoint()
 	}
 	return errors.Join(err, s.closeStmts(), s.conn.Close(), s.db.Close())
 }
@@ -341,13 +439,19 @@ func (s *Store) Close() error {
 // closeStmts finalizes the prepared statements: SQLite keeps a database
 // with unfinalized statements open, and locked, after closing it.
 func (s *Store) closeStmts() error {
-	var errs []error
-	for _, st := range s.stmt {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
+	if s.conn == nil {
+		return nil
 	}
-	return errors.Join(errs...)
+	return s.raw(func() error {
+		var errs []error
+		for i, st := range s.stmt {
+			if st != nil {
+				errs = append(errs, st.Close())
+				s.stmt[i] = nil
+			}
+		}
+		return errors.Join(errs...)
+	})
 }
 
 // Get implements mls.Storage.
@@ -362,14 +466,27 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 	}
 	var v []byte
 	var c int64
-	err := s.stmt[stmtGet].QueryRowContext(ctx, key).Scan(&v, &c)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %q", mls.ErrNotFound, key)
-	}
+	var found, typed bool
+	err := s.raw(func() error {
+		var err error
+		found, err = s.queryRow(2, stmtGet, key)
+		if found {
+			// The driver returns a blob as a copy, nil if empty.
+			var okv, okc bool
+			v, okv = s.row[0].([]byte)
+			c, okc = s.row[1].(int64)
+			typed = (okv || s.row[0] == nil) && okc
+		}
+		clear(s.row[:])
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if sum(v) != c {
+	if !found {
+		return nil, fmt.Errorf("%w: %q", mls.ErrNotFound, key)
+	}
+	if !typed || sum(v) != c {
 		clear(v)
 		return nil, fmt.Errorf("%w: value of %q", mls.ErrDamaged, key)
 	}
@@ -389,31 +506,43 @@ func (s *Store) Keys(ctx context.Context, prefix []byte) ([][]byte, error) {
 	if s.closed {
 		return nil, mls.ErrClosed
 	}
-	var rows *sql.Rows
-	var err error
-	if len(prefix) == 0 {
-		rows, err = s.stmt[stmtKeys].QueryContext(ctx)
-	} else if end, ok := prefixEnd(prefix); ok {
-		rows, err = s.stmt[stmtKeysRange].QueryContext(ctx, prefix, end)
-	} else {
-		rows, err = s.stmt[stmtKeysFrom].QueryContext(ctx, prefix)
-	}
+	var out [][]byte
+	err := s.raw(func() error {
+		var rows driver.Rows
+		var err error
+		if len(prefix) == 0 {
+			rows, err = s.query(stmtKeys)
+		} else if end, ok := prefixEnd(prefix); ok {
+			rows, err = s.query(stmtKeysRange, prefix, end)
+		} else {
+			rows, err = s.query(stmtKeysFrom, prefix)
+		}
+		if err != nil {
+			return err
+		}
+		row := s.row[:1]
+		defer clear(row)
+		for {
+			if err := ctx.Err(); err != nil {
+				return errors.Join(err, rows.Close())
+			}
+			if err := rows.Next(row); err == io.EOF {
+				break
+			} else if err != nil {
+				return errors.Join(err, rows.Close())
+			}
+			k, _ := row[0].([]byte) // a copy; nil if empty (no key is)
+			if !bytes.HasPrefix(k, prefix) {
+				continue
+			}
+			out = append(out, k)
+		}
+		return rows.Close()
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out [][]byte
-	for rows.Next() {
-		var k []byte
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		if !bytes.HasPrefix(k, prefix) {
-			continue
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix
@@ -430,7 +559,9 @@ func prefixEnd(p []byte) ([]byte, bool) {
 }
 
 // Commit implements mls.Storage: one SQL transaction, with statements
-// prepared once.
+// prepared once. A batch of one operation is one statement, which SQLite
+// runs as a transaction of its own; a longer one runs between BEGIN
+// IMMEDIATE and COMMIT.
 func (s *Store) Commit(ctx context.Context, b *mls.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -446,48 +577,59 @@ func (s *Store) Commit(ctx context.Context, b *mls.Batch) error {
 	if s.closed {
 		return mls.ErrClosed
 	}
-	if _, err := s.stmt[stmtBegin].ExecContext(ctx); err != nil {
-		return err
-	}
-	if err := s.apply(ctx, b); err != nil {
-		// (An error that ended the transaction already makes ROLLBACK
-		// fail too: both are reported.)
-		_, rerr := s.stmt[stmtRollback].ExecContext(context.Background())
-		return errors.Join(err, rerr)
-	}
-	if s.opts.SyncEvery > 1 {
-		s.unsynced++
-		if s.unsynced >= s.opts.SyncEvery {
-			// The transaction is committed whatever the checkpoint does:
-			// a failed one leaves unsynced at the bound, so the next
-			// Commit tries again, and Flush and Close report it.
-			s.checkpoint(ctx)
+	return s.raw(func() error {
+		if ops := b.Ops(); len(ops) == 1 {
+			if err := s.op(ops[0]); err != nil {
+				return err
+			}
+		} else {
+			if err := s.exec(stmtBegin); err != nil {
+				return err
+			}
+			if err := s.apply(ctx, ops); err != nil {
+				// (An error that ended the transaction already makes
+				// ROLLBACK fail too: both are reported.)
+				return errors.Join(err, s.exec(stmtRollback))
+			}
 		}
-	}
-	return nil
+		if s.opts.SyncEvery > 1 {
+			s.unsynced++
+			if s.unsynced >= s.opts.SyncEvery {
+				// The transaction is committed whatever the checkpoint
+				// does: a failed one leaves unsynced at the bound, so the
+				// next Commit tries again, and Flush and Close report it.
+				s.checkpointRaw()
+			}
+		}
+		return nil
+	})
 }
 
-// apply runs b's operations and commits them (the caller has begun the
-// transaction and holds s.mu).
-func (s *Store) apply(ctx context.Context, b *mls.Batch) error {
-	for _, op := range b.Ops() {
+// apply runs ops and commits them (the caller has begun the transaction,
+// holds s.mu and is inside raw). The context ends the transaction between
+// two operations, not after them: once COMMIT runs, its result is
+// Commit's.
+func (s *Store) apply(ctx context.Context, ops []mls.BatchOp) error {
+	for _, op := range ops {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var err error
-		if op.Delete {
-			_, err = s.stmt[stmtDel].ExecContext(ctx, op.Key)
-		} else {
-			v := op.Value
-			if v == nil {
-				v = []byte{}
-			}
-			_, err = s.stmt[stmtPut].ExecContext(ctx, op.Key, v, sum(v))
-		}
-		if err != nil {
+		if err := s.op(op); err != nil {
 			return err
 		}
 	}
-	_, err := s.stmt[stmtCommit].ExecContext(ctx)
-	return err
+	return s.exec(stmtCommit)
+}
+
+// op runs one operation's statement (the caller holds s.mu and is inside
+// raw).
+func (s *Store) op(op mls.BatchOp) error {
+	if op.Delete {
+		return s.exec(stmtDel, op.Key)
+	}
+	v := op.Value
+	if v == nil {
+		v = []byte{}
+	}
+	return s.exec(stmtPut, op.Key, v, sum(v))
 }
