@@ -374,3 +374,56 @@ func TestSyncEvery(t *testing.T) {
 		}
 	}
 }
+
+// endingCtx is a context whose Err reports context.Canceled from its
+// (n+1)-th call on.
+type endingCtx struct {
+	context.Context
+	n int
+}
+
+func (c *endingCtx) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestCommitCanceled checks that a context that ends between two of a
+// batch's statements ends the Commit with its error and leaves nothing of
+// the batch, in either mode, and that the store goes on.
+func TestCommitCanceled(t *testing.T) {
+	for _, k := range []int{0, 64} {
+		t.Run(fmt.Sprintf("SyncEvery=%d", k), func(t *testing.T) {
+			s, err := OpenWith(ctx, filepath.Join(t.TempDir(), "mls.db"), Options{SyncEvery: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			put(t, s, "a", "old")
+			var b mls.Batch
+			b.Put([]byte("a"), []byte("new"))
+			b.Put([]byte("b"), []byte("x"))
+			b.Delete([]byte("a"))
+			// Commit's first check and the first two operations' pass.
+			if err := s.Commit(&endingCtx{ctx, 3}, &b); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Commit with a context that ends: %v, want context.Canceled", err)
+			}
+			if v, err := s.Get(ctx, []byte("a")); err != nil || string(v) != "old" {
+				t.Fatalf("a after the canceled Commit: %q, %v; want %q", v, err, "old")
+			}
+			if _, err := s.Get(ctx, []byte("b")); !errors.Is(err, mls.ErrNotFound) {
+				t.Fatalf("b after the canceled Commit: %v, want ErrNotFound", err)
+			}
+			if err := s.Commit(ctx, &b); err != nil {
+				t.Fatal(err)
+			}
+			if keys, err := s.Keys(ctx, nil); err != nil || len(keys) != 1 || string(keys[0]) != "b" {
+				t.Fatalf("Keys after the batch: %q, %v", keys, err)
+			}
+			if _, err := s.Keys(&endingCtx{ctx, 1}, nil); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Keys with a context that ends: %v, want context.Canceled", err)
+			}
+		})
+	}
+}
