@@ -159,8 +159,13 @@ type Options struct {
 	// SyncEvery > 1 trades durability against an operating system crash
 	// for CPU time, like mls.DirOptions.SyncEvery: the database runs with
 	// a write-ahead log (journal_mode=WAL, synchronous=NORMAL), and the
-	// log is checkpointed into the database and truncated — the only
-	// fsyncs — on every SyncEvery-th Commit, on Flush and on Close.
+	// log is checkpointed into the database and truncated on every
+	// SyncEvery-th Commit, on Flush and on Close. The fsyncs are the
+	// checkpoint's two (the log, then the database) and one of the new
+	// log's header in the Commit after it; SQLite also checkpoints on its
+	// own, without truncating the log, when the log passes 1000 pages
+	// (wal_autocheckpoint), which lets the log be written over instead of
+	// grown.
 	// A commit then survives a crash of the process (the log is in the
 	// operating system's hands when Commit returns), but an operating
 	// system crash or power failure loses the commits since the last
