@@ -127,10 +127,8 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 	}
 	b := g.batch()
 	defer g.keepBatch(b)
-	var held int // the operations of g.unstored that start b
 	if g.unstored != nil {
 		b.ops = append(b.ops, g.unstored.ops...) // a later operation on a key wins
-		held = len(b.ops)
 	}
 	// A staged commit's state is recorded with the application's decision
 	// on it (stagesCommit): the next operation's record puts what its own
@@ -153,7 +151,6 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 			extra(b, effects.Group(a.Effects))
 		}
 	}
-	b.dropSuperseded(held)
 	switch {
 	case staging:
 		g.unstored, b.ops = &Batch{ops: b.ops}, nil
@@ -169,17 +166,19 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 	if done != nil {
 		done()
 	}
-	if a.Err == nil && createsCommit(a.State, a.Next) {
-		if err := g.c.flush(); err != nil {
-			return err // stored, but not known to be durable: not handed out
-		}
-	}
 	if a.Err != nil {
 		return a.Err
 	}
 	g.st = a.Next
 	if err := g.c.applyKeys(a.Secrets); err != nil {
 		return err
+	}
+	if createsCommit(a.State, a.Next) {
+		// Stored, but not known to be durable: not handed out. The
+		// commit stays pending (ClearPendingCommit drops it).
+		if err := g.c.flush(); err != nil {
+			return err
+		}
 	}
 	r := effects.Group(a.Effects)
 	g.noteSent(ev, r)
@@ -213,35 +212,6 @@ func (g *Group) stagesCommit(ev transitions.Event, a replay.Applied) bool {
 	_, before := a.State.StagedCommit()
 	_, after := a.Next.StagedCommit()
 	return after && !before
-}
-
-// dropSuperseded removes from b's first n operations those on a key that
-// a later operation of b puts or deletes: the batch has the same effect
-// (a later operation on a key wins) and writes less. A merged commit's
-// batch starts with its staging's (g.unstored), whose snapshot and
-// entries of the old epoch's secret tree the merge replaces or deletes:
-// a third of what it would write at N = 1024.
-func (b *Batch) dropSuperseded(n int) {
-	if n == 0 || n == len(b.ops) {
-		return
-	}
-	later := make(map[string]struct{}, len(b.ops)-n)
-	for _, op := range b.ops[n:] {
-		later[string(op.Key)] = struct{}{}
-	}
-	w := 0
-	for _, op := range b.ops[:n] {
-		if _, ok := later[string(op.Key)]; !ok {
-			b.ops[w] = op
-			w++
-		}
-	}
-	if w == n {
-		return
-	}
-	m := copy(b.ops[w:], b.ops[n:])
-	clear(b.ops[w+m:])
-	b.ops = b.ops[:w+m]
 }
 
 // storeUnstored commits the batch of a staged commit that no operation

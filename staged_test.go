@@ -83,7 +83,7 @@ func TestStagedCommitWrites(t *testing.T) {
 		t.Fatalf("processing and merging a commit wrote %d times, want 1", n)
 	}
 	if bobStore.repeats != 0 {
-		t.Fatalf("the merged commit's batch wrote %d keys twice (the staging's values the merge replaced)", bobStore.repeats)
+		t.Fatalf("the merged commit's batch wrote %d keys twice (the staged state's values the merge replaced)", bobStore.repeats)
 	}
 	agree(t, alice, bob)
 
@@ -119,38 +119,6 @@ func TestStagedCommitWrites(t *testing.T) {
 	}
 	check(t, bob.g.MergeStagedCommit())
 	agree(t, alice, bob)
-}
-
-// TestDropSuperseded: the operations of a batch's first n on a key that a
-// later one sets are dropped, the others kept in order.
-func TestDropSuperseded(t *testing.T) {
-	put := func(k, v string) BatchOp { return BatchOp{Key: []byte(k), Value: []byte(v)} }
-	del := func(k string) BatchOp { return BatchOp{Key: []byte(k), Delete: true} }
-	for _, c := range []struct {
-		name string
-		ops  []BatchOp
-		n    int
-		want []BatchOp
-	}{
-		{"nothing held", []BatchOp{put("a", "1"), put("a", "2")}, 0, []BatchOp{put("a", "1"), put("a", "2")}},
-		{"all held", []BatchOp{put("a", "1"), put("a", "2")}, 2, []BatchOp{put("a", "1"), put("a", "2")}},
-		{"put then put", []BatchOp{put("a", "1"), put("b", "1"), put("a", "2")}, 2, []BatchOp{put("b", "1"), put("a", "2")}},
-		{"put then delete", []BatchOp{put("a", "1"), del("a"), put("c", "3")}, 1, []BatchOp{del("a"), put("c", "3")}},
-		{"delete then put", []BatchOp{del("a"), put("b", "1"), put("a", "2")}, 2, []BatchOp{put("b", "1"), put("a", "2")}},
-		{"later ones kept", []BatchOp{put("x", "0"), put("a", "1"), put("a", "2")}, 1, []BatchOp{put("x", "0"), put("a", "1"), put("a", "2")}},
-	} {
-		b := &Batch{ops: c.ops}
-		b.dropSuperseded(c.n)
-		got := b.Ops()
-		if len(got) != len(c.want) {
-			t.Fatalf("%s: %d operations, want %d", c.name, len(got), len(c.want))
-		}
-		for i := range got {
-			if !bytes.Equal(got[i].Key, c.want[i].Key) || !bytes.Equal(got[i].Value, c.want[i].Value) || got[i].Delete != c.want[i].Delete {
-				t.Fatalf("%s: operation %d is %+v, want %+v", c.name, i, got[i], c.want[i])
-			}
-		}
-	}
 }
 
 func hasStaged(g *Group) bool {
