@@ -434,7 +434,7 @@ func (d *DirStorage) flush() error {
 		return fmt.Errorf("mls: DirStorage sync failed, reopen the store: %w", err)
 	}
 	d.unsynced = 0
-	zerr := zeroRuns(d, d.stale)
+	zerr := d.zeroRuns(d.stale)
 	clear(d.stale)
 	d.stale = d.stale[:0]
 	if zerr != nil {
@@ -447,7 +447,7 @@ func (d *DirStorage) flush() error {
 // offset), one write per run of adjacent values: the nodes a commit
 // replaces were mostly written together, by one earlier record. It
 // reports the first error and goes on.
-func zeroRuns(d *DirStorage, vals []dirValue) error {
+func (d *DirStorage) zeroRuns(vals []dirValue) error {
 	slices.SortFunc(vals, func(a, b dirValue) int { return cmp.Compare(a.off, b.off) })
 	var zerr error
 	for i := 0; i < len(vals); {
@@ -638,7 +638,7 @@ func (d *DirStorage) Commit(ctx context.Context, b *Batch) error {
 	if d.eraseAtOnce && d.unsynced < d.syncEvery {
 		// EraseAtOnce: what this commit replaced goes now, before the
 		// sync (which would erase it otherwise).
-		err := zeroRuns(d, d.stale[at:])
+		err := d.zeroRuns(d.stale[at:])
 		clear(d.stale[at:])
 		d.stale = d.stale[:at]
 		if err != nil {
