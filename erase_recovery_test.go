@@ -20,20 +20,13 @@ func TestEraseAtOnceCrashRecovery(t *testing.T) {
 	dir := t.TempDir()
 	opts := DirOptions{SyncEvery: 1000, EraseAtOnce: true}
 	store := must[*DirStorage](t)(OpenDirStorageWith(dir, opts))
-	alice := &party{name: "alice", store: NewMemoryStorage()}
-	bob := &party{name: "bob", store: store}
-	alice.c = must[*Client](t)(NewClient(alice.store, []byte("alice"), testOptions("alice")))
-	bob.c = must[*Client](t)(NewClient(bob.store, []byte("bob"), testOptions("bob")))
-	alice.g = must[*Group](t)(alice.c.CreateGroup(nil))
-	out := must[Outgoing](t)(alice.g.AddMembers(must[[]byte](t)(bob.c.KeyPackage())))
-	check(t, alice.g.MergePendingCommit())
-	bob.g = must[*Group](t)(bob.c.JoinGroup(out.Welcome, must[[]byte](t)(alice.g.RatchetTree())))
+	alice, bob := aliceAndBob(t, store)
 	id := bob.g.ID()
 	check(t, store.Flush())
 	path := filepath.Join(dir, dirDataFile)
 	synced := must[[]byte](t)(os.ReadFile(path))
 
-	out = must[Outgoing](t)(alice.g.SelfUpdate())
+	out := must[Outgoing](t)(alice.g.SelfUpdate())
 	check(t, alice.g.MergePendingCommit())
 	must[*ProcessedMessage](t)(bob.g.ProcessMessage(out.Commit))
 	check(t, bob.g.MergeStagedCommit())

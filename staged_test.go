@@ -49,18 +49,11 @@ func (c *commitCounter) take() int {
 func TestStagedCommitWrites(t *testing.T) {
 	mem := NewMemoryStorage()
 	bobStore := &commitCounter{Storage: mem}
-	alice := &party{name: "alice", store: NewMemoryStorage()}
-	bob := &party{name: "bob", store: bobStore}
-	alice.c = must[*Client](t)(NewClient(alice.store, []byte("alice"), testOptions("alice")))
-	bob.c = must[*Client](t)(NewClient(bob.store, []byte("bob"), testOptions("bob")))
-	alice.g = must[*Group](t)(alice.c.CreateGroup(nil))
-	out := must[Outgoing](t)(alice.g.AddMembers(must[[]byte](t)(bob.c.KeyPackage())))
-	check(t, alice.g.MergePendingCommit())
-	bob.g = must[*Group](t)(bob.c.JoinGroup(out.Welcome, must[[]byte](t)(alice.g.RatchetTree())))
+	alice, bob := aliceAndBob(t, bobStore)
 	id := bob.g.ID()
 
 	// Process and merge: one write.
-	out = must[Outgoing](t)(alice.g.SelfUpdate())
+	out := must[Outgoing](t)(alice.g.SelfUpdate())
 	check(t, alice.g.MergePendingCommit())
 	bobStore.take()
 	pm := must[*ProcessedMessage](t)(bob.g.ProcessMessage(out.Commit))
@@ -119,6 +112,21 @@ func TestStagedCommitWrites(t *testing.T) {
 	}
 	check(t, bob.g.MergeStagedCommit())
 	agree(t, alice, bob)
+}
+
+// aliceAndBob returns alice (in memory) and bob (on bobStore) in a
+// group alice created and added bob to.
+func aliceAndBob(t *testing.T, bobStore Storage) (alice, bob *party) {
+	t.Helper()
+	alice = &party{name: "alice", store: NewMemoryStorage()}
+	bob = &party{name: "bob", store: bobStore}
+	alice.c = must[*Client](t)(NewClient(alice.store, []byte("alice"), testOptions("alice")))
+	bob.c = must[*Client](t)(NewClient(bob.store, []byte("bob"), testOptions("bob")))
+	alice.g = must[*Group](t)(alice.c.CreateGroup(nil))
+	out := must[Outgoing](t)(alice.g.AddMembers(must[[]byte](t)(bob.c.KeyPackage())))
+	check(t, alice.g.MergePendingCommit())
+	bob.g = must[*Group](t)(bob.c.JoinGroup(out.Welcome, must[[]byte](t)(alice.g.RatchetTree())))
+	return alice, bob
 }
 
 func hasStaged(g *Group) bool {
