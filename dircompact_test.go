@@ -157,8 +157,8 @@ func TestDirStorageCompactionAllocates(t *testing.T) {
 	}
 }
 
-// TestLiveInFileOrder: a compaction copies the undamaged values in the
-// order of their offsets, by either of its sorts (packed integers, or a
+// TestLiveInFileOrder: a compaction copies every value, damaged ones
+// too, in the order of their offsets, by either of its sorts (packed integers, or a
 // comparison for offsets too large to pack).
 func TestLiveInFileOrder(t *testing.T) {
 	for _, tc := range []struct {
@@ -169,7 +169,7 @@ func TestLiveInFileOrder(t *testing.T) {
 		{"empty", map[string]dirValue{}, nil},
 		{"packed", map[string]dirValue{
 			"c": {off: 300, n: 1}, "a": {off: 8, n: 1}, "d": {off: 40, n: 2, damaged: true}, "b": {off: 100, n: 3},
-		}, []string{"a", "b", "c"}},
+		}, []string{"a", "d", "b", "c"}},
 		{"offsets past the packed range", map[string]dirValue{
 			"far": {off: 1 << 45, n: 1}, "near": {off: 8, n: 1}, "mid": {off: 1 << 30, n: 1},
 		}, []string{"near", "mid", "far"}},

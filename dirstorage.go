@@ -703,14 +703,18 @@ func (d *DirStorage) compact() error {
 	}
 	d.live, d.size = 0, size
 	for _, c := range live {
-		d.index[c.key] = dirValue{off: c.off, n: c.old.n} // an existing key: no allocation
+		d.index[c.key] = dirValue{off: c.off, n: c.old.n, damaged: c.old.damaged} // an existing key: no allocation
 		d.live += int64(c.old.n)
 	}
 	return nil
 }
 
-// liveInFileOrder returns the values of index that are not damaged, in
-// the order of their offsets in the file. A large group's store holds
+// liveInFileOrder returns the values of index in the order of their
+// offsets in the file. Damaged values are among them: a compaction copies
+// their bytes as they are (a zeroed value, or one whose CRC fails, stays
+// detectably damaged) so that each key keeps a place in the new file —
+// an index entry left pointing into the old one would have a later
+// replacement zero whatever the new file holds there. A large group's store holds
 // tens of thousands of values: they are ordered by sorting integers (each
 // offset with the value's position in the list), several times faster
 // than sorting the values with a comparison function, and the order is
@@ -719,10 +723,8 @@ func liveInFileOrder(index map[string]dirValue) []compactValue {
 	live := make([]compactValue, 0, len(index))
 	var maxOff int64
 	for k, v := range index {
-		if !v.damaged {
-			live = append(live, compactValue{key: k, old: v})
-			maxOff = max(maxOff, v.off)
-		}
+		live = append(live, compactValue{key: k, old: v})
+		maxOff = max(maxOff, v.off)
 	}
 	const posBits = 24
 	if len(live) > 1<<posBits || maxOff >= 1<<(64-posBits) {

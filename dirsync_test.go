@@ -3,6 +3,7 @@ package mls
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -207,4 +208,67 @@ func TestDirStorageEraseAtOnce(t *testing.T) {
 	if v, err := d.Get(ctx, []byte("b")); err != nil || string(v) != "kept" {
 		t.Fatalf("b = %q, %v", v, err)
 	}
+}
+
+// TestDirStorageDamagedAcrossCompaction: a damaged value (here erased by
+// EraseAtOnce, its replacement lost to an operating system crash) keeps a
+// place of its own through a compaction — it stays ErrDamaged, also after
+// reopening — so that deleting it afterwards (what DeleteGroup does)
+// zeroes its own bytes and nothing of the other keys'.
+func TestDirStorageDamagedAcrossCompaction(t *testing.T) {
+	dir := t.TempDir()
+	opts := DirOptions{SyncEvery: 100, EraseAtOnce: true}
+	d, err := OpenDirStorageWith(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := func(i int) string { return fmt.Sprintf("VALUE-%02d-................", i) }
+	dirPut(t, d, "a", "OLD-SECRET-1")
+	for i := range 50 {
+		dirPut(t, d, fmt.Sprintf("live%02d", i), value(i))
+	}
+	if err := d.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	synced := len(dirFile(t, dir))
+	dirPut(t, d, "a", "NEW-SECRET-22")
+	image := dirFile(t, dir)
+	d.Close()
+	if err := os.WriteFile(filepath.Join(dir, dirDataFile), image[:synced], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = OpenDirStorageWith(dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	d.compactMin = 1 // the next commit compacts
+	dirPut(t, d, "live00", "VALUE-00-longer-than-before.....")
+	d.compactMin = dirCompactMin
+	d.Close()
+	if d, err = OpenDirStorageWith(dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Get(ctx, []byte("a")); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("a after the compaction and a reopen: %v, want ErrDamaged", err)
+	}
+	var b Batch
+	b.Delete([]byte("a"))
+	if err := d.Commit(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		for i := 1; i < 50; i++ {
+			k := fmt.Sprintf("live%02d", i)
+			if v, err := d.Get(ctx, []byte(k)); err != nil || string(v) != value(i) {
+				t.Fatalf("%s: %s = %q, %v", when, k, v, err)
+			}
+		}
+	}
+	check("after deleting the damaged key")
+	d.Close()
+	if d, err = OpenDirStorageWith(dir, DirOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	check("after reopening")
 }
