@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/mlscore/mlscore/codec"
@@ -220,7 +221,9 @@ func (g *Group) storeUnstored() error {
 	if g.unstored == nil {
 		return nil
 	}
-	b := g.unstored
+	// A copy: a failed commit leaves g.unstored as it was, for the next
+	// operation to store with its own state.
+	b := &Batch{ops: slices.Clone(g.unstored.ops)}
 	done, err := g.log.snapshot(b, g.log.snap.Seq, g.log.snap.Prev, g.st)
 	if err != nil {
 		return err

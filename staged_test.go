@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/cipher"
+	"errors"
 	"sync"
 	"testing"
 
@@ -194,5 +195,94 @@ func TestSealedStorageFlush(t *testing.T) {
 	check(t, f.Flush())
 	if inner.flushes != 1 {
 		t.Fatalf("%d flushes reached the inner storage, want 1", inner.flushes)
+	}
+}
+
+// failingStore fails every Commit while fail is set.
+type failingStore struct {
+	Storage
+	fail bool
+}
+
+func (f *failingStore) Commit(ctx context.Context, b *Batch) error {
+	if f.fail {
+		return errors.New("injected commit failure")
+	}
+	return f.Storage.Commit(ctx, b)
+}
+
+// TestStoreUnstoredFailure: a failed attempt to store a staged commit
+// (ExportLog on a failing storage) leaves nothing behind for the next
+// operation to commit: the application discards the commit, and reopened,
+// the group is not staged.
+func TestStoreUnstoredFailure(t *testing.T) {
+	mem := NewMemoryStorage()
+	fs := &failingStore{Storage: mem}
+	alice, bob := aliceAndBob(t, fs)
+	id := bob.g.ID()
+	out := must[Outgoing](t)(alice.g.SelfUpdate())
+	check(t, alice.g.MergePendingCommit())
+	must[*ProcessedMessage](t)(bob.g.ProcessMessage(out.Commit))
+	fs.fail = true
+	if _, err := bob.c.ExportLog(id); err == nil {
+		t.Fatal("ExportLog succeeded with a failing store")
+	}
+	fs.fail = false
+	check(t, bob.g.DiscardStagedCommit())
+	check(t, bob.g.Close())
+	g := must[*Group](t)(must[*Client](t)(OpenClient(mem, testOptions("bob-2"))).OpenGroup(id))
+	if hasStaged(g) {
+		t.Fatal("the discarded commit is staged again after reopening")
+	}
+}
+
+// TestOperationsWhileStaged: with a commit staged, an application message,
+// an export, a rejected input and a GroupInfo each leave storage coherent:
+// a client that opens the store without the first one closing (a crash)
+// finds the group before the commit or with it staged, processes or
+// merges it, and agrees with the committer. (From an audit.)
+func TestOperationsWhileStaged(t *testing.T) {
+	for crashAt := range 5 {
+		store := must[*DirStorage](t)(OpenDirStorageWith(t.TempDir(), DirOptions{SyncEvery: 50, EraseAtOnce: true}))
+		alice, bob := aliceAndBob(t, store)
+		id := bob.g.ID()
+		for range 3 {
+			must[*ProcessedMessage](t)(bob.g.ProcessMessage(must[[]byte](t)(alice.g.Send([]byte("warm")))))
+		}
+		before := must[[]byte](t)(alice.g.Send([]byte("before the commit")))
+		out := must[Outgoing](t)(alice.g.SelfUpdate())
+		check(t, alice.g.MergePendingCommit())
+		must[*ProcessedMessage](t)(bob.g.ProcessMessage(out.Commit))
+		steps := []func() error{
+			func() error { _, err := bob.g.ProcessMessage(before); return err },
+			func() error { _, err := bob.g.Export("x", nil, 16); return err },
+			func() error {
+				if _, err := bob.g.ProcessMessage([]byte("garbage")); err == nil {
+					return errors.New("garbage accepted")
+				}
+				return nil
+			},
+			func() error { _, err := bob.g.GroupInfo(false); return err },
+		}
+		for _, s := range steps[:crashAt] {
+			check(t, s())
+		}
+		g := must[*Group](t)(must[*Client](t)(OpenClient(store, testOptions("bob-2"))).OpenGroup(id))
+		if !hasStaged(g) {
+			must[*ProcessedMessage](t)(g.ProcessMessage(out.Commit))
+		}
+		check(t, g.MergeStagedCommit())
+		if !bytes.Equal(g.EpochAuthenticator(), alice.g.EpochAuthenticator()) {
+			t.Fatalf("crash after %d steps: the reopened group disagrees with alice", crashAt)
+		}
+		pm := must[*ProcessedMessage](t)(g.ProcessMessage(must[[]byte](t)(alice.g.Send([]byte("after")))))
+		if string(pm.Data) != "after" {
+			t.Fatalf("crash after %d steps: read %q", crashAt, pm.Data)
+		}
+		check(t, bob.g.MergeStagedCommit())
+		if !bytes.Equal(bob.g.EpochAuthenticator(), alice.g.EpochAuthenticator()) {
+			t.Fatalf("crash after %d steps: bob disagrees with alice", crashAt)
+		}
+		store.Close()
 	}
 }
