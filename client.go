@@ -163,6 +163,7 @@ type Client struct {
 	// whose signatures the group logs journal (sigJournal).
 	journaled map[string]crypto.Signer
 	groups    map[string]*Group
+	deletions uint64  // DeleteGroup calls of groups not open, so that OpenGroup notices one during its read
 	damaged   []error // secrets OpenClient could not read
 	closed    bool
 }
@@ -665,8 +666,13 @@ func (c *Client) startGroupWith(s state.GroupState, ev transitions.Event, extra 
 		c.mu.Unlock()
 		return nil, nil, fmt.Errorf("%w: %w: %x", ErrGroupExists, ErrGroupOpen, id)
 	}
+	// The id is reserved while the log is checked and written, with the
+	// Group locked: whoever gets it meanwhile (OpenGroup) waits in its
+	// methods, and finds it closed if the start fails.
 	g := &Group{c: c, id: id, st: next}
-	c.groups[string(id)] = g // reserve the id while the log is checked and written
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c.groups[string(id)] = g
 	c.mu.Unlock()
 	err = c.checkNotStored(id)
 	var b Batch
@@ -684,10 +690,18 @@ func (c *Client) startGroupWith(s state.GroupState, ev transitions.Event, extra 
 		err = c.applyKeys(a.Secrets)
 	}
 	if err != nil {
+		g.closed = true
 		c.mu.Lock()
 		delete(c.groups, string(id))
 		c.mu.Unlock()
 		return nil, nil, err
+	}
+	if handsOut(effects.Group(a.Effects)) {
+		// Stored, but not known to be durable: not handed out (the group
+		// stays open and stored; OpenGroup returns it).
+		if err := c.flush(); err != nil {
+			return nil, nil, err
+		}
 	}
 	return g, a.Effects, nil
 }
@@ -726,6 +740,7 @@ func (c *Client) OpenGroup(groupID []byte) (*Group, error) {
 		c.mu.Unlock()
 		return g, nil
 	}
+	deletions := c.deletions
 	c.mu.Unlock()
 	env, err := c.replayEnvFor(groupID)
 	if err != nil {
@@ -737,10 +752,16 @@ func (c *Client) OpenGroup(groupID []byte) (*Group, error) {
 	}
 	l.journal = c.journaling()
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if g, ok := c.groups[string(groupID)]; ok {
+		c.mu.Unlock()
 		return g, nil // opened concurrently
 	}
+	if c.deletions != deletions {
+		// A group was deleted while this one was read: perhaps this one.
+		c.mu.Unlock()
+		return c.OpenGroup(groupID)
+	}
+	defer c.mu.Unlock()
 	g := &Group{c: c, id: bytes.Clone(groupID), st: s, log: l}
 	c.groups[string(groupID)] = g
 	return g, nil
@@ -766,19 +787,22 @@ func (c *Client) flush() error {
 // only from its state: for a group that does not open they stay with the
 // client's secrets.
 func (c *Client) DeleteGroup(groupID []byte) error {
+	if len(groupID) > maxGroupID {
+		return fmt.Errorf("%w: group id of %d bytes", ErrInvalidArgument, len(groupID))
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	g, open := c.groups[string(groupID)]
-	c.mu.Unlock()
-	if open {
+	if g, open := c.groups[string(groupID)]; open {
+		c.mu.Unlock()
 		return g.Delete()
 	}
-	if len(groupID) > maxGroupID {
-		return fmt.Errorf("%w: group id of %d bytes", ErrInvalidArgument, len(groupID))
-	}
+	// Held throughout: an OpenGroup that read the group before the
+	// deletion sees deletions move and reads again.
+	defer c.mu.Unlock()
+	c.deletions++
 	l := &groupLog{store: c.store, id: groupID}
 	var b Batch
 	if err := l.remove(ctx, &b); err != nil {
@@ -1041,9 +1065,6 @@ func (c *Client) JoinExternal(groupInfo []byte, opts *ExternalJoinOptions) (*Gro
 		RemovePrior: o.RemovePrior,
 	})
 	if err != nil {
-		return nil, Outgoing{}, err
-	}
-	if err := c.flush(); err != nil {
 		return nil, Outgoing{}, err
 	}
 	out := outgoingOf(effects.Group(effs))

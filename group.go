@@ -174,14 +174,14 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 	if err := g.c.applyKeys(a.Secrets); err != nil {
 		return err
 	}
-	if createsCommit(a.State, a.Next) {
-		// Stored, but not known to be durable: not handed out. The
+	r := effects.Group(a.Effects)
+	if handsOut(r) {
+		// Stored, but not known to be durable: not handed out. An own
 		// commit stays pending (ClearPendingCommit drops it).
 		if err := g.c.flush(); err != nil {
 			return err
 		}
 	}
-	r := effects.Group(a.Effects)
 	g.noteSent(ev, r)
 	if collect != nil {
 		collect(r)
@@ -189,12 +189,20 @@ func (g *Group) runWith(ev transitions.Event, extra func(b *Batch, r effects.Rea
 	return nil
 }
 
-// createsCommit reports whether the step from s to next created a commit
-// of this member's to send (a pending commit).
-func createsCommit(s, next state.GroupState) bool {
-	_, before := s.PendingCommit()
-	_, after := next.PendingCommit()
-	return after && !before
+// handsOut reports whether r hands out a message of this member's that
+// the group builds on: a commit, a proposal or a Welcome (an own
+// application message is not one: a sender whose state went back sends
+// under a fresh reuse guard). Losing one to an operating system crash
+// after it was sent would leave the member behind its group — a commit
+// it cannot merge, a proposal whose secrets (an Update's leaf key) are
+// gone, a group others joined — so the shell flushes a Flusher first.
+func handsOut(r effects.Ready) bool {
+	for _, m := range r.Send.Messages {
+		if m.Kind != effects.KindApplication {
+			return true
+		}
+	}
+	return len(r.Send.Welcomes) > 0
 }
 
 // stagesCommit reports whether the operation a, of event ev, staged a

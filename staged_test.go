@@ -144,9 +144,10 @@ type flushCounter struct {
 func (f *flushCounter) Flush() error { f.flushes++; return nil }
 
 // TestFlushBeforeOwnCommit: with a Storage that defers durability
-// (Flusher), the shell flushes before handing out a commit it created or
-// an external join, and not for messages or for processing others'
-// commits.
+// (Flusher), the shell flushes before handing out a message of its own
+// that the group builds on — a commit, a proposal, a new group's Welcome,
+// an external join or resync — and not for application messages or for
+// processing others' commits.
 func TestFlushBeforeOwnCommit(t *testing.T) {
 	aliceStore := &flushCounter{Storage: NewMemoryStorage()}
 	alice := &party{name: "alice", store: aliceStore}
@@ -177,10 +178,27 @@ func TestFlushBeforeOwnCommit(t *testing.T) {
 	})
 	step("SelfUpdate", 1, func() { must[Outgoing](t)(alice.g.SelfUpdate()) })
 	check(t, alice.g.MergePendingCommit())
+	// Own proposals: an Update's new leaf key lives only in the state.
+	step("ProposeSelfUpdate", 1, func() {
+		_, _, err := alice.g.ProposeSelfUpdate()
+		check(t, err)
+	})
+	check(t, alice.g.DropProposal(alice.g.PendingProposals()[0].Ref))
+	// A new group whose Welcome goes out.
+	step("Branch", 1, func() {
+		_, _, err := alice.g.Branch(nil, must[[]byte](t)(bob.c.KeyPackage()))
+		check(t, err)
+	})
 	gi := must[[]byte](t)(bob.g.GroupInfo(true))
 	check(t, alice.g.Delete())
 	step("JoinExternal", 1, func() {
-		_, _, err := alice.c.JoinExternal(gi, &ExternalJoinOptions{RemovePrior: true})
+		g, _, err := alice.c.JoinExternal(gi, &ExternalJoinOptions{RemovePrior: true})
+		check(t, err)
+		alice.g = g
+	})
+	check(t, alice.g.MergePendingCommit())
+	step("Resync", 1, func() {
+		_, err := alice.g.Resync(gi, nil)
 		check(t, err)
 	})
 }

@@ -60,9 +60,12 @@ type Storage interface {
 // Flusher is implemented by a Storage whose committed batches may not be
 // durable yet when Commit returns (group commit: DirOptions.SyncEvery,
 // the SQLite backend's SyncEvery): Flush makes every committed batch
-// durable. The shell flushes before it hands out a commit it created (an
-// own commit, an external join), whose loss to an operating system crash
-// after it was sent would leave the member behind its group.
+// durable. The shell flushes before it hands out a message of its own
+// that the group builds on — a commit (an external join's too), a
+// proposal, a new group's Welcome — whose loss to an operating system
+// crash after it was sent would leave the member behind its group; not
+// before an application message (a sender whose state went back sends
+// under a fresh reuse guard, RFC 9420, Section 6.3.1).
 type Flusher interface {
 	Flush() error
 }
