@@ -92,7 +92,10 @@ type DirOptions struct {
 	// stay in the file until the next sync (unless EraseAtOnce; a value
 	// overwritten in place, a message's, is gone at once). Open the store with the same
 	// option: a record that an operating system crash damaged after the
-	// last sync is then taken as the end of the file, not as damage. An
+	// last sync — its header, or a value no later record replaces — is
+	// then taken as the end of the file, not as damage (each sync appends
+	// a mark, a record of no operations, that tells an open which records
+	// were synced; damage before the last mark is reported). An
 	// application that must not lose a message it acknowledged calls
 	// Flush before acknowledging; the shell flushes before it hands out a
 	// commit the member created (Flusher).
@@ -134,6 +137,10 @@ const (
 	dirCompactMin = 4 << 20
 	dirDeadRatio  = 2
 )
+
+// dirMark is a sync mark: a record of no operations, which group commit
+// appends after each sync (see tornFrom).
+var dirMark = [12]byte{0, 0, 0, 4, 0x48, 0x67, 0x4b, 0xc7}
 
 var (
 	dirMagic = [8]byte{'M', 'L', 'S', 'K', 'V', 0, 0, 1}
@@ -214,24 +221,31 @@ func (d *DirStorage) open() error {
 	if !bytes.Equal(data[:len(dirMagic)], dirMagic[:]) {
 		return fmt.Errorf("%w: %s is not a DirStorage data file of this version", ErrDamaged, f.Name())
 	}
-	off := int64(len(dirMagic))
-	zeroed := false
-	for off < int64(len(data)) {
-		rec, end, err := parseDirRecord(data, off)
-		if err != nil {
-			// Under group commit, records after the last sync may reach
-			// the disk out of order: a damaged one ends the file.
-			if end < 0 || d.syncEvery > 1 {
-				// A torn final record: its batch never committed.
-				if err := d.zeroTail(off, int64(len(data))); err != nil {
-					return err
-				}
-				zeroed = true
-				break
-			}
-			return fmt.Errorf("%w: %s at offset %d: %v", ErrDamaged, f.Name(), off, err)
+	recs, tail, err := parseDirRecords(data, d.syncEvery > 1)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrDamaged, f.Name(), err)
+	}
+	if d.syncEvery > 1 {
+		// Records after the last sync may have reached the disk in part
+		// (an operating system crash): the first that holds a value
+		// whose bytes fail their CRC, and that no record kept after it
+		// replaces, ends the file with it — its commit never completed.
+		if cut := tornFrom(data, recs); cut < len(recs) {
+			tail = recs[cut].off
+			recs = recs[:cut]
 		}
-		for _, op := range rec {
+	}
+	zeroed := false
+	if tail < int64(len(data)) {
+		// A torn final record (its batch never committed), or what
+		// tornFrom cut.
+		if err := d.zeroTail(tail, int64(len(data))); err != nil {
+			return err
+		}
+		zeroed = true
+	}
+	for _, rec := range recs {
+		for _, op := range rec.ops {
 			if old, ok := d.index[string(op.key)]; ok {
 				d.live -= int64(old.n)
 				delete(d.index, string(op.key))
@@ -246,23 +260,100 @@ func (d *DirStorage) open() error {
 				continue
 			}
 			v := data[op.val.off : op.val.off+4+int64(op.val.n)]
-			crc := binary.BigEndian.Uint32(v)
 			// An erased value (zero CRC and bytes) is replaced by a later
 			// record; if none does, the record that replaced it was lost
 			// to an operating system crash after EraseAtOnce erased it
 			// (or the file was damaged): the key's value is gone, which
 			// Get reports as damage.
-			op.val.damaged = crc != valueCRC(v[4:])
+			op.val.damaged = binary.BigEndian.Uint32(v) != valueCRC(v[4:])
 			d.index[string(op.key)] = op.val
 			d.live += int64(op.val.n)
 		}
-		off = end
 	}
-	d.size = off
+	d.size = tail
 	if zeroed {
 		return f.Sync()
 	}
 	return nil
+}
+
+// dirRecord is a parsed record: where it starts, its operations, and
+// whether it is a sync mark (no operations: written after each sync of
+// group commit, so that an open knows which records were synced).
+type dirRecord struct {
+	off  int64
+	ops  []dirOp
+	mark bool
+}
+
+// parseDirRecords parses the records of data (after the magic) and
+// returns them with the offset where the intact records end. A torn final
+// record ends them; so does any damaged record under group commit (records
+// after the last sync may reach the disk out of order). Other damage is an
+// error.
+func parseDirRecords(data []byte, groupCommit bool) ([]dirRecord, int64, error) {
+	var recs []dirRecord
+	off := int64(len(dirMagic))
+	for off < int64(len(data)) {
+		ops, end, err := parseDirRecord(data, off)
+		if err != nil {
+			if end < 0 || groupCommit {
+				return recs, off, nil
+			}
+			return nil, 0, fmt.Errorf("at offset %d: %w", off, err)
+		}
+		recs = append(recs, dirRecord{off: off, ops: ops, mark: len(ops) == 0})
+		off = end
+	}
+	return recs, off, nil
+}
+
+// tornFrom returns the index of the first record after the last sync
+// mark that holds a value whose bytes fail their CRC — torn, or erased by
+// EraseAtOnce — which no record before the cut replaces; len(recs) if
+// there is none. Cutting a record can leave an earlier value unreplaced:
+// it repeats until the cut stays.
+func tornFrom(data []byte, recs []dirRecord) int {
+	from := 0
+	for i, r := range recs {
+		if r.mark {
+			from = i + 1
+		}
+	}
+	// next[i][j]: the index of the next record after i that sets or
+	// deletes the key of recs[i].ops[j] (len(recs) if none).
+	next := make([][]int, len(recs))
+	last := map[string]int{}
+	for i := len(recs) - 1; i >= from; i-- {
+		next[i] = make([]int, len(recs[i].ops))
+		for j, op := range recs[i].ops {
+			n, ok := last[string(op.key)]
+			if !ok {
+				n = len(recs)
+			}
+			next[i][j] = n
+		}
+		for _, op := range recs[i].ops {
+			last[string(op.key)] = i
+		}
+	}
+	cut := len(recs)
+	for again := true; again; {
+		again = false
+		for i := from; i < cut && !again; i++ {
+			for j, op := range recs[i].ops {
+				if op.del || next[i][j] < cut {
+					continue
+				}
+				v := data[op.val.off : op.val.off+4+int64(op.val.n)]
+				if binary.BigEndian.Uint32(v) != valueCRC(v[4:]) {
+					cut, again = i, true
+					break
+				}
+			}
+		}
+	}
+	return cut
 }
 
 type dirOp struct {
@@ -434,7 +525,20 @@ func (d *DirStorage) flush() error {
 		return fmt.Errorf("mls: DirStorage sync failed, reopen the store: %w", err)
 	}
 	d.unsynced = 0
-	zerr := d.zeroRuns(d.stale)
+	var zerr error
+	if d.syncEvery > 1 {
+		// The sync mark: the records before it are durable. It becomes
+		// durable with the next sync; a lost one only makes an open
+		// after an operating system crash check more records (tornFrom).
+		if _, err := d.f.WriteAt(dirMark[:], d.size); err != nil {
+			zerr = err
+		} else {
+			d.size += int64(len(dirMark))
+		}
+	}
+	if err := d.zeroRuns(d.stale); err != nil && zerr == nil {
+		zerr = err
+	}
 	clear(d.stale)
 	d.stale = d.stale[:0]
 	if zerr != nil {
@@ -820,7 +924,12 @@ func (d *DirStorage) writeCompacted(w io.Writer, live []compactValue) (int64, er
 		}
 		size, live = end, live[n:]
 	}
-	return size, nil
+	// The copy is synced before it replaces the file: every record in it
+	// is durable.
+	if _, err := w.Write(dirMark[:]); err != nil {
+		return 0, err
+	}
+	return size + int64(len(dirMark)), nil
 }
 
 // chunkReader reads a file in increasing offsets through one buffer.
