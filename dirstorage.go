@@ -378,13 +378,35 @@ func parseDirRecord(data []byte, off int64) (ops []dirOp, end int64, err error) 
 	h := data[off+8 : off+8+hl]
 	if crc32.Checksum(h, crcTable) != crc {
 		// The last record of the file is torn (an interrupted append);
-		// one followed by more data is damaged.
-		if _, end, err := parseDirHeader(data, off+8+hl, h); err != nil || end >= int64(len(data)) {
+		// one followed by another record is damaged.
+		if !recordAfter(data, off+8) {
 			return nil, -1, errors.New("torn record (header CRC)")
 		}
 		return nil, 0, errors.New("record header CRC")
 	}
 	return parseDirHeader(data, off+8+hl, h)
+}
+
+// recordAfter reports whether an intact record header (its length in
+// range, its CRC right, its operations parsed) starts anywhere in data
+// from offset from: whether a damaged header is followed by a record, as
+// a torn final one cannot be. Only an open that met a damaged header
+// scans; most offsets fail the length check at once.
+func recordAfter(data []byte, from int64) bool {
+	for p := from; p+8 <= int64(len(data)); p++ {
+		hl := int64(binary.BigEndian.Uint32(data[p:]))
+		if hl < 4 || hl > int64(len(data))-p-8 {
+			continue
+		}
+		h := data[p+8 : p+8+hl]
+		if crc32.Checksum(h, crcTable) != binary.BigEndian.Uint32(data[p+4:]) {
+			continue
+		}
+		if _, _, err := parseDirHeader(data, p+8+hl, h); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // parseDirHeader parses a record header h whose values start at vals.

@@ -361,3 +361,26 @@ func TestDirStorageTornUnsyncedValue(t *testing.T) {
 		}
 	})
 }
+
+// TestDirStorageDamagedUnparsableHeader: a record in the middle of the
+// file whose header is damaged so that it no longer parses (its operation
+// kind) is damage, not a torn final record: the default open reports
+// ErrDamaged instead of cutting every later record off. (From an audit.)
+func TestDirStorageDamagedUnparsableHeader(t *testing.T) {
+	dir := t.TempDir()
+	d := must[*DirStorage](t)(OpenDirStorage(dir))
+	dirPut(t, d, "a", "1")
+	one := len(dirFile(t, dir))
+	dirPut(t, d, "b", "22")
+	dirPut(t, d, "c", "333")
+	image := dirFile(t, dir)
+	d.Close()
+	image[one+12] = 9 // the second record's operation kind (after its length, CRC and count)
+	check(t, os.WriteFile(filepath.Join(dir, dirDataFile), image, 0o600))
+	if _, err := OpenDirStorage(dir); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("open: %v, want ErrDamaged", err)
+	}
+	if got := dirFile(t, dir); !bytes.Equal(got, image) {
+		t.Fatal("the failed open changed the file")
+	}
+}
