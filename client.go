@@ -1036,8 +1036,11 @@ type ExternalJoinOptions struct {
 	// RemovePrior rejoins a group this client was a member of but lost
 	// the state of (a group that no longer opens, erased with
 	// DeleteGroup): the external commit also removes the client's prior
-	// leaf, found by its signature key (else by its identity), as
-	// Group.Resync does from a state that still opens.
+	// leaf, found by its signature key, else by its credential — with
+	// several devices under one credential, the first leaf that has it
+	// (as Group.Resync does from a state that still opens). A prior leaf
+	// that made itself a signature key of its own (OwnLeafUpdate) is
+	// found only by its credential.
 	RemovePrior bool
 }
 

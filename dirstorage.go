@@ -23,9 +23,9 @@ import (
 //	DIR/LOCK          held (flock; an unshared handle on Windows) while open
 //	DIR/data.mlskv    the data: a header, then one record per Commit
 //
-// A record is a header — its operations (kind, key, value length and a
-// CRC-32C of each value), protected by a CRC-32C of its own — followed by
-// the values. Commit appends one record with one write and syncs the
+// A record is a header — its operations (kind, key, value length),
+// protected by a CRC-32C of its own — followed by the values, each after
+// a CRC-32C of its bytes. Commit appends one record with one write and syncs the
 // file: that is the commit point (with DirOptions.SyncEvery, group
 // commit, every SyncEvery-th commit, Flush and Close sync). It then overwrites with zeros the
 // values (and their CRCs) that the record replaced or deleted, so that
