@@ -163,7 +163,7 @@ type Client struct {
 	// whose signatures the group logs journal (sigJournal).
 	journaled map[string]crypto.Signer
 	groups    map[string]*Group
-	deletions uint64  // DeleteGroup calls of groups not open, so that OpenGroup notices one during its read
+	deletions uint64  // groups deleted or closed, so that an OpenGroup notices one during its read
 	damaged   []error // secrets OpenClient could not read
 	closed    bool
 }
@@ -797,7 +797,11 @@ func (c *Client) DeleteGroup(groupID []byte) error {
 	}
 	if g, open := c.groups[string(groupID)]; open {
 		c.mu.Unlock()
-		return g.Delete()
+		if err := g.Delete(); !errors.Is(err, errNotStarted) {
+			return err
+		}
+		// A group whose start failed: what the id stores is another's.
+		return c.DeleteGroup(groupID)
 	}
 	// Held throughout: an OpenGroup that read the group before the
 	// deletion sees deletions move and reads again.
@@ -1083,5 +1087,6 @@ func (c *Client) forget(g *Group) {
 	defer c.mu.Unlock()
 	if c.groups[string(g.id)] == g {
 		delete(c.groups, string(g.id))
+		c.deletions++ // an OpenGroup reading it meanwhile reads again
 	}
 }

@@ -209,10 +209,14 @@ func (d *DirStorage) open() error {
 		if err := d.zeroTail(0, int64(len(data))); err != nil {
 			return err
 		}
-		if _, err := f.WriteAt(dirMagic[:], 0); err != nil {
+		head := dirMagic[:]
+		if d.syncEvery > 1 {
+			head = append(head[:len(head):len(head)], dirMark[:]...) // group commit: a file always has a mark
+		}
+		if _, err := f.WriteAt(head, 0); err != nil {
 			return err
 		}
-		d.size = int64(len(dirMagic))
+		d.size = int64(len(head))
 		if err := f.Sync(); err != nil {
 			return err
 		}
@@ -225,15 +229,19 @@ func (d *DirStorage) open() error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrDamaged, f.Name(), err)
 	}
+	marked := false // records follow the last mark
 	if d.syncEvery > 1 {
 		// Records after the last sync may have reached the disk in part
 		// (an operating system crash): the first that holds a value
 		// whose bytes fail their CRC, and that no record kept after it
 		// replaces, ends the file with it — its commit never completed.
+		// A file without marks (written without group commit, or by an
+		// older version) is taken as synced: its damage is reported.
 		if cut := tornFrom(data, recs); cut < len(recs) {
 			tail = recs[cut].off
 			recs = recs[:cut]
 		}
+		marked = len(recs) > 0 && !recs[len(recs)-1].mark
 	}
 	zeroed := false
 	if tail < int64(len(data)) {
@@ -271,6 +279,15 @@ func (d *DirStorage) open() error {
 		}
 	}
 	d.size = tail
+	if marked {
+		// What was read is the store's state from now on: a mark after it,
+		// synced, so that a later crash cannot cut it (tornFrom).
+		if _, err := f.WriteAt(dirMark[:], d.size); err != nil {
+			return err
+		}
+		d.size += int64(len(dirMark))
+		zeroed = true
+	}
 	if zeroed {
 		return f.Sync()
 	}
@@ -295,9 +312,11 @@ func parseDirRecords(data []byte, groupCommit bool) ([]dirRecord, int64, error) 
 	var recs []dirRecord
 	off := int64(len(dirMagic))
 	for off < int64(len(data)) {
-		ops, end, err := parseDirRecord(data, off)
+		ops, end, err := parseDirRecord(data, off, groupCommit)
 		if err != nil {
-			if end < 0 || groupCommit {
+			// Under group commit a damaged record that no sync mark
+			// follows was written after the last sync: the end.
+			if end < 0 || groupCommit && !bytes.Contains(data[off+1:], dirMark[:]) {
 				return recs, off, nil
 			}
 			return nil, 0, fmt.Errorf("at offset %d: %w", off, err)
@@ -309,16 +328,19 @@ func parseDirRecords(data []byte, groupCommit bool) ([]dirRecord, int64, error) 
 }
 
 // tornFrom returns the index of the first record after the last sync
-// mark that holds a value whose bytes fail their CRC — torn, or erased by
+// mark (none if there is no mark) that holds a value whose bytes fail their CRC — torn, or erased by
 // EraseAtOnce — which no record before the cut replaces; len(recs) if
 // there is none. Cutting a record can leave an earlier value unreplaced:
 // it repeats until the cut stays.
 func tornFrom(data []byte, recs []dirRecord) int {
-	from := 0
+	from := -1
 	for i, r := range recs {
 		if r.mark {
 			from = i + 1
 		}
+	}
+	if from < 0 {
+		return len(recs) // no mark: nothing is known unsynced
 	}
 	// next[i][j]: the index of the next record after i that sets or
 	// deletes the key of recs[i].ops[j] (len(recs) if none).
@@ -365,7 +387,7 @@ type dirOp struct {
 // parseDirRecord parses the record at off. A record that runs past the
 // end of data, or whose header fails its CRC while it is the last thing
 // in the file, is torn: end is -1. Other errors are damage.
-func parseDirRecord(data []byte, off int64) (ops []dirOp, end int64, err error) {
+func parseDirRecord(data []byte, off int64, groupCommit bool) (ops []dirOp, end int64, err error) {
 	rest := int64(len(data)) - off
 	if rest < 8 {
 		return nil, -1, errors.New("torn record header")
@@ -379,7 +401,7 @@ func parseDirRecord(data []byte, off int64) (ops []dirOp, end int64, err error) 
 	if crc32.Checksum(h, crcTable) != crc {
 		// The last record of the file is torn (an interrupted append);
 		// one followed by another record is damaged.
-		if !recordAfter(data, off+8) {
+		if !groupCommit && !recordAfter(data, off+8) { // group commit looks for a mark instead
 			return nil, -1, errors.New("torn record (header CRC)")
 		}
 		return nil, 0, errors.New("record header CRC")
@@ -398,11 +420,13 @@ func recordAfter(data []byte, from int64) bool {
 		if hl < 4 || hl > int64(len(data))-p-8 {
 			continue
 		}
+		// The header must parse before its CRC is computed: random bytes
+		// fail the parse at once, where a CRC would read hl of them.
 		h := data[p+8 : p+8+hl]
-		if crc32.Checksum(h, crcTable) != binary.BigEndian.Uint32(data[p+4:]) {
+		if _, _, err := parseDirHeader(data, p+8+hl, h); err != nil {
 			continue
 		}
-		if _, _, err := parseDirHeader(data, p+8+hl, h); err == nil {
+		if crc32.Checksum(h, crcTable) == binary.BigEndian.Uint32(data[p+4:]) {
 			return true
 		}
 	}
@@ -538,6 +562,15 @@ func (d *DirStorage) flush() error {
 	if d.unsynced == 0 {
 		return nil
 	}
+	if d.syncEvery > 1 {
+		// The sync mark, made durable by this sync with the records before
+		// it: an open after an operating system crash knows them synced
+		// (tornFrom). A mark that fails to be written leaves d.size: the
+		// next record overwrites it.
+		if _, err := d.f.WriteAt(dirMark[:], d.size); err == nil {
+			d.size += int64(len(dirMark))
+		}
+	}
 	if err := d.f.Sync(); err != nil {
 		// Whether the records are durable is unknown: keep the store
 		// usable only after reopening, which settles it.
@@ -547,20 +580,7 @@ func (d *DirStorage) flush() error {
 		return fmt.Errorf("mls: DirStorage sync failed, reopen the store: %w", err)
 	}
 	d.unsynced = 0
-	var zerr error
-	if d.syncEvery > 1 {
-		// The sync mark: the records before it are durable. It becomes
-		// durable with the next sync; a lost one only makes an open
-		// after an operating system crash check more records (tornFrom).
-		if _, err := d.f.WriteAt(dirMark[:], d.size); err != nil {
-			zerr = err
-		} else {
-			d.size += int64(len(dirMark))
-		}
-	}
-	if err := d.zeroRuns(d.stale); err != nil && zerr == nil {
-		zerr = err
-	}
+	zerr := d.zeroRuns(d.stale)
 	clear(d.stale)
 	d.stale = d.stale[:0]
 	if zerr != nil {

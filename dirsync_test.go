@@ -108,8 +108,8 @@ func TestDirStorageSyncEveryDamagedTail(t *testing.T) {
 	if _, err := d.Get(ctx, []byte("b")); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("b = %v; a commit after the damage survived", err)
 	}
-	if got := dirFile(t, dir); len(got) != one {
-		t.Fatalf("file of %d bytes, want %d (the tail cut off)", len(got), one)
+	if got := dirFile(t, dir); len(got) != one+len(dirMark) || !bytes.HasSuffix(got, dirMark[:]) {
+		t.Fatalf("file of %d bytes, want %d (the tail cut off, a sync mark after what was kept)", len(got), one+len(dirMark))
 	}
 }
 

@@ -734,8 +734,16 @@ func (g *Group) Delete() error {
 	g.closed = true
 	g.c.forget(g)
 	g.unstored = nil
+	if g.log == nil {
+		return errNotStarted
+	}
 	return g.remove()
 }
+
+// errNotStarted is Delete's error for a Group whose creation or join
+// failed (a concurrent OpenGroup or DeleteGroup got it while it was
+// started): nothing of it was stored.
+var errNotStarted = fmt.Errorf("%w: the group's creation or join failed", ErrClosed)
 
 // remove erases everything the group stored, in one batch.
 func (g *Group) remove() error {
