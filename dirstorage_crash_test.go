@@ -155,32 +155,27 @@ func (s *blockOnce) arm(get, keys []byte) {
 	s.mu.Unlock()
 }
 
-func (s *blockOnce) wait(match bool) {
-	if match {
+// stop waits until released if p is the armed key (*armed), disarming it.
+func (s *blockOnce) stop(armed *[]byte, p []byte) {
+	s.mu.Lock()
+	hit := *armed != nil && bytes.Equal(p, *armed)
+	if hit {
+		*armed = nil
+	}
+	s.mu.Unlock()
+	if hit {
 		close(s.reached)
 		<-s.release
 	}
 }
 
 func (s *blockOnce) Get(ctx context.Context, key []byte) ([]byte, error) {
-	s.mu.Lock()
-	hit := s.getKey != nil && bytes.Equal(key, s.getKey)
-	if hit {
-		s.getKey = nil
-	}
-	s.mu.Unlock()
-	s.wait(hit)
+	s.stop(&s.getKey, key)
 	return s.Storage.Get(ctx, key)
 }
 
 func (s *blockOnce) Keys(ctx context.Context, prefix []byte) ([][]byte, error) {
-	s.mu.Lock()
-	hit := s.keysPfx != nil && bytes.Equal(prefix, s.keysPfx)
-	if hit {
-		s.keysPfx = nil
-	}
-	s.mu.Unlock()
-	s.wait(hit)
+	s.stop(&s.keysPfx, prefix)
 	return s.Storage.Keys(ctx, prefix)
 }
 
