@@ -348,15 +348,14 @@ func tornFrom(data []byte, recs []dirRecord) int {
 	last := map[string]int{}
 	for i := len(recs) - 1; i >= from; i-- {
 		next[i] = make([]int, len(recs[i].ops))
-		for j, op := range recs[i].ops {
+		for j := len(recs[i].ops) - 1; j >= 0; j-- {
+			op := recs[i].ops[j]
 			n, ok := last[string(op.key)]
 			if !ok {
 				n = len(recs)
 			}
 			next[i][j] = n
-		}
-		for _, op := range recs[i].ops {
-			last[string(op.key)] = i
+			last[string(op.key)] = i // a later op of the same record replaces it too (AUDIT8 scratch fix)
 		}
 	}
 	cut := len(recs)
