@@ -65,7 +65,7 @@ func a8CrashImages(t *testing.T, mode int) {
 			isFlush = append(isFlush, flush)
 		}
 		type snap struct {
-			s, x []byte
+			s, x   []byte
 			lo, hi int
 		}
 		var snaps []snap
