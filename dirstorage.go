@@ -73,7 +73,7 @@ type DirStorage struct {
 	compactMin  int64      // dirCompactMin; a test that lowers it compacts whenever that much is dead
 	unsynced    int        // commits appended since the last sync
 	stale       []dirValue // values superseded by commits not yet synced: zeroed after the sync
-	markPending bool
+	markPending bool       // a sync mark was written after the last sync and is not durable yet
 }
 
 // DirOptions tunes a DirStorage. The zero value is the default: every
@@ -94,9 +94,11 @@ type DirOptions struct {
 	// overwritten in place, a message's, is gone at once). Open the store with the same
 	// option: a record that an operating system crash damaged after the
 	// last sync — its header, or a value no later record replaces — is
-	// then taken as the end of the file, not as damage (each sync appends
-	// a mark, a record of no operations, that tells an open which records
-	// were synced; damage before the last mark is reported). An
+	// then taken as the end of the file, not as damage (each sync is
+	// followed by a mark, a record of no operations, that tells an open
+	// which records were synced; damage before the last mark is
+	// reported). Without group commit, the last record is the one an
+	// operating system crash can tear: a torn one is cut the same way. An
 	// application that must not lose a message it acknowledged calls
 	// Flush before acknowledging; the shell flushes before it hands out a
 	// commit the member created (Flusher).
@@ -139,11 +141,14 @@ const (
 	dirDeadRatio  = 2
 )
 
-// dirSyncHook, when set (tests), runs before each sync of flush.
+// dirSyncHook, set by the crash-image test only, runs before each sync (flush
+// true for flush's, false for EraseAtOnce's), so that the test can take
+// the file as the disk may hold it then.
 var dirSyncHook func(flush bool)
 
 // dirMark is a sync mark: a record of no operations, which group commit
-// appends after each sync (see tornFrom).
+// appends after each sync (see tornFrom): on the disk, it says that the
+// records before it were synced.
 var dirMark = [12]byte{0, 0, 0, 4, 0x48, 0x67, 0x4b, 0xc7}
 
 var (
@@ -245,11 +250,13 @@ func (d *DirStorage) open() error {
 			tail = recs[cut].off
 			recs = recs[:cut]
 		}
-		marked = len(recs) == 0 || !recs[len(recs)-1].mark // AUDIT8: a magic-only file gets a mark too
+		marked = len(recs) == 0 || !recs[len(recs)-1].mark // a file of the magic alone gets one too
 	} else if n := len(recs); n > 0 && !recs[n-1].mark {
-		// AUDIT8 scratch: without group commit only the last record can be
-		// unsynced (an OS crash during its Commit's fsync): a value of it
-		// that fails its CRC, and that no later op of it replaces, ends the file.
+		// Without group commit only the last record can be unsynced (an
+		// operating system crash during its Commit's fsync): a value of it
+		// that fails its CRC, and that no later operation of it replaces,
+		// ends the file with it. (Damage of that value on the disk later is
+		// taken for the same, and the commit dropped.)
 		if tornFrom(data, append(recs[:n-1:n-1], dirRecord{mark: true}, recs[n-1])) == n {
 			tail = recs[n-1].off
 			recs = recs[:n-1]
@@ -367,7 +374,7 @@ func tornFrom(data []byte, recs []dirRecord) int {
 				n = len(recs)
 			}
 			next[i][j] = n
-			last[string(op.key)] = i // a later op of the same record replaces it too (AUDIT8 scratch fix)
+			last[string(op.key)] = i // a later operation of the same record replaces it too
 		}
 	}
 	cut := len(recs)
@@ -409,7 +416,7 @@ func parseDirRecord(data []byte, off int64, groupCommit bool) (ops []dirOp, end 
 		return nil, -1, errors.New("torn record")
 	}
 	h := data[off+8 : off+8+hl]
-	if hl < 4 || crc32.Checksum(h, crcTable) != crc { // AUDIT8: a zeroed header (hl 0, CRC 0) passes the CRC
+	if hl < 4 || crc32.Checksum(h, crcTable) != crc { // a zeroed header (length 0, CRC 0) would pass the CRC
 		// The last record of the file is torn (an interrupted append);
 		// one followed by another record is damaged.
 		if !groupCommit && !recordAfter(data, off+8) { // group commit looks for a mark instead
@@ -587,7 +594,11 @@ func (d *DirStorage) flush() error {
 	d.unsynced = 0
 	d.markPending = false
 	if d.syncEvery > 1 {
-		// AUDIT8 scratch: the mark after the sync: durable only with a later one.
+		// The mark after the sync (a mark on the disk must not precede
+		// records that are not): durable with the next sync, which an
+		// EraseAtOnce commit forces before it erases (markPending). A mark
+		// that fails to be written leaves d.size: the next record
+		// overwrites it.
 		if _, err := d.f.WriteAt(dirMark[:], d.size); err == nil {
 			d.size += int64(len(dirMark))
 			d.markPending = true
@@ -801,8 +812,13 @@ func (d *DirStorage) Commit(ctx context.Context, b *Batch) error {
 			if dirSyncHook != nil {
 				dirSyncHook(false)
 			}
+			// The mark durable before an erasure that an open would
+			// otherwise find in a record it takes as unsynced.
 			if err := d.f.Sync(); err != nil {
-				return err
+				d.closed = true
+				d.f.Close()
+				d.lock.Close()
+				return fmt.Errorf("mls: DirStorage sync failed, reopen the store: %w", err)
 			}
 			d.markPending = false
 		}

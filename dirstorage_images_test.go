@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-func a8Mix(r *rand.Rand, s, x []byte) []byte {
+func mixPages(r *rand.Rand, s, x []byte) []byte {
 	n := len(x)
 	if r.Intn(2) == 0 {
 		n = len(s)
@@ -33,15 +33,15 @@ func a8Mix(r *rand.Rand, s, x []byte) []byte {
 // OS crash images under plain group commit: any page mix of the last
 // synced image and a later one (before a sync: the writes it syncs; after
 // a Commit: everything since). The reopened store must be at a prefix.
-func TestA8CrashImages(t *testing.T) {
-	t.Run("group", func(t *testing.T) { a8CrashImages(t, 0) })
-	t.Run("default", func(t *testing.T) { a8CrashImages(t, 1) })
-	t.Run("eraseAtOnce", func(t *testing.T) { a8CrashImages(t, 2) })
+func TestDirStorageCrashImages(t *testing.T) {
+	t.Run("group", func(t *testing.T) { crashImages(t, 0) })
+	t.Run("default", func(t *testing.T) { crashImages(t, 1) })
+	t.Run("eraseAtOnce", func(t *testing.T) { crashImages(t, 2) })
 }
 
-func a8CrashImages(t *testing.T, mode int) {
+func crashImages(t *testing.T, mode int) {
 	fails := 0
-	for seed := int64(0); seed < 30 && fails < 4; seed++ {
+	for seed := int64(0); seed < histories(3, 30) && fails < 4; seed++ {
 		r := rand.New(rand.NewSource(seed))
 		dir := t.TempDir()
 		path := filepath.Join(dir, dirDataFile)
@@ -100,7 +100,7 @@ func a8CrashImages(t *testing.T, mode int) {
 		d.Close()
 		for si, sn := range snaps {
 			for trial := 0; trial < 8; trial++ {
-				img := a8Mix(r, sn.s, sn.x)
+				img := mixPages(r, sn.s, sn.x)
 				check(t, os.WriteFile(path, img, 0o600))
 				os.Remove(filepath.Join(dir, "LOCK"))
 				d, err := OpenDirStorageWith(dir, opts)

@@ -12,7 +12,7 @@ import (
 // that finds the record after the last mark takes the zeroed value as torn
 // (tornFrom looks for replacements only in LATER records) and cuts the
 // record and everything after it. No crash involved: mode switch.
-func TestA8SameKeyTwiceModeSwitch(t *testing.T) {
+func TestDirStorageSameKeyTwiceModeSwitch(t *testing.T) {
 	dir := t.TempDir()
 	g := DirOptions{SyncEvery: 4}
 	check(t, must[*DirStorage](t)(OpenDirStorageWith(dir, g)).Close()) // magic + mark
@@ -34,7 +34,7 @@ func TestA8SameKeyTwiceModeSwitch(t *testing.T) {
 
 // Same with EraseAtOnce and a process crash (the file as the kernel holds
 // it, no Close): "a crash of the process loses nothing".
-func TestA8SameKeyTwiceEraseAtOnceKill(t *testing.T) {
+func TestDirStorageSameKeyTwiceEraseAtOnceKill(t *testing.T) {
 	dir := t.TempDir()
 	g := DirOptions{SyncEvery: 100, EraseAtOnce: true}
 	d := must[*DirStorage](t)(OpenDirStorageWith(dir, g))
@@ -56,7 +56,7 @@ func TestA8SameKeyTwiceEraseAtOnceKill(t *testing.T) {
 }
 
 // Put then delete in one batch, EraseAtOnce, process crash.
-func TestA8PutDeleteEraseAtOnceKill(t *testing.T) {
+func TestDirStoragePutDeleteEraseAtOnceKill(t *testing.T) {
 	dir := t.TempDir()
 	g := DirOptions{SyncEvery: 100, EraseAtOnce: true}
 	d := must[*DirStorage](t)(OpenDirStorageWith(dir, g))

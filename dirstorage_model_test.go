@@ -10,8 +10,8 @@ import (
 )
 
 // Random Commits/Flush/Close/reopen in mixed modes against a model, no crash.
-func TestA8Model(t *testing.T) {
-	for seed := int64(0); seed < 40; seed++ {
+func TestDirStorageModel(t *testing.T) {
+	for seed := int64(0); seed < histories(4, 40); seed++ {
 		r := rand.New(rand.NewSource(seed))
 		dir := t.TempDir()
 		modes := []DirOptions{{}, {SyncEvery: 3}, {SyncEvery: 2, EraseAtOnce: true}, {SyncEvery: 64}}
@@ -61,7 +61,7 @@ func TestA8Model(t *testing.T) {
 	}
 }
 
-func a8BuildFile(t testing.TB, dir string, opts DirOptions) map[string]map[string]bool {
+func buildModelFile(t testing.TB, dir string, opts DirOptions) map[string]map[string]bool {
 	committed := map[string]map[string]bool{}
 	d, err := OpenDirStorageWith(dir, opts)
 	if err != nil {
@@ -99,7 +99,7 @@ func check2(t testing.TB, err error) {
 	}
 }
 
-func FuzzA8Open(f *testing.F) {
+func FuzzDirStorageOpen(f *testing.F) {
 	f.Add(uint8(0), []byte{10, 0xff})
 	f.Add(uint8(1), []byte{30, 0, 40, 0, 50, 0})
 	f.Add(uint8(2), []byte{9, 0x20})
@@ -108,7 +108,7 @@ func FuzzA8Open(f *testing.F) {
 		wopts := modes[int(mode)%3]
 		ropts := modes[int(mode/3)%3]
 		dir := t.TempDir()
-		committed := a8BuildFile(t, dir, wopts)
+		committed := buildModelFile(t, dir, wopts)
 		path := filepath.Join(dir, dirDataFile)
 		data, _ := os.ReadFile(path)
 		for i := 0; i+1 < len(muts); i += 2 {

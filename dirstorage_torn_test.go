@@ -7,56 +7,18 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/mlscore/mlscore/internal/testrun"
 )
 
-func a8Img(t *testing.T, dir string, image []byte) {
+func writeImage(t *testing.T, dir string, image []byte) {
 	t.Helper()
 	check(t, os.WriteFile(filepath.Join(dir, dirDataFile), image, 0o600))
 }
 
-// Group commit: flush writes the mark BEFORE the fsync, so an OS crash
-// during the fsync may persist the mark's page but not an earlier page of
-// the records it claims synced.
-func TestA8MarkBeforeSyncHeaderLost(t *testing.T) {
-	opts := DirOptions{SyncEvery: 2}
-	dir := t.TempDir()
-	d := must[*DirStorage](t)(OpenDirStorageWith(dir, opts))
-	start := len(dirFile(t, dir)) // 20: magic + mark, synced
-	dirPut(t, d, "k1", string(bytes.Repeat([]byte("A"), 10000)))
-	dirPut(t, d, "k2", "B") // 2nd commit: mark written, then fsync
-	image := dirFile(t, dir)
-	d.Close()
-	clear(image[start:4096]) // page 0's new bytes (A's header) never reached the disk
-	a8Img(t, dir, image)
-	d, err := OpenDirStorageWith(dir, opts)
-	if err != nil {
-		t.Fatalf("open after an OS crash during the fsync: %v", err)
-	}
-	defer d.Close()
-}
-
-func TestA8MarkBeforeSyncValueLost(t *testing.T) {
-	opts := DirOptions{SyncEvery: 2}
-	dir := t.TempDir()
-	d := must[*DirStorage](t)(OpenDirStorageWith(dir, opts))
-	dirPut(t, d, "k1", string(bytes.Repeat([]byte("A"), 10000)))
-	dirPut(t, d, "k2", "B")
-	image := dirFile(t, dir)
-	d.Close()
-	clear(image[4096:8192]) // a page of A's value never reached the disk; the mark's page (2) did
-	a8Img(t, dir, image)
-	d = must[*DirStorage](t)(OpenDirStorageWith(dir, opts))
-	defer d.Close()
-	_, err1 := d.Get(ctx, []byte("k1"))
-	v2, err2 := d.Get(ctx, []byte("k2"))
-	if !errors.Is(err1, ErrNotFound) || !errors.Is(err2, ErrNotFound) {
-		t.Fatalf("not a prefix of commits: k1: %v; k2 = %q, %v", err1, v2, err2)
-	}
-}
-
 // Default mode, OS crash during Commit's fsync: the appended record's
 // header page lost (zeros past the old end), a later page and the size kept.
-func TestA8DefaultZeroHeader(t *testing.T) {
+func TestDirStorageDefaultZeroedHeader(t *testing.T) {
 	dir := t.TempDir()
 	d := must[*DirStorage](t)(OpenDirStorage(dir))
 	dirPut(t, d, "k0", "zero")
@@ -65,7 +27,7 @@ func TestA8DefaultZeroHeader(t *testing.T) {
 	image := dirFile(t, dir)
 	d.Close()
 	clear(image[at:4096])
-	a8Img(t, dir, image)
+	writeImage(t, dir, image)
 	d, err := OpenDirStorage(dir)
 	if err != nil {
 		t.Fatalf("open after an OS crash during the last commit's fsync: %v", err)
@@ -74,7 +36,7 @@ func TestA8DefaultZeroHeader(t *testing.T) {
 }
 
 // Default mode, same crash, the header page kept and a value page lost.
-func TestA8DefaultTornValue(t *testing.T) {
+func TestDirStorageDefaultTornValue(t *testing.T) {
 	dir := t.TempDir()
 	d := must[*DirStorage](t)(OpenDirStorage(dir))
 	dirPut(t, d, "k0", "zero")
@@ -82,7 +44,7 @@ func TestA8DefaultTornValue(t *testing.T) {
 	image := dirFile(t, dir)
 	d.Close()
 	clear(image[4096:8192])
-	a8Img(t, dir, image)
+	writeImage(t, dir, image)
 	d = must[*DirStorage](t)(OpenDirStorage(dir))
 	defer d.Close()
 	if _, err := d.Get(ctx, []byte("k1")); !errors.Is(err, ErrNotFound) {
@@ -93,7 +55,7 @@ func TestA8DefaultTornValue(t *testing.T) {
 // A file created in the default mode (magic only) then used with group
 // commit: open appends no mark, so tornFrom treats every later record as
 // synced.
-func TestA8MagicOnlyThenGroup(t *testing.T) {
+func TestDirStorageMagicOnlyThenGroupCommit(t *testing.T) {
 	dir := t.TempDir()
 	d := must[*DirStorage](t)(OpenDirStorage(dir))
 	check(t, d.Close())
@@ -104,7 +66,7 @@ func TestA8MagicOnlyThenGroup(t *testing.T) {
 	d.Close()
 	i := bytes.Index(image, []byte("TORN-VALUE-1111"))
 	clear(image[i-4 : i+15])
-	a8Img(t, dir, image)
+	writeImage(t, dir, image)
 	d = must[*DirStorage](t)(OpenDirStorageWith(dir, opts))
 	defer d.Close()
 	if _, err := d.Get(ctx, []byte("k1")); !errors.Is(err, ErrNotFound) {
@@ -113,3 +75,12 @@ func TestA8MagicOnlyThenGroup(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// histories is the number of random histories a store test plays: short by
+// default, long with MLS_LONG=1 (each history syncs the file many times).
+func histories(short, long int64) int64 {
+	if testrun.Long() {
+		return long
+	}
+	return short
+}

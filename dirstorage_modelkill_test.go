@@ -12,8 +12,8 @@ import (
 
 // Random Commits with process kills (file as the kernel holds it) and
 // kills in the middle of the append (the record cut anywhere).
-func TestA8ModelKill(t *testing.T) {
-	for seed := int64(0); seed < 60; seed++ {
+func TestDirStorageModelKill(t *testing.T) {
+	for seed := int64(0); seed < histories(6, 60); seed++ {
 		r := rand.New(rand.NewSource(seed))
 		dir := t.TempDir()
 		path := filepath.Join(dir, dirDataFile)
