@@ -574,22 +574,30 @@ func (d *DirStorage) Flush() error {
 	return d.flush()
 }
 
+// sync syncs the data file (flush: for flush, else for EraseAtOnce's
+// mark). On failure whether the records are durable is unknown: the store
+// is usable only after reopening, which settles it. The caller holds d.mu.
+func (d *DirStorage) sync(flush bool) error {
+	if dirSyncHook != nil {
+		dirSyncHook(flush)
+	}
+	if err := d.f.Sync(); err != nil {
+		d.closed = true
+		d.f.Close()
+		d.lock.Close()
+		return fmt.Errorf("mls: DirStorage sync failed, reopen the store: %w", err)
+	}
+	return nil
+}
+
 // flush syncs the unsynced commits and zeroes the values they superseded.
 // The caller holds d.mu.
 func (d *DirStorage) flush() error {
 	if d.unsynced == 0 {
 		return nil
 	}
-	if dirSyncHook != nil {
-		dirSyncHook(true)
-	}
-	if err := d.f.Sync(); err != nil {
-		// Whether the records are durable is unknown: keep the store
-		// usable only after reopening, which settles it.
-		d.closed = true
-		d.f.Close()
-		d.lock.Close()
-		return fmt.Errorf("mls: DirStorage sync failed, reopen the store: %w", err)
+	if err := d.sync(true); err != nil {
+		return err
 	}
 	d.unsynced = 0
 	d.markPending = false
@@ -809,16 +817,10 @@ func (d *DirStorage) Commit(ctx context.Context, b *Batch) error {
 		// EraseAtOnce: what this commit replaced goes now, before the
 		// sync (which would erase it otherwise).
 		if d.markPending && len(d.stale) > at {
-			if dirSyncHook != nil {
-				dirSyncHook(false)
-			}
 			// The mark durable before an erasure that an open would
 			// otherwise find in a record it takes as unsynced.
-			if err := d.f.Sync(); err != nil {
-				d.closed = true
-				d.f.Close()
-				d.lock.Close()
-				return fmt.Errorf("mls: DirStorage sync failed, reopen the store: %w", err)
+			if err := d.sync(false); err != nil {
+				return err
 			}
 			d.markPending = false
 		}
