@@ -9,6 +9,41 @@ import (
 	"testing"
 )
 
+// modelKeys is the number of keys the model tests use: k0 to k7.
+const modelKeys = 8
+
+// randomBatch returns a batch of one to three puts and deletes of the
+// model's keys, values of 1 to 611 bytes (some in place, some appended),
+// and applies it to model.
+func randomBatch(r *rand.Rand, step int, model map[string]string) *Batch {
+	var b Batch
+	for n := r.Intn(3) + 1; n > 0; n-- {
+		k := fmt.Sprintf("k%d", r.Intn(modelKeys))
+		if r.Intn(5) == 0 {
+			b.Delete([]byte(k))
+			delete(model, k)
+		} else {
+			v := fmt.Sprintf("%0*d", r.Intn(3)*5+1+r.Intn(2)*600, step)
+			b.Put([]byte(k), []byte(v))
+			model[k] = v
+		}
+	}
+	return &b
+}
+
+// matchesModel reports the first key whose value in d is not model's.
+func matchesModel(d *DirStorage, model map[string]string) error {
+	for i := range modelKeys {
+		k := fmt.Sprintf("k%d", i)
+		v, err := d.Get(ctx, []byte(k))
+		want, ok := model[k]
+		if ok && (err != nil || string(v) != want) || !ok && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%s = %q, %v; the model has %q (%v)", k, v, err, want, ok)
+		}
+	}
+	return nil
+}
+
 // Random Commits/Flush/Close/reopen in mixed modes against a model, no crash.
 func TestDirStorageModel(t *testing.T) {
 	for seed := int64(0); seed < histories(4, 40); seed++ {
@@ -32,29 +67,11 @@ func TestDirStorageModel(t *testing.T) {
 				var b Batch
 				check(t, d.Commit(ctx, &b))
 			default:
-				var b Batch
-				for n := r.Intn(3) + 1; n > 0; n-- {
-					k := fmt.Sprintf("k%d", r.Intn(8))
-					if r.Intn(5) == 0 {
-						b.Delete([]byte(k))
-						delete(model, k)
-					} else {
-						v := fmt.Sprintf("%0*d", r.Intn(3)*5+1+r.Intn(2)*600, step)
-						b.Put([]byte(k), []byte(v))
-						model[k] = v
-					}
-				}
-				if err := d.Commit(ctx, &b); err != nil {
-					t.Fatal(err)
-				}
+				b := randomBatch(r, step, model)
+				check(t, d.Commit(ctx, b))
 			}
-			for i := 0; i < 8; i++ {
-				k := fmt.Sprintf("k%d", i)
-				v, err := d.Get(ctx, []byte(k))
-				want, ok := model[k]
-				if ok && (err != nil || string(v) != want) || !ok && !errors.Is(err, ErrNotFound) {
-					t.Fatalf("seed %d step %d %s: %q %v want %q %v", seed, step, k, v, err, want, ok)
-				}
+			if err := matchesModel(d, model); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
 			}
 		}
 		d.Close()

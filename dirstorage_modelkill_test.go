@@ -1,8 +1,6 @@
 package mls
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"math/rand"
 	"os"
@@ -30,29 +28,14 @@ func TestDirStorageModelKill(t *testing.T) {
 			d.compactMin = 300
 		}
 		verify := func(step int, alt map[string]string) map[string]string {
-			ok := func(m map[string]string) bool {
-				for i := 0; i < 8; i++ {
-					k := fmt.Sprintf("k%d", i)
-					v, err := d.Get(ctx, []byte(k))
-					want, in := m[k]
-					if in && (err != nil || string(v) != want) || !in && !errors.Is(err, ErrNotFound) {
-						return false
-					}
-				}
-				return true
-			}
-			if ok(model) {
+			err := matchesModel(d, model)
+			if err == nil {
 				return model
 			}
-			if alt != nil && ok(alt) {
+			if alt != nil && matchesModel(d, alt) == nil {
 				return alt
 			}
-			for i := 0; i < 8; i++ {
-				k := fmt.Sprintf("k%d", i)
-				v, err := d.Get(ctx, []byte(k))
-				t.Logf("%s: %q %v; model %q; alt %q", k, v, err, model[k], alt[k])
-			}
-			t.Fatalf("seed %d step %d: state is neither", seed, step)
+			t.Fatalf("seed %d step %d: state is neither the model's nor the one before (%v)", seed, step, err)
 			return nil
 		}
 		for step := 0; step < 300; step++ {
@@ -62,22 +45,11 @@ func TestDirStorageModelKill(t *testing.T) {
 				verify(step, nil)
 				continue
 			}
-			var b Batch
 			next := maps.Clone(model)
-			for n := r.Intn(3) + 1; n > 0; n-- {
-				k := fmt.Sprintf("k%d", r.Intn(8))
-				if r.Intn(5) == 0 {
-					b.Delete([]byte(k))
-					delete(next, k)
-				} else {
-					v := fmt.Sprintf("%0*d", r.Intn(3)*5+1+r.Intn(2)*600, step)
-					b.Put([]byte(k), []byte(v))
-					next[k] = v
-				}
-			}
+			b := randomBatch(r, step, next)
 			pre := dirFile(t, dir)
 			size0 := d.size
-			check(t, d.Commit(ctx, &b))
+			check(t, d.Commit(ctx, b))
 			post := dirFile(t, dir)
 			prev := model
 			model = next
